@@ -1,0 +1,165 @@
+//! The HoneyHive REST API over HTTP (`honeyhive-api.md`), with the shared retry policy.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::retry::{AttemptError, RetryPolicy, retry};
+use crate::session::{Enrichment, EventUpdate, SessionStart};
+use crate::{Config, Error, Result};
+
+/// Crate version sent in `hh-client-version` and `User-Agent`.
+pub const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The reqwest client of one destination, carrying the headers every request must have.
+pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client> {
+    let mut headers = HeaderMap::new();
+    if let Some(key) = &config.api_key {
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+                Error::Config(
+                    "the API key contains characters not allowed in an HTTP header".into(),
+                )
+            })?;
+        auth.set_sensitive(true);
+        headers.insert(http::header::AUTHORIZATION, auth);
+    }
+    headers.insert("hh-client-language", HeaderValue::from_static("rust"));
+    headers.insert("hh-client-package", HeaderValue::from_static("honeyhive"));
+    headers.insert(
+        "hh-client-version",
+        HeaderValue::from_static(CLIENT_VERSION),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .user_agent(concat!("honeyhive-rust/", env!("CARGO_PKG_VERSION")))
+        .timeout(config.export.request_timeout)
+        .connect_timeout(
+            config
+                .export
+                .request_timeout
+                .min(std::time::Duration::from_secs(5)),
+        )
+        .build()
+        .map_err(|e| {
+            Error::Config(format!(
+                "could not build the HTTP client: {}",
+                crate::retry::error_chain(&e)
+            ))
+        })
+}
+
+/// REST calls to one HoneyHive destination.
+#[derive(Clone)]
+pub(crate) struct ApiClient {
+    http: reqwest::Client,
+    base_url: Arc<str>,
+    retry: RetryPolicy,
+}
+
+impl ApiClient {
+    pub(crate) fn new(http: reqwest::Client, base_url: &str, retry: RetryPolicy) -> Self {
+        ApiClient {
+            http,
+            base_url: base_url.into(),
+            retry,
+        }
+    }
+
+    /// Sends a JSON request under the retry policy and returns the JSON answer
+    /// (`Value::Null` for an empty body).
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<Value> {
+        let name = method_name(&method);
+        let body = body
+            .map(|b| serde_json::to_vec(b).map(Bytes::from))
+            .transpose()
+            .map_err(|source| Error::Serialize {
+                what: "request body",
+                source,
+            })?;
+        let url = format!("{}{}", self.base_url, path);
+        let result = retry(&self.retry, || {
+            let mut request = self.http.request(method.clone(), &url);
+            if let Some(body) = &body {
+                request = request
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            async move {
+                let response = request.send().await.map_err(AttemptError::from_reqwest)?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let text = response.text().await.map_err(AttemptError::from_reqwest)?;
+                if !status.is_success() {
+                    return Err(AttemptError::from_status(status, &headers, &text));
+                }
+                Ok(text)
+            }
+        })
+        .await;
+        let text = result.map_err(|(e, attempts)| Error::Api {
+            method: name,
+            path: path.to_owned(),
+            reason: format!("{} (after {attempts} attempt(s))", e.reason),
+        })?;
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| Error::UnexpectedResponse {
+            path: path.to_owned(),
+            reason: format!("not JSON: {e}"),
+        })
+    }
+
+    /// `POST /session/start`; returns the session id the backend settled on.
+    pub(crate) async fn start_session(&self, session: &SessionStart) -> Result<String> {
+        let answer = self
+            .send(
+                Method::POST,
+                "/session/start",
+                Some(&json!({ "session": session })),
+            )
+            .await?;
+        match answer.get("session_id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => Ok(id.to_owned()),
+            // An answer without an id means the backend kept ours.
+            _ if answer.is_object() || answer.is_null() => Ok(session.session_id.clone()),
+            _ => Err(Error::UnexpectedResponse {
+                path: "/session/start".into(),
+                reason: format!("expected an object with session_id, got {answer}"),
+            }),
+        }
+    }
+
+    /// `PUT /events`.
+    pub(crate) async fn update_event(&self, event_id: &str, enrichment: &Enrichment) -> Result<()> {
+        self.send(
+            Method::PUT,
+            "/events",
+            Some(&EventUpdate {
+                event_id,
+                enrichment,
+            }),
+        )
+        .await
+        .map(drop)
+    }
+}
+
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        _ => "HTTP",
+    }
+}

@@ -1,0 +1,72 @@
+//! Typed errors of the toolkit.
+//!
+//! Every variant says what went wrong and, where the user can act, what to change.
+//! Telemetry failures inside the user's own calls never surface as these errors: they
+//! become [`Warning`](crate::Warning)s. Errors are returned only from calls whose whole
+//! purpose is telemetry (building a tracer, flushing, running an experiment).
+
+use std::time::Duration;
+
+/// Result alias used across the toolkit.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a call the user made explicitly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is incomplete or contradictory.
+    #[error("honeyhive configuration: {0}")]
+    Config(String),
+
+    /// A HoneyHive API call failed after its retry budget.
+    #[error("honeyhive API {method} {path} failed: {reason}")]
+    Api {
+        /// HTTP method of the failed call.
+        method: &'static str,
+        /// Path of the failed call, without the base URL.
+        path: String,
+        /// What the server or the network said.
+        reason: String,
+    },
+
+    /// The HoneyHive API answered with a body this toolkit does not understand.
+    #[error("honeyhive API {path} returned an unexpected body: {reason}")]
+    UnexpectedResponse {
+        /// Path of the call.
+        path: String,
+        /// What was wrong with the body.
+        reason: String,
+    },
+
+    /// Writing the local (no API key) store failed.
+    #[error("honeyhive local store {path}: {source}")]
+    LocalStore {
+        /// The file or directory that could not be written.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `flush` did not finish within its timeout; the data keeps being exported in the
+    /// background.
+    #[error(
+        "honeyhive flush timed out after {0:?}: export goes on in the background; raise the \
+         flush timeout (HoneyHiveTracer::flush_with_timeout) if the backend is slow"
+    )]
+    FlushTimeout(Duration),
+
+    /// The export pipeline was already shut down.
+    #[error("honeyhive export pipeline is shut down; create a new tracer")]
+    Shutdown,
+
+    /// A value could not be serialised to JSON.
+    #[error("honeyhive could not serialise {what}: {source}")]
+    Serialize {
+        /// What was being serialised.
+        what: &'static str,
+        /// The serde error.
+        #[source]
+        source: serde_json::Error,
+    },
+}

@@ -1,0 +1,103 @@
+//! OTLP/HTTP export to `{base}/opentelemetry/v1/traces`, protobuf or JSON.
+//!
+//! Written on `opentelemetry-proto` rather than `opentelemetry-otlp` because HoneyHive
+//! needs every 5xx retried (`opentelemetry-otlp` retries only 429/502/503/504) under the same
+//! policy as the REST calls, and the exact count of spans lost for the drop warning.
+
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use prost::Message;
+
+use crate::OtlpProtocol;
+use crate::retry::{AttemptError, RetryPolicy, retry};
+
+/// Path of the OTLP traces endpoint below the API base URL.
+pub const TRACES_PATH: &str = "/opentelemetry/v1/traces";
+
+/// Exports spans to HoneyHive's OTLP endpoint. Needs a tokio runtime to run on (the
+/// pipeline's own I/O runtime).
+#[derive(Debug)]
+pub struct OtlpExporter {
+    http: reqwest::Client,
+    endpoint: String,
+    protocol: OtlpProtocol,
+    source: http::HeaderValue,
+    retry: RetryPolicy,
+    resource: ResourceAttributesWithSchema,
+}
+
+impl OtlpExporter {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        protocol: OtlpProtocol,
+        source: &str,
+        retry: RetryPolicy,
+        resource: &opentelemetry_sdk::Resource,
+    ) -> crate::Result<Self> {
+        let source = http::HeaderValue::from_str(source).map_err(|_| {
+            crate::Error::Config(format!(
+                "source {source:?} is not a valid HTTP header value"
+            ))
+        })?;
+        Ok(OtlpExporter {
+            http,
+            endpoint: format!("{base_url}{TRACES_PATH}"),
+            protocol,
+            source,
+            retry,
+            resource: resource.into(),
+        })
+    }
+
+    fn encode(&self, batch: Vec<SpanData>) -> Result<(Bytes, &'static str), OTelSdkError> {
+        let request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        };
+        match self.protocol {
+            OtlpProtocol::HttpProtobuf => {
+                Ok((request.encode_to_vec().into(), "application/x-protobuf"))
+            }
+            OtlpProtocol::HttpJson => serde_json::to_vec(&request)
+                .map(|body| (body.into(), "application/json"))
+                .map_err(|e| {
+                    OTelSdkError::InternalFailure(format!("OTLP/JSON encoding failed: {e}"))
+                }),
+        }
+    }
+}
+
+impl SpanExporter for OtlpExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let (body, content_type) = self.encode(batch)?;
+        let result = retry(&self.retry, || {
+            let request = self
+                .http
+                .post(&self.endpoint)
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header("X-Source", self.source.clone())
+                .body(body.clone());
+            async move {
+                let response = request.send().await.map_err(AttemptError::from_reqwest)?;
+                let status = response.status();
+                if status.is_success() {
+                    return Ok(());
+                }
+                let headers = response.headers().clone();
+                let text = response.text().await.unwrap_or_default();
+                Err(AttemptError::from_status(status, &headers, &text))
+            }
+        })
+        .await;
+        result.map_err(|(e, attempts)| {
+            OTelSdkError::InternalFailure(format!(
+                "export to {} failed after {attempts} attempt(s): {}",
+                self.endpoint, e.reason
+            ))
+        })
+    }
+}

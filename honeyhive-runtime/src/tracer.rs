@@ -1,0 +1,562 @@
+//! [`HoneyHiveTracer`]: one session, cheap to create, isolated from every other tracer.
+
+use std::fmt;
+use std::sync::Arc;
+
+use opentelemetry::baggage::{Baggage, BaggageExt};
+use opentelemetry::context::{FutureExt as _, WithContext};
+use opentelemetry::{Context, KeyValue, StringValue};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::pipeline::Pipeline;
+use crate::session::SessionStart;
+use crate::{Config, ConfigBuilder, Environment, Error, Result, WarningHandler, baggage};
+
+/// The evaluation ids a tracer stamps on its spans.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvaluationIds {
+    /// Experiment run id.
+    pub run_id: Option<String>,
+    /// Dataset id.
+    pub dataset_id: Option<String>,
+    /// Datapoint id.
+    pub datapoint_id: Option<String>,
+}
+
+/// The same ids as OpenTelemetry strings, built once so span start only clones `Arc`s.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EvaluationValues {
+    pub(crate) run_id: Option<StringValue>,
+    pub(crate) dataset_id: Option<StringValue>,
+    pub(crate) datapoint_id: Option<StringValue>,
+}
+
+/// A HoneyHive session: its ids, labels and the export pipeline of its destination.
+///
+/// One tracer per session (in experiments, per datapoint). Creating one is cheap: the
+/// export pipeline (provider, batch queue, HTTP client) is shared by every tracer with the
+/// same destination. Tracers never see each other's ids: a tracer acts only on spans
+/// started in a context it was entered into ([`in_scope`](Self::in_scope),
+/// [`instrument`](Self::instrument), [`context`](Self::context)), and nothing stays
+/// attached after the scope ends.
+///
+/// ```
+/// use honeyhive_runtime::{Environment, HoneyHiveTracer};
+///
+/// let dir = std::env::temp_dir().join("honeyhive-doc-tracer");
+/// let tracer = HoneyHiveTracer::builder()
+///     .environment(Environment::empty()) // no API key: the local store
+///     .local_dir(&dir)
+///     .session_name("doc")
+///     .datapoint_id("dp-1")
+///     .build()
+///     .unwrap();
+/// tracer.in_scope(|| {
+///     assert_eq!(HoneyHiveTracer::current().unwrap().session_id(), tracer.session_id());
+/// });
+/// assert!(HoneyHiveTracer::current().is_none());
+/// tracer.flush().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct HoneyHiveTracer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    session_id: String,
+    session_name: String,
+    tracer_id: String,
+    ids: EvaluationIds,
+    config: Config,
+    values: Values,
+    /// `None` when tracing is disabled.
+    pipeline: Option<Arc<Pipeline>>,
+}
+
+struct Values {
+    session_id: StringValue,
+    project: StringValue,
+    source: StringValue,
+    ids: EvaluationValues,
+}
+
+impl HoneyHiveTracer {
+    /// A builder; unset values come from the environment, then defaults.
+    pub fn builder() -> TracerBuilder {
+        TracerBuilder::default()
+    }
+
+    /// The tracer of the current context, if any.
+    pub fn current() -> Option<HoneyHiveTracer> {
+        Context::map_current(|cx| cx.get::<HoneyHiveTracer>().cloned())
+    }
+
+    /// The session id.
+    pub fn session_id(&self) -> &str {
+        &self.inner.session_id
+    }
+
+    /// The session name.
+    pub fn session_name(&self) -> &str {
+        &self.inner.session_name
+    }
+
+    /// The project.
+    pub fn project(&self) -> &str {
+        self.inner.config.project()
+    }
+
+    /// The source label.
+    pub fn source(&self) -> &str {
+        self.inner.config.source()
+    }
+
+    /// The evaluation ids.
+    pub fn evaluation_ids(&self) -> &EvaluationIds {
+        &self.inner.ids
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// False when tracing is disabled: scopes then run their code untouched.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.pipeline.is_some()
+    }
+
+    pub(crate) fn session_id_value(&self) -> &StringValue {
+        &self.inner.values.session_id
+    }
+
+    pub(crate) fn project_value(&self) -> &StringValue {
+        &self.inner.values.project
+    }
+
+    pub(crate) fn source_value(&self) -> &StringValue {
+        &self.inner.values.source
+    }
+
+    pub(crate) fn evaluation_values(&self) -> &EvaluationValues {
+        &self.inner.values.ids
+    }
+
+    /// The OpenTelemetry tracer of this tracer's pipeline, for spans made with the
+    /// OpenTelemetry API. Spans it starts inside this tracer's scope carry the session.
+    pub fn otel_tracer(&self) -> Option<&opentelemetry_sdk::trace::SdkTracer> {
+        self.inner.pipeline.as_ref().map(|p| p.otel_tracer())
+    }
+
+    /// The OpenTelemetry provider of this tracer's pipeline (e.g. to install it as the
+    /// global provider for crates that use `opentelemetry::global`).
+    pub fn provider(&self) -> Option<&opentelemetry_sdk::trace::SdkTracerProvider> {
+        self.inner.pipeline.as_ref().map(|p| p.provider())
+    }
+
+    fn own_baggage(&self) -> impl Iterator<Item = KeyValue> + '_ {
+        let ids = &self.inner.values.ids;
+        [
+            Some((baggage::SESSION_ID, Some(&self.inner.values.session_id))),
+            Some((baggage::RUN_ID, ids.run_id.as_ref())),
+            Some((baggage::DATASET_ID, ids.dataset_id.as_ref())),
+            Some((baggage::DATAPOINT_ID, ids.datapoint_id.as_ref())),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| v.map(|v| KeyValue::new(k, v.clone())))
+        .chain(std::iter::once(KeyValue::new(
+            baggage::TRACER_ID,
+            self.inner.tracer_id.clone(),
+        )))
+    }
+
+    /// `parent` with this tracer entered: its ids replace any inherited ones (a tracer's
+    /// spans never carry another session's ids), the parent span stays the parent.
+    pub fn context_on(&self, parent: &Context) -> Context {
+        if !self.is_enabled() {
+            return parent.clone();
+        }
+        let inherited = parent
+            .baggage()
+            .iter()
+            .filter(|(k, _)| !baggage::PROPAGATED_KEYS.contains(&k.as_str()));
+        let mut bag: Baggage = inherited
+            .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
+            .collect();
+        for kv in self.own_baggage() {
+            bag.insert(kv.key, kv.value.as_str().into_owned());
+        }
+        parent.with_baggage(bag).with_value(self.clone())
+    }
+
+    /// The current context with this tracer entered.
+    pub fn context(&self) -> Context {
+        Context::map_current(|cx| self.context_on(cx))
+    }
+
+    /// This tracer entered into the context of an incoming request: the caller's trace
+    /// parent and its propagated ids (`run_id`, `dataset_id`, `datapoint_id`,
+    /// `session_id`) win over this tracer's; project and source stay this tracer's.
+    pub fn context_from_headers(&self, headers: &http::HeaderMap) -> Context {
+        let remote = baggage::extract(headers);
+        if !self.is_enabled() {
+            return remote;
+        }
+        let incoming = remote.baggage();
+        let mut bag: Baggage = incoming
+            .iter()
+            .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
+            .collect();
+        for kv in self.own_baggage() {
+            if incoming.get(kv.key.as_str()).is_none() {
+                bag.insert(kv.key, kv.value.as_str().into_owned());
+            }
+        }
+        remote.with_baggage(bag).with_value(self.clone())
+    }
+
+    /// Runs `f` with this tracer's context current; it is detached when `f` returns or
+    /// panics.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.context().attach();
+        f()
+    }
+
+    /// Wraps `future` so this tracer's context is current on every poll, on whatever
+    /// thread polls it (a guard held across `.await` would leak to other tasks).
+    pub fn instrument<F: std::future::Future>(&self, future: F) -> WithContext<F> {
+        future.with_context(self.context())
+    }
+
+    /// Updates this tracer's session (`PUT /events` with the session id as event id).
+    /// Delivery happens in the background; a failure becomes a [`Warning`](crate::Warning),
+    /// and [`flush`](Self::flush) waits for it.
+    pub fn enrich_session(&self, enrichment: crate::Enrichment) {
+        if let Some(p) = &self.inner.pipeline {
+            p.update_event(self.session_id().to_owned(), enrichment);
+        }
+    }
+
+    /// Exports everything recorded so far (spans and session updates) and waits for it,
+    /// up to the configured flush timeout. Works from sync code and from inside any tokio
+    /// runtime (it blocks the calling thread; in async code prefer
+    /// [`flush_async`](Self::flush_async)).
+    pub fn flush(&self) -> Result<()> {
+        self.flush_with_timeout(self.inner.config.export.flush_timeout)
+    }
+
+    /// [`flush`](Self::flush) with an explicit timeout.
+    pub fn flush_with_timeout(&self, timeout: std::time::Duration) -> Result<()> {
+        match &self.inner.pipeline {
+            Some(p) => p.flush(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// [`flush`](Self::flush) without blocking the async runtime's worker thread.
+    pub async fn flush_async(&self) -> Result<()> {
+        let this = self.clone();
+        match tokio::task::spawn_blocking(move || this.flush()).await {
+            Ok(result) => result,
+            Err(join) => Err(Error::Config(format!("flush task failed: {join}"))),
+        }
+    }
+
+    /// Counters of the export pipeline (spans exported and dropped so far).
+    pub fn export_stats(&self) -> crate::ExportStats {
+        self.inner
+            .pipeline
+            .as_ref()
+            .map(|p| p.stats())
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for HoneyHiveTracer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HoneyHiveTracer")
+            .field("session_id", &self.inner.session_id)
+            .field("session_name", &self.inner.session_name)
+            .field("project", &self.project())
+            .field("source", &self.source())
+            .field("evaluation_ids", &self.inner.ids)
+            .field("enabled", &self.is_enabled())
+            .finish()
+    }
+}
+
+/// Builds a [`HoneyHiveTracer`] and starts its session.
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until .build() or .start().await"]
+pub struct TracerBuilder {
+    config: ConfigBuilder,
+    resolved: Option<Config>,
+    session_name: Option<String>,
+    session_id: Option<String>,
+    ids: EvaluationIds,
+    inputs: Option<Value>,
+    metadata: Map<String, Value>,
+    user_properties: Map<String, Value>,
+    session_config: Map<String, Value>,
+    errors: Vec<Error>,
+}
+
+macro_rules! forward {
+    ($(#[$doc:meta] $name:ident($ty:ty)),* $(,)?) => {$(
+        #[$doc]
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.config = self.config.$name(value);
+            self
+        }
+    )*};
+}
+
+impl TracerBuilder {
+    forward! {
+        /// API key (`HH_API_KEY`); without one, everything stays in the local store.
+        api_key(impl Into<String>),
+        /// Project (`HH_PROJECT`).
+        project(impl Into<String>),
+        /// API base URL (`HH_API_URL`).
+        base_url(impl Into<String>),
+        /// Source label (`HH_SOURCE`, default `dev`).
+        source(impl Into<String>),
+        /// OTLP encoding (`HH_OTLP_PROTOCOL`).
+        otlp_protocol(crate::OtlpProtocol),
+        /// Turn tracing off (`HH_DISABLED`).
+        disabled(bool),
+        /// Local store directory (`HH_LOCAL_DIR`).
+        local_dir(impl Into<std::path::PathBuf>),
+        /// Export tuning.
+        export_settings(crate::ExportSettings),
+        /// Where warnings go.
+        on_warning(WarningHandler),
+        /// Where environment variables come from.
+        environment(Environment),
+    }
+
+    /// Use an already resolved configuration (the builder's own config values are then
+    /// ignored).
+    pub fn config(mut self, config: Config) -> Self {
+        self.resolved = Some(config);
+        self
+    }
+
+    /// Session name (`HH_SESSION_NAME`; default: the running binary's name).
+    pub fn session_name(mut self, name: impl Into<String>) -> Self {
+        self.session_name = Some(name.into());
+        self
+    }
+
+    /// Use this id for the new session instead of a fresh UUID v4.
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+
+    /// Experiment run id.
+    pub fn run_id(mut self, id: impl Into<String>) -> Self {
+        self.ids.run_id = Some(id.into());
+        self
+    }
+
+    /// Dataset id.
+    pub fn dataset_id(mut self, id: impl Into<String>) -> Self {
+        self.ids.dataset_id = Some(id.into());
+        self
+    }
+
+    /// Datapoint id.
+    pub fn datapoint_id(mut self, id: impl Into<String>) -> Self {
+        self.ids.datapoint_id = Some(id.into());
+        self
+    }
+
+    /// Session inputs.
+    pub fn inputs(mut self, inputs: impl Serialize) -> Self {
+        match serde_json::to_value(inputs) {
+            Ok(v) => self.inputs = Some(v),
+            Err(source) => self.errors.push(Error::Serialize {
+                what: "session inputs",
+                source,
+            }),
+        }
+        self
+    }
+
+    /// One session metadata entry.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
+        self.insert(Which::Metadata, key.into(), value);
+        self
+    }
+
+    /// One user property of the session.
+    pub fn user_property(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
+        self.insert(Which::UserProperties, key.into(), value);
+        self
+    }
+
+    /// One session config entry.
+    pub fn session_config(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
+        self.insert(Which::Config, key.into(), value);
+        self
+    }
+
+    fn insert(&mut self, which: Which, key: String, value: impl Serialize) {
+        let (map, what) = match which {
+            Which::Metadata => (&mut self.metadata, "session metadata"),
+            Which::UserProperties => (&mut self.user_properties, "session user properties"),
+            Which::Config => (&mut self.session_config, "session config"),
+        };
+        match serde_json::to_value(value) {
+            Ok(v) => {
+                map.insert(key, v);
+            }
+            Err(source) => self.errors.push(Error::Serialize { what, source }),
+        }
+    }
+
+    /// Builds the tracer and starts its session, blocking until the session exists (the
+    /// HTTP call runs on the pipeline's own runtime, so this works inside async code too;
+    /// there, prefer [`start`](Self::start)).
+    pub fn build(self) -> Result<HoneyHiveTracer> {
+        let mut prepared = self.prepare()?;
+        if let (Some(p), Some(start)) = (&prepared.pipeline, prepared.start.take()) {
+            prepared.session_id = p.start_session_blocking(start)?;
+        }
+        Ok(prepared.assemble())
+    }
+
+    /// Builds the tracer and starts its session without blocking.
+    pub async fn start(self) -> Result<HoneyHiveTracer> {
+        let mut prepared = self.prepare()?;
+        if let (Some(p), Some(start)) = (&prepared.pipeline, prepared.start.take()) {
+            prepared.session_id = p.start_session(start).await?;
+        }
+        Ok(prepared.assemble())
+    }
+
+    fn prepare(mut self) -> Result<Prepared> {
+        if let Some(e) = self.errors.drain(..).next() {
+            return Err(e);
+        }
+        let config = match self.resolved {
+            Some(c) => c,
+            None => self.config.build()?,
+        };
+        let session_name = self
+            .session_name
+            .or_else(|| config.session_name.clone())
+            .unwrap_or_else(default_session_name);
+        let session_id = self
+            .session_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let pipeline = if config.disabled {
+            None
+        } else {
+            Some(Pipeline::shared(&config)?)
+        };
+        let start = pipeline.as_ref().map(|_| SessionStart {
+            session_id: session_id.clone(),
+            project: config.project.clone(),
+            session_name: session_name.clone(),
+            source: config.source.clone(),
+            inputs: self.inputs.unwrap_or_else(|| Value::Object(Map::new())),
+            metadata: session_metadata(self.metadata, &self.ids),
+            user_properties: (!self.user_properties.is_empty()).then_some(self.user_properties),
+            config: (!self.session_config.is_empty()).then_some(self.session_config),
+        });
+        Ok(Prepared {
+            config,
+            pipeline,
+            session_id,
+            session_name,
+            ids: self.ids,
+            start,
+        })
+    }
+}
+
+/// A tracer whose session is about to start: the backend's session id, when it differs
+/// from ours, wins before any span of the session exists.
+struct Prepared {
+    config: Config,
+    pipeline: Option<Arc<Pipeline>>,
+    session_id: String,
+    session_name: String,
+    ids: EvaluationIds,
+    start: Option<SessionStart>,
+}
+
+impl Prepared {
+    fn assemble(self) -> HoneyHiveTracer {
+        let Prepared {
+            config,
+            pipeline,
+            session_id,
+            session_name,
+            ids,
+            ..
+        } = self;
+        let value = |s: &Option<String>| s.clone().map(StringValue::from);
+        let values = Values {
+            session_id: session_id.clone().into(),
+            project: config.project.clone().into(),
+            source: config.source.clone().into(),
+            ids: EvaluationValues {
+                run_id: value(&ids.run_id),
+                dataset_id: value(&ids.dataset_id),
+                datapoint_id: value(&ids.datapoint_id),
+            },
+        };
+        HoneyHiveTracer {
+            inner: Arc::new(Inner {
+                session_id,
+                session_name,
+                tracer_id: uuid::Uuid::new_v4().to_string(),
+                ids,
+                config,
+                values,
+                pipeline,
+            }),
+        }
+    }
+}
+
+enum Which {
+    Metadata,
+    UserProperties,
+    Config,
+}
+
+/// Session metadata: the user's entries plus the evaluation ids (experiment-flow.md 3a).
+fn session_metadata(mut metadata: Map<String, Value>, ids: &EvaluationIds) -> Map<String, Value> {
+    for (key, id) in [
+        ("run_id", &ids.run_id),
+        ("dataset_id", &ids.dataset_id),
+        ("datapoint_id", &ids.datapoint_id),
+    ] {
+        if let Some(id) = id {
+            metadata.insert(key.into(), Value::String(id.clone()));
+        }
+    }
+    metadata
+}
+
+fn default_session_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        // Test binaries are named `name-<hash>`; the hash means nothing to a reader.
+        .map(|s| match s.rsplit_once('-') {
+            Some((name, hash))
+                if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                name.to_owned()
+            }
+            _ => s,
+        })
+        .unwrap_or_else(|| "session".into())
+}

@@ -1,0 +1,96 @@
+//! Warnings: how telemetry failures are reported without failing user code.
+//!
+//! A telemetry failure (an export that ran out of retries, a full queue, a session update
+//! that could not be delivered) must never turn into an error of the user's own call. It is
+//! reported once, as a [`Warning`], to the [`WarningHandler`] of the tracer's configuration.
+//! The default handler prints one line to stderr.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A telemetry problem that was handled by degrading, not by failing the user's call.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// Spans were dropped: the queue was full or their export failed after every retry.
+    SpansDropped {
+        /// How many spans were lost since the previous warning of this kind.
+        count: u64,
+        /// The last reason a span was lost.
+        reason: String,
+    },
+    /// A session or event update could not be delivered.
+    UpdateFailed {
+        /// What the update was for, e.g. `enrich_session`.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A value could not be captured on a span (it failed to serialise).
+    CaptureFailed {
+        /// The attribute prefix of the value.
+        key: String,
+        /// The serde message.
+        reason: String,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::SpansDropped { count, reason } => {
+                write!(f, "{count} span(s) were dropped: {reason}")
+            }
+            Warning::UpdateFailed { what, reason } => {
+                write!(f, "{what} was not delivered: {reason}")
+            }
+            Warning::CaptureFailed { key, reason } => {
+                write!(f, "could not capture `{key}` on its span: {reason}")
+            }
+        }
+    }
+}
+
+/// Receives [`Warning`]s. Cheap to clone.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use honeyhive_runtime::{Warning, WarningHandler};
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = seen.clone();
+/// let handler = WarningHandler::new(move |w: &Warning| sink.lock().unwrap().push(w.clone()));
+/// handler.emit(Warning::UpdateFailed { what: "enrich_session".into(), reason: "offline".into() });
+/// assert_eq!(seen.lock().unwrap().len(), 1);
+/// ```
+#[derive(Clone)]
+pub struct WarningHandler(Arc<dyn Fn(&Warning) + Send + Sync>);
+
+impl WarningHandler {
+    /// A handler that calls `f` for every warning.
+    pub fn new(f: impl Fn(&Warning) + Send + Sync + 'static) -> Self {
+        WarningHandler(Arc::new(f))
+    }
+
+    /// The default: one line on stderr per warning.
+    pub fn stderr() -> Self {
+        WarningHandler::new(|w| eprintln!("honeyhive: warning: {w}"))
+    }
+
+    /// Reports a warning.
+    pub fn emit(&self, warning: Warning) {
+        (self.0)(&warning)
+    }
+}
+
+impl Default for WarningHandler {
+    fn default() -> Self {
+        WarningHandler::stderr()
+    }
+}
+
+impl fmt::Debug for WarningHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WarningHandler")
+    }
+}

@@ -1,0 +1,43 @@
+//! # honeyhive
+//!
+//! Trace and evaluate LLM applications on [HoneyHive](https://honeyhive.ai) from Rust.
+//!
+//! A [`HoneyHiveTracer`] is one session. Every OpenTelemetry span started while a tracer's
+//! context is current (directly, in a task spawned with [`spawn`], on a thread started with
+//! [`thread::spawn`], or in another process that received the context through
+//! [`baggage::inject`]) carries the session and its evaluation ids (`run_id`, `dataset_id`,
+//! `datapoint_id`).
+//!
+//! With an API key (`HH_API_KEY`), sessions and spans go to HoneyHive over HTTP. Without
+//! one, they are written under `target/honeyhive/` as JSON lines: no account is needed to
+//! start.
+//!
+//! ```
+//! use honeyhive::{Enrichment, Environment, HoneyHiveTracer};
+//! use honeyhive::opentelemetry::trace::Tracer as _;
+//!
+//! let dir = std::env::temp_dir().join("honeyhive-doc-facade");
+//! let tracer = HoneyHiveTracer::builder()
+//!     .environment(Environment::empty()) // no API key: local store
+//!     .local_dir(&dir)
+//!     .session_name("support-bot")
+//!     .build()?;
+//! tracer.in_scope(|| {
+//!     tracer.otel_tracer().unwrap().in_span("retrieve", |_cx| {
+//!         honeyhive::enrich_span(Enrichment::new().metadata("k", &3));
+//!     });
+//! });
+//! tracer.flush()?;
+//! let spans = honeyhive::local_store::read_spans(&dir)?;
+//! assert!(spans.iter().any(|s| s.attributes["honeyhive.session_id"] == tracer.session_id()));
+//! # Ok::<(), honeyhive::Error>(())
+//! ```
+
+pub use honeyhive_runtime::*;
+
+/// Items used by the code the macros generate. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use honeyhive_runtime;
+    pub use honeyhive_runtime::opentelemetry;
+}
