@@ -41,3 +41,8 @@ pub mod __private {
     pub use honeyhive_runtime;
     pub use honeyhive_runtime::opentelemetry;
 }
+
+/// The README's examples, compiled and run as doc tests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -267,7 +267,8 @@ impl<E: SpanExporter> Worker<E> {
         }
     }
 
-    async fn push(&mut self, span: SpanData) {
+    async fn push(&mut self, mut span: SpanData) {
+        crate::event_type::infer(&mut span);
         self.batch.push(span);
         if self.batch.len() >= self.max_batch {
             self.export().await;

@@ -16,6 +16,7 @@ mod client;
 mod config;
 mod context;
 mod error;
+mod event_type;
 pub mod export;
 pub mod local_store;
 mod pipeline;
@@ -24,6 +25,9 @@ mod session;
 mod span_processor;
 mod tracer;
 mod warning;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use batch_processor::ExportStats;
 pub use client::CLIENT_VERSION;

@@ -1,0 +1,132 @@
+//! Event type inference (`span-attributes.md`, section 2) for spans that did not say.
+//!
+//! It runs at export, on the pipeline's thread, because the attributes it reads
+//! (`gen_ai.operation.name`, `openinference.span.kind`) may be set at any time during the
+//! call, by the user or by another crate's instrumentation.
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+
+use crate::attributes as attr;
+
+/// Sets `honeyhive_event_type` on `span` when it has none: from `gen_ai.operation.name`,
+/// then `openinference.span.kind`, else `tool`.
+pub(crate) fn infer(span: &mut SpanData) {
+    let mut operation = None;
+    let mut kind = None;
+    for kv in &span.attributes {
+        match kv.key.as_str() {
+            attr::EVENT_TYPE => return,
+            attr::GEN_AI_OPERATION_NAME => operation = Some(&kv.value),
+            attr::OPENINFERENCE_SPAN_KIND => kind = Some(&kv.value),
+            _ => {}
+        }
+    }
+    let event_type = operation
+        .and_then(|v| from_operation(&as_text(v)))
+        .or_else(|| kind.and_then(|v| from_span_kind(&as_text(v))))
+        .unwrap_or("tool");
+    span.attributes
+        .push(KeyValue::new(attr::EVENT_TYPE, event_type));
+}
+
+fn as_text(v: &Value) -> std::borrow::Cow<'_, str> {
+    v.as_str()
+}
+
+fn from_operation(op: &str) -> Option<&'static str> {
+    match op {
+        "chat" | "text_completion" | "generate_content" => Some("model"),
+        "invoke_agent" | "create_agent" => Some("chain"),
+        "execute_tool" => Some("tool"),
+        _ => None,
+    }
+}
+
+fn from_span_kind(kind: &str) -> Option<&'static str> {
+    match kind.to_ascii_uppercase().as_str() {
+        "LLM" => Some("model"),
+        "CHAIN" | "AGENT" => Some("chain"),
+        "TOOL" | "RETRIEVER" | "EMBEDDING" | "RERANKER" | "GUARDRAIL" => Some("tool"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inferred(attrs: Vec<KeyValue>) -> String {
+        let mut span = SpanData {
+            span_context: opentelemetry::trace::SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: opentelemetry::trace::SpanKind::Internal,
+            name: "s".into(),
+            start_time: std::time::SystemTime::UNIX_EPOCH,
+            end_time: std::time::SystemTime::UNIX_EPOCH,
+            attributes: attrs,
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: opentelemetry::trace::Status::Unset,
+            instrumentation_scope: Default::default(),
+        };
+        infer(&mut span);
+        let found = span
+            .attributes
+            .iter()
+            .filter(|kv| kv.key.as_str() == attr::EVENT_TYPE)
+            .collect::<Vec<_>>();
+        assert_eq!(found.len(), 1, "exactly one event type");
+        found[0].value.as_str().into_owned()
+    }
+
+    #[test]
+    fn inference_table() {
+        let op = |v: &'static str| vec![KeyValue::new(attr::GEN_AI_OPERATION_NAME, v)];
+        let kind = |v: &'static str| vec![KeyValue::new(attr::OPENINFERENCE_SPAN_KIND, v)];
+        for (v, want) in [
+            ("chat", "model"),
+            ("text_completion", "model"),
+            ("generate_content", "model"),
+        ] {
+            assert_eq!(inferred(op(v)), want);
+        }
+        for (v, want) in [
+            ("invoke_agent", "chain"),
+            ("create_agent", "chain"),
+            ("execute_tool", "tool"),
+        ] {
+            assert_eq!(inferred(op(v)), want);
+        }
+        for (v, want) in [
+            ("LLM", "model"),
+            ("CHAIN", "chain"),
+            ("AGENT", "chain"),
+            ("RETRIEVER", "tool"),
+        ] {
+            assert_eq!(inferred(kind(v)), want);
+        }
+        assert_eq!(inferred(vec![]), "tool");
+        // The operation name comes first; an unknown one falls through to the span kind.
+        let both = vec![
+            KeyValue::new(attr::GEN_AI_OPERATION_NAME, "chat"),
+            KeyValue::new(attr::OPENINFERENCE_SPAN_KIND, "TOOL"),
+        ];
+        assert_eq!(inferred(both), "model");
+        let unknown = vec![
+            KeyValue::new(attr::GEN_AI_OPERATION_NAME, "dance"),
+            KeyValue::new(attr::OPENINFERENCE_SPAN_KIND, "AGENT"),
+        ];
+        assert_eq!(inferred(unknown), "chain");
+        // An explicit event type is never overridden.
+        assert_eq!(
+            inferred(vec![
+                KeyValue::new(attr::EVENT_TYPE, "chain"),
+                KeyValue::new(attr::GEN_AI_OPERATION_NAME, "chat")
+            ]),
+            "chain"
+        );
+    }
+}

@@ -1,0 +1,355 @@
+//! The fake HoneyHive backend: routing, the endpoints of `honeyhive-api.md`, and the state
+//! they keep (runs, dataset fixtures).
+
+use std::fmt::Display;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, StatusCode};
+use http_body_util::Full;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::fault::Route;
+use super::record::{OtlpEncoding, RecordedBody};
+
+/// Every response the server sends.
+pub(super) type HttpResponse = http::Response<Full<Bytes>>;
+
+pub(super) const SESSION_START_PATH: &str = "/session/start";
+pub(super) const EVENTS_PATH: &str = "/events";
+pub(super) const TRACES_PATH: &str = "/opentelemetry/v1/traces";
+const RUNS_PATH: &str = "/v1/runs";
+const DATASETS_PATH: &str = "/v1/datasets";
+const DATAPOINTS_PATH: &str = "/v1/datapoints";
+
+/// A path the backend serves, with the id it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Endpoint {
+    SessionStart,
+    Events,
+    Traces,
+    Runs,
+    Run(String),
+    Datasets,
+    Datapoint(String),
+}
+
+impl Endpoint {
+    /// The endpoint `path` names, or `None` for paths the backend does not serve (including
+    /// `/v1/runs/{id}/result` and `compare-with`, which are not implemented).
+    pub(super) fn parse(path: &str) -> Option<Endpoint> {
+        Some(match path {
+            SESSION_START_PATH => Endpoint::SessionStart,
+            EVENTS_PATH => Endpoint::Events,
+            TRACES_PATH => Endpoint::Traces,
+            RUNS_PATH => Endpoint::Runs,
+            DATASETS_PATH => Endpoint::Datasets,
+            _ => {
+                if let Some(id) = id_after(path, RUNS_PATH) {
+                    Endpoint::Run(id)
+                } else {
+                    Endpoint::Datapoint(id_after(path, DATAPOINTS_PATH)?)
+                }
+            }
+        })
+    }
+
+    pub(super) fn route(&self) -> Route {
+        match self {
+            Endpoint::SessionStart => Route::SessionStart,
+            Endpoint::Events => Route::Events,
+            Endpoint::Traces => Route::Traces,
+            Endpoint::Runs | Endpoint::Run(_) => Route::Runs,
+            Endpoint::Datasets | Endpoint::Datapoint(_) => Route::Datasets,
+        }
+    }
+
+    fn method(&self) -> Method {
+        match self {
+            Endpoint::SessionStart | Endpoint::Traces | Endpoint::Runs => Method::POST,
+            Endpoint::Events | Endpoint::Run(_) => Method::PUT,
+            Endpoint::Datasets | Endpoint::Datapoint(_) => Method::GET,
+        }
+    }
+}
+
+/// The single, non-empty, percent-decoded path segment after `prefix`.
+fn id_after(path: &str, prefix: &str) -> Option<String> {
+    let id = path.strip_prefix(prefix)?.strip_prefix('/')?;
+    (!id.is_empty() && !id.contains('/')).then(|| percent_decode(id, false))
+}
+
+/// A request to the backend, after the body was decoded.
+pub(super) struct Call<'a> {
+    pub(super) method: &'a Method,
+    pub(super) path: &'a str,
+    pub(super) endpoint: Option<&'a Endpoint>,
+    pub(super) query: Option<&'a str>,
+    pub(super) body: &'a RecordedBody,
+    /// Why the body could not be decoded, if it could not.
+    pub(super) problem: Option<&'a str>,
+}
+
+/// An error answer: status and message.
+type Failure = (StatusCode, String);
+
+/// Data the backend keeps between requests.
+#[derive(Debug, Default)]
+pub(super) struct Backend {
+    runs: Vec<Map<String, Value>>,
+    datasets: Vec<Dataset>,
+}
+
+#[derive(Debug)]
+struct Dataset {
+    id: String,
+    name: String,
+    datapoints: Vec<Value>,
+}
+
+impl Backend {
+    /// Registers (or replaces) a dataset fixture.
+    ///
+    /// # Panics
+    /// If a datapoint has no string `"id"`: the endpoints could not serve it.
+    pub(super) fn add_dataset(&mut self, id: String, name: String, datapoints: Vec<Value>) {
+        for (index, datapoint) in datapoints.iter().enumerate() {
+            assert!(
+                datapoint.get("id").is_some_and(Value::is_string),
+                "add_dataset({id:?}): datapoint {index} has no string \"id\": {datapoint}"
+            );
+        }
+        self.datasets.retain(|dataset| dataset.id != id);
+        self.datasets.push(Dataset {
+            id,
+            name,
+            datapoints,
+        });
+    }
+
+    /// The stored runs, in creation order.
+    pub(super) fn runs(&self) -> Vec<Value> {
+        self.runs.iter().cloned().map(Value::Object).collect()
+    }
+
+    pub(super) fn handle(&mut self, call: Call<'_>) -> HttpResponse {
+        let Some(endpoint) = call.endpoint else {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "the test server has no route for {} {}",
+                    call.method, call.path
+                ),
+            );
+        };
+        if *call.method != endpoint.method() {
+            return error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "{} {} is not allowed; use {}",
+                    call.method,
+                    call.path,
+                    endpoint.method()
+                ),
+            );
+        }
+        let result = match endpoint {
+            Endpoint::Traces => return export_traces(&call),
+            Endpoint::SessionStart => start_session(&call),
+            Endpoint::Events => update_event(&call),
+            Endpoint::Runs => self.create_run(&call),
+            Endpoint::Run(id) => self.update_run(id, &call),
+            Endpoint::Datasets => self.dataset(&call),
+            Endpoint::Datapoint(id) => self.datapoint(id),
+        };
+        match result {
+            Ok(body) => json_response(StatusCode::OK, &body),
+            Err((status, message)) => error_response(status, message),
+        }
+    }
+
+    fn create_run(&mut self, call: &Call<'_>) -> Result<Value, Failure> {
+        let mut run = json_object(call)?.clone();
+        let run_id = id_or_new(&run, "run_id")?;
+        if self.runs.iter().any(|r| r["run_id"] == run_id.as_str()) {
+            return Err((StatusCode::CONFLICT, format!("run {run_id} already exists")));
+        }
+        run.insert("run_id".to_owned(), run_id.clone().into());
+        self.runs.push(run.clone());
+        Ok(json!({ "run_id": run_id, "evaluation": run }))
+    }
+
+    /// Top-level fields of the body replace those of the stored run; the id in the path stays
+    /// the run's id.
+    fn update_run(&mut self, id: &str, call: &Call<'_>) -> Result<Value, Failure> {
+        let patch = json_object(call)?;
+        let run = self
+            .runs
+            .iter_mut()
+            .find(|r| r["run_id"] == id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no run with id {id}")))?;
+        run.extend(patch.clone());
+        run.insert("run_id".to_owned(), id.into());
+        Ok(json!({ "evaluation": run }))
+    }
+
+    fn dataset(&self, call: &Call<'_>) -> Result<Value, Failure> {
+        let id = call
+            .query
+            .and_then(|q| query_param(q, "dataset_id"))
+            .ok_or_else(|| {
+                let message = "the test server only serves GET /v1/datasets?dataset_id=<id>";
+                (StatusCode::BAD_REQUEST, message.to_owned())
+            })?;
+        let dataset = self
+            .datasets
+            .iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no dataset with id {id}")))?;
+        let ids: Vec<&Value> = dataset.datapoints.iter().map(|d| &d["id"]).collect();
+        Ok(json!({ "datasets": [{ "id": dataset.id, "name": dataset.name, "datapoints": ids }] }))
+    }
+
+    fn datapoint(&self, id: &str) -> Result<Value, Failure> {
+        let datapoint = self
+            .datasets
+            .iter()
+            .flat_map(|d| &d.datapoints)
+            .find(|d| d["id"] == id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no datapoint with id {id}")))?;
+        Ok(json!({ "datapoint": [datapoint] }))
+    }
+}
+
+fn start_session(call: &Call<'_>) -> Result<Value, Failure> {
+    let session = json_object(call)?
+        .get("session")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad_request(r#"expected {"session": {...}}"#))?;
+    Ok(json!({ "session_id": id_or_new(session, "session_id")? }))
+}
+
+fn update_event(call: &Call<'_>) -> Result<Value, Failure> {
+    match json_object(call)?.get("event_id") {
+        Some(Value::String(_)) => Ok(json!({ "success": true })),
+        _ => Err(bad_request("expected a string \"event_id\"")),
+    }
+}
+
+fn export_traces(call: &Call<'_>) -> HttpResponse {
+    let RecordedBody::Otlp { encoding, .. } = call.body else {
+        let reason = call
+            .problem
+            .unwrap_or("the body is not an OTLP trace export");
+        return response(
+            StatusCode::BAD_REQUEST,
+            "text/plain; charset=utf-8",
+            reason.to_owned(),
+        );
+    };
+    let accepted = ExportTraceServiceResponse::default();
+    match encoding {
+        OtlpEncoding::Protobuf => response(
+            StatusCode::OK,
+            "application/x-protobuf",
+            accepted.encode_to_vec(),
+        ),
+        OtlpEncoding::Json => {
+            let body = serde_json::to_vec(&accepted).expect("an empty export response serialises");
+            response(StatusCode::OK, "application/json", body)
+        }
+    }
+}
+
+fn json_object<'a>(call: &Call<'a>) -> Result<&'a Map<String, Value>, Failure> {
+    match call.body {
+        RecordedBody::Json(Value::Object(object)) => Ok(object),
+        RecordedBody::Json(other) => {
+            Err(bad_request(format!("expected a JSON object, got {other}")))
+        }
+        RecordedBody::Empty => Err(bad_request("expected a JSON object, got an empty body")),
+        RecordedBody::Raw(_) | RecordedBody::Otlp { .. } => Err(bad_request(
+            call.problem.unwrap_or("expected a JSON object"),
+        )),
+    }
+}
+
+/// The string id under `key`, or a fresh UUID v4 as the backend assigns when the client sent
+/// none.
+fn id_or_new(object: &Map<String, Value>, key: &str) -> Result<String, Failure> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(Uuid::new_v4().to_string()),
+        Some(Value::String(id)) => Ok(id.clone()),
+        Some(other) => Err(bad_request(format!(
+            "\"{key}\" must be a string, got {other}"
+        ))),
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> Failure {
+    (StatusCode::BAD_REQUEST, message.into())
+}
+
+/// The percent-decoded value of the first `name` parameter of a URL query string.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(key, _)| percent_decode(key, true) == name)
+        .map(|(_, value)| percent_decode(value, true))
+}
+
+/// Decodes `%XX` escapes (and `+` as space in query strings); malformed escapes stay as they
+/// are, and invalid UTF-8 is replaced rather than rejected since ids are only compared.
+fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let hex_digit = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let escaped = match byte {
+            b'%' => hex_digit(i + 1).zip(hex_digit(i + 2)),
+            _ => None,
+        };
+        match escaped {
+            Some((high, low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            None => {
+                decoded.push(if byte == b'+' && plus_is_space {
+                    b' '
+                } else {
+                    byte
+                });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> HttpResponse {
+    let mut response = http::Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    response(status, "application/json", body.to_string())
+}
+
+/// A JSON `{"error": message}` response.
+pub(super) fn error_response(status: StatusCode, message: impl Display) -> HttpResponse {
+    json_response(status, &json!({ "error": message.to_string() }))
+}

@@ -1,0 +1,153 @@
+//! Fault injection: failures a test queues up so the client's retry and fallback paths run
+//! against real HTTP instead of mocks.
+
+use std::time::Duration;
+
+use http::HeaderValue;
+use http::header::RETRY_AFTER;
+
+use super::backend::{HttpResponse, error_response};
+
+/// The group of endpoints a [`Fault`] applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `POST /session/start`.
+    SessionStart,
+    /// `PUT /events`.
+    Events,
+    /// `POST /opentelemetry/v1/traces`.
+    Traces,
+    /// `POST /v1/runs` and `PUT /v1/runs/{id}`.
+    Runs,
+    /// `GET /v1/datasets` and `GET /v1/datapoints/{id}`.
+    Datasets,
+    /// Every request, including paths the server has no route for.
+    Any,
+}
+
+/// What happened to a request because of an injected fault; kept on the
+/// [`RecordedRequest`](super::RecordedRequest) so tests can tell faulted requests apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Answered with this status (and `Retry-After` header, if set) instead of being handled.
+    Status {
+        /// The HTTP status code sent.
+        code: u16,
+        /// The `Retry-After` header value sent, if any.
+        retry_after: Option<String>,
+    },
+    /// Handled normally, after this delay.
+    Delay(Duration),
+    /// The request was read, then the connection was closed without any response.
+    DropConnection,
+}
+
+/// A failure to inject with [`TestServer::inject`](super::TestServer::inject).
+///
+/// A fault hits the next `times` requests of its route (once by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a fault does nothing until it is passed to TestServer::inject"]
+pub struct Fault {
+    kind: FaultKind,
+    times: usize,
+}
+
+impl Fault {
+    /// Answer with `code` (and a JSON error body saying the fault was injected).
+    ///
+    /// # Panics
+    /// If `code` is not a valid HTTP status code.
+    pub fn status(code: u16) -> Fault {
+        assert!(
+            http::StatusCode::from_u16(code).is_ok(),
+            "Fault::status: {code} is not a valid HTTP status code"
+        );
+        Fault::new(FaultKind::Status {
+            code,
+            retry_after: None,
+        })
+    }
+
+    /// Respond normally, but only after `delay`.
+    pub fn delay(delay: Duration) -> Fault {
+        Fault::new(FaultKind::Delay(delay))
+    }
+
+    /// Read the request, then close the connection without answering, as a crashing proxy
+    /// or backend would.
+    pub fn drop_connection() -> Fault {
+        Fault::new(FaultKind::DropConnection)
+    }
+
+    /// Send a `Retry-After` header with this value.
+    ///
+    /// # Panics
+    /// If this is not a [`Fault::status`] fault, or `value` is not a valid header value.
+    pub fn retry_after(mut self, value: impl Into<String>) -> Fault {
+        let value = value.into();
+        assert!(
+            HeaderValue::from_str(&value).is_ok(),
+            "Fault::retry_after: {value:?} is not a valid header value"
+        );
+        match &mut self.kind {
+            FaultKind::Status { retry_after, .. } => *retry_after = Some(value),
+            other => panic!("Fault::retry_after only applies to status faults, not {other:?}"),
+        }
+        self
+    }
+
+    /// Hit the next `n` requests of the route instead of only the next one.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn times(mut self, n: usize) -> Fault {
+        assert!(n > 0, "Fault::times: a fault must hit at least one request");
+        self.times = n;
+        self
+    }
+
+    /// What the fault does to each request it hits.
+    pub fn kind(&self) -> &FaultKind {
+        &self.kind
+    }
+
+    fn new(kind: FaultKind) -> Fault {
+        Fault { kind, times: 1 }
+    }
+}
+
+/// Faults waiting for requests, in injection order.
+#[derive(Debug, Default)]
+pub(super) struct Faults(Vec<(Route, Fault)>);
+
+impl Faults {
+    pub(super) fn push(&mut self, route: Route, fault: Fault) {
+        self.0.push((route, fault));
+    }
+
+    /// Consumes one hit of the oldest fault that applies to a request on `route` (`None` for
+    /// paths without a route, which only [`Route::Any`] faults hit).
+    pub(super) fn take(&mut self, route: Option<Route>) -> Option<FaultKind> {
+        let index = self
+            .0
+            .iter()
+            .position(|(r, _)| *r == Route::Any || Some(*r) == route)?;
+        let fault = &mut self.0[index].1;
+        fault.times -= 1;
+        if fault.times > 0 {
+            return Some(fault.kind.clone());
+        }
+        Some(self.0.remove(index).1.kind)
+    }
+}
+
+/// The response of a [`FaultKind::Status`] fault.
+pub(super) fn status_response(code: u16, retry_after: Option<&str>) -> HttpResponse {
+    let status = http::StatusCode::from_u16(code).expect("validated by Fault::status");
+    let mut response = error_response(status, format!("injected fault: status {code}"));
+    if let Some(value) = retry_after {
+        let value = HeaderValue::from_str(value).expect("validated by Fault::retry_after");
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}

@@ -1,0 +1,470 @@
+//! An in-process, HoneyHive-compatible HTTP server for integration tests.
+//!
+//! [`TestServer`] listens on `127.0.0.1` on a free port and speaks the subset of the HoneyHive
+//! API the toolkit uses (`honeyhive-api.md`): session start, event updates, OTLP trace export
+//! (protobuf and JSON), runs and hosted datasets. It records every request it receives, decodes
+//! exported spans into [`RecordedSpan`]s, and can inject faults ([`Fault`]) so retry and fallback
+//! paths are tested over real HTTP.
+//!
+//! The server runs on its own thread with its own Tokio runtime, so it behaves the same in plain
+//! `#[test]`s, current-thread `#[tokio::test]`s and multi-thread runtimes, and never depends on
+//! the test's runtime making progress. Dropping the [`TestServer`] stops it.
+//!
+//! Endpoints it does not implement (such as `/v1/runs/{id}/result`) answer 404 with a JSON body
+//! naming the path, so a test never passes against an invented response.
+//!
+//! ```
+//! use std::time::Duration;
+//! use honeyhive_runtime::testing::{Fault, Route, TestServer};
+//!
+//! let server = TestServer::builder().api_key("test-key").start();
+//! server.inject(Route::Traces, Fault::status(503).retry_after("1").times(2));
+//! // Point the code under test at `server.url()`, run it, then:
+//! # let _ = || {
+//! let spans = server.wait_for_spans(3, Duration::from_secs(5));
+//! assert_eq!(spans[0].str_attr("honeyhive.project"), Some("my-project"));
+//! # };
+//! ```
+
+mod backend;
+mod fault;
+mod record;
+#[cfg(test)]
+mod tests;
+
+pub use self::fault::{Fault, FaultKind, Route};
+pub use self::record::{
+    AttrValue, OtlpEncoding, RecordedBody, RecordedEvent, RecordedRequest, RecordedSpan,
+    RecordedStatus, SpanKind, StatusCode,
+};
+
+use std::error::Error;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use http::header::AUTHORIZATION;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use self::backend::{
+    Backend, Call, EVENTS_PATH, Endpoint, HttpResponse, SESSION_START_PATH, TRACES_PATH,
+};
+use self::fault::Faults;
+
+/// A running HoneyHive-compatible test server; see the [module docs](self).
+///
+/// All methods take `&self`, so a server can be shared between threads (`TestServer` is `Send`
+/// and `Sync`).
+pub struct TestServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Configures a [`TestServer`] before starting it.
+#[derive(Default)]
+pub struct TestServerBuilder {
+    api_key: Option<String>,
+}
+
+impl TestServerBuilder {
+    /// Require `Authorization: Bearer <key>` on every request; others get 401 (and are still
+    /// recorded).
+    pub fn api_key(mut self, key: impl Into<String>) -> TestServerBuilder {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Binds `127.0.0.1` on a free port and starts serving on a dedicated thread.
+    ///
+    /// # Panics
+    /// If the port cannot be bound or the thread or runtime cannot be started.
+    pub fn start(self) -> TestServer {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .expect("TestServer: bind 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("TestServer: local address of the listener");
+        listener
+            .set_nonblocking(true)
+            .expect("TestServer: make the listener non-blocking");
+        // Built here rather than on the server thread so setup failures panic in the test.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("TestServer: build the server's Tokio runtime");
+        let listener = {
+            let _context = runtime.enter();
+            TcpListener::from_std(listener).expect("TestServer: register the listener with Tokio")
+        };
+        let shared = Arc::new(Shared {
+            api_key: self.api_key,
+            next_seq: AtomicU64::new(0),
+            state: Mutex::default(),
+            changed: Condvar::new(),
+        });
+        let (shutdown, shutdown_rx) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("honeyhive-test-server-{}", addr.port()))
+            .spawn({
+                let shared = Arc::clone(&shared);
+                // Dropping the runtime at the end of the thread cancels open connections too.
+                move || runtime.block_on(serve(listener, shared, shutdown_rx))
+            })
+            .expect("TestServer: spawn the server thread");
+        TestServer {
+            addr,
+            shared,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl fmt::Debug for TestServerBuilder {
+    // Hand-written so the key never ends up in test output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestServerBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl TestServer {
+    /// Starts a server that accepts every request without authentication.
+    pub fn start() -> TestServer {
+        TestServer::builder().start()
+    }
+
+    /// Configures a server before starting it, e.g. to require an API key.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    /// The base URL, `http://127.0.0.1:<port>`, to use as `HH_API_URL`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every completed request, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests().cloned().collect()
+    }
+
+    /// Every completed request to `path` (without query string), in arrival order.
+    pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
+        self.shared.lock().requests_to(path).cloned().collect()
+    }
+
+    /// Forgets the recorded requests (and with them spans, sessions and event updates); stored
+    /// runs, dataset fixtures and pending faults stay.
+    pub fn clear(&self) {
+        self.shared.lock().log.clear();
+    }
+
+    /// Every span of every accepted (2xx) trace export, in arrival order.
+    pub fn spans(&self) -> Vec<RecordedSpan> {
+        self.shared.lock().spans()
+    }
+
+    /// The `session` objects of accepted `POST /session/start` requests, as sent.
+    pub fn sessions(&self) -> Vec<Value> {
+        self.shared
+            .lock()
+            .accepted_json(SESSION_START_PATH)
+            .filter_map(|body| body.get("session").cloned())
+            .collect()
+    }
+
+    /// The bodies of accepted `PUT /events` requests.
+    pub fn event_updates(&self) -> Vec<Value> {
+        self.shared
+            .lock()
+            .accepted_json(EVENTS_PATH)
+            .cloned()
+            .collect()
+    }
+
+    /// The stored runs, in creation order, with every update merged in.
+    pub fn runs(&self) -> Vec<Value> {
+        self.shared.lock().backend.runs()
+    }
+
+    /// Queues `fault` for the next requests on `route`. Faults are consumed in the order they
+    /// were injected; a request takes the oldest pending fault whose route matches it.
+    pub fn inject(&self, route: Route, fault: Fault) {
+        self.shared.lock().faults.push(route, fault);
+    }
+
+    /// Registers (or replaces) the dataset fixture served by `GET /v1/datasets?dataset_id=<id>`,
+    /// with each datapoint (`{"id", "inputs", "ground_truth", "metadata"}`) served verbatim by
+    /// `GET /v1/datapoints/{id}`.
+    ///
+    /// # Panics
+    /// If a datapoint has no string `"id"`.
+    pub fn add_dataset(
+        &self,
+        id: impl Into<String>,
+        name: impl Into<String>,
+        datapoints: Vec<Value>,
+    ) {
+        self.shared
+            .lock()
+            .backend
+            .add_dataset(id.into(), name.into(), datapoints);
+    }
+
+    /// Blocks until at least `n` spans were accepted, then returns all of them.
+    ///
+    /// This blocks the calling thread: in a current-thread `#[tokio::test]`, make sure the
+    /// exporter does not need that thread to deliver the spans (e.g. flush the provider first).
+    ///
+    /// # Panics
+    /// After `timeout`, saying how many spans and trace exports arrived.
+    pub fn wait_for_spans(&self, n: usize, timeout: Duration) -> Vec<RecordedSpan> {
+        self.wait(timeout, |state| {
+            let spans = state.spans();
+            if spans.len() >= n {
+                return Ok(spans);
+            }
+            let exports: Vec<u16> = state.requests_to(TRACES_PATH).map(|r| r.response_status).collect();
+            Err(format!(
+                "expected at least {n} span(s), but {} arrived; trace export statuses so far: {exports:?}",
+                spans.len()
+            ))
+        })
+    }
+
+    /// Blocks until at least `n` requests to `path` completed (whatever their status), then
+    /// returns all requests to `path`. Same blocking caveat as [`TestServer::wait_for_spans`].
+    ///
+    /// # Panics
+    /// After `timeout`, saying how many arrived.
+    pub fn wait_for_requests(
+        &self,
+        path: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Vec<RecordedRequest> {
+        self.wait(timeout, |state| {
+            let requests: Vec<RecordedRequest> = state.requests_to(path).cloned().collect();
+            if requests.len() >= n {
+                return Ok(requests);
+            }
+            let all: Vec<String> = state.requests().map(|r| format!("{} {}", r.method, r.path)).collect();
+            Err(format!(
+                "expected at least {n} request(s) to {path}, but {} arrived; all requests so far: {all:?}",
+                requests.len()
+            ))
+        })
+    }
+
+    /// Re-evaluates `check` after every recorded request until it succeeds; panics with its
+    /// last complaint at the deadline.
+    fn wait<T>(&self, timeout: Duration, mut check: impl FnMut(&State) -> Result<T, String>) -> T {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        loop {
+            let shortfall = match check(&state) {
+                Ok(value) => return value,
+                Err(shortfall) => shortfall,
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                // Released first so the panic does not poison the lock for the server thread.
+                drop(state);
+                panic!("TestServer: timed out after {timeout:?}: {shortfall}");
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, remaining)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            // Fails only if the server thread is already gone, which is what we want anyway.
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // Handler panics stay inside their Tokio tasks, so there is nothing to propagate.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// State shared between the test and the server thread.
+struct Shared {
+    api_key: Option<String>,
+    /// Arrival counter, so requests are listed in arrival order even when a delayed one
+    /// completes after later ones.
+    next_seq: AtomicU64,
+    state: Mutex<State>,
+    /// Notified whenever a request is recorded.
+    changed: Condvar,
+}
+
+impl Shared {
+    /// Poisoning is ignored: every critical section leaves the state consistent, and a panicking
+    /// test thread must not take the server down with it.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn authorized(&self, headers: &http::HeaderMap) -> bool {
+        let Some(key) = &self.api_key else {
+            return true;
+        };
+        let bearer = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        bearer == Some(key.as_str())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Completed requests with their arrival number, ordered by it.
+    log: Vec<(u64, RecordedRequest)>,
+    faults: Faults,
+    backend: Backend,
+}
+
+impl State {
+    fn requests(&self) -> impl Iterator<Item = &RecordedRequest> {
+        self.log.iter().map(|(_, request)| request)
+    }
+
+    fn requests_to<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a RecordedRequest> {
+        self.requests().filter(move |request| request.path == path)
+    }
+
+    fn accepted_json<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Value> {
+        self.requests_to(path)
+            .filter(|r| r.is_accepted())
+            .filter_map(RecordedRequest::json)
+    }
+
+    fn spans(&self) -> Vec<RecordedSpan> {
+        self.requests_to(TRACES_PATH)
+            .filter(|r| r.is_accepted())
+            .flat_map(RecordedRequest::spans)
+            .collect()
+    }
+
+    fn record(&mut self, seq: u64, request: RecordedRequest) {
+        let at = self.log.partition_point(|(s, _)| *s < seq);
+        self.log.insert(at, (seq, request));
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {
+    loop {
+        let stream = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Transient (e.g. the peer reset before accept, or out of descriptors): back off
+                // briefly instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+            // Errors only mean the connection ended abnormally (client gone, or an injected
+            // drop); every completed request was already recorded.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Records and answers one request. Returning an error makes hyper close the connection
+/// without writing a response, which is how [`FaultKind::DropConnection`] is implemented.
+async fn handle(
+    shared: Arc<Shared>,
+    request: hyper::Request<Incoming>,
+) -> Result<HttpResponse, Box<dyn Error + Send + Sync>> {
+    let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = request.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let path = parts.uri.path();
+    let endpoint = Endpoint::parse(path);
+    let (body, problem) =
+        RecordedBody::decode(endpoint == Some(Endpoint::Traces), &parts.headers, bytes);
+
+    let fault = shared
+        .lock()
+        .faults
+        .take(endpoint.as_ref().map(Endpoint::route));
+    if let Some(FaultKind::Delay(delay)) = &fault {
+        tokio::time::sleep(*delay).await;
+    }
+    let mut state = shared.lock();
+    let response = match &fault {
+        Some(FaultKind::DropConnection) => None,
+        Some(FaultKind::Status { code, retry_after }) => {
+            Some(fault::status_response(*code, retry_after.as_deref()))
+        }
+        _ if !shared.authorized(&parts.headers) => Some(backend::error_response(
+            http::StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token in the Authorization header",
+        )),
+        _ => Some(state.backend.handle(Call {
+            method: &parts.method,
+            path,
+            endpoint: endpoint.as_ref(),
+            query: parts.uri.query(),
+            body: &body,
+            problem: problem.as_deref(),
+        })),
+    };
+    let recorded = RecordedRequest {
+        path: path.to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        method: parts.method,
+        headers: parts.headers,
+        body,
+        response_status: response.as_ref().map_or(0, |r| r.status().as_u16()),
+        fault,
+    };
+    state.record(seq, recorded);
+    drop(state);
+    shared.changed.notify_all();
+    response.ok_or_else(|| "injected fault: connection dropped".into())
+}

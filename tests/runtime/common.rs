@@ -1,0 +1,76 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use honeyhive::{
+    Environment, ExportSettings, HoneyHiveTracer, RetryPolicy, TracerBuilder, Warning,
+    WarningHandler,
+};
+use honeyhive_runtime::testing::{RecordedSpan, TestServer};
+
+pub const API_KEY: &str = "test-key";
+pub const PROJECT: &str = "proj";
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Fast retries and short batching delays, so fault tests take milliseconds, not seconds.
+pub fn fast_export() -> ExportSettings {
+    ExportSettings {
+        scheduled_delay: Duration::from_millis(20),
+        flush_timeout: Duration::from_secs(20),
+        retry: RetryPolicy::default()
+            .max_retries(4)
+            .initial_backoff(Duration::from_millis(5))
+            .max_backoff(Duration::from_millis(50)),
+        ..ExportSettings::default()
+    }
+}
+
+/// A tracer connected to `server`, reading nothing from the process environment.
+pub fn connected(server: &TestServer) -> TracerBuilder {
+    HoneyHiveTracer::builder()
+        .environment(Environment::empty())
+        .api_key(API_KEY)
+        .project(PROJECT)
+        .base_url(server.url())
+        .export_settings(fast_export())
+}
+
+/// Collects warnings for assertions.
+#[derive(Clone, Default)]
+pub struct Warnings(Arc<Mutex<Vec<Warning>>>);
+
+impl Warnings {
+    pub fn handler(&self) -> WarningHandler {
+        let seen = self.0.clone();
+        WarningHandler::new(move |w| seen.lock().unwrap().push(w.clone()))
+    }
+
+    pub fn all(&self) -> Vec<Warning> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+pub fn str_attr<'a>(span: &'a RecordedSpan, key: &str) -> &'a str {
+    span.str_attr(key)
+        .unwrap_or_else(|| panic!("span {:?} lacks {key}: {:?}", span.name, span.attributes))
+}
+
+/// A fresh directory per test, so parallel tests never read each other's files.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("honeyhive-test-{name}-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,186 @@
+//! Backend faults: retried without loss, `Retry-After` honoured, a dead backend costs the
+//! user one warning and never a failed or hung call.
+
+use std::time::{Duration, Instant};
+
+use honeyhive::opentelemetry::trace::Tracer;
+use honeyhive::{Error, Warning};
+use honeyhive_runtime::testing::{Fault, Route, TestServer};
+
+use crate::common::{WAIT, Warnings, connected};
+
+fn make_spans(tracer: &honeyhive::HoneyHiveTracer, n: usize) {
+    let otel = tracer.otel_tracer().unwrap().clone();
+    tracer.in_scope(|| {
+        for i in 0..n {
+            otel.in_span(format!("s{i}"), |_| {});
+        }
+    });
+}
+
+#[test]
+fn two_503s_then_success_loses_nothing() {
+    let server = TestServer::start();
+    let warnings = Warnings::default();
+    let tracer = connected(&server)
+        .on_warning(warnings.handler())
+        .build()
+        .unwrap();
+    server.inject(Route::Traces, Fault::status(503).times(2));
+    make_spans(&tracer, 10);
+    tracer.flush().unwrap();
+    let traces = server.requests_to("/opentelemetry/v1/traces");
+    assert_eq!(
+        traces.iter().map(|r| r.response_status).collect::<Vec<_>>(),
+        [503, 503, 200]
+    );
+    assert_eq!(server.spans().len(), 10);
+    assert_eq!(tracer.export_stats().dropped_spans, 0);
+    assert_eq!(tracer.export_stats().exported_spans, 10);
+    assert!(warnings.all().is_empty(), "{:?}", warnings.all());
+}
+
+#[test]
+fn every_5xx_and_dropped_connections_are_retried() {
+    let server = TestServer::start();
+    let tracer = connected(&server).build().unwrap();
+    server.inject(Route::Traces, Fault::status(500));
+    server.inject(Route::Traces, Fault::drop_connection());
+    make_spans(&tracer, 3);
+    tracer.flush().unwrap();
+    assert_eq!(server.spans().len(), 3);
+    let statuses: Vec<_> = server
+        .requests_to("/opentelemetry/v1/traces")
+        .iter()
+        .map(|r| r.response_status)
+        .collect();
+    assert_eq!(statuses, [500, 0, 200]);
+}
+
+#[test]
+fn a_4xx_is_not_retried_and_is_reported_once() {
+    let server = TestServer::start();
+    let warnings = Warnings::default();
+    let tracer = connected(&server)
+        .on_warning(warnings.handler())
+        .build()
+        .unwrap();
+    server.inject(Route::Traces, Fault::status(400));
+    make_spans(&tracer, 4);
+    tracer.flush().unwrap();
+    assert_eq!(server.requests_to("/opentelemetry/v1/traces").len(), 1);
+    let all = warnings.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(
+        matches!(&all[0], Warning::SpansDropped { count: 4, reason } if reason.contains("400")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let server = TestServer::start();
+    let tracer = connected(&server).build().unwrap();
+    server.inject(Route::Traces, Fault::status(429).retry_after("1"));
+    make_spans(&tracer, 2);
+    let started = Instant::now();
+    tracer.flush().unwrap();
+    // The computed backoff is at most 50 ms here: only the server's Retry-After explains a
+    // wait of a second (a lower bound, so a slow machine cannot make this fail).
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited only {:?}",
+        started.elapsed()
+    );
+    let statuses: Vec<_> = server
+        .requests_to("/opentelemetry/v1/traces")
+        .iter()
+        .map(|r| r.response_status)
+        .collect();
+    assert_eq!(statuses, [429, 200]);
+    assert_eq!(server.spans().len(), 2);
+}
+
+#[test]
+fn a_dead_backend_costs_one_warning_and_no_failure() {
+    let server = TestServer::start();
+    let warnings = Warnings::default();
+    let tracer = connected(&server)
+        .on_warning(warnings.handler())
+        .build()
+        .unwrap();
+    drop(server); // the port is closed from now on: every export is refused
+    let result = tracer.in_scope(|| {
+        make_spans(&tracer, 25);
+        "user work done"
+    });
+    assert_eq!(result, "user work done");
+    tracer.flush().unwrap();
+    let all = warnings.all();
+    assert_eq!(all.len(), 1, "one warning, not one per span: {all:?}");
+    match &all[0] {
+        Warning::SpansDropped { count, reason } => {
+            assert_eq!(*count, 25);
+            assert!(reason.contains("attempt"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(tracer.export_stats().dropped_spans, 25);
+}
+
+#[test]
+fn a_hanging_backend_does_not_hang_flush_past_its_timeout() {
+    let server = TestServer::start();
+    let export = honeyhive::ExportSettings {
+        request_timeout: Duration::from_millis(500),
+        ..crate::common::fast_export()
+    };
+    let tracer = connected(&server).export_settings(export).build().unwrap();
+    server.inject(Route::Traces, Fault::delay(Duration::from_secs(3)));
+    make_spans(&tracer, 1);
+    let started = Instant::now();
+    let result = tracer.flush_with_timeout(Duration::from_millis(300));
+    assert!(matches!(result, Err(Error::FlushTimeout(_))), "{result:?}");
+    // Generous upper bound: the point is "returns", not "how fast".
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    // The export carries on in the background: the stalled request times out, the retry lands.
+    server.wait_for_spans(1, WAIT);
+}
+
+#[test]
+fn session_start_is_retried_and_fails_loudly_when_impossible() {
+    let server = TestServer::start();
+    server.inject(Route::SessionStart, Fault::status(502).times(2));
+    let tracer = connected(&server).build().unwrap();
+    assert_eq!(server.sessions().len(), 1);
+    assert_eq!(server.sessions()[0]["session_id"], tracer.session_id());
+
+    server.inject(Route::SessionStart, Fault::status(401).times(1));
+    let err = connected(&server).build().unwrap_err().to_string();
+    assert!(
+        err.contains("/session/start") && err.contains("401"),
+        "{err}"
+    );
+}
+
+#[test]
+fn failed_session_updates_become_a_warning() {
+    let server = TestServer::start();
+    let warnings = Warnings::default();
+    let tracer = connected(&server)
+        .on_warning(warnings.handler())
+        .build()
+        .unwrap();
+    server.inject(Route::Events, Fault::status(404));
+    tracer.enrich_session(honeyhive::Enrichment::new().metric("m", 1));
+    tracer.flush().unwrap();
+    let all = warnings.all();
+    assert!(
+        matches!(all.as_slice(), [Warning::UpdateFailed { .. }]),
+        "{all:?}"
+    );
+}

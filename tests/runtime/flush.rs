@@ -1,0 +1,67 @@
+//! `flush` from every kind of caller, without deadlock and without loss.
+
+use honeyhive::opentelemetry::trace::Tracer;
+use honeyhive_runtime::testing::TestServer;
+
+use crate::common::{WAIT, connected};
+
+fn record(tracer: &honeyhive::HoneyHiveTracer, name: &str) {
+    tracer.in_scope(|| {
+        tracer
+            .otel_tracer()
+            .unwrap()
+            .in_span(name.to_owned(), |_| {})
+    });
+}
+
+#[test]
+fn from_sync_code() {
+    let server = TestServer::start();
+    let tracer = connected(&server).build().unwrap();
+    record(&tracer, "sync");
+    tracer.flush().unwrap();
+    // flush returned: the span is already at the server, no waiting needed.
+    assert_eq!(server.spans().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_flush_inside_a_multi_thread_runtime() {
+    let server = TestServer::start();
+    let tracer = connected(&server).start().await.unwrap();
+    record(&tracer, "mt");
+    tracer.flush().unwrap();
+    assert_eq!(server.spans().len(), 1);
+}
+
+#[tokio::test]
+async fn both_flushes_inside_a_current_thread_runtime() {
+    let server = TestServer::start();
+    let tracer = connected(&server).build().unwrap(); // blocking build inside a runtime too
+    record(&tracer, "ct-1");
+    tracer.flush().unwrap();
+    record(&tracer, "ct-2");
+    tracer.flush_async().await.unwrap();
+    assert_eq!(server.spans().len(), 2);
+}
+
+#[test]
+fn dropping_the_last_tracer_exports_what_is_left() {
+    let server = TestServer::start();
+    let tracer = connected(&server).build().unwrap();
+    record(&tracer, "left-over");
+    drop(tracer); // no flush: the pipeline's shutdown exports it
+    server.wait_for_spans(1, WAIT);
+}
+
+#[test]
+fn tracers_of_one_destination_share_one_pipeline() {
+    let server = TestServer::start();
+    let a = connected(&server).build().unwrap();
+    let b = connected(&server).build().unwrap();
+    record(&a, "a");
+    record(&b, "b");
+    // One flush exports both sessions' spans: there is one queue for the destination.
+    a.flush().unwrap();
+    assert_eq!(server.spans().len(), 2);
+    assert_eq!(a.export_stats(), b.export_stats());
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the runtime core, over real HTTP to the in-repo test server on
+//! 127.0.0.1 (one binary, so the suite links once).
+
+mod common;
+mod evaluation_ids;
+mod faults;
+mod flush;
+mod local_mode;
+mod propagation;
+mod wire_format;
