@@ -47,7 +47,9 @@ impl OtlpProtocol {
 /// assert!(config.is_connected());
 /// ```
 #[derive(Clone)]
-pub struct Environment(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+pub struct Environment(Arc<Lookup>);
+
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl Environment {
     /// The process environment.
@@ -419,14 +421,13 @@ fn default_local_dir(env: &Environment) -> PathBuf {
         return PathBuf::from(dir).join("honeyhive");
     }
     // Cargo marks every target directory with CACHEDIR.TAG; the binary lives below it.
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(target) = exe
-            .ancestors()
+    if let Some(target) = std::env::current_exe().ok().and_then(|exe| {
+        exe.ancestors()
             .skip(1)
             .find(|d| d.join("CACHEDIR.TAG").is_file())
-        {
-            return target.join("honeyhive");
-        }
+            .map(PathBuf::from)
+    }) {
+        return target.join("honeyhive");
     }
     PathBuf::from("target").join("honeyhive")
 }

@@ -9,6 +9,25 @@ use honeyhive_runtime::testing::{Fault, Route, TestServer};
 
 use crate::common::{WAIT, Warnings, connected};
 
+/// A tracer of `server` whose warnings are collected.
+fn watched(server: &TestServer) -> (honeyhive::HoneyHiveTracer, Warnings) {
+    let warnings = Warnings::default();
+    let tracer = connected(server)
+        .on_warning(warnings.handler())
+        .build()
+        .unwrap();
+    (tracer, warnings)
+}
+
+/// The status of every trace export the server saw, in order.
+fn trace_statuses(server: &TestServer) -> Vec<u16> {
+    server
+        .requests_to("/opentelemetry/v1/traces")
+        .iter()
+        .map(|r| r.response_status)
+        .collect()
+}
+
 fn make_spans(tracer: &honeyhive::HoneyHiveTracer, n: usize) {
     let otel = tracer.otel_tracer().unwrap().clone();
     tracer.in_scope(|| {
@@ -21,11 +40,7 @@ fn make_spans(tracer: &honeyhive::HoneyHiveTracer, n: usize) {
 #[test]
 fn two_503s_then_success_loses_nothing() {
     let server = TestServer::start();
-    let warnings = Warnings::default();
-    let tracer = connected(&server)
-        .on_warning(warnings.handler())
-        .build()
-        .unwrap();
+    let (tracer, warnings) = watched(&server);
     server.inject(Route::Traces, Fault::status(503).times(2));
     make_spans(&tracer, 10);
     tracer.flush().unwrap();
@@ -49,22 +64,13 @@ fn every_5xx_and_dropped_connections_are_retried() {
     make_spans(&tracer, 3);
     tracer.flush().unwrap();
     assert_eq!(server.spans().len(), 3);
-    let statuses: Vec<_> = server
-        .requests_to("/opentelemetry/v1/traces")
-        .iter()
-        .map(|r| r.response_status)
-        .collect();
-    assert_eq!(statuses, [500, 0, 200]);
+    assert_eq!(trace_statuses(&server), [500, 0, 200]);
 }
 
 #[test]
 fn a_4xx_is_not_retried_and_is_reported_once() {
     let server = TestServer::start();
-    let warnings = Warnings::default();
-    let tracer = connected(&server)
-        .on_warning(warnings.handler())
-        .build()
-        .unwrap();
+    let (tracer, warnings) = watched(&server);
     server.inject(Route::Traces, Fault::status(400));
     make_spans(&tracer, 4);
     tracer.flush().unwrap();
@@ -92,23 +98,14 @@ fn retry_after_is_honoured() {
         "waited only {:?}",
         started.elapsed()
     );
-    let statuses: Vec<_> = server
-        .requests_to("/opentelemetry/v1/traces")
-        .iter()
-        .map(|r| r.response_status)
-        .collect();
-    assert_eq!(statuses, [429, 200]);
+    assert_eq!(trace_statuses(&server), [429, 200]);
     assert_eq!(server.spans().len(), 2);
 }
 
 #[test]
 fn a_dead_backend_costs_one_warning_and_no_failure() {
     let server = TestServer::start();
-    let warnings = Warnings::default();
-    let tracer = connected(&server)
-        .on_warning(warnings.handler())
-        .build()
-        .unwrap();
+    let (tracer, warnings) = watched(&server);
     drop(server); // the port is closed from now on: every export is refused
     let result = tracer.in_scope(|| {
         make_spans(&tracer, 25);
@@ -170,11 +167,7 @@ fn session_start_is_retried_and_fails_loudly_when_impossible() {
 #[test]
 fn failed_session_updates_become_a_warning() {
     let server = TestServer::start();
-    let warnings = Warnings::default();
-    let tracer = connected(&server)
-        .on_warning(warnings.handler())
-        .build()
-        .unwrap();
+    let (tracer, warnings) = watched(&server);
     server.inject(Route::Events, Fault::status(404));
     tracer.enrich_session(honeyhive::Enrichment::new().metric("m", 1));
     tracer.flush().unwrap();
