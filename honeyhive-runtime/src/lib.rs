@@ -15,6 +15,7 @@ pub mod capture;
 mod client;
 mod config;
 mod context;
+pub mod dataset;
 mod error;
 mod event_type;
 pub mod export;
