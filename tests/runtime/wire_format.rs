@@ -147,6 +147,25 @@ fn a_given_session_id_is_used_and_the_key_never_leaks() {
     }
 }
 
+#[test]
+fn the_backends_session_id_wins_before_any_span() {
+    let server = TestServer::builder().assign_session_ids().start();
+    let tracer = connected(&server).build().unwrap();
+    let sent = server.sessions()[0]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(
+        tracer.session_id(),
+        sent,
+        "the server answered with an id of its own"
+    );
+    tracer.in_scope(|| tracer.otel_tracer().unwrap().in_span("s", |_| {}));
+    tracer.flush().unwrap();
+    let span = server.wait_for_spans(1, WAIT).remove(0);
+    assert_eq!(span.str_attr(attr::SESSION_ID), Some(tracer.session_id()));
+}
+
 fn uuid_v4(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36 && b[14] == b'4' && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')

@@ -99,6 +99,8 @@ type Failure = (StatusCode, String);
 /// Data the backend keeps between requests.
 #[derive(Debug, Default)]
 pub(super) struct Backend {
+    /// Answer session starts with an id of the server's own, as a backend may.
+    assign_session_ids: bool,
     runs: Vec<Map<String, Value>>,
     datasets: Vec<Dataset>,
 }
@@ -111,6 +113,13 @@ struct Dataset {
 }
 
 impl Backend {
+    pub(super) fn new(assign_session_ids: bool) -> Self {
+        Backend {
+            assign_session_ids,
+            ..Backend::default()
+        }
+    }
+
     /// Registers (or replaces) a dataset fixture.
     ///
     /// # Panics
@@ -135,7 +144,7 @@ impl Backend {
         self.runs.iter().cloned().map(Value::Object).collect()
     }
 
-    pub(super) fn handle(&mut self, call: Call<'_>) -> HttpResponse {
+    pub(super) fn handle(&mut self, call: &Call<'_>) -> HttpResponse {
         let Some(endpoint) = call.endpoint else {
             return error_response(
                 StatusCode::NOT_FOUND,
@@ -157,12 +166,12 @@ impl Backend {
             );
         }
         let result = match endpoint {
-            Endpoint::Traces => return export_traces(&call),
-            Endpoint::SessionStart => start_session(&call),
-            Endpoint::Events => update_event(&call),
-            Endpoint::Runs => self.create_run(&call),
-            Endpoint::Run(id) => self.update_run(id, &call),
-            Endpoint::Datasets => self.dataset(&call),
+            Endpoint::Traces => return export_traces(call),
+            Endpoint::SessionStart => start_session(call, self.assign_session_ids),
+            Endpoint::Events => update_event(call),
+            Endpoint::Runs => self.create_run(call),
+            Endpoint::Run(id) => self.update_run(id, call),
+            Endpoint::Datasets => self.dataset(call),
             Endpoint::Datapoint(id) => self.datapoint(id),
         };
         match result {
@@ -201,8 +210,7 @@ impl Backend {
             .query
             .and_then(|q| query_param(q, "dataset_id"))
             .ok_or_else(|| {
-                let message = "the test server only serves GET /v1/datasets?dataset_id=<id>";
-                (StatusCode::BAD_REQUEST, message.to_owned())
+                bad_request("the test server only serves /v1/datasets?dataset_id=<id>")
             })?;
         let dataset = self
             .datasets
@@ -224,12 +232,18 @@ impl Backend {
     }
 }
 
-fn start_session(call: &Call<'_>) -> Result<Value, Failure> {
+fn start_session(call: &Call<'_>, assign: bool) -> Result<Value, Failure> {
     let session = json_object(call)?
         .get("session")
         .and_then(Value::as_object)
         .ok_or_else(|| bad_request(r#"expected {"session": {...}}"#))?;
-    Ok(json!({ "session_id": id_or_new(session, "session_id")? }))
+    let id = id_or_new(session, "session_id")?;
+    let id = if assign {
+        Uuid::new_v4().to_string()
+    } else {
+        id
+    };
+    Ok(json!({ "session_id": id }))
 }
 
 fn update_event(call: &Call<'_>) -> Result<Value, Failure> {
@@ -241,9 +255,7 @@ fn update_event(call: &Call<'_>) -> Result<Value, Failure> {
 
 fn export_traces(call: &Call<'_>) -> HttpResponse {
     let RecordedBody::Otlp { encoding, .. } = call.body else {
-        let reason = call
-            .problem
-            .unwrap_or("the body is not an OTLP trace export");
+        let reason = call.problem.unwrap_or("the body is empty");
         return response(
             StatusCode::BAD_REQUEST,
             "text/plain; charset=utf-8",

@@ -13,17 +13,17 @@
 //! Endpoints it does not implement (such as `/v1/runs/{id}/result`) answer 404 with a JSON body
 //! naming the path, so a test never passes against an invented response.
 //!
-//! ```
+//! ```no_run
 //! use std::time::Duration;
 //! use honeyhive_runtime::testing::{Fault, Route, TestServer};
 //!
 //! let server = TestServer::builder().api_key("test-key").start();
+//! // The first two exports fail, so the exporter's retries are exercised.
 //! server.inject(Route::Traces, Fault::status(503).retry_after("1").times(2));
-//! // Point the code under test at `server.url()`, run it, then:
-//! # let _ = || {
+//! // ... run the code under test with HH_API_URL=server.url() and HH_API_KEY=test-key ...
 //! let spans = server.wait_for_spans(3, Duration::from_secs(5));
 //! assert_eq!(spans[0].str_attr("honeyhive.project"), Some("my-project"));
-//! # };
+//! assert_eq!(server.requests_to("/opentelemetry/v1/traces").len(), 3);
 //! ```
 
 mod backend;
@@ -41,7 +41,6 @@ pub use self::record::{
 use std::error::Error;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -68,6 +67,7 @@ use self::fault::Faults;
 pub struct TestServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    /// Dropped (never sent on) to stop the server thread.
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -76,6 +76,7 @@ pub struct TestServer {
 #[derive(Default)]
 pub struct TestServerBuilder {
     api_key: Option<String>,
+    assign_session_ids: bool,
 }
 
 impl TestServerBuilder {
@@ -83,6 +84,13 @@ impl TestServerBuilder {
     /// recorded).
     pub fn api_key(mut self, key: impl Into<String>) -> TestServerBuilder {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Answer `POST /session/start` with a new id of the server's own instead of echoing the
+    /// client's, to test that clients adopt the backend's id.
+    pub fn assign_session_ids(mut self) -> TestServerBuilder {
+        self.assign_session_ids = true;
         self
     }
 
@@ -110,17 +118,20 @@ impl TestServerBuilder {
         };
         let shared = Arc::new(Shared {
             api_key: self.api_key,
-            next_seq: AtomicU64::new(0),
-            state: Mutex::default(),
+            state: Mutex::new(State {
+                backend: Backend::new(self.assign_session_ids),
+                ..State::default()
+            }),
             changed: Condvar::new(),
         });
-        let (shutdown, shutdown_rx) = oneshot::channel();
+        runtime.spawn(serve(listener, Arc::clone(&shared)));
+        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("honeyhive-test-server-{}", addr.port()))
-            .spawn({
-                let shared = Arc::clone(&shared);
-                // Dropping the runtime at the end of the thread cancels open connections too.
-                move || runtime.block_on(serve(listener, shared, shutdown_rx))
+            .spawn(move || {
+                // Drives the accept loop and connections until the TestServer drops the sender;
+                // dropping the runtime then cancels them all and closes the listener.
+                let _ = runtime.block_on(shutdown_rx);
             })
             .expect("TestServer: spawn the server thread");
         TestServer {
@@ -243,10 +254,14 @@ impl TestServer {
             if spans.len() >= n {
                 return Ok(spans);
             }
-            let exports: Vec<u16> = state.requests_to(TRACES_PATH).map(|r| r.response_status).collect();
+            let statuses: Vec<u16> = state
+                .requests_to(TRACES_PATH)
+                .map(|r| r.response_status)
+                .collect();
+            let arrived = spans.len();
             Err(format!(
-                "expected at least {n} span(s), but {} arrived; trace export statuses so far: {exports:?}",
-                spans.len()
+                "expected at least {n} span(s), but {arrived} arrived; \
+                 trace export statuses so far: {statuses:?}"
             ))
         })
     }
@@ -267,10 +282,14 @@ impl TestServer {
             if requests.len() >= n {
                 return Ok(requests);
             }
-            let all: Vec<String> = state.requests().map(|r| format!("{} {}", r.method, r.path)).collect();
+            let all: Vec<String> = state
+                .requests()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect();
+            let arrived = requests.len();
             Err(format!(
-                "expected at least {n} request(s) to {path}, but {} arrived; all requests so far: {all:?}",
-                requests.len()
+                "expected at least {n} request(s) to {path}, but {arrived} arrived; \
+                 all requests so far: {all:?}"
             ))
         })
     }
@@ -311,10 +330,7 @@ impl fmt::Debug for TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            // Fails only if the server thread is already gone, which is what we want anyway.
-            let _ = shutdown.send(());
-        }
+        drop(self.shutdown.take());
         if let Some(thread) = self.thread.take() {
             // Handler panics stay inside their Tokio tasks, so there is nothing to propagate.
             let _ = thread.join();
@@ -325,9 +341,6 @@ impl Drop for TestServer {
 /// State shared between the test and the server thread.
 struct Shared {
     api_key: Option<String>,
-    /// Arrival counter, so requests are listed in arrival order even when a delayed one
-    /// completes after later ones.
-    next_seq: AtomicU64,
     state: Mutex<State>,
     /// Notified whenever a request is recorded.
     changed: Condvar,
@@ -354,8 +367,11 @@ impl Shared {
 
 #[derive(Default)]
 struct State {
-    /// Completed requests with their arrival number, ordered by it.
+    /// Completed requests with their arrival number, ordered by it, so a delayed request is
+    /// listed before later ones that completed first.
     log: Vec<(u64, RecordedRequest)>,
+    /// Requests read so far.
+    arrivals: u64,
     faults: Faults,
     backend: Backend,
 }
@@ -382,25 +398,30 @@ impl State {
             .collect()
     }
 
+    /// Numbers a fully read request and hands it its fault in one step, so the fault order and
+    /// the arrival order agree.
+    fn arrive(&mut self, route: Option<Route>) -> (u64, Option<FaultKind>) {
+        let seq = self.arrivals;
+        self.arrivals += 1;
+        (seq, self.faults.take(route))
+    }
+
     fn record(&mut self, seq: u64, request: RecordedRequest) {
         let at = self.log.partition_point(|(s, _)| *s < seq);
         self.log.insert(at, (seq, request));
     }
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {
+async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     loop {
-        let stream = tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Transient (e.g. the peer reset before accept, or out of descriptors): back off
-                // briefly instead of spinning.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Transient (e.g. the peer reset before accept, or out of descriptors): back off
+            // briefly instead of spinning.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
         };
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
@@ -420,7 +441,6 @@ async fn handle(
     shared: Arc<Shared>,
     request: hyper::Request<Incoming>,
 ) -> Result<HttpResponse, Box<dyn Error + Send + Sync>> {
-    let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = request.into_parts();
     let bytes = body.collect().await?.to_bytes();
     let path = parts.uri.path();
@@ -428,10 +448,7 @@ async fn handle(
     let (body, problem) =
         RecordedBody::decode(endpoint == Some(Endpoint::Traces), &parts.headers, bytes);
 
-    let fault = shared
-        .lock()
-        .faults
-        .take(endpoint.as_ref().map(Endpoint::route));
+    let (seq, fault) = shared.lock().arrive(endpoint.as_ref().map(Endpoint::route));
     if let Some(FaultKind::Delay(delay)) = &fault {
         tokio::time::sleep(*delay).await;
     }
@@ -445,7 +462,7 @@ async fn handle(
             http::StatusCode::UNAUTHORIZED,
             "missing or wrong bearer token in the Authorization header",
         )),
-        _ => Some(state.backend.handle(Call {
+        _ => Some(state.backend.handle(&Call {
             method: &parts.method,
             path,
             endpoint: endpoint.as_ref(),

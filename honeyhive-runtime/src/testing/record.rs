@@ -69,7 +69,7 @@ impl RecordedRequest {
 pub enum RecordedBody {
     /// No body.
     Empty,
-    /// A JSON body sent with `Content-Type: application/json` to a HoneyHive endpoint.
+    /// A body sent with `Content-Type: application/json` to any path but the trace export.
     Json(Value),
     /// A trace export to `/opentelemetry/v1/traces` that decoded.
     Otlp {
@@ -92,16 +92,13 @@ pub enum OtlpEncoding {
 }
 
 impl RecordedBody {
-    /// Decodes `bytes` as OTLP (`otlp`) or JSON, returning the undecodable bytes as
+    /// Decodes `bytes` as an OTLP export (`otlp`) or JSON, returning undecodable bytes as
     /// [`RecordedBody::Raw`] together with the reason, for the 400 the endpoint will answer.
     pub(super) fn decode(
         otlp: bool,
         headers: &HeaderMap,
         bytes: Bytes,
     ) -> (RecordedBody, Option<String>) {
-        if !otlp && bytes.is_empty() {
-            return (RecordedBody::Empty, None);
-        }
         let media_type = match media_type(headers) {
             Ok(media_type) => media_type,
             Err(reason) => return (RecordedBody::Raw(bytes), Some(reason)),
@@ -115,6 +112,8 @@ impl RecordedBody {
                     })
                     .map_err(|e| format!("body is not a protobuf ExportTraceServiceRequest: {e}"))
             }
+            // Only for protobuf is an empty body meaningful (an export without spans).
+            _ if bytes.is_empty() => return (RecordedBody::Empty, None),
             (true, Some("application/json")) => serde_json::from_slice(&bytes)
                 .map(|request| RecordedBody::Otlp {
                     encoding: OtlpEncoding::Json,

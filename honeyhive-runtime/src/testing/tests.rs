@@ -201,12 +201,12 @@ async fn try_send(
     body: Vec<u8>,
 ) -> reqwest::Result<Response> {
     let request = reqwest::Client::new().request(method, format!("{}{path}", server.url()));
-    let request = if body.is_empty() {
+    let request = if content_type.is_empty() {
         request
     } else {
-        request.header("content-type", content_type).body(body)
+        request.header("content-type", content_type)
     };
-    request.send().await
+    request.body(body).send().await
 }
 
 async fn json_call(server: &TestServer, method: Method, path: &str, body: &Value) -> (u16, Value) {
@@ -257,6 +257,18 @@ async fn protobuf_export_round_trips() {
 
     let spans = server.wait_for_spans(2, WAIT);
     assert_eq!(spans, expected_spans());
+    let empty = send(
+        &server,
+        Method::POST,
+        "/opentelemetry/v1/traces",
+        "application/x-protobuf",
+        Vec::new(),
+    );
+    assert_eq!(
+        empty.await.status(),
+        200,
+        "an export without spans is valid protobuf"
+    );
     assert_eq!(spans[0].str_attr("s"), Some("text"));
     assert_eq!(spans[0].attr("i").and_then(AttrValue::as_i64), Some(-7));
     assert_eq!(spans[0].attr("d").and_then(AttrValue::as_f64), Some(2.5));
@@ -393,6 +405,18 @@ async fn undecodable_exports_get_400_with_the_reason() {
             RecordedBody::Raw(body.into())
         );
     }
+    let empty = send(
+        &server,
+        Method::POST,
+        "/opentelemetry/v1/traces",
+        "",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(empty.status(), 400);
+    assert_eq!(empty.text().await.unwrap(), "the body is empty");
+    assert_eq!(server.requests().last().unwrap().body, RecordedBody::Empty);
+
     let compressed = reqwest::Client::new()
         .post(format!("{}/opentelemetry/v1/traces", server.url()))
         .header("content-type", "application/x-protobuf")
@@ -509,12 +533,15 @@ async fn runs_are_created_updated_and_unknown_ids_get_404() {
 #[tokio::test]
 async fn datasets_and_datapoints_serve_fixtures() {
     let server = TestServer::start();
-    let first =
-        json!({"id": "dp 1", "inputs": {"q": "2+2"}, "ground_truth": {"a": 4}, "metadata": {}});
-    let second = json!({"id": "dp2", "inputs": {"q": "3+3"}, "ground_truth": {"a": 6}, "metadata": {"k": 1}});
+    let datapoint = |id: &str, answer: i64| {
+        let ground_truth = json!({ "a": answer });
+        json!({"id": id, "inputs": {"q": "sum"}, "ground_truth": ground_truth, "metadata": {}})
+    };
+    let (first, second) = (datapoint("dp 1", 4), datapoint("dp2", 6));
     server.add_dataset("EXT-a b", "Arithmetic", vec![first.clone(), second.clone()]);
 
-    let expected = json!({"datasets": [{"id": "EXT-a b", "name": "Arithmetic", "datapoints": ["dp 1", "dp2"]}]});
+    let summary = json!({"id": "EXT-a b", "name": "Arithmetic", "datapoints": ["dp 1", "dp2"]});
+    let expected = json!({ "datasets": [summary] });
     assert_eq!(
         get(&server, "/v1/datasets?project=p&dataset_id=EXT-a+b").await,
         (200, expected.clone())
@@ -629,6 +656,24 @@ async fn delay_faults_answer_normally_after_the_delay() {
     assert!(started.elapsed() >= delay);
     assert_eq!(server.requests()[0].fault, Some(FaultKind::Delay(delay)));
     assert_eq!(server.event_updates().len(), 1);
+}
+
+#[tokio::test]
+async fn requests_are_listed_in_arrival_order_even_when_a_delayed_one_completes_last() {
+    let server = TestServer::start();
+    server.inject(Route::Events, Fault::delay(Duration::from_millis(200)));
+    let (first, second) = (json!({"event_id": "a"}), json!({"event_id": "b"}));
+    let (a, b) = tokio::join!(
+        json_call(&server, Method::PUT, "/events", &first),
+        json_call(&server, Method::PUT, "/events", &second),
+    );
+    assert_eq!((a.0, b.0), (200, 200));
+    // Whichever arrived first took the delay, so it completed last yet is listed first.
+    let faults: Vec<_> = server.requests().into_iter().map(|r| r.fault).collect();
+    assert_eq!(
+        faults,
+        [Some(FaultKind::Delay(Duration::from_millis(200))), None]
+    );
 }
 
 #[tokio::test]
@@ -784,15 +829,20 @@ fn waiting_wakes_up_for_requests_from_another_thread_without_a_runtime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_exports_from_a_multi_thread_runtime_are_all_recorded() {
     let server = Arc::new(TestServer::start());
-    for _ in 0..8 {
-        let server = Arc::clone(&server);
-        tokio::spawn(async move { assert_eq!(export_protobuf(&server).await.status(), 200) });
-    }
+    let exports: Vec<_> = (0..8)
+        .map(|_| {
+            let server = Arc::clone(&server);
+            tokio::spawn(async move { export_protobuf(&server).await.status() })
+        })
+        .collect();
     let waiting = Arc::clone(&server);
     let spans = tokio::task::spawn_blocking(move || waiting.wait_for_spans(16, WAIT))
         .await
         .unwrap();
     assert_eq!(spans.len(), 16);
+    for export in exports {
+        assert_eq!(export.await.unwrap(), 200);
+    }
     server.clear();
     assert!(server.requests().is_empty() && server.spans().is_empty());
 }
@@ -803,6 +853,15 @@ fn dropping_the_server_stops_it() {
     let addr = server.addr();
     assert!(addr.ip().is_loopback());
     assert_eq!(server.url(), format!("http://127.0.0.1:{}", addr.port()));
+    let mut idle = TcpStream::connect(addr).unwrap();
+    idle.set_read_timeout(Some(WAIT)).unwrap();
     drop(server);
     assert!(TcpStream::connect(addr).is_err());
+    // Open connections are closed too, rather than kept alive by a leaked thread.
+    let read = idle.read(&mut [0; 1]);
+    let closed = match &read {
+        Ok(n) => *n == 0,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(closed, "idle connection still open after drop: {read:?}");
 }
