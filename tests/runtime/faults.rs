@@ -173,3 +173,33 @@ fn failed_session_updates_become_a_warning() {
         "{all:?}"
     );
 }
+
+#[test]
+fn a_full_queue_drops_and_counts_in_one_warning() {
+    let server = TestServer::start();
+    let warnings = Warnings::default();
+    let export = honeyhive::ExportSettings {
+        max_queue_size: 2,
+        max_batch_size: 1,
+        ..crate::common::fast_export()
+    };
+    let tracer = connected(&server)
+        .export_settings(export)
+        .on_warning(warnings.handler())
+        .build()
+        .unwrap();
+    // The first export stalls, so the queue (2 spans) overflows while it waits.
+    server.inject(Route::Traces, Fault::delay(Duration::from_millis(300)));
+    make_spans(&tracer, 50);
+    tracer.flush().unwrap();
+    let stats = tracer.export_stats();
+    assert!(stats.dropped_spans > 0, "{stats:?}");
+    assert_eq!(stats.dropped_spans + stats.exported_spans, 50, "{stats:?}");
+    assert_eq!(server.spans().len() as u64, stats.exported_spans);
+    let all = warnings.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(
+        matches!(&all[0], Warning::SpansDropped { count, reason } if *count == stats.dropped_spans && reason.contains("max_queue_size = 2")),
+        "{all:?}"
+    );
+}
