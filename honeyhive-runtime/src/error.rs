@@ -60,6 +60,10 @@ pub enum Error {
     #[error("honeyhive export pipeline is shut down; create a new tracer")]
     Shutdown,
 
+    /// A background task of the toolkit could not finish (its runtime was shutting down).
+    #[error("honeyhive background task failed: {0}")]
+    Background(String),
+
     /// A value could not be serialised to JSON.
     #[error("honeyhive could not serialise {what}: {source}")]
     Serialize {

@@ -60,7 +60,9 @@ enum Backend {
 
 pub(crate) struct Pipeline {
     config: Config,
+    /// Taken by `drop` to shut the runtime down without blocking an async caller.
     io: Option<tokio::runtime::Runtime>,
+    io_handle: tokio::runtime::Handle,
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     queue: QueueHandle,
@@ -138,6 +140,7 @@ impl Pipeline {
         let tracer = provider.tracer_with_scope(scope);
         Ok(Pipeline {
             config,
+            io_handle: io.handle().clone(),
             io: Some(io),
             provider,
             tracer,
@@ -155,24 +158,16 @@ impl Pipeline {
         &self.provider
     }
 
-    fn io(&self) -> &tokio::runtime::Handle {
-        // Present from construction until drop.
-        self.io
-            .as_ref()
-            .map(|rt| rt.handle())
-            .expect("pipeline runtime present until drop")
-    }
-
     pub(crate) async fn start_session(&self, session: SessionStart) -> Result<String> {
         match &self.backend {
             Backend::Remote(client) => {
                 let client = client.clone();
                 // On the pipeline's runtime: reqwest connections belong to the runtime that
                 // opened them, and the caller's runtime (a test's) may be gone tomorrow.
-                self.io()
+                self.io_handle
                     .spawn(async move { client.start_session(&session).await })
                     .await
-                    .map_err(|e| Error::Config(format!("session start task failed: {e}")))?
+                    .map_err(|e| Error::Background(format!("session start: {e}")))?
             }
             Backend::Local(store) => store.start_session(&session).map(|()| session.session_id),
         }
@@ -201,7 +196,7 @@ impl Pipeline {
                 let client = client.clone();
                 let warnings = self.config.warnings.clone();
                 let ticket = self.updates.start();
-                self.io().spawn(async move {
+                self.io_handle.spawn(async move {
                     if let Err(e) = client.update_event(&event_id, &enrichment).await {
                         let what = format!("update of event {event_id}");
                         warnings.emit(Warning::UpdateFailed {

@@ -260,7 +260,7 @@ impl HoneyHiveTracer {
         let this = self.clone();
         match tokio::task::spawn_blocking(move || this.flush()).await {
             Ok(result) => result,
-            Err(join) => Err(Error::Config(format!("flush task failed: {join}"))),
+            Err(join) => Err(Error::Background(format!("flush: {join}"))),
         }
     }
 
