@@ -35,11 +35,23 @@
 
 pub use honeyhive_runtime::*;
 
+/// Records every call of a function as a HoneyHive span: inputs, output, errors, panics,
+/// duration, nested under the calling span. See the macro's documentation for its options
+/// (`name`, `event_type`, `skip`, `skip_all`, `skip_output`, `metadata`, `config`,
+/// `crate`).
+pub use honeyhive_macros::trace;
+
 /// Items used by the code the macros generate. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use honeyhive_runtime;
     pub use honeyhive_runtime::opentelemetry;
+
+    // `#[trace]`.
+    pub use honeyhive_runtime::call::{
+        Call, CaptureInput, CaptureOutput, CaptureValue, ErrorRef, ErrorTextDebug,
+        ErrorTextDisplay, ErrorTextName, Name, Recorder, Traced,
+    };
 }
 
 /// The README's examples, compiled and run as doc tests so they cannot go stale.

@@ -1,3 +1,366 @@
 //! Procedural macros of the `honeyhive` crate. Use them through `honeyhive`, which
 //! re-exports them; generated code names runtime items only through
 //! `::honeyhive::__private`, so a user crate needs no other dependency.
+
+mod common;
+mod trace;
+
+use proc_macro::TokenStream;
+
+/// Records every call of a function as a HoneyHive span (an *event*).
+///
+/// Put it on free functions, `async fn`s, methods (`&self`, `&mut self`, `self`),
+/// associated functions, trait impl methods, trait methods with a default body and
+/// `async fn` in traits; generics, lifetimes, `where` clauses, `impl Trait` arguments and
+/// return types, `unsafe` and `extern` functions work too. Attributes and doc comments of
+/// the function (`#[must_use]`, ...) are kept, its signature is unchanged.
+///
+/// A call is recorded only when a `honeyhive::HoneyHiveTracer` is current (inside
+/// `tracer.in_scope(..)`, a future wrapped by `tracer.instrument(..)`, an experiment, a
+/// task started with `honeyhive::spawn`, ...) and tracing is enabled.
+/// Otherwise the function runs as written: the check is a thread-local lookup and a branch,
+/// with no allocation and no serialisation.
+///
+/// ```
+/// use honeyhive::{Environment, HoneyHiveTracer, trace};
+///
+/// #[trace]
+/// fn add(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-trace-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder()
+///     .environment(Environment::empty()) // no API key: spans go to a local JSONL store
+///     .local_dir(&dir)
+///     .build()?;
+/// assert_eq!(add(1, 2), 3); // no tracer current: not recorded
+/// assert_eq!(tracer.in_scope(|| add(2, 3)), 5); // recorded
+/// tracer.flush()?;
+///
+/// let spans = honeyhive::local_store::read_spans(&dir)?;
+/// assert_eq!(spans.len(), 1);
+/// let attributes = &spans[0].attributes;
+/// assert_eq!(spans[0].name, "add");
+/// assert_eq!(attributes["honeyhive_event_name"], "add");
+/// assert_eq!(attributes["honeyhive_inputs.a"], 2);
+/// assert_eq!(attributes["honeyhive_inputs.b"], 3);
+/// assert_eq!(attributes["honeyhive_outputs.result"], 5);
+/// assert!(attributes["honeyhive_duration_ms"].is_f64());
+/// assert_eq!(attributes["honeyhive.session_id"], tracer.session_id());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
+/// # What a span records
+///
+/// | attribute | value |
+/// |---|---|
+/// | `honeyhive_event_name` (and the span name) | option `name`, else the fn name; methods and associated fns: `Type::method` |
+/// | `honeyhive_event_type` | option `event_type`; when absent, inferred at export (`tool` by default) |
+/// | `honeyhive_inputs.<param>` | each argument not skipped, serialised with serde and flattened |
+/// | `honeyhive_outputs.result` | the return value, flattened; for a `Result`, the `Ok` value |
+/// | `honeyhive_duration_ms` | wall time of the body, f64 milliseconds |
+/// | `honeyhive_metadata.*`, `honeyhive_config.*` | options `metadata(..)`, `config(..)` |
+/// | `honeyhive_error`, error status, one `exception` event | on `Err` and on panic |
+///
+/// plus what the span processor stamps on every span: session id, project, source and, in
+/// experiments, `run_id`, `dataset_id`, `datapoint_id`. The span's parent is the span
+/// current at the call, so traced calls nest.
+///
+/// Values are flattened as the HoneyHive attribute contract says: objects as `prefix.key`,
+/// sequences as `prefix.<index>`, nulls skipped, scalars as native types. An argument
+/// bound by a pattern (`(a, b): (u32, u32)`) is captured per binding (`a`, `b`); `_` and
+/// `self` are never captured. A value whose serialisation fails at run time is left out and
+/// reported as a `Warning::CaptureFailed`; the call itself never fails because of tracing.
+///
+/// # Return values, errors and panics
+///
+/// * A return type whose last path segment is `Result` (`Result<T, E>`, `io::Result<T>`,
+///   `anyhow::Result<T>`, `fmt::Result`) is treated as `core::result::Result`: `Ok` is the
+///   output; `Err` sets the error status and `honeyhive_error` to the error's `Display`
+///   text (`Debug` if it has no `Display`, else its type name) and adds one `exception`
+///   event (`exception.type` = the error's type name, `exception.message` = that text). The
+///   error is returned unchanged.
+/// * `return` and `?` inside the body work as in any function: the output (or error) is
+///   still recorded.
+/// * A panic is recorded the same way (`exception.type` = `panic`, the message from the
+///   panic payload), then unwinding resumes. With `panic = "abort"` there is nothing to
+///   record.
+///
+/// ```
+/// use honeyhive::{Environment, HoneyHiveTracer, trace};
+///
+/// #[derive(Debug)]
+/// struct Timeout;
+/// impl std::fmt::Display for Timeout {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("the model did not answer in time")
+///     }
+/// }
+///
+/// #[trace]
+/// fn ask(question: &str) -> Result<String, Timeout> {
+///     if question.is_empty() {
+///         return Ok(String::new());
+///     }
+///     Err(Timeout)
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-err-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// assert!(tracer.in_scope(|| ask("why?")).is_err());
+/// tracer.flush()?;
+/// let span = &honeyhive::local_store::read_spans(&dir)?[0];
+/// assert_eq!(span.status, "error");
+/// assert_eq!(span.status_message.as_deref(), Some("the model did not answer in time"));
+/// assert_eq!(span.attributes["honeyhive_error"], "the model did not answer in time");
+/// assert_eq!(span.events.len(), 1);
+/// assert_eq!(span.events[0].name, "exception");
+/// assert!(span.events[0].attributes["exception.type"].as_str().unwrap().ends_with("Timeout"));
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
+/// # `async fn`
+///
+/// The span starts when the future is first polled and is current on every poll, on
+/// whatever thread polls it, so calls made across `.await` nest under it. It ends when the
+/// future completes. A future dropped before completing (a timeout, a `select!` that picked
+/// another branch) ends its span with error status and `honeyhive_error` = `cancelled`
+/// (no `exception` event: nothing failed, the caller stopped waiting). The generated future
+/// is `Send` whenever the function's own future is.
+///
+/// ```
+/// use honeyhive::{Environment, HoneyHiveTracer, trace};
+///
+/// #[trace]
+/// async fn retrieve(query: String) -> Vec<String> {
+///     vec![format!("a document about {query}")]
+/// }
+///
+/// #[trace]
+/// async fn answer(query: String) -> String {
+///     let documents = retrieve(query).await;
+///     format!("{} documents", documents.len())
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-async-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// let answer = futures_executor::block_on(tracer.instrument(answer("rust".into())));
+/// assert_eq!(answer, "1 documents");
+/// tracer.flush()?;
+/// let spans = honeyhive::local_store::read_spans(&dir)?;
+/// let outer = spans.iter().find(|s| s.name == "answer").unwrap();
+/// let inner = spans.iter().find(|s| s.name == "retrieve").unwrap();
+/// assert_eq!(inner.parent_span_id.as_ref(), Some(&outer.span_id));
+/// assert_eq!(inner.attributes["honeyhive_outputs.result.0"], "a document about rust");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
+/// # Options
+///
+/// Unknown, malformed or repeated options are compile errors that list the valid ones.
+///
+/// ## `name = "..."`
+///
+/// The event (span) name. The default is the fn name; for methods and associated fns that
+/// take `self` or mention `Self` in their signature, `Type::method` (`Type` without its
+/// path and generic arguments). A macro on a fn cannot see the `impl` block around it, so
+/// an associated fn that mentions neither is named by its fn name alone: give it a `name`.
+///
+/// ```
+/// # use honeyhive::{Environment, HoneyHiveTracer, trace};
+/// struct Retriever;
+///
+/// impl Retriever {
+///     #[trace]
+///     fn search(&self, query: &str) -> usize {
+///         query.len()
+///     }
+///
+///     #[trace(name = "rerank_documents")]
+///     fn rerank(&self, n: usize) -> usize {
+///         n
+///     }
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-name-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// tracer.in_scope(|| Retriever.rerank(Retriever.search("rust")));
+/// tracer.flush()?;
+/// let spans = honeyhive::local_store::read_spans(&dir)?;
+/// let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+/// assert_eq!(names, ["Retriever::search", "rerank_documents"]);
+/// assert_eq!(spans[1].attributes["honeyhive_event_name"], "rerank_documents");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
+/// ## `event_type = "model" | "tool" | "chain"`
+///
+/// The HoneyHive event type: `model` for a call to an LLM, `tool` for a function the
+/// application or an agent calls, `chain` for a step that composes others. Any other string
+/// is a compile error. Without it, the type is inferred at export from
+/// `gen_ai.operation.name` / `openinference.span.kind` attributes set during the call, else
+/// `tool`.
+///
+/// ```
+/// # use honeyhive::{Environment, HoneyHiveTracer, trace};
+/// #[trace(event_type = "model")]
+/// fn complete(prompt: &str) -> String {
+///     format!("echo: {prompt}")
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-type-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// tracer.in_scope(|| complete("hi"));
+/// tracer.flush()?;
+/// let span = &honeyhive::local_store::read_spans(&dir)?[0];
+/// assert_eq!(span.attributes["honeyhive_event_type"], "model");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
+/// ## `skip(arg, ...)` and `skip_all`
+///
+/// Leave arguments out of the span: secrets, large values, values that do not implement
+/// `serde::Serialize` (capturing one is a compile error that points at the argument).
+/// `skip_all` leaves out every argument. Naming something that is not a parameter is a
+/// compile error. `self` is never captured, so `skip(self)` is accepted and changes nothing.
+///
+/// ```
+/// # use honeyhive::{Environment, HoneyHiveTracer, trace};
+/// struct Client; // not `Serialize`
+///
+/// #[trace(skip(client, api_key))]
+/// fn call(client: &Client, api_key: &str, prompt: &str) -> usize {
+///     let _ = (client, api_key);
+///     prompt.len()
+/// }
+///
+/// #[trace(skip_all)]
+/// fn embed(client: &Client, text: &str) -> Vec<f32> {
+///     let _ = client;
+///     vec![text.len() as f32]
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-skip-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// tracer.in_scope(|| (call(&Client, "sk-secret", "hello"), embed(&Client, "hi")));
+/// tracer.flush()?;
+/// let spans = honeyhive::local_store::read_spans(&dir)?;
+/// let inputs = |i: usize| -> Vec<&String> {
+///     spans[i].attributes.keys().filter(|k| k.starts_with("honeyhive_inputs")).collect()
+/// };
+/// assert_eq!(inputs(0), ["honeyhive_inputs.prompt"]);
+/// assert!(inputs(1).is_empty());
+/// assert_eq!(spans[1].attributes["honeyhive_outputs.result.0"], 2.0);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
+/// ## `skip_output`
+///
+/// Do not record the return value (the `Ok` value of a `Result`): for large or sensitive
+/// outputs, or a type that is not `Serialize`. Errors are still recorded.
+///
+/// ```
+/// # use honeyhive::{Environment, HoneyHiveTracer, trace};
+/// struct Connection; // not `Serialize`
+///
+/// #[trace(skip_output)]
+/// fn connect(url: &str) -> Result<Connection, String> {
+///     if url.is_empty() { Err("no url".into()) } else { Ok(Connection) }
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-skipout-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// tracer.in_scope(|| (connect("db://"), connect("")));
+/// tracer.flush()?;
+/// let spans = honeyhive::local_store::read_spans(&dir)?;
+/// assert!(spans.iter().all(|s| !s.attributes.contains_key("honeyhive_outputs.result")));
+/// assert_eq!(spans[1].attributes["honeyhive_error"], "no url");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
+/// ## `metadata(key = value, ...)` and `config(key = value, ...)`
+///
+/// Extra attributes under `honeyhive_metadata.<key>` and `honeyhive_config.<key>`. A key
+/// is a name or a string literal; a value is any expression of a `serde::Serialize` type,
+/// evaluated before the body runs (it may use the arguments) and only when the call is
+/// recorded.
+///
+/// ```
+/// # use honeyhive::{Environment, HoneyHiveTracer, trace};
+/// const MODEL: &str = "gpt-4o";
+///
+/// #[trace(
+///     event_type = "model",
+///     metadata(team = "search", "prompt.chars" = prompt.len()),
+///     config(model = MODEL, temperature = 0.2)
+/// )]
+/// fn complete(prompt: &str) -> String {
+///     prompt.to_uppercase()
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-meta-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// tracer.in_scope(|| complete("hello"));
+/// tracer.flush()?;
+/// let attributes = &honeyhive::local_store::read_spans(&dir)?[0].attributes;
+/// assert_eq!(attributes["honeyhive_metadata.team"], "search");
+/// assert_eq!(attributes["honeyhive_metadata.prompt.chars"], 5);
+/// assert_eq!(attributes["honeyhive_config.model"], "gpt-4o");
+/// assert_eq!(attributes["honeyhive_config.temperature"], 0.2);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
+/// ## `crate = path`
+///
+/// The path of the `honeyhive` crate, for crates that renamed the dependency
+/// (`hh = { package = "honeyhive", ... }` in `Cargo.toml`) or re-export it. Generated code
+/// names runtime items only through `<path>::__private`. A string (`crate = "hh"`) is
+/// accepted too.
+///
+/// ```
+/// # extern crate honeyhive as hh;
+/// # use hh::{Environment, HoneyHiveTracer};
+/// #[hh::trace(crate = hh)]
+/// fn renamed(x: u8) -> u8 {
+///     x
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-crate-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// tracer.in_scope(|| renamed(7));
+/// tracer.flush()?;
+/// assert_eq!(hh::local_store::read_spans(&dir)?[0].attributes["honeyhive_inputs.x"], 7);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), hh::Error>(())
+/// ```
+///
+/// # Limitations
+///
+/// * `const fn` cannot be traced (a span cannot be recorded during constant evaluation);
+///   trait methods without a body cannot either: trace the implementations.
+/// * The body runs in a closure (sync) or an `async` block, so `Location::caller()` of a
+///   `#[track_caller]` function sees the function itself.
+/// * Functions rewritten by `#[async_trait]` return a boxed future; use native `async fn`
+///   in traits, which `#[trace]` supports.
+#[proc_macro_attribute]
+pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
+    trace::expand::trace(args.into(), item.into()).into()
+}

@@ -11,6 +11,8 @@
 pub mod attributes;
 pub mod baggage;
 mod batch_processor;
+#[doc(hidden)]
+pub mod call;
 pub mod capture;
 mod client;
 mod config;

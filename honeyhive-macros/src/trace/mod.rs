@@ -1,0 +1,4 @@
+//! `#[trace]`: option parsing ([`attr`]) and code generation ([`expand`]).
+
+pub(crate) mod attr;
+pub(crate) mod expand;

@@ -1,0 +1,31 @@
+#![allow(dead_code, unused_variables)]
+
+use honeyhive::trace;
+
+struct Client;
+
+#[trace]
+fn argument(client: &Client, prompt: &str) -> usize {
+    let _ = client;
+    prompt.len()
+}
+
+#[trace]
+fn output() -> Client {
+    Client
+}
+
+#[trace]
+fn ok_value() -> Result<Client, String> {
+    Ok(Client)
+}
+
+#[trace(metadata(client = Client))]
+fn metadata() {}
+
+fn main() {
+    argument(&Client, "p");
+    output();
+    let _ = ok_value();
+    metadata();
+}
