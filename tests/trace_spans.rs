@@ -99,6 +99,19 @@ fn with(tracer: &HoneyHiveTracer, extra: Value) -> Value {
     m
 }
 
+/// The attributes of a `#[trace]` span named `name` of `event_type`: the session's, the
+/// event's, then `extra`.
+fn event(tracer: &HoneyHiveTracer, event_type: &str, name: &str, extra: Value) -> Value {
+    let mut m = with(
+        tracer,
+        json!({"honeyhive_event_type": event_type, "honeyhive_event_name": name}),
+    );
+    for (k, v) in extra.as_object().unwrap() {
+        m[k] = v.clone();
+    }
+    m
+}
+
 /// Compares every attribute of `span` with `expected`; `honeyhive_duration_ms` must be a
 /// float, present on every traced span, and is left out of the comparison.
 fn assert_attributes(span: &SpanRecord, expected: Value) {
@@ -647,16 +660,7 @@ fn generic_methods_are_named_type_method_and_capture_their_arguments() {
             "English::greet"
         ]
     );
-    let tool = |name: &str, extra: Value| {
-        let mut m = with(
-            &tracer,
-            json!({"honeyhive_event_type": "tool", "honeyhive_event_name": name}),
-        );
-        for (k, v) in extra.as_object().unwrap() {
-            m[k] = v.clone();
-        }
-        m
-    };
+    let tool = |name: &str, extra: Value| event(&tracer, "tool", name, extra);
     assert_attributes(&spans[0], tool("Store::new", json!({})));
     assert_attributes(
         &spans[1],
@@ -781,16 +785,7 @@ fn skip_skip_all_and_skip_output_leave_values_out() {
     });
     let spans = spans(&tracer, &dir);
     assert_eq!(spans.len(), 4);
-    let base = |name: &str, extra: Value| {
-        let mut m = with(
-            &tracer,
-            json!({"honeyhive_event_type": "tool", "honeyhive_event_name": name}),
-        );
-        for (k, v) in extra.as_object().unwrap() {
-            m[k] = v.clone();
-        }
-        m
-    };
+    let base = |name: &str, extra: Value| event(&tracer, "tool", name, extra);
     assert_attributes(
         &spans[0],
         base(
@@ -1032,14 +1027,7 @@ async fn self_by_value_async_trait_methods_where_clauses_impl_trait_and_unsafe()
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(spans.len(), 5, "{spans:#?}");
     let expect = |name: &str, event_type: &str, extra: Value| {
-        let mut m = with(
-            &tracer,
-            json!({"honeyhive_event_type": event_type, "honeyhive_event_name": name}),
-        );
-        for (k, v) in extra.as_object().unwrap() {
-            m[k] = v.clone();
-        }
-        assert_attributes(named(&spans, name), m);
+        assert_attributes(named(&spans, name), event(&tracer, event_type, name, extra));
     };
     expect(
         "Token::plan",

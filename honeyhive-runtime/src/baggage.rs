@@ -39,6 +39,8 @@ fn propagated_only(baggage: &Baggage) -> Baggage {
 
 /// Writes `traceparent` (and `tracestate`) and the propagated baggage of `cx` into
 /// `headers`, so a downstream service's spans join the same trace, session and datapoint.
+/// Ids missing from the baggage (user code may have replaced it) come from the tracer of
+/// `cx`, with the same precedence the span processor uses.
 ///
 /// ```
 /// use honeyhive_runtime::baggage;
@@ -53,7 +55,15 @@ fn propagated_only(baggage: &Baggage) -> Baggage {
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
     let mut injector = HeaderInjector(headers);
     TraceContextPropagator::new().inject_context(cx, &mut injector);
-    let filtered = Context::new().with_baggage(propagated_only(cx.baggage()));
+    let mut outgoing = propagated_only(cx.baggage());
+    if let Some(tracer) = cx.get::<crate::HoneyHiveTracer>() {
+        for (key, value) in tracer.own_baggage() {
+            if outgoing.get(key).is_none() {
+                outgoing.insert(*key, value.clone());
+            }
+        }
+    }
+    let filtered = Context::new().with_baggage(outgoing);
     BaggagePropagator::new().inject_context(&filtered, &mut injector);
 }
 

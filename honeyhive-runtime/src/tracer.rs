@@ -64,10 +64,11 @@ pub struct HoneyHiveTracer {
 }
 
 struct Inner {
-    session_id: String,
     session_name: String,
-    tracer_id: String,
     ids: EvaluationIds,
+    /// The baggage this tracer puts into every context it enters, built once: entering a
+    /// scope (once per datapoint and per `instrument`) only clones `Arc`s.
+    baggage: Vec<(&'static str, StringValue)>,
     config: Config,
     values: Values,
     /// `None` when tracing is disabled.
@@ -94,7 +95,7 @@ impl HoneyHiveTracer {
 
     /// The session id.
     pub fn session_id(&self) -> &str {
-        &self.inner.session_id
+        self.inner.values.session_id.as_str()
     }
 
     /// The session name.
@@ -155,21 +156,9 @@ impl HoneyHiveTracer {
         self.inner.pipeline.as_ref().map(|p| p.provider())
     }
 
-    fn own_baggage(&self) -> impl Iterator<Item = KeyValue> + '_ {
-        let ids = &self.inner.values.ids;
-        [
-            Some((baggage::SESSION_ID, Some(&self.inner.values.session_id))),
-            Some((baggage::RUN_ID, ids.run_id.as_ref())),
-            Some((baggage::DATASET_ID, ids.dataset_id.as_ref())),
-            Some((baggage::DATAPOINT_ID, ids.datapoint_id.as_ref())),
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| v.map(|v| KeyValue::new(k, v.clone())))
-        .chain(std::iter::once(KeyValue::new(
-            baggage::TRACER_ID,
-            self.inner.tracer_id.clone(),
-        )))
+    /// The baggage entries this tracer puts into every context it enters.
+    pub(crate) fn own_baggage(&self) -> &[(&'static str, StringValue)] {
+        &self.inner.baggage
     }
 
     /// `parent` with this tracer entered: its ids replace any inherited ones (a tracer's
@@ -185,8 +174,8 @@ impl HoneyHiveTracer {
         let mut bag: Baggage = inherited
             .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
             .collect();
-        for kv in self.own_baggage() {
-            bag.insert(kv.key, kv.value.as_str().into_owned());
+        for (key, value) in &self.inner.baggage {
+            bag.insert(*key, value.clone());
         }
         parent.with_baggage(bag).with_value(self.clone())
     }
@@ -209,9 +198,9 @@ impl HoneyHiveTracer {
             .iter()
             .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
             .collect();
-        for kv in self.own_baggage() {
-            if incoming.get(kv.key.as_str()).is_none() {
-                bag.insert(kv.key, kv.value.as_str().into_owned());
+        for (key, value) in &self.inner.baggage {
+            if incoming.get(key).is_none() {
+                bag.insert(*key, value.clone());
             }
         }
         remote.with_baggage(bag).with_value(self.clone())
@@ -277,7 +266,7 @@ impl HoneyHiveTracer {
 impl fmt::Debug for HoneyHiveTracer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HoneyHiveTracer")
-            .field("session_id", &self.inner.session_id)
+            .field("session_id", &self.session_id())
             .field("session_name", &self.inner.session_name)
             .field("project", &self.project())
             .field("source", &self.source())
@@ -502,7 +491,7 @@ impl Prepared {
         } = self;
         let value = |s: &Option<String>| s.clone().map(StringValue::from);
         let values = Values {
-            session_id: session_id.clone().into(),
+            session_id: session_id.into(),
             project: config.project.clone().into(),
             source: config.source.clone().into(),
             ids: EvaluationValues {
@@ -511,12 +500,27 @@ impl Prepared {
                 datapoint_id: value(&ids.datapoint_id),
             },
         };
+        let own_ids = [
+            (baggage::RUN_ID, &values.ids.run_id),
+            (baggage::DATASET_ID, &values.ids.dataset_id),
+            (baggage::DATAPOINT_ID, &values.ids.datapoint_id),
+        ];
+        let baggage = [
+            (baggage::SESSION_ID, values.session_id.clone()),
+            (baggage::TRACER_ID, uuid::Uuid::new_v4().to_string().into()),
+        ]
+        .into_iter()
+        .chain(
+            own_ids
+                .into_iter()
+                .filter_map(|(k, v)| v.clone().map(|v| (k, v))),
+        )
+        .collect();
         HoneyHiveTracer {
             inner: Arc::new(Inner {
-                session_id,
                 session_name,
-                tracer_id: uuid::Uuid::new_v4().to_string(),
                 ids,
+                baggage,
                 config,
                 values,
                 pipeline,

@@ -257,3 +257,29 @@ fn a_later_tracer_never_inherits_an_earlier_ones_ids() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_blocking_and_scoped_threads_carry_the_tracer() {
+    let server = TestServer::start();
+    let tracer = connected(&server)
+        .datapoint_id("dp-carried")
+        .start()
+        .await
+        .unwrap();
+    let current = || HoneyHiveTracer::current().map(|t| t.session_id().to_owned());
+    let (on_blocking, on_scoped) = tracer
+        .instrument(async move {
+            let on_blocking = honeyhive::spawn_blocking(current).await.unwrap();
+            let on_scoped =
+                std::thread::scope(|s| honeyhive::thread::scoped(s, current).join().unwrap());
+            (on_blocking, on_scoped)
+        })
+        .await;
+    assert_eq!(on_blocking.as_deref(), Some(tracer.session_id()));
+    assert_eq!(on_scoped.as_deref(), Some(tracer.session_id()));
+    // Plain std/tokio spawns do not carry it: the helpers are what makes the difference.
+    let plain = tracer
+        .instrument(async move { tokio::task::spawn_blocking(current).await.unwrap() })
+        .await;
+    assert_eq!(plain, None);
+}

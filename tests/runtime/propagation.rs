@@ -107,3 +107,29 @@ fn outgoing_headers_carry_trace_and_ids_only() {
     );
     assert_eq!(server_side.str_attr(attr::DATAPOINT_ID), Some("dp-1"));
 }
+
+#[test]
+fn user_baggage_becomes_baggage_attributes_in_process_but_never_crosses() {
+    use honeyhive::opentelemetry::{Context, KeyValue, baggage::BaggageExt};
+    let server = TestServer::start();
+    let tracer = connected(&server).build().unwrap();
+    let otel = tracer.otel_tracer().unwrap().clone();
+    let mut headers = http::HeaderMap::new();
+    tracer.in_scope(|| {
+        let _guard = Context::current_with_baggage([KeyValue::new("customer", "acme")]).attach();
+        otel.in_span("with-user-baggage", |_| {
+            baggage::inject_current(&mut headers)
+        });
+    });
+    tracer.flush().unwrap();
+    let span = server.wait_for_spans(1, WAIT).remove(0);
+    assert_eq!(span.str_attr("baggage.customer"), Some("acme"));
+    assert_eq!(span.str_attr(attr::SESSION_ID), Some(tracer.session_id()));
+    // Replacing the baggage does not lose the session: it still travels, the user key does not.
+    let sent = headers["baggage"].to_str().unwrap();
+    assert!(
+        sent.contains(&format!("session_id={}", tracer.session_id())),
+        "{sent}"
+    );
+    assert!(!sent.contains("customer"), "{sent}");
+}
