@@ -1,120 +1,56 @@
-//! Offline quickstart: three support-bot sessions traced concurrently, no account needed.
+//! Quickstart: a small question-answering experiment, offline, no account needed.
 //!
-//! Run it with `cargo run --example quickstart`. Without `HH_API_KEY` everything is written
-//! under `target/honeyhive/`; with `HH_API_KEY` and `HH_PROJECT` set, the same code sends
-//! the sessions and spans to HoneyHive.
+//! ```sh
+//! cargo run --example quickstart
+//! ```
+//!
+//! It runs the pipeline of `examples/qa/pipeline.rs` (`#[trace]` retrieval and a
+//! deterministic stand-in for the model) over `examples/data/qa.jsonl`, one session per
+//! datapoint, scores every answer with two `#[evaluator]`s, prints the summary table and
+//! writes the report under `target/honeyhive/runs/<run id>/`. With `HH_API_KEY` and
+//! `HH_PROJECT` set, the same code creates the run, the sessions and the spans on
+//! HoneyHive.
+//!
+//! As a test, the same experiment is one attribute (see `tests/experiment/fixtures.rs`):
+//!
+//! ```ignore
+//! #[experiment(
+//!     dataset = "examples/data/qa.jsonl",
+//!     evaluators = [correct, concise],
+//!     threshold(correct >= 0.6),
+//! )]
+//! async fn quickstart(question: Question) -> Answer {
+//!     answer(question).await
+//! }
+//! ```
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+#[path = "qa/pipeline.rs"]
+mod pipeline;
 
-use honeyhive::opentelemetry::trace::{TraceContextExt, Tracer};
-use honeyhive::opentelemetry::{Context, context::FutureExt};
-use honeyhive::{Enrichment, HoneyHiveTracer, attributes as attr};
+use honeyhive::evaluators;
+use honeyhive::experiment::{Comparison, Experiment};
 
-/// A deterministic stand-in for retrieval: it runs on a blocking thread, as a real vector
-/// search client might, and its span still belongs to the session.
-fn retrieve(question: &str) -> Vec<&'static str> {
-    let tracer = HoneyHiveTracer::current().expect("called inside a session");
-    tracer.otel_tracer().unwrap().in_span("retrieve", |_| {
-        honeyhive::enrich_span(Enrichment::new().metadata("question_chars", question.len()));
-        if question.contains("capital") {
-            vec!["Paris is the capital of France."]
-        } else {
-            vec!["2 + 2 = 4."]
-        }
-    })
-}
-
-/// A deterministic stand-in for the model call.
-async fn generate(question: String, documents: Vec<&'static str>) -> String {
-    let tracer = HoneyHiveTracer::current().expect("called inside a session");
-    let span = tracer.otel_tracer().unwrap().start("generate");
-    let cx = Context::current_with_span(span);
-    async move {
-        tokio::time::sleep(Duration::from_millis(20)).await; // "the model thinks"
-        let answer = format!("{} (answering {question:?})", documents.join(" "));
-        honeyhive::enrich_span(
-            Enrichment::new()
-                .outputs(&answer)
-                .config("model", "stand-in"),
-        );
-        Context::current().span().end();
-        answer
-    }
-    .with_context(cx)
-    .await
-}
-
-async fn answer(question: &'static str) -> String {
-    let tracer = HoneyHiveTracer::current().expect("called inside a session");
-    let root = tracer.otel_tracer().unwrap().start("answer");
-    async move {
-        let documents = honeyhive::spawn_blocking(move || retrieve(question))
-            .await
-            .unwrap();
-        let answer = honeyhive::spawn(generate(question.to_owned(), documents))
-            .await
-            .unwrap();
-        honeyhive::enrich_session(
-            Enrichment::new()
-                .outputs(&answer)
-                .metric("answer_chars", answer.len()),
-        );
-        Context::current().span().end();
-        answer
-    }
-    .with_context(Context::current_with_span(root))
-    .await
-}
+use pipeline::{Answer, Question, answer, concise, correct};
 
 #[tokio::main]
-async fn main() -> Result<(), honeyhive::Error> {
-    let questions = [
-        "What is the capital of France?",
-        "What is 2 + 2?",
-        "What is the capital of Peru?",
-    ];
-    let mut sessions = Vec::new();
-    for (i, question) in questions.into_iter().enumerate() {
-        let tracer = HoneyHiveTracer::builder()
-            .session_name(format!("quickstart-{i}"))
-            .inputs(serde_json::json!({ "question": question }))
-            .start()
-            .await?;
-        let work = tracer.instrument(answer(question));
-        sessions.push((tracer, tokio::spawn(work)));
-    }
-    for (tracer, handle) in &mut sessions {
-        let answer = handle.await.expect("session task");
-        println!("{} -> {answer}", tracer.session_id());
-    }
-    let tracer = &sessions[0].0;
-    tracer.flush_async().await?;
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let report = Experiment::<Question, Answer>::new("quickstart")
+        .dataset_file(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/qa.jsonl"))
+        .evaluators(evaluators![correct, concise])
+        .threshold("correct", Comparison::AtLeast, 0.6)
+        .max_concurrency(4)
+        .run(answer)
+        .await?;
 
-    if tracer.config().is_connected() {
+    // The report is typed: every datapoint in dataset order, every metric's statistics.
+    for datapoint in &report.datapoints {
         println!(
-            "\nSent {} spans to {}",
-            tracer.export_stats().exported_spans,
-            tracer.config().base_url()
+            "{}: {:?} -> correct = {:?}",
+            datapoint.index,
+            datapoint.inputs["question"].as_str().unwrap_or_default(),
+            datapoint.metric("correct")
         );
-        return Ok(());
     }
-    let dir = tracer.config().local_dir();
-    let spans = honeyhive::local_store::read_spans(dir)?;
-    let mut per_session: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (t, _) in &sessions {
-        for span in spans.iter().filter(|s| {
-            s.attributes.get(attr::SESSION_ID).and_then(|v| v.as_str()) == Some(t.session_id())
-        }) {
-            per_session
-                .entry(t.session_id().to_owned())
-                .or_default()
-                .push(span.name.clone());
-        }
-    }
-    println!("\nNo HH_API_KEY: recorded locally in {}", dir.display());
-    for (session, names) in per_session {
-        println!("  session {session}: spans {}", names.join(", "));
-    }
+    report.check()?;
     Ok(())
 }

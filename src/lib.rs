@@ -41,6 +41,15 @@ pub use honeyhive_runtime::*;
 /// `crate`).
 pub use honeyhive_macros::trace;
 
+/// Makes a scoring function an evaluator of experiments: `output`, `inputs` and
+/// `ground_truth` parameters bound by name, any score-like return type. See the macro's
+/// documentation for its options (`name`, `repeat`, `aggregate`, `timeout`, `crate`).
+pub use honeyhive_macros::evaluator;
+
+/// Makes a test that runs a function over a dataset, scores it with evaluators and fails
+/// on a missed threshold. See the macro's documentation for its options.
+pub use honeyhive_macros::experiment;
+
 /// Items used by the code the macros generate. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
@@ -51,6 +60,32 @@ pub mod __private {
     pub use honeyhive_runtime::call::{
         Call, CaptureInput, CaptureOutput, CaptureValue, ErrorRef, ErrorTextDebug,
         ErrorTextDisplay, ErrorTextName, Name, Recorder, Traced,
+    };
+
+    // `#[evaluator]`.
+    pub use honeyhive_runtime::evaluator::{
+        self, Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorOptions, IntoEvaluation, Params,
+    };
+    /// The ground truth as the runtime gives it to evaluators.
+    pub use serde_json::Value as JsonValue;
+
+    /// The ground truth of an evaluator that takes `ground_truth: &G`, from
+    /// `evaluator::ground_truth::<G>(value, true)`, which errs when there is none.
+    pub fn required_ground_truth<G>(
+        parsed: ::core::result::Result<Option<G>, String>,
+    ) -> ::core::result::Result<G, String> {
+        parsed?.ok_or_else(|| {
+            "this evaluator needs ground truth but the datapoint has none".to_owned()
+        })
+    }
+
+    /// Compiles only when `evaluator` scores an experiment with inputs `I` and output `O`;
+    /// otherwise the error is `Evaluator`'s, naming the evaluator.
+    pub fn assert_evaluator<I, O, E: Evaluator<I, O>>(_: &E) {}
+
+    // `#[experiment]`.
+    pub use honeyhive_runtime::experiment::{
+        Comparison, Experiment, blocking, manifest_path, run_test,
     };
 }
 

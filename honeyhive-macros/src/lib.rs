@@ -3,6 +3,9 @@
 //! `::honeyhive::__private`, so a user crate needs no other dependency.
 
 mod common;
+mod evaluator;
+mod experiment;
+mod options;
 mod trace;
 
 use proc_macro::TokenStream;
@@ -363,4 +366,114 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
     trace::expand::trace(args.into(), item.into()).into()
+}
+
+/// Turns a function into a test that evaluates it over a dataset: `cargo test` runs it on
+/// every datapoint, each in its own HoneyHive session, scores every output with the
+/// evaluators, prints a summary table, and fails when a threshold is missed or a datapoint
+/// fails.
+///
+/// The function takes the datapoint's `inputs` (any `Deserialize + Serialize` type) and
+/// returns the output (`Serialize`), or a `Result` of it (an `Err` fails that datapoint).
+/// It may be `async` (awaited on a multi-thread runtime the test builds itself) or sync
+/// (run on a blocking thread). Do not add `#[test]` or `#[tokio::test]`: the macro makes
+/// the test. Every span made while a datapoint runs, in `#[trace]` functions at any
+/// depth, in tasks started with `honeyhive::spawn`, on threads of `honeyhive::thread`,
+/// carries that datapoint's session, run, dataset and datapoint ids.
+///
+/// Without `HH_API_KEY` the run stays on disk under `target/honeyhive/` (the report in
+/// `runs/<run id>/`); with it, sessions, spans and the run go to HoneyHive.
+///
+/// ```
+/// use honeyhive::{evaluator, experiment};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Sum { a: i64, b: i64 }
+///
+/// /// 1 when the output is the ground truth.
+/// #[evaluator]
+/// fn exact(output: &i64, ground_truth: &i64) -> bool {
+///     output == ground_truth
+/// }
+///
+/// /// How far from zero (a metric with an upper bound).
+/// #[evaluator(name = "magnitude")]
+/// fn size(output: &i64) -> f64 {
+///     output.abs() as f64
+/// }
+///
+/// #[experiment(
+///     dataset = "tests/data/sums.jsonl",  // relative to the crate's directory
+///     evaluators = [exact, size],
+///     threshold(exact >= 1.0, size <= 100.0),
+///     max_concurrency = 4,
+/// )]
+/// async fn adder(input: Sum) -> i64 {
+///     input.a + input.b
+/// }
+/// # __honeyhive_experiment_adder(); // what the generated `#[test] fn adder()` runs
+/// ```
+///
+/// # Options
+/// * `dataset = "path"`: a `.json` array, `.jsonl` or `.csv` file (`inputs.<field>`,
+///   `ground_truth.<field>` columns), relative to the crate directory; or
+///   `dataset_id = "id"`: a dataset hosted on HoneyHive (needs an API key).
+/// * `evaluators = [..]`: `#[evaluator]` functions and built-ins by path
+///   (`honeyhive::evaluators::ExactMatch`), or evaluator values
+///   (`honeyhive::evaluators::Contains::new("Paris")`). An evaluator whose `output` or
+///   `inputs` type differs from the function's is a compile error naming it.
+/// * `threshold(metric >= 0.9, other < 2, ..)`: bounds on the mean of listed evaluators'
+///   metrics (`>=`, `>`, `<=`, `<`); naming anything else is a compile error.
+/// * `name = "..."`: the run's name (default: the function's).
+/// * `max_concurrency = n`: datapoints in flight at once (default 10).
+/// * `repetitions = n`: runs every datapoint `n` times, each in its own session.
+/// * `timeout = "30s"`: per datapoint (`ms`, `s`, `m`, `h`); a late datapoint fails and
+///   its spans end marked cancelled.
+/// * `allow_failures = n`: datapoints whose function errs, panics or times out that do not
+///   fail the test (default 0).
+/// * `ground_truth = Type`: checks every datapoint's ground truth against `Type` before
+///   the run.
+/// * `crate = path`: the path of a renamed `honeyhive` dependency.
+///
+/// A sync function, a `Result` return, and the options together:
+///
+/// ```
+/// use honeyhive::{evaluator, experiment};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Sum { a: i64, b: i64 }
+///
+/// #[evaluator]
+/// fn exact(output: &i64, ground_truth: Option<&i64>) -> bool {
+///     Some(output) == ground_truth
+/// }
+///
+/// #[experiment(
+///     name = "checked adder",
+///     dataset = "tests/data/sums.jsonl",
+///     evaluators = [exact, honeyhive::evaluators::ExactMatch],
+///     threshold(exact > 0.5),
+///     repetitions = 2,
+///     timeout = "5s",
+///     allow_failures = 1,
+///     ground_truth = i64,
+/// )]
+/// fn adder(input: Sum) -> Result<i64, String> {
+///     input.a.checked_add(input.b).ok_or_else(|| "overflow".to_owned())
+/// }
+/// # __honeyhive_experiment_adder();
+/// ```
+///
+/// The same engine without a test: `honeyhive::experiment::Experiment`.
+#[proc_macro_attribute]
+pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
+    experiment::expand::experiment(args.into(), item.into()).into()
+}
+
+/// EVALUATOR_DOCS_PLACEHOLDER
+#[proc_macro_attribute]
+pub fn evaluator(args: TokenStream, item: TokenStream) -> TokenStream {
+    evaluator::expand::evaluator(args.into(), item.into()).into()
 }

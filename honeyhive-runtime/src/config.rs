@@ -73,7 +73,7 @@ impl Environment {
         Environment(Arc::new(move |k| map.get(k).cloned()))
     }
 
-    fn get(&self, key: &str) -> Option<String> {
+    pub(crate) fn get(&self, key: &str) -> Option<String> {
         (self.0)(key).filter(|v| !v.trim().is_empty())
     }
 

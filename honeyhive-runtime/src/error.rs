@@ -64,6 +64,10 @@ pub enum Error {
     #[error("honeyhive background task failed: {0}")]
     Background(String),
 
+    /// A dataset could not be loaded, or its datapoints do not fit the experiment.
+    #[error("honeyhive dataset: {0}")]
+    Dataset(#[from] crate::dataset::DatasetError),
+
     /// A value could not be serialised to JSON.
     #[error("honeyhive could not serialise {what}: {source}")]
     Serialize {

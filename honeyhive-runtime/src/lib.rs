@@ -19,11 +19,15 @@ mod config;
 mod context;
 pub mod dataset;
 mod error;
+pub mod evaluator;
+pub mod evaluators;
 mod event_type;
+pub mod experiment;
 pub mod export;
 pub mod local_store;
 mod pipeline;
 mod retry;
+pub mod runs;
 mod session;
 mod span_processor;
 mod tracer;
@@ -39,6 +43,12 @@ pub use config::{
 };
 pub use context::{spawn, spawn_blocking, thread};
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use evaluator::__boxed_evaluator;
+pub use evaluator::{
+    Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorList, EvaluatorOptions, IntoEvaluation,
+    IntoScore, Params, Score, ScoreValue,
+};
 pub use retry::RetryPolicy;
 pub use session::{Enrichment, SessionStart, enrich_session, enrich_span};
 pub use span_processor::HoneyHiveSpanProcessor;

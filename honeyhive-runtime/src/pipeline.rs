@@ -36,10 +36,19 @@ enum Destination {
     Local {
         dir: PathBuf,
     },
+    /// Sessions to the local store, spans to a sink that drops them (benchmarks only).
+    Discard {
+        dir: PathBuf,
+    },
 }
 
 impl Destination {
-    fn of(config: &Config) -> Self {
+    fn of(config: &Config, discard_spans: bool) -> Self {
+        if discard_spans {
+            return Destination::Discard {
+                dir: config.local_dir.clone(),
+            };
+        }
         match &config.api_key {
             Some(key) => Destination::Remote {
                 base_url: config.base_url.clone(),
@@ -79,18 +88,24 @@ impl Pipeline {
     /// The live pipeline of `config`'s destination, or a new one. The first tracer of a
     /// destination sets its export settings and warning handler.
     pub(crate) fn shared(config: &Config) -> Result<Arc<Pipeline>> {
-        let key = Destination::of(config);
+        Pipeline::shared_with(config, false)
+    }
+
+    /// [`shared`](Self::shared), or with `discard_spans` the pipeline that writes sessions
+    /// to the local store and drops every span at export (`TracerBuilder::discard_spans`).
+    pub(crate) fn shared_with(config: &Config, discard_spans: bool) -> Result<Arc<Pipeline>> {
+        let key = Destination::of(config, discard_spans);
         let mut map = registry().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = map.get(&key).and_then(Weak::upgrade) {
             return Ok(p);
         }
         map.retain(|_, w| w.strong_count() > 0);
-        let pipeline = Arc::new(Pipeline::new(config.clone())?);
+        let pipeline = Arc::new(Pipeline::new(config.clone(), discard_spans)?);
         map.insert(key, Arc::downgrade(&pipeline));
         Ok(pipeline)
     }
 
-    fn new(config: Config) -> Result<Pipeline> {
+    fn new(config: Config, discard_spans: bool) -> Result<Pipeline> {
         let io = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("honeyhive-io")
@@ -101,6 +116,10 @@ impl Pipeline {
             .with_service_name(config.project.clone())
             .build();
         let (backend, exporter) = match &config.api_key {
+            _ if discard_spans => (
+                Backend::Local(LocalStore::open(&config.local_dir)?),
+                Exporter::Discard,
+            ),
             Some(_) => {
                 let http = http_client(&config)?;
                 let exporter = OtlpExporter::new(
@@ -171,6 +190,31 @@ impl Pipeline {
             }
             Backend::Local(store) => store.start_session(&session).map(|()| session.session_id),
         }
+    }
+
+    /// The REST client of a connected pipeline; `None` for the local store.
+    #[allow(dead_code, reason = "called by the experiment runner")]
+    pub(crate) fn api_client(&self) -> Option<&ApiClient> {
+        match &self.backend {
+            Backend::Remote(client) => Some(client),
+            Backend::Local(_) => None,
+        }
+    }
+
+    /// Runs `call` with the REST client on the pipeline's runtime (for the reason given in
+    /// [`start_session`](Self::start_session)); `None` for the local store.
+    #[allow(dead_code, reason = "called by the experiment runner")]
+    pub(crate) async fn call_api<T, F, Fut>(&self, call: F) -> Option<Result<T>>
+    where
+        F: FnOnce(ApiClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let client = self.api_client()?.clone();
+        Some(match self.io_handle.spawn(call(client)).await {
+            Ok(result) => result,
+            Err(e) => Err(Error::Background(format!("API call: {e}"))),
+        })
     }
 
     pub(crate) fn start_session_blocking(&self, session: SessionStart) -> Result<String> {

@@ -289,6 +289,7 @@ pub struct TracerBuilder {
     metadata: Map<String, Value>,
     user_properties: Map<String, Value>,
     session_config: Map<String, Value>,
+    discard_spans: bool,
     errors: Vec<Error>,
 }
 
@@ -342,6 +343,17 @@ impl TracerBuilder {
     /// Use this id for the new session instead of a fresh UUID v4.
     pub fn session_id(mut self, id: impl Into<String>) -> Self {
         self.session_id = Some(id.into());
+        self
+    }
+
+    /// Test support (feature `testing`), for benchmarks: sessions go to the local store
+    /// (`local_dir`), spans go through the whole pipeline (span processor, batch queue,
+    /// export task) to a sink that drops them, so a benchmark times the tracing hot path
+    /// without an exporter competing for the CPU. Not for production use.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn discard_spans(mut self) -> Self {
+        self.discard_spans = true;
         self
     }
 
@@ -445,7 +457,7 @@ impl TracerBuilder {
         let pipeline = if config.disabled {
             None
         } else {
-            Some(Pipeline::shared(&config)?)
+            Some(Pipeline::shared_with(&config, self.discard_spans)?)
         };
         let start = pipeline.as_ref().map(|_| SessionStart {
             session_id: session_id.clone(),

@@ -7,6 +7,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, LitStr, Path, Token};
 
 use crate::common::suggest;
+use crate::options::{Errors, crate_path, flag, parenthesized, string_value};
 
 /// Every option, as written in error messages.
 const OPTIONS: &[(&str, &str)] = &[
@@ -221,85 +222,6 @@ impl Parse for Entry {
     }
 }
 
-/// `= "literal"` after `option`.
-fn string_value(input: ParseStream<'_>, option: &Ident, example: &str) -> syn::Result<LitStr> {
-    let expected = || {
-        syn::Error::new(
-            option.span(),
-            format!("`{option}` takes a string literal, e.g. `{example}`"),
-        )
-    };
-    if !input.peek(Token![=]) {
-        return Err(expected());
-    }
-    input.parse::<Token![=]>()?;
-    if !input.peek(LitStr) {
-        let got = if input.is_empty() {
-            option.span()
-        } else {
-            input.cursor().span()
-        };
-        return Err(syn::Error::new(
-            got,
-            format!("`{option}` takes a string literal, e.g. `{example}`"),
-        ));
-    }
-    input.parse()
-}
-
-/// The contents of `( .. )` after `option`.
-fn parenthesized<'a>(
-    input: ParseStream<'a>,
-    option: &Ident,
-    example: &str,
-) -> syn::Result<syn::parse::ParseBuffer<'a>> {
-    if !input.peek(syn::token::Paren) {
-        return Err(syn::Error::new(
-            option.span(),
-            format!("`{option}` takes a list in parentheses, e.g. `{example}`"),
-        ));
-    }
-    let content;
-    syn::parenthesized!(content in input);
-    Ok(content)
-}
-
-/// A flag option: nothing may follow it but `,` or the end.
-fn flag(input: ParseStream<'_>, option: &Ident) -> syn::Result<()> {
-    if input.is_empty() || input.peek(Token![,]) {
-        Ok(())
-    } else {
-        Err(syn::Error::new(
-            input.cursor().span(),
-            format!("`{option}` takes no value: write just `{option}`"),
-        ))
-    }
-}
-
-/// `crate = path` or `crate = "path"`.
-fn crate_path(input: ParseStream<'_>, option: &Ident) -> syn::Result<Path> {
-    let expected = |span| {
-        syn::Error::new(
-            span,
-            "`crate` takes the path of the renamed `honeyhive` dependency, e.g. `crate = hh`",
-        )
-    };
-    if !input.peek(Token![=]) {
-        return Err(expected(option.span()));
-    }
-    input.parse::<Token![=]>()?;
-    if input.peek(LitStr) {
-        let lit: LitStr = input.parse()?;
-        return lit
-            .parse_with(Path::parse_mod_style)
-            .map_err(|_| expected(lit.span()));
-    }
-    let span = input.cursor().span();
-    input
-        .call(Path::parse_mod_style)
-        .map_err(|_| expected(span))
-}
-
 fn check_event_type(lit: &LitStr) -> syn::Result<()> {
     let value = lit.value();
     if EVENT_TYPES.contains(&value.as_str()) {
@@ -323,36 +245,6 @@ fn check_event_type(lit: &LitStr) -> syn::Result<()> {
             "unknown event type `{value}`{hint}; `event_type` is one of `\"model\"`, `\"tool\"`, `\"chain\"`"
         ),
     ))
-}
-
-/// Errors collected while parsing, reported together.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-
-    fn finish(self) -> syn::Result<()> {
-        match self.0 {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    /// The collected errors followed by `last`.
-    fn finish_with(mut self, last: syn::Error) -> syn::Error {
-        self.push(last);
-        self.0.expect("just pushed")
-    }
-
-    fn take_and(&mut self, last: syn::Error) -> syn::Error {
-        std::mem::take(self).finish_with(last)
-    }
 }
 
 #[cfg(test)]

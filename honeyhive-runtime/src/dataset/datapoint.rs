@@ -141,6 +141,9 @@ pub struct Datapoint {
     /// `canonical(raw)` computed from the source text, so it keeps every digit of integers.
     canonical: String,
     custom_id: Option<String>,
+    /// The id HoneyHive gave a datapoint of a hosted dataset; it is the datapoint's id
+    /// wherever the datapoint is placed, instead of a computed external id.
+    hosted_id: Option<String>,
     index: usize,
     id: String,
     location: Location,
@@ -205,6 +208,7 @@ impl Datapoint {
             raw,
             canonical,
             custom_id,
+            hosted_id: None,
             index,
             id: String::new(),
             location,
@@ -213,14 +217,30 @@ impl Datapoint {
         Ok(datapoint)
     }
 
+    /// A datapoint of a dataset hosted on HoneyHive: `value` is the object the API returned,
+    /// `id` the id HoneyHive knows it by.
+    ///
+    /// # Errors
+    /// As [`Datapoint::new`].
+    pub(super) fn hosted(value: Value, id: String) -> Result<Self, DatasetError> {
+        let mut datapoint = Self::new(value)?;
+        datapoint.hosted_id = Some(id);
+        datapoint.set_index(0);
+        Ok(datapoint)
+    }
+
     /// Places the datapoint at `index` of its dataset, which its hashed id depends on.
     pub(super) fn set_index(&mut self, index: usize) {
         self.index = index;
-        self.id = datapoint_id(self, index);
+        self.id = match &self.hosted_id {
+            Some(hosted) => hosted.clone(),
+            None => datapoint_id(self, index),
+        };
     }
 
     /// The external id: `EXT-` + the datapoint's own `id`/`datapoint_id`, or a hash of the
-    /// datapoint and its index (see [`datapoint_id`]).
+    /// datapoint and its index (see [`datapoint_id`]). For a datapoint of a hosted dataset
+    /// ([`Dataset::hosted`](super::Dataset::hosted)), the id HoneyHive gave it.
     ///
     /// # Example
     /// ```

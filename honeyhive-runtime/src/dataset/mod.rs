@@ -30,6 +30,10 @@
 //! ([`dataset_id`], [`datapoint_id`]). They hash the [`canonical`](fn@canonical) JSON of the data, computed
 //! from the source text so that integers of any size keep every digit.
 //!
+//! # Hosted datasets
+//! [`Dataset::hosted`] fetches a dataset kept on HoneyHive (it needs `HH_API_KEY`). Its id and
+//! its datapoints' ids are the ones HoneyHive gave them, not `EXT-` ids.
+//!
 //! # Example
 //! ```
 //! use honeyhive_runtime::dataset::Dataset;
@@ -61,8 +65,9 @@ mod canonical;
 mod datapoint;
 mod error;
 mod external_ids;
+mod hosted;
 mod load;
-mod validate;
+pub(crate) mod validate;
 
 use std::path::{Path, PathBuf};
 

@@ -118,7 +118,7 @@ impl Dataset {
     }
 
     /// Runs `check` on every datapoint; all results, or the collected failures.
-    fn check_all<T>(
+    pub(crate) fn check_all<T>(
         &self,
         check: impl Fn(&Datapoint) -> Result<T, DatasetError>,
     ) -> Result<Vec<T>, DatasetError> {
@@ -148,7 +148,7 @@ impl Dataset {
     }
 }
 
-fn check_inputs(datapoint: &Datapoint) -> Result<(), DatasetError> {
+pub(crate) fn check_inputs(datapoint: &Datapoint) -> Result<(), DatasetError> {
     let at = || datapoint.location().clone();
     match datapoint.raw().get("inputs") {
         Some(Value::Object(_)) => Ok(()),
@@ -164,7 +164,7 @@ fn check_inputs(datapoint: &Datapoint) -> Result<(), DatasetError> {
     }
 }
 
-fn read_as<T: DeserializeOwned>(
+pub(crate) fn read_as<T: DeserializeOwned>(
     datapoint: &Datapoint,
     part: &'static str,
     value: &Value,

@@ -1,6 +1,7 @@
 //! The fake HoneyHive backend: routing, the endpoints of `honeyhive-api.md`, and the state
-//! they keep (runs, dataset fixtures).
+//! they keep (runs, sessions, event metrics, dataset fixtures).
 
+use std::collections::HashMap;
 use std::fmt::Display;
 
 use bytes::Bytes;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use super::fault::Route;
 use super::record::{OtlpEncoding, RecordedBody};
+use super::results::{self, Aggregate, Row};
 
 /// Every response the server sends.
 pub(super) type HttpResponse = http::Response<Full<Bytes>>;
@@ -33,13 +35,19 @@ pub(super) enum Endpoint {
     Traces,
     Runs,
     Run(String),
+    /// `/v1/runs/{id}/result`.
+    RunResult(String),
+    /// `/v1/runs/{new}/compare-with/{old}`.
+    RunCompare {
+        new: String,
+        old: String,
+    },
     Datasets,
     Datapoint(String),
 }
 
 impl Endpoint {
-    /// The endpoint `path` names, or `None` for paths the backend does not serve (including
-    /// `/v1/runs/{id}/result` and `compare-with`, which are not implemented).
+    /// The endpoint `path` names, or `None` for paths the backend does not serve.
     pub(super) fn parse(path: &str) -> Option<Endpoint> {
         Some(match path {
             SESSION_START_PATH => Endpoint::SessionStart,
@@ -48,8 +56,8 @@ impl Endpoint {
             RUNS_PATH => Endpoint::Runs,
             DATASETS_PATH => Endpoint::Datasets,
             _ => {
-                if let Some(id) = id_after(path, RUNS_PATH) {
-                    Endpoint::Run(id)
+                if let Some(run) = run_endpoint(path) {
+                    run
                 } else {
                     Endpoint::Datapoint(id_after(path, DATAPOINTS_PATH)?)
                 }
@@ -62,7 +70,10 @@ impl Endpoint {
             Endpoint::SessionStart => Route::SessionStart,
             Endpoint::Events => Route::Events,
             Endpoint::Traces => Route::Traces,
-            Endpoint::Runs | Endpoint::Run(_) => Route::Runs,
+            Endpoint::Runs
+            | Endpoint::Run(_)
+            | Endpoint::RunResult(_)
+            | Endpoint::RunCompare { .. } => Route::Runs,
             Endpoint::Datasets | Endpoint::Datapoint(_) => Route::Datasets,
         }
     }
@@ -71,9 +82,32 @@ impl Endpoint {
         match self {
             Endpoint::SessionStart | Endpoint::Traces | Endpoint::Runs => Method::POST,
             Endpoint::Events | Endpoint::Run(_) => Method::PUT,
-            Endpoint::Datasets | Endpoint::Datapoint(_) => Method::GET,
+            Endpoint::Datasets
+            | Endpoint::Datapoint(_)
+            | Endpoint::RunResult(_)
+            | Endpoint::RunCompare { .. } => Method::GET,
         }
     }
+}
+
+/// `/v1/runs/{id}`, `/v1/runs/{id}/result` or `/v1/runs/{new}/compare-with/{old}`, with
+/// non-empty, percent-decoded ids.
+fn run_endpoint(path: &str) -> Option<Endpoint> {
+    let rest = path.strip_prefix(RUNS_PATH)?.strip_prefix('/')?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    if segments.iter().any(|segment| segment.is_empty()) {
+        return None;
+    }
+    let id = |segment: &str| percent_decode(segment, false);
+    Some(match segments.as_slice() {
+        [run] => Endpoint::Run(id(run)),
+        [run, "result"] => Endpoint::RunResult(id(run)),
+        [new, "compare-with", old] => Endpoint::RunCompare {
+            new: id(new),
+            old: id(old),
+        },
+        _ => return None,
+    })
 }
 
 /// The single, non-empty, percent-decoded path segment after `prefix`.
@@ -94,7 +128,7 @@ pub(super) struct Call<'a> {
 }
 
 /// An error answer: status and message.
-type Failure = (StatusCode, String);
+pub(super) type Failure = (StatusCode, String);
 
 /// Data the backend keeps between requests.
 #[derive(Debug, Default)]
@@ -102,6 +136,10 @@ pub(super) struct Backend {
     /// Answer session starts with an id of the server's own, as a backend may.
     assign_session_ids: bool,
     runs: Vec<Map<String, Value>>,
+    /// Accepted session starts by the session id the server answered with.
+    sessions: HashMap<String, Map<String, Value>>,
+    /// The `metrics` of accepted `PUT /events`, merged per event id (later values win).
+    event_metrics: HashMap<String, Map<String, Value>>,
     datasets: Vec<Dataset>,
 }
 
@@ -167,10 +205,12 @@ impl Backend {
         }
         let result = match endpoint {
             Endpoint::Traces => return export_traces(call),
-            Endpoint::SessionStart => start_session(call, self.assign_session_ids),
-            Endpoint::Events => update_event(call),
+            Endpoint::SessionStart => self.start_session(call),
+            Endpoint::Events => self.update_event(call),
             Endpoint::Runs => self.create_run(call),
             Endpoint::Run(id) => self.update_run(id, call),
+            Endpoint::RunResult(id) => self.run_result(id, call),
+            Endpoint::RunCompare { new, old } => self.compare_runs(new, old, call),
             Endpoint::Datasets => self.dataset(call),
             Endpoint::Datapoint(id) => self.datapoint(id),
         };
@@ -205,6 +245,86 @@ impl Backend {
         Ok(json!({ "evaluation": run }))
     }
 
+    fn start_session(&mut self, call: &Call<'_>) -> Result<Value, Failure> {
+        let session = json_object(call)?
+            .get("session")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad_request(r#"expected {"session": {...}}"#))?;
+        let id = id_or_new(session, "session_id")?;
+        let id = if self.assign_session_ids {
+            Uuid::new_v4().to_string()
+        } else {
+            id
+        };
+        self.sessions.insert(id.clone(), session.clone());
+        Ok(json!({ "session_id": id }))
+    }
+
+    fn update_event(&mut self, call: &Call<'_>) -> Result<Value, Failure> {
+        let update = json_object(call)?;
+        let Some(Value::String(event_id)) = update.get("event_id") else {
+            return Err(bad_request("expected a string \"event_id\""));
+        };
+        if let Some(Value::Object(metrics)) = update.get("metrics") {
+            self.event_metrics
+                .entry(event_id.clone())
+                .or_default()
+                .extend(metrics.clone());
+        }
+        Ok(json!({ "success": true }))
+    }
+
+    fn run(&self, id: &str) -> Result<&Map<String, Value>, Failure> {
+        self.runs
+            .iter()
+            .find(|r| r["run_id"] == id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no run with id {id}")))
+    }
+
+    /// One row per session id in the run's `event_ids`, with the datapoint id its session
+    /// start named and the metrics its event updates sent.
+    fn rows(&self, run: &Map<String, Value>) -> Vec<Row> {
+        let session_ids = run
+            .get("event_ids")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        session_ids
+            .map(|session_id| Row {
+                datapoint_id: self
+                    .sessions
+                    .get(session_id)
+                    .and_then(|s| s.get("metadata"))
+                    .and_then(|m| m.get("datapoint_id"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                session_id: session_id.to_owned(),
+                metrics: self
+                    .event_metrics
+                    .get(session_id)
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    fn run_result(&self, id: &str, call: &Call<'_>) -> Result<Value, Failure> {
+        let aggregate = Aggregate::from_query(call.query)?;
+        let run = self.run(id)?;
+        Ok(results::result(run, &self.rows(run), aggregate))
+    }
+
+    fn compare_runs(&self, new: &str, old: &str, call: &Call<'_>) -> Result<Value, Failure> {
+        let aggregate = Aggregate::from_query(call.query)?;
+        let (new, old) = (self.run(new)?, self.run(old)?);
+        Ok(results::compare(
+            (new, &self.rows(new)),
+            (old, &self.rows(old)),
+            aggregate,
+        ))
+    }
+
     fn dataset(&self, call: &Call<'_>) -> Result<Value, Failure> {
         let id = call
             .query
@@ -229,27 +349,6 @@ impl Backend {
             .find(|d| d["id"] == id)
             .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no datapoint with id {id}")))?;
         Ok(json!({ "datapoint": [datapoint] }))
-    }
-}
-
-fn start_session(call: &Call<'_>, assign: bool) -> Result<Value, Failure> {
-    let session = json_object(call)?
-        .get("session")
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad_request(r#"expected {"session": {...}}"#))?;
-    let id = id_or_new(session, "session_id")?;
-    let id = if assign {
-        Uuid::new_v4().to_string()
-    } else {
-        id
-    };
-    Ok(json!({ "session_id": id }))
-}
-
-fn update_event(call: &Call<'_>) -> Result<Value, Failure> {
-    match json_object(call)?.get("event_id") {
-        Some(Value::String(_)) => Ok(json!({ "success": true })),
-        _ => Err(bad_request("expected a string \"event_id\"")),
     }
 }
 
@@ -301,12 +400,12 @@ fn id_or_new(object: &Map<String, Value>, key: &str) -> Result<String, Failure> 
     }
 }
 
-fn bad_request(message: impl Into<String>) -> Failure {
+pub(super) fn bad_request(message: impl Into<String>) -> Failure {
     (StatusCode::BAD_REQUEST, message.into())
 }
 
 /// The percent-decoded value of the first `name` parameter of a URL query string.
-fn query_param(query: &str, name: &str) -> Option<String> {
+pub(super) fn query_param(query: &str, name: &str) -> Option<String> {
     query
         .split('&')
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))

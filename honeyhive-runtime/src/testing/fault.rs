@@ -17,7 +17,8 @@ pub enum Route {
     Events,
     /// `POST /opentelemetry/v1/traces`.
     Traces,
-    /// `POST /v1/runs` and `PUT /v1/runs/{id}`.
+    /// `POST /v1/runs`, `PUT /v1/runs/{id}`, `GET /v1/runs/{id}/result` and
+    /// `GET /v1/runs/{new}/compare-with/{old}`.
     Runs,
     /// `GET /v1/datasets` and `GET /v1/datapoints/{id}`.
     Datasets,

@@ -2,7 +2,8 @@
 //!
 //! [`TestServer`] listens on `127.0.0.1` on a free port and speaks the subset of the HoneyHive
 //! API the toolkit uses (`honeyhive-api.md`): session start, event updates, OTLP trace export
-//! (protobuf and JSON), runs and hosted datasets. It records every request it receives, decodes
+//! (protobuf and JSON), runs (with their results and comparisons, computed from the sessions
+//! and metrics it received) and hosted datasets. It records every request it receives, decodes
 //! exported spans into [`RecordedSpan`]s, and can inject faults ([`Fault`]) so retry and fallback
 //! paths are tested over real HTTP.
 //!
@@ -10,8 +11,8 @@
 //! `#[test]`s, current-thread `#[tokio::test]`s and multi-thread runtimes, and never depends on
 //! the test's runtime making progress. Dropping the [`TestServer`] stops it.
 //!
-//! Endpoints it does not implement (such as `/v1/runs/{id}/result`) answer 404 with a JSON body
-//! naming the path, so a test never passes against an invented response.
+//! Endpoints it does not implement (such as `/v1/metrics`) answer 404 with a JSON body naming
+//! the path, so a test never passes against an invented response.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -29,6 +30,7 @@
 mod backend;
 mod fault;
 mod record;
+mod results;
 #[cfg(test)]
 mod tests;
 
@@ -184,7 +186,8 @@ impl TestServer {
     }
 
     /// Forgets the recorded requests (and with them spans, sessions and event updates); stored
-    /// runs, dataset fixtures and pending faults stay.
+    /// runs, the session starts and metrics their results are computed from, dataset fixtures
+    /// and pending faults stay, as they would on a real backend.
     pub fn clear(&self) {
         self.shared.lock().log.clear();
     }

@@ -570,16 +570,239 @@ async fn datasets_and_datapoints_serve_fixtures() {
     assert_eq!(get(&server, "/v1/datasets").await.0, 400);
 }
 
+/// Starts a session for `datapoint_id` and sends `metrics` for it, as an experiment does.
+async fn evaluated_session(
+    server: &TestServer,
+    session_id: &str,
+    datapoint_id: &str,
+    metrics: Value,
+) {
+    let session = json!({"session": {"session_id": session_id, "project": "p",
+                                     "metadata": {"datapoint_id": datapoint_id}}});
+    assert_eq!(
+        json_call(server, Method::POST, "/session/start", &session)
+            .await
+            .0,
+        200
+    );
+    let update = json!({"event_id": session_id, "outputs": {"answer": 1}, "metrics": metrics});
+    assert_eq!(
+        json_call(server, Method::PUT, "/events", &update).await.0,
+        200
+    );
+}
+
+/// A run over `sessions`, finished with `status`.
+async fn finished_run(server: &TestServer, run_id: &str, status: &str, sessions: &[&str]) {
+    let run = json!({"run_id": run_id, "name": run_id, "status": "pending", "event_ids": []});
+    assert_eq!(
+        json_call(server, Method::POST, "/v1/runs", &run).await.0,
+        200
+    );
+    let finish = json!({"status": status, "event_ids": sessions});
+    let path = format!("/v1/runs/{run_id}");
+    assert_eq!(json_call(server, Method::PUT, &path, &finish).await.0, 200);
+}
+
 #[tokio::test]
-async fn unimplemented_routes_get_404_and_wrong_methods_405() {
+async fn run_results_are_computed_from_sessions_and_event_metrics() {
     let server = TestServer::start();
+    evaluated_session(
+        &server,
+        "s1",
+        "dp1",
+        json!({"accuracy": 1.0, "exact": true}),
+    )
+    .await;
+    evaluated_session(
+        &server,
+        "s2",
+        "dp2",
+        json!({"accuracy": 0.0, "exact": false}),
+    )
+    .await;
+    evaluated_session(
+        &server,
+        "s3",
+        "dp3",
+        json!({"accuracy": 0.5, "label": "ok"}),
+    )
+    .await;
+    // A later update of the same session adds to its metrics and replaces repeated ones.
+    let late = json!({"event_id": "s3", "metrics": {"accuracy": 0.25, "exact": true}});
+    assert_eq!(
+        json_call(&server, Method::PUT, "/events", &late).await.0,
+        200
+    );
+    // A session outside the run does not count.
+    evaluated_session(&server, "other", "dp9", json!({"accuracy": 100})).await;
+    finished_run(&server, "r1", "completed", &["s1", "s2", "s3"]).await;
+
     let (status, body) = get(&server, "/v1/runs/r1/result?aggregate_function=average").await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["run_id"], "r1");
+    assert_eq!(body["status"], "completed");
+    assert_eq!(body["success"], false, "dp2 failed");
+    assert_eq!(body["passed"], json!(["dp1", "dp3"]));
+    assert_eq!(body["failed"], json!(["dp2"]));
+    assert_eq!(body["metrics"]["aggregation_function"], "average");
+    assert_eq!(
+        body["metrics"]["details"],
+        json!([
+            {"metric_name": "accuracy", "metric_type": "numeric", "aggregate": 1.25 / 3.0,
+             "values": [1.0, 0.0, 0.25],
+             "datapoints": {"passed": ["dp1", "dp2", "dp3"], "failed": []}},
+            {"metric_name": "exact", "metric_type": "boolean", "aggregate": 2.0 / 3.0,
+             "values": [true, false, true],
+             "datapoints": {"passed": ["dp1", "dp3"], "failed": ["dp2"]}},
+            {"metric_name": "label", "metric_type": "numeric", "aggregate": null,
+             "values": ["ok"], "datapoints": {"passed": ["dp3"], "failed": []}},
+        ])
+    );
+    assert_eq!(
+        body["datapoints"],
+        json!([
+            {"datapoint_id": "dp1", "session_id": "s1", "passed": true,
+             "metrics": {"accuracy": 1.0, "exact": true}},
+            {"datapoint_id": "dp2", "session_id": "s2", "passed": false,
+             "metrics": {"accuracy": 0.0, "exact": false}},
+            {"datapoint_id": "dp3", "session_id": "s3", "passed": true,
+             "metrics": {"accuracy": 0.25, "exact": true, "label": "ok"}},
+        ])
+    );
+
+    for (function, accuracy) in [("median", 0.25), ("min", 0.0), ("max", 1.0)] {
+        let path = format!("/v1/runs/r1/result?aggregate_function={function}");
+        let (status, body) = get(&server, &path).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["metrics"]["aggregation_function"], function);
+        assert_eq!(
+            body["metrics"]["details"][0]["aggregate"], accuracy,
+            "{function}"
+        );
+    }
+    let (status, body) = get(&server, "/v1/runs/r1/result?aggregate_function=sum").await;
+    assert_eq!(status, 400);
     assert!(
         body["error"]
             .as_str()
             .unwrap()
-            .contains("GET /v1/runs/r1/result"),
+            .contains("average, median, min or max"),
+        "{body}"
+    );
+    let (status, body) = get(&server, "/v1/runs/nope/result").await;
+    assert_eq!(status, 404);
+    assert!(body["error"].as_str().unwrap().contains("nope"), "{body}");
+    assert_eq!(
+        json_call(&server, Method::POST, "/v1/runs/r1/result", &json!({}))
+            .await
+            .0,
+        405
+    );
+}
+
+#[tokio::test]
+async fn run_results_of_a_pending_run_without_sessions() {
+    let server = TestServer::start();
+    let run = json!({"run_id": "r", "name": "r", "status": "pending", "event_ids": []});
+    assert_eq!(
+        json_call(&server, Method::POST, "/v1/runs", &run).await.0,
+        200
+    );
+    let (status, body) = get(&server, "/v1/runs/r/result").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"run_id": "r", "status": "pending", "success": false, "passed": [],
+               "failed": [], "metrics": {"aggregation_function": "average", "details": []},
+               "datapoints": []})
+    );
+}
+
+#[tokio::test]
+async fn runs_are_compared_on_their_common_datapoints() {
+    let server = TestServer::start();
+    evaluated_session(&server, "old1", "dp1", json!({"accuracy": 0.5})).await;
+    evaluated_session(&server, "old2", "dp2", json!({"accuracy": 1.0})).await;
+    evaluated_session(&server, "old3", "dp3", json!({"accuracy": 0.0})).await;
+    evaluated_session(
+        &server,
+        "new1",
+        "dp1",
+        json!({"accuracy": 1.0, "exact": true}),
+    )
+    .await;
+    evaluated_session(&server, "new2", "dp2", json!({"accuracy": 0.5})).await;
+    evaluated_session(&server, "new3", "dp3", json!({"accuracy": 0.0})).await;
+    evaluated_session(&server, "new4", "dp4", json!({"accuracy": 1.0})).await;
+    finished_run(&server, "old", "completed", &["old1", "old2", "old3"]).await;
+    finished_run(
+        &server,
+        "new",
+        "completed",
+        &["new1", "new2", "new3", "new4"],
+    )
+    .await;
+
+    let (status, body) = get(
+        &server,
+        "/v1/runs/new/compare-with/old?aggregate_function=average",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["commonDatapoints"], json!(["dp1", "dp2", "dp3"]));
+    assert_eq!(
+        body["metrics"],
+        json!([
+            {"metric_name": "accuracy", "metric_type": "numeric",
+             "old_aggregate": 0.5, "new_aggregate": 0.625,
+             "found_count": 3, "improved_count": 1, "degraded_count": 1, "same_count": 1,
+             "improved": ["dp1"], "degraded": ["dp2"], "same": ["dp3"]},
+            {"metric_name": "exact", "metric_type": "boolean",
+             "old_aggregate": null, "new_aggregate": 1.0,
+             "found_count": 0, "improved_count": 0, "degraded_count": 0, "same_count": 0,
+             "improved": [], "degraded": [], "same": []},
+        ])
+    );
+    assert_eq!(body["old_run"]["run_id"], "old");
+    assert_eq!(body["new_run"]["run_id"], "new");
+
+    let (status, body) = get(
+        &server,
+        "/v1/runs/new/compare-with/old?aggregate_function=max",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["metrics"][0]["old_aggregate"], 1.0);
+    let (status, body) = get(
+        &server,
+        "/v1/runs/new/compare-with/old?aggregate_function=p99",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("\"p99\""),
+        "{body}"
+    );
+    let (status, body) = get(&server, "/v1/runs/new/compare-with/gone").await;
+    assert_eq!(status, 404);
+    assert!(body["error"].as_str().unwrap().contains("gone"), "{body}");
+    for path in [
+        "/v1/runs/new/compare-with",
+        "/v1/runs/new/compare-with/",
+        "/v1/runs/a/b/c/d",
+    ] {
+        assert_eq!(get(&server, path).await.0, 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn unimplemented_routes_get_404_and_wrong_methods_405() {
+    let server = TestServer::start();
+    let (status, body) = get(&server, "/v1/metrics?aggregate_function=average").await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"].as_str().unwrap().contains("GET /v1/metrics"),
         "{body}"
     );
 

@@ -1,0 +1,355 @@
+//! Micro-benchmarks of the tracing hot path (`cargo bench --bench tracing`; BENCHMARKS.md).
+//!
+//! Criterion reports every case first. The figures (ratios against a baseline) are then
+//! timed again by this program, the case and its baseline *interleaved* in alternating
+//! rounds, and each ratio is the median of the per-round ratios: on a shared 2-core machine
+//! the load changes between two criterion runs; it changes much less between two adjacent
+//! rounds. Each figure ends as one line `bench <figure> <value> <unit> (target <target>)`.
+//!
+//! `HH_BENCH_SMOKE=1` shortens everything to a run of a few seconds.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use honeyhive::opentelemetry::Context;
+use honeyhive::opentelemetry::trace::{
+    SpanBuilder, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
+};
+use honeyhive::{Environment, HoneyHiveTracer, trace};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tracing_subscriber::layer::SubscriberExt as _;
+
+const QUESTION: &str = "What is the capital of France?";
+
+/// The work of the benchmarked function: small, as a helper of an LLM app is.
+#[inline(always)]
+fn body(question: &str) -> usize {
+    question.split_whitespace().count()
+}
+
+/// The function untraced.
+#[inline(never)]
+fn answer(question: &str) -> usize {
+    body(question)
+}
+
+/// The same function under `#[trace]`: one captured argument, the output captured.
+#[trace]
+#[inline(never)]
+fn traced_answer(question: &str) -> usize {
+    body(question)
+}
+
+/// The same function under the Rust convention, `tracing::instrument`.
+#[tracing::instrument]
+#[inline(never)]
+fn instrumented_answer(question: &str) -> usize {
+    body(question)
+}
+
+/// The baseline: the same span made by hand with the OpenTelemetry SDK (started as a child
+/// of the current context, current while the body runs, ended), no capture.
+#[inline(never)]
+fn manual_answer(tracer: &SdkTracer, question: &str) -> usize {
+    let span = SpanBuilder::from_name("traced_answer")
+        .with_kind(SpanKind::Internal)
+        .start_with_context(tracer, &Context::current());
+    let cx = Context::current_with_span(span);
+    let out = {
+        let _guard = cx.clone().attach();
+        body(question)
+    };
+    cx.span().end();
+    out
+}
+
+/// A provider with no processor: spans are recorded and dropped at end.
+fn bare_provider() -> SdkTracerProvider {
+    SdkTracerProvider::builder().build()
+}
+
+struct Setup {
+    dir: PathBuf,
+    /// Evaluation tracer whose spans go through the whole pipeline to a no-op sink.
+    eval: HoneyHiveTracer,
+    /// A tracer built with `HH_DISABLED=1`.
+    disabled: HoneyHiveTracer,
+    /// Keeps the local pipeline of the per-datapoint tracers alive, as the run's tracer
+    /// does in an experiment (the pipeline is shared by the tracers of one destination).
+    run: HoneyHiveTracer,
+    bare: SdkTracerProvider,
+    otel: SdkTracer,
+    tracing: tracing::Dispatch,
+    counter: u64,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = std::env::temp_dir().join(format!("honeyhive-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let eval = HoneyHiveTracer::builder()
+            .environment(Environment::empty())
+            .local_dir(dir.join("discard"))
+            .discard_spans()
+            .session_name("bench")
+            .run_id("run-1")
+            .dataset_id("dataset-1")
+            .datapoint_id("datapoint-1")
+            .build()
+            .expect("evaluation tracer");
+        let disabled = HoneyHiveTracer::builder()
+            .environment(Environment::from_pairs([("HH_DISABLED", "1")]))
+            .session_name("bench")
+            .datapoint_id("datapoint-1")
+            .build()
+            .expect("disabled tracer");
+        assert!(!disabled.is_enabled());
+        let run = HoneyHiveTracer::builder()
+            .environment(local_env(&dir))
+            .session_name("run")
+            .run_id("run-1")
+            .build()
+            .expect("run tracer");
+        let bare = bare_provider();
+        let otel = bare.tracer("bench");
+        let layer = tracing_opentelemetry::layer().with_tracer(bare_provider().tracer("bench"));
+        let tracing = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        Setup {
+            dir,
+            eval,
+            disabled,
+            run,
+            bare,
+            otel,
+            tracing,
+            counter: 0,
+        }
+    }
+
+    /// One datapoint's tracer: built with evaluation ids, session started (local store),
+    /// scope entered and left, tracer dropped.
+    fn tracer_per_datapoint(&mut self) {
+        self.counter += 1;
+        let tracer = HoneyHiveTracer::builder()
+            .environment(local_env(&self.dir))
+            .session_name("datapoint")
+            .run_id("run-1")
+            .dataset_id("dataset-1")
+            .datapoint_id(format!("datapoint-{}", self.counter))
+            .build()
+            .expect("datapoint tracer");
+        tracer.in_scope(|| black_box(&tracer));
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn local_env(dir: &std::path::Path) -> Environment {
+    Environment::from_pairs([("HH_LOCAL_DIR", dir.join("local").display().to_string())])
+}
+
+fn criterion_benches(c: &mut Criterion, s: &mut Setup) {
+    let mut g = c.benchmark_group("call");
+    g.bench_function("untraced", |b| b.iter(|| answer(black_box(QUESTION))));
+    g.bench_function("raw_sdk_span", |b| {
+        b.iter(|| manual_answer(&s.otel, black_box(QUESTION)))
+    });
+    g.bench_function("trace_in_evaluation_tracer", |b| {
+        s.eval
+            .in_scope(|| b.iter(|| traced_answer(black_box(QUESTION))))
+    });
+    g.bench_function("tracing_instrument_otel", |b| {
+        tracing::dispatcher::with_default(&s.tracing, || {
+            b.iter(|| instrumented_answer(black_box(QUESTION)))
+        })
+    });
+    g.bench_function("trace_no_tracer", |b| {
+        b.iter(|| traced_answer(black_box(QUESTION)))
+    });
+    g.bench_function("trace_hh_disabled", |b| {
+        s.disabled
+            .in_scope(|| b.iter(|| traced_answer(black_box(QUESTION))))
+    });
+    g.finish();
+    c.bench_function("tracer_per_datapoint", |b| {
+        b.iter(|| s.tracer_per_datapoint())
+    });
+}
+
+/// Times `n` calls of `f`.
+fn time(n: u64, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed()
+}
+
+/// Runs the cases in alternating rounds of `n` calls each; returns, per case, the
+/// nanoseconds per call of every round.
+fn interleaved(rounds: usize, n: u64, cases: &mut [&mut dyn FnMut(u64) -> Duration]) -> Vec<Vec<f64>> {
+    let mut out = vec![Vec::with_capacity(rounds); cases.len()];
+    for case in cases.iter_mut() {
+        case(n / 4 + 1); // warm-up
+    }
+    for round in 0..rounds {
+        // Alternate the order too, so neither case always runs first.
+        for k in 0..cases.len() {
+            let i = if round % 2 == 0 { k } else { cases.len() - 1 - k };
+            let d = cases[i](n);
+            out[i].push(d.as_nanos() as f64 / n as f64);
+        }
+    }
+    out
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+/// Median over rounds of `a[i] / b[i]`.
+fn ratio(a: &[f64], b: &[f64]) -> f64 {
+    median(a.iter().zip(b).map(|(a, b)| a / b).collect())
+}
+
+struct Figure {
+    name: &'static str,
+    value: f64,
+    unit: &'static str,
+    target: &'static str,
+    detail: String,
+}
+
+fn figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
+    let (rounds, n) = if smoke { (5, 2_000) } else { (41, 100_000) };
+    let q = || black_box(QUESTION);
+    let eval = s.eval.clone();
+    let disabled = s.disabled.clone();
+    let otel = s.otel.clone();
+    let dispatch = s.tracing.clone();
+    let mut untraced = |n| time(n, || _ = black_box(answer(q())));
+    let mut raw = |n| time(n, || _ = black_box(manual_answer(&otel, q())));
+    let mut ours = |n| eval.in_scope(|| time(n, || _ = black_box(traced_answer(q()))));
+    let mut theirs = |n| {
+        tracing::dispatcher::with_default(&dispatch, || {
+            time(n, || _ = black_box(instrumented_answer(q())))
+        })
+    };
+    let mut no_tracer = |n| time(n, || _ = black_box(traced_answer(q())));
+    let mut off = |n| disabled.in_scope(|| time(n, || _ = black_box(traced_answer(q()))));
+    let t = interleaved(
+        rounds,
+        n,
+        &mut [
+            &mut untraced,
+            &mut raw,
+            &mut ours,
+            &mut theirs,
+            &mut no_tracer,
+            &mut off,
+        ],
+    );
+    let ns = |i: usize| median(t[i].clone());
+    let mut figures = vec![
+        Figure {
+            name: "traced_call_vs_raw_sdk",
+            value: ratio(&t[2], &t[1]),
+            unit: "x",
+            target: "<= 1.5",
+            detail: format!("#[trace] {:.0} ns/call, raw SDK span {:.0} ns/call", ns(2), ns(1)),
+        },
+        Figure {
+            name: "traced_call_vs_tracing_opentelemetry",
+            value: ratio(&t[2], &t[3]),
+            unit: "x",
+            target: "<= 0.7",
+            detail: format!(
+                "#[trace] {:.0} ns/call, tracing::instrument + tracing-opentelemetry {:.0} ns/call",
+                ns(2),
+                ns(3)
+            ),
+        },
+        Figure {
+            name: "disabled_no_tracer_vs_untraced",
+            value: ratio(&t[4], &t[0]),
+            unit: "x",
+            target: "<= 1.1",
+            detail: format!("#[trace] {:.1} ns/call, untraced {:.1} ns/call", ns(4), ns(0)),
+        },
+        Figure {
+            name: "disabled_hh_disabled_vs_untraced",
+            value: ratio(&t[5], &t[0]),
+            unit: "x",
+            target: "<= 1.1",
+            detail: format!("#[trace] {:.1} ns/call, untraced {:.1} ns/call", ns(5), ns(0)),
+        },
+    ];
+    let per_datapoint = {
+        let (rounds, n) = if smoke { (3, 200) } else { (21, 2_000) };
+        let mut v = Vec::with_capacity(rounds);
+        s.tracer_per_datapoint();
+        for _ in 0..rounds {
+            let d = time(n, || s.tracer_per_datapoint());
+            v.push(d.as_nanos() as f64 / n as f64 / 1000.0);
+        }
+        median(v)
+    };
+    figures.push(Figure {
+        name: "tracer_per_datapoint",
+        value: per_datapoint,
+        unit: "us",
+        target: "<= 20",
+        detail: "build (evaluation ids) + session start (local store) + enter/leave scope + drop"
+            .into(),
+    });
+    figures
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let smoke = std::env::var("HH_BENCH_SMOKE").is_ok_and(|v| v == "1");
+    // `cargo test --benches` runs each benchmark once (`--test`); `--list` only lists.
+    let listing = args.iter().any(|a| a == "--test" || a == "--list");
+    let mut s = Setup::new();
+
+    let mut c = Criterion::default();
+    c = if smoke {
+        c.warm_up_time(Duration::from_millis(100))
+            .measurement_time(Duration::from_millis(300))
+            .sample_size(10)
+    } else {
+        c.warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3))
+    };
+    let mut c = c.configure_from_args();
+    criterion_benches(&mut c, &mut s);
+    c.final_summary();
+    if listing {
+        return;
+    }
+
+    let figures = figures(&mut s, smoke);
+    s.eval.flush().expect("flush");
+    let stats = s.eval.export_stats();
+    assert_eq!(stats.dropped_spans, 0, "the benchmark must not drop spans");
+    let _ = (&s.run, &s.bare);
+    println!();
+    for f in &figures {
+        println!("  {}: {}", f.name, f.detail);
+    }
+    for f in &figures {
+        println!("bench {} {:.3} {} (target {})", f.name, f.value, f.unit, f.target);
+    }
+}

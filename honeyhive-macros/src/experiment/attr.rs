@@ -1,0 +1,444 @@
+//! Parsing of `#[experiment(...)]` options. Every error points at the user's token and
+//! says what is accepted.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned as _;
+use syn::{Expr, Ident, LitStr, Path, Token, Type};
+
+use crate::common::suggest;
+use crate::options::{Errors, crate_path, duration_value, int_value, parenthesized, string_value};
+
+/// Every option, as written in error messages.
+const OPTIONS: &[(&str, &str)] = &[
+    ("dataset", "dataset = \"tests/data/qa.jsonl\""),
+    ("dataset_id", "dataset_id = \"<hosted dataset id>\""),
+    ("evaluators", "evaluators = [exact_match, ...]"),
+    ("threshold", "threshold(exact_match >= 0.9, ...)"),
+    ("name", "name = \"...\""),
+    ("max_concurrency", "max_concurrency = 8"),
+    ("repetitions", "repetitions = 3"),
+    ("timeout", "timeout = \"30s\""),
+    ("allow_failures", "allow_failures = 1"),
+    ("ground_truth", "ground_truth = Type"),
+    ("crate", "crate = path"),
+];
+
+fn valid_options() -> String {
+    OPTIONS
+        .iter()
+        .map(|(_, form)| format!("`{form}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The options of one `#[experiment]`.
+#[derive(Default)]
+pub(crate) struct ExperimentArgs {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) dataset: Option<LitStr>,
+    pub(crate) dataset_id: Option<LitStr>,
+    pub(crate) evaluators: Vec<EvaluatorEntry>,
+    pub(crate) thresholds: Vec<ThresholdEntry>,
+    pub(crate) max_concurrency: Option<u64>,
+    pub(crate) repetitions: Option<u64>,
+    pub(crate) timeout_ms: Option<u64>,
+    pub(crate) allow_failures: Option<u64>,
+    pub(crate) ground_truth: Option<Type>,
+    pub(crate) krate: Option<Path>,
+}
+
+/// One entry of `evaluators = [..]`.
+pub(crate) enum EvaluatorEntry {
+    /// An `#[evaluator]` fn or a unit-struct built-in, by path: its value is `path {}` and
+    /// thresholds name it by its last segment.
+    Path(Path),
+    /// Any other expression: an evaluator value (e.g. `Contains::new("Paris")`).
+    Value(Expr),
+}
+
+impl EvaluatorEntry {
+    /// The name a threshold uses for it.
+    pub(crate) fn ident(&self) -> Option<&Ident> {
+        match self {
+            EvaluatorEntry::Path(p) => p.segments.last().map(|s| &s.ident),
+            EvaluatorEntry::Value(_) => None,
+        }
+    }
+}
+
+/// One `metric >= value` of `threshold(..)`.
+pub(crate) struct ThresholdEntry {
+    pub(crate) metric: Ident,
+    pub(crate) operator: &'static str,
+    pub(crate) value: f64,
+    /// Position of the evaluator it names in `evaluators`.
+    pub(crate) evaluator: usize,
+}
+
+struct RawThreshold {
+    metric: Ident,
+    operator: &'static str,
+    value: f64,
+}
+
+impl Parse for RawThreshold {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let example = "threshold(exact_match >= 0.9)";
+        let metric = input.call(Ident::parse_any).map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `<evaluator> <op> <number>`, e.g. `{example}`"),
+            )
+        })?;
+        let operator = if input.peek(Token![>=]) {
+            input.parse::<Token![>=]>()?;
+            ">="
+        } else if input.peek(Token![<=]) {
+            input.parse::<Token![<=]>()?;
+            "<="
+        } else if input.peek(Token![>]) {
+            input.parse::<Token![>]>()?;
+            ">"
+        } else if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            "<"
+        } else {
+            let span = if input.is_empty() {
+                metric.span()
+            } else {
+                input.cursor().span()
+            };
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "a threshold compares the metric's mean with `>=`, `>`, `<=` or `<`, e.g. `{example}`"
+                ),
+            ));
+        };
+        let negative = input.peek(Token![-]);
+        if negative {
+            input.parse::<Token![-]>()?;
+        }
+        let number_error = |span| {
+            syn::Error::new(
+                span,
+                format!("a threshold's bound is a number literal, e.g. `{example}`"),
+            )
+        };
+        let value = if input.peek(syn::LitFloat) {
+            let lit: syn::LitFloat = input.parse()?;
+            lit.base10_parse::<f64>()
+                .map_err(|_| number_error(lit.span()))?
+        } else if input.peek(syn::LitInt) {
+            let lit: syn::LitInt = input.parse()?;
+            lit.base10_parse::<f64>()
+                .map_err(|_| number_error(lit.span()))?
+        } else {
+            let span = if input.is_empty() {
+                metric.span()
+            } else {
+                input.cursor().span()
+            };
+            return Err(number_error(span));
+        };
+        Ok(RawThreshold {
+            metric,
+            operator,
+            value: if negative { -value } else { value },
+        })
+    }
+}
+
+impl Parse for ExperimentArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut args = ExperimentArgs::default();
+        let mut seen: Vec<String> = Vec::new();
+        let mut raw_thresholds: Vec<RawThreshold> = Vec::new();
+        let mut errors = Errors::default();
+        while !input.is_empty() {
+            let option = input.call(Ident::parse_any).map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!(
+                        "expected an `#[experiment]` option; valid options: {}",
+                        valid_options()
+                    ),
+                )
+            })?;
+            let key = option.to_string();
+            if OPTIONS.iter().any(|(name, _)| *name == key) {
+                if seen.contains(&key) {
+                    errors.push(syn::Error::new(
+                        option.span(),
+                        format!("duplicate option `{key}`: give it once"),
+                    ));
+                }
+                seen.push(key.clone());
+            }
+            match key.as_str() {
+                "name" => {
+                    let lit = string_value(input, &option, "name = \"qa\"")?;
+                    if lit.value().trim().is_empty() {
+                        errors.push(syn::Error::new(
+                            lit.span(),
+                            "the experiment name cannot be empty",
+                        ));
+                    }
+                    args.name.get_or_insert(lit);
+                }
+                "dataset" => {
+                    let lit = string_value(input, &option, "dataset = \"tests/data/qa.jsonl\"")?;
+                    let value = lit.value().to_ascii_lowercase();
+                    if ![".json", ".jsonl", ".csv"].iter().any(|ext| value.ends_with(ext)) {
+                        errors.push(syn::Error::new(
+                            lit.span(),
+                            "a dataset file is `.json` (an array of datapoints), `.jsonl` (one \
+                             datapoint per line) or `.csv` (inputs.<field>, ground_truth.<field> \
+                             columns)",
+                        ));
+                    }
+                    args.dataset.get_or_insert(lit);
+                }
+                "dataset_id" => {
+                    let lit = string_value(input, &option, "dataset_id = \"663a1f2e\"")?;
+                    if lit.value().trim().is_empty() {
+                        errors.push(syn::Error::new(lit.span(), "the dataset id cannot be empty"));
+                    }
+                    args.dataset_id.get_or_insert(lit);
+                }
+                "evaluators" => {
+                    if !input.peek(Token![=]) {
+                        return Err(errors.finish_with(syn::Error::new(
+                            option.span(),
+                            "`evaluators` takes a list in brackets, e.g. `evaluators = [exact_match, length]`",
+                        )));
+                    }
+                    input.parse::<Token![=]>()?;
+                    let list: syn::ExprArray = input.parse().map_err(|e| {
+                        errors.take_and(syn::Error::new(
+                            e.span(),
+                            "`evaluators` takes a list in brackets, e.g. `evaluators = [exact_match, length]`",
+                        ))
+                    })?;
+                    for expr in list.elems {
+                        let entry = match expr {
+                            Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
+                                EvaluatorEntry::Path(p.path)
+                            }
+                            other => EvaluatorEntry::Value(other),
+                        };
+                        if let Some(ident) = entry.ident() {
+                            if args
+                                .evaluators
+                                .iter()
+                                .any(|e| e.ident().is_some_and(|i| i == ident))
+                            {
+                                errors.push(syn::Error::new(
+                                    ident.span(),
+                                    format!("evaluator `{ident}` is listed twice"),
+                                ));
+                                continue;
+                            }
+                        }
+                        args.evaluators.push(entry);
+                    }
+                }
+                "threshold" => {
+                    let list = parenthesized(input, &option, "threshold(exact_match >= 0.9)")?;
+                    let entries = list.parse_terminated(RawThreshold::parse, Token![,])?;
+                    if entries.is_empty() {
+                        errors.push(syn::Error::new(
+                            option.span(),
+                            "`threshold()` is empty: give bounds, e.g. `threshold(exact_match >= 0.9)`",
+                        ));
+                    }
+                    raw_thresholds.extend(entries);
+                }
+                "max_concurrency" => {
+                    args.max_concurrency = Some(int_value(input, &option, "max_concurrency = 8", 1)?);
+                }
+                "repetitions" => {
+                    args.repetitions = Some(int_value(input, &option, "repetitions = 3", 1)?);
+                }
+                "allow_failures" => {
+                    args.allow_failures = Some(int_value(input, &option, "allow_failures = 1", 0)?);
+                }
+                "timeout" => {
+                    args.timeout_ms = Some(duration_value(input, &option)?);
+                }
+                "ground_truth" => {
+                    if !input.peek(Token![=]) {
+                        return Err(errors.finish_with(syn::Error::new(
+                            option.span(),
+                            "`ground_truth` takes a type, e.g. `ground_truth = Answer`",
+                        )));
+                    }
+                    input.parse::<Token![=]>()?;
+                    let ty: Type = input.parse()?;
+                    args.ground_truth.get_or_insert(ty);
+                }
+                "crate" => {
+                    let path = crate_path(input, &option)?;
+                    args.krate.get_or_insert(path);
+                }
+                other => {
+                    let names: Vec<&str> = OPTIONS.iter().map(|(name, _)| *name).collect();
+                    let hint = match suggest(other, &names) {
+                        Some(s) => format!(" (did you mean `{s}`?)"),
+                        None => String::new(),
+                    };
+                    return Err(errors.finish_with(syn::Error::new(
+                        option.span(),
+                        format!(
+                            "unknown `#[experiment]` option `{other}`{hint}; valid options: {}",
+                            valid_options()
+                        ),
+                    )));
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>().map_err(|e| {
+                errors.take_and(syn::Error::new(
+                    e.span(),
+                    "expected `,` between `#[experiment]` options",
+                ))
+            })?;
+        }
+
+        let names: Vec<String> = args
+            .evaluators
+            .iter()
+            .filter_map(|e| e.ident().map(|i| i.unraw().to_string()))
+            .collect();
+        for raw in raw_thresholds {
+            let metric = raw.metric.unraw().to_string();
+            match names.iter().position(|n| *n == metric) {
+                Some(_) if args.thresholds.iter().any(|t| t.metric == raw.metric) => {
+                    errors.push(syn::Error::new(
+                        raw.metric.span(),
+                        format!("`{metric}` has two thresholds: give one"),
+                    ));
+                }
+                Some(_) => {
+                    let evaluator = args
+                        .evaluators
+                        .iter()
+                        .position(|e| e.ident().is_some_and(|i| i.unraw() == metric))
+                        .unwrap_or_default();
+                    args.thresholds.push(ThresholdEntry {
+                        metric: raw.metric,
+                        operator: raw.operator,
+                        value: raw.value,
+                        evaluator,
+                    });
+                }
+                None => {
+                    let listed: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let hint = match suggest(&metric, &listed) {
+                        Some(s) => format!(" (did you mean `{s}`?)"),
+                        None => String::new(),
+                    };
+                    let allowed = if names.is_empty() {
+                        "no evaluator is listed by name: add it to `evaluators = [..]`".to_owned()
+                    } else {
+                        format!(
+                            "thresholds name one of the listed evaluators: {}",
+                            names
+                                .iter()
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    errors.push(syn::Error::new(
+                        raw.metric.span(),
+                        format!("`{metric}` is not an evaluator of this experiment{hint}; {allowed}"),
+                    ));
+                }
+            }
+        }
+        match (&args.dataset, &args.dataset_id) {
+            (Some(_), Some(id)) => errors.push(syn::Error::new(
+                id.span(),
+                "give either `dataset = \"file\"` or `dataset_id = \"id\"`, not both",
+            )),
+            (None, None) => errors.push(syn::Error::new(
+                Span::call_site(),
+                "`#[experiment]` needs a dataset: `dataset = \"tests/data/qa.jsonl\"` (a file in \
+                 the crate) or `dataset_id = \"<id>\"` (a dataset hosted on HoneyHive)",
+            )),
+            _ => {}
+        }
+        errors.finish()?;
+        Ok(args)
+    }
+}
+
+/// The span of an evaluator entry, for errors and generated code.
+pub(crate) fn entry_span(entry: &EvaluatorEntry) -> Span {
+    match entry {
+        EvaluatorEntry::Path(p) => p.span(),
+        EvaluatorEntry::Value(e) => e.span(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> syn::Result<ExperimentArgs> {
+        syn::parse_str::<ExperimentArgs>(s)
+    }
+
+    fn err(s: &str) -> String {
+        match parse(s) {
+            Ok(_) => panic!("`{s}` parsed"),
+            Err(e) => e
+                .into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(" | "),
+        }
+    }
+
+    #[test]
+    fn every_option() {
+        let a = parse(
+            "dataset = \"d.jsonl\", evaluators = [exact_match, m::length, Contains::new(\"x\")], \
+             threshold(exact_match >= 0.9, length < -2), name = \"qa\", max_concurrency = 8, \
+             repetitions = 2, timeout = \"30s\", allow_failures = 0, ground_truth = Answer, crate = hh",
+        )
+        .unwrap();
+        assert_eq!(a.evaluators.len(), 3);
+        assert_eq!(a.thresholds.len(), 2);
+        assert_eq!(a.thresholds[1].evaluator, 1);
+        assert_eq!((a.thresholds[1].operator, a.thresholds[1].value), ("<", -2.0));
+        assert_eq!(a.timeout_ms, Some(30_000));
+        assert_eq!((a.max_concurrency, a.repetitions, a.allow_failures), (Some(8), Some(2), Some(0)));
+        assert!(parse("dataset_id = \"abc\"").is_ok());
+    }
+
+    #[test]
+    fn errors_name_the_fix() {
+        assert!(err("").contains("needs a dataset"));
+        assert!(err("dataset = \"a.txt\"").contains("`.json`"));
+        assert!(err("dataset = \"a.json\", dataset_id = \"x\"").contains("not both"));
+        assert!(err("datset = \"a.json\"").contains("did you mean `dataset`"));
+        assert!(
+            err("dataset = \"a.json\", evaluators = [a], threshold(b >= 1)")
+                .contains("`b` is not an evaluator of this experiment; thresholds name one of the listed evaluators: `a`")
+        );
+        assert!(err("dataset = \"a.json\", evaluators = [a], threshold(a == 1)").contains("`>=`, `>`, `<=` or `<`"));
+        assert!(err("dataset = \"a.json\", evaluators = [a], threshold(a >= x)").contains("number literal"));
+        assert!(err("dataset = \"a.json\", evaluators = [a, a]").contains("listed twice"));
+        assert!(err("dataset = \"a.json\", max_concurrency = 0").contains("at least 1"));
+        assert!(err("dataset = \"a.json\", timeout = \"30\"").contains("not a duration"));
+        assert!(err("dataset = \"a.json\", timeout = 30").contains("takes a string literal"));
+        assert!(err("dataset = \"a.json\", name = \"a\", name = \"b\"").contains("duplicate option `name`"));
+        assert!(err("dataset = \"a.json\", evaluators = a").contains("list in brackets"));
+    }
+}

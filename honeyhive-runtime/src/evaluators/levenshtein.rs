@@ -1,0 +1,437 @@
+//! [`Levenshtein`]: how close the output's text is to the ground truth's.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::json::{
+    Builtin, COMPARED_OUTPUT, FieldPath, Fields, GROUND_TRUTH, READS_OUTPUT_AND_GROUND_TRUTH,
+    TextOptions, builtin_evaluator, custom_name, metric_name, quote, required_ground_truth, text,
+};
+use crate::evaluator::{Params, Score};
+
+const NAME: &str = "levenshtein";
+
+/// Scores the normalised Levenshtein similarity of the output's text and the ground
+/// truth's, from 0 (nothing in common) to 1 (equal); metric `levenshtein`, with the edit
+/// distance as the extra metric `levenshtein_distance`.
+///
+/// The similarity is `1 - distance / length of the longer text`, counted in characters
+/// (Unicode scalar values), as [`strsim::normalized_levenshtein`](https://docs.rs/strsim)
+/// computes it; two empty texts are equal.
+///
+/// Reads the output and the ground truth. Each text is the value itself when it is a
+/// string, else the text field selected with [`field`](Self::field) (both sides),
+/// [`output_field`](Self::output_field) or [`ground_truth_field`](Self::ground_truth_field).
+/// Datapoints whose ground truth is missing or not text are rejected before any call.
+///
+/// `Levenshtein` takes no configuration, so a bare path names it in
+/// `#[experiment(evaluators = [honeyhive::evaluators::Levenshtein])]`; its builder methods
+/// return a [`LevenshteinWith`].
+///
+/// # Example
+/// ```
+/// use futures_executor::block_on;
+/// use honeyhive_runtime::evaluators::Levenshtein;
+/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use serde_json::json;
+///
+/// let truth = json!("kitten");
+/// let output = "sitting".to_owned();
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let score = block_on(Levenshtein.evaluate(input)).unwrap();
+/// assert_eq!(score.score, 1.0 - 3.0 / 7.0);
+/// assert_eq!(score.extra, vec![("distance".to_owned(), 3.0)]);
+/// assert_eq!(score.explanation.unwrap(), r#"3 edits from the ground truth "kitten" to the output "sitting""#);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Levenshtein;
+
+impl Levenshtein {
+    /// The metric name: `levenshtein`.
+    ///
+    /// ```
+    /// assert_eq!(honeyhive_runtime::evaluators::Levenshtein.name(), "levenshtein");
+    /// ```
+    pub fn name(&self) -> Cow<'static, str> {
+        Cow::Borrowed(NAME)
+    }
+
+    /// Renames the metric; see [`LevenshteinWith::named`].
+    ///
+    /// ```
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// assert_eq!(Levenshtein.named("similarity").name(), "similarity");
+    /// ```
+    #[track_caller]
+    pub fn named(self, name: impl Into<Cow<'static, str>>) -> LevenshteinWith {
+        LevenshteinWith::default().named(name)
+    }
+
+    /// Compares the text at `path` of both; see [`LevenshteinWith::field`].
+    ///
+    /// ```
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// let evaluator = Levenshtein.field("answer");
+    /// ```
+    pub fn field(self, path: impl Into<String>) -> LevenshteinWith {
+        LevenshteinWith::default().field(path)
+    }
+
+    /// Compares the output's text at `path`; see [`LevenshteinWith::output_field`].
+    ///
+    /// ```
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// let evaluator = Levenshtein.output_field("answer");
+    /// ```
+    pub fn output_field(self, path: impl Into<String>) -> LevenshteinWith {
+        LevenshteinWith::default().output_field(path)
+    }
+
+    /// Compares with the ground truth's text at `path`; see
+    /// [`LevenshteinWith::ground_truth_field`].
+    ///
+    /// ```
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// let evaluator = Levenshtein.ground_truth_field("answer");
+    /// ```
+    pub fn ground_truth_field(self, path: impl Into<String>) -> LevenshteinWith {
+        LevenshteinWith::default().ground_truth_field(path)
+    }
+
+    /// Ignores case; see [`LevenshteinWith::case_insensitive`].
+    ///
+    /// ```
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// let evaluator = Levenshtein.case_insensitive();
+    /// ```
+    pub fn case_insensitive(self) -> LevenshteinWith {
+        LevenshteinWith::default().case_insensitive()
+    }
+
+    /// Ignores whitespace differences; see [`LevenshteinWith::normalize_whitespace`].
+    ///
+    /// ```
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// let evaluator = Levenshtein.normalize_whitespace();
+    /// ```
+    pub fn normalize_whitespace(self) -> LevenshteinWith {
+        LevenshteinWith::default().normalize_whitespace()
+    }
+}
+
+/// [`Levenshtein`] with options, built by its builder methods.
+///
+/// # Example
+/// ```
+/// use futures_executor::block_on;
+/// use honeyhive_runtime::evaluators::Levenshtein;
+/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use serde_json::json;
+///
+/// #[derive(serde::Serialize)]
+/// struct Summary { text: String, words: usize }
+///
+/// let output = Summary { text: "The  Cat sat.".into(), words: 3 };
+/// let truth = json!({"text": "the cat sat."});
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let evaluator = Levenshtein.field("text").case_insensitive().normalize_whitespace();
+/// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct LevenshteinWith {
+    name: Option<Cow<'static, str>>,
+    fields: Fields,
+    text: TextOptions,
+}
+
+impl LevenshteinWith {
+    const DEFAULT: LevenshteinWith = LevenshteinWith {
+        name: None,
+        fields: Fields::WHOLE,
+        text: TextOptions::EXACT,
+    };
+
+    /// The metric name: the one given to [`named`](Self::named), else `levenshtein`.
+    ///
+    /// ```
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// assert_eq!(Levenshtein.field("a").name(), "levenshtein");
+    /// ```
+    pub fn name(&self) -> Cow<'static, str> {
+        metric_name(&self.name, NAME)
+    }
+
+    /// Renames the metric (`honeyhive_metrics.<name>`; the distance is then
+    /// `<name>_distance`).
+    ///
+    /// # Panics
+    /// When `name` is empty.
+    ///
+    /// ```
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// assert_eq!(Levenshtein.field("a").named("answer_similarity").name(), "answer_similarity");
+    /// ```
+    #[track_caller]
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = custom_name(name);
+        self
+    }
+
+    /// Compares the text at `path` of the output with the text at `path` of the ground
+    /// truth: a dotted path (`answer.text`, `choices.0`) or a JSON Pointer
+    /// (`/answer/text`).
+    ///
+    /// ```
+    /// use futures_executor::block_on;
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// use honeyhive_runtime::{EvalInput, Evaluator};
+    /// use serde_json::json;
+    ///
+    /// let output = json!({"answer": "Pariss"});
+    /// let truth = json!({"answer": "Paris"});
+    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+    /// let score = block_on(Levenshtein.field("answer").evaluate(input)).unwrap();
+    /// assert_eq!(score.score, 1.0 - 1.0 / 6.0);
+    /// ```
+    pub fn field(mut self, path: impl Into<String>) -> Self {
+        self.fields = Fields::both(path);
+        self
+    }
+
+    /// Reads the output's text at `path` only.
+    ///
+    /// ```
+    /// use futures_executor::block_on;
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// use honeyhive_runtime::{EvalInput, Evaluator};
+    /// use serde_json::json;
+    ///
+    /// let output = json!({"answer": "Paris"});
+    /// let truth = json!("Paris");
+    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+    /// assert_eq!(block_on(Levenshtein.output_field("answer").evaluate(input)).unwrap().score, 1.0);
+    /// ```
+    pub fn output_field(mut self, path: impl Into<String>) -> Self {
+        self.fields.output = Some(FieldPath::parse(path));
+        self
+    }
+
+    /// Reads the ground truth's text at `path` only; datapoints whose ground truth lacks
+    /// it are rejected before any call.
+    ///
+    /// ```
+    /// use futures_executor::block_on;
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// use honeyhive_runtime::{EvalInput, Evaluator};
+    /// use serde_json::json;
+    ///
+    /// let output = "Paris".to_owned();
+    /// let truth = json!({"answer": "Paris"});
+    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+    /// assert_eq!(block_on(Levenshtein.ground_truth_field("answer").evaluate(input)).unwrap().score, 1.0);
+    /// ```
+    pub fn ground_truth_field(mut self, path: impl Into<String>) -> Self {
+        self.fields.ground_truth = Some(FieldPath::parse(path));
+        self
+    }
+
+    /// Ignores case: both texts are lowercased (Unicode) before comparing.
+    ///
+    /// ```
+    /// use futures_executor::block_on;
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// use honeyhive_runtime::{EvalInput, Evaluator};
+    /// use serde_json::json;
+    ///
+    /// let truth = json!("PARIS");
+    /// let output = "paris".to_owned();
+    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+    /// assert_eq!(block_on(Levenshtein.case_insensitive().evaluate(input)).unwrap().score, 1.0);
+    /// ```
+    pub fn case_insensitive(mut self) -> Self {
+        self.text.case_insensitive = true;
+        self
+    }
+
+    /// Ignores whitespace differences: in both texts, leading and trailing whitespace is
+    /// dropped and every inner run becomes one space before comparing.
+    ///
+    /// ```
+    /// use futures_executor::block_on;
+    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// use honeyhive_runtime::{EvalInput, Evaluator};
+    /// use serde_json::json;
+    ///
+    /// let truth = json!("New York");
+    /// let output = "New\n  York ".to_owned();
+    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+    /// assert_eq!(block_on(Levenshtein.normalize_whitespace().evaluate(input)).unwrap().score, 1.0);
+    /// ```
+    pub fn normalize_whitespace(mut self) -> Self {
+        self.text.normalize_whitespace = true;
+        self
+    }
+
+    fn truth<'v>(&self, ground_truth: Option<&'v Value>) -> Result<&'v str, String> {
+        let truth = required_ground_truth(ground_truth, &self.name())?;
+        text(truth, self.fields.ground_truth.as_ref(), GROUND_TRUTH)
+    }
+}
+
+impl Builtin for LevenshteinWith {
+    fn metric_name(&self) -> Cow<'static, str> {
+        self.name()
+    }
+
+    fn reads(&self) -> Params {
+        READS_OUTPUT_AND_GROUND_TRUTH
+    }
+
+    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
+        self.truth(ground_truth).map(drop)
+    }
+
+    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
+        let truth = self.truth(ground_truth)?;
+        let output = text(output, self.fields.output.as_ref(), COMPARED_OUTPUT)?;
+        let (a, b) = (self.text.apply(output), self.text.apply(truth));
+        let similarity = strsim::normalized_levenshtein(&a, &b);
+        let distance = strsim::levenshtein(&a, &b);
+        let mut score = Score::new(similarity).extra("distance", distance);
+        if distance > 0 {
+            score = score.explanation(format!(
+                "{distance} edit{} from the ground truth {} to the output {}{}",
+                if distance == 1 { "" } else { "s" },
+                quote(truth),
+                quote(output),
+                self.text.note()
+            ));
+        }
+        Ok(score)
+    }
+}
+
+impl Builtin for Levenshtein {
+    fn metric_name(&self) -> Cow<'static, str> {
+        self.name()
+    }
+
+    fn reads(&self) -> Params {
+        READS_OUTPUT_AND_GROUND_TRUTH
+    }
+
+    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
+        LevenshteinWith::DEFAULT.check(ground_truth)
+    }
+
+    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
+        LevenshteinWith::DEFAULT.score(output, ground_truth)
+    }
+}
+
+builtin_evaluator!(Levenshtein, LevenshteinWith);
+
+#[cfg(test)]
+mod tests {
+    use futures_executor::block_on;
+    use serde::Serialize;
+    use serde_json::json;
+
+    use super::*;
+    use crate::evaluator::{EvalInput, Evaluator};
+
+    fn run<O: Serialize>(
+        evaluator: &impl Evaluator<(), O>,
+        output: &O,
+        truth: Option<Value>,
+    ) -> Result<Score, String> {
+        let input = EvalInput {
+            output,
+            inputs: &(),
+            ground_truth: truth.as_ref(),
+        };
+        block_on(evaluator.evaluate(input))
+    }
+
+    #[test]
+    fn similarity_and_distance() {
+        let s = |t: &str| t.to_owned();
+        let same = run(&Levenshtein, &s("héllo"), Some(json!("héllo"))).unwrap();
+        assert_eq!(same.score, 1.0);
+        assert_eq!(same.explanation, None);
+        assert_eq!(same.extra, vec![("distance".to_owned(), 0.0)]);
+        let empty = run(&Levenshtein, &s(""), Some(json!(""))).unwrap();
+        assert_eq!(empty.score, 1.0);
+        let none = run(&Levenshtein, &s("abc"), Some(json!("xyz"))).unwrap();
+        assert_eq!(none.score, 0.0);
+        // Counted in characters, not bytes.
+        let one = run(&Levenshtein, &s("héllo"), Some(json!("hello"))).unwrap();
+        assert_eq!(one.score, 0.8);
+        assert_eq!(
+            one.explanation.as_deref(),
+            Some("1 edit from the ground truth \"hello\" to the output \"héllo\"")
+        );
+    }
+
+    #[test]
+    fn text_options() {
+        let out = "  HELLO   world ".to_owned();
+        let truth = || Some(json!("hello world"));
+        assert!(run(&Levenshtein, &out, truth()).unwrap().score < 0.5);
+        let both = Levenshtein.case_insensitive().normalize_whitespace();
+        assert_eq!(run(&both, &out, truth()).unwrap().score, 1.0);
+        let case = run(&Levenshtein.case_insensitive(), &out, truth()).unwrap();
+        assert!(case.explanation.unwrap().ends_with("(ignoring case)"));
+    }
+
+    #[test]
+    fn fields_and_errors() {
+        let out = json!({"a": "abc", "n": 1});
+        let truth = || Some(json!({"a": "abd"}));
+        let score = run(&Levenshtein.field("a"), &out, truth()).unwrap();
+        assert!((score.score - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(
+            run(
+                &Levenshtein.output_field("n").ground_truth_field("a"),
+                &out,
+                truth()
+            )
+            .unwrap_err(),
+            "the output's field `n` is a number (1), not text"
+        );
+        assert!(
+            run(&Levenshtein, &out, Some(json!("abc")))
+                .unwrap_err()
+                .starts_with("the output is an object with fields `a`, `n`, not text; select a field with `.output_field(\"a\")`")
+        );
+    }
+
+    #[test]
+    fn ground_truth_checks() {
+        let e: &dyn Evaluator<(), String> = &Levenshtein;
+        assert!(e.check_ground_truth(Some(&json!("x"))).is_ok());
+        assert!(
+            e.check_ground_truth(None)
+                .unwrap_err()
+                .starts_with("`levenshtein` compares the output with the ground truth")
+        );
+        assert!(
+            e.check_ground_truth(Some(&json!(["x"])))
+                .unwrap_err()
+                .starts_with("the ground truth is an array of 1 item, not text")
+        );
+        let e: &dyn Evaluator<(), String> = &Levenshtein.ground_truth_field("a");
+        assert!(e.check_ground_truth(Some(&json!({"a": "x"}))).is_ok());
+        assert!(e.check_ground_truth(Some(&json!({"b": "x"}))).is_err());
+    }
+
+    #[test]
+    fn names_and_params() {
+        let e: &dyn Evaluator<(), String> = &Levenshtein;
+        assert_eq!(e.name(), "levenshtein");
+        assert!(e.params().output && e.params().ground_truth && !e.params().inputs);
+        let e: &dyn Evaluator<(), String> = &Levenshtein.named("sim");
+        assert_eq!(e.name(), "sim");
+    }
+}

@@ -1,0 +1,414 @@
+//! One datapoint of a run: its tracer and session, the function inside the root span,
+//! the evaluators as child spans, the session enrichment.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt as _;
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::TaskFn;
+use super::report::{DatapointResult, EvaluationResult};
+use crate::attributes as attr;
+use crate::capture::Attributes;
+use crate::{Config, Enrichment, EvalInput, Evaluator, HoneyHiveTracer};
+
+/// What every datapoint of a run shares.
+pub(crate) struct Shared<I, O> {
+    pub(crate) name: String,
+    pub(crate) config: Config,
+    pub(crate) run_id: String,
+    pub(crate) dataset_id: String,
+    pub(crate) task: TaskFn<I, O>,
+    pub(crate) evaluators: Vec<Box<dyn Evaluator<I, O>>>,
+    pub(crate) evaluator_permits: Semaphore,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) evaluator_timeout: Duration,
+}
+
+/// One unit of work: a datapoint (one repetition of it), with its inputs already typed.
+pub(crate) struct Work<I> {
+    pub(crate) index: usize,
+    pub(crate) repetition: u32,
+    pub(crate) datapoint_id: String,
+    pub(crate) inputs: I,
+    pub(crate) inputs_json: Value,
+    pub(crate) ground_truth: Option<Value>,
+}
+
+/// A span of the run, or nothing when tracing is disabled.
+struct RunSpan {
+    cx: Context,
+    live: bool,
+}
+
+impl RunSpan {
+    fn start(tracer: &HoneyHiveTracer, parent: &Context, name: String, attrs: Attributes) -> RunSpan {
+        match tracer.otel_tracer() {
+            Some(otel) => {
+                let span = otel.build_with_context(
+                    SpanBuilder::from_name(name)
+                        .with_kind(SpanKind::Internal)
+                        .with_attributes(with_truncated(attrs)),
+                    parent,
+                );
+                RunSpan {
+                    cx: parent.with_span(span),
+                    live: true,
+                }
+            }
+            None => RunSpan {
+                cx: parent.clone(),
+                live: false,
+            },
+        }
+    }
+
+    fn set(&self, attrs: Attributes) {
+        if self.live {
+            self.cx.span().set_attributes(with_truncated(attrs));
+        }
+    }
+
+    /// Error status, `honeyhive_error` and one `exception` event.
+    fn fail(&self, exception_type: &'static str, message: &str) {
+        if !self.live {
+            return;
+        }
+        let span = self.cx.span();
+        span.set_attribute(KeyValue::new(attr::ERROR, message.to_owned()));
+        span.add_event(
+            "exception",
+            vec![
+                KeyValue::new("exception.type", exception_type),
+                KeyValue::new("exception.message", message.to_owned()),
+            ],
+        );
+        span.set_status(Status::error(message.to_owned()));
+    }
+
+    fn end(self) {
+        if self.live {
+            self.cx.span().end();
+        }
+    }
+}
+
+fn with_truncated(mut attrs: Attributes) -> Vec<KeyValue> {
+    if let Some(t) = attrs.truncated_attribute() {
+        attrs.values.push(t);
+    }
+    attrs.values
+}
+
+fn flattened(key: &str, value: &impl Serialize, into: &mut Attributes) {
+    // A value that fails to serialise here already failed when the report was built from
+    // it; the span just goes without it.
+    let _ = into.capture(key, value);
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// Runs one datapoint end to end. Never fails: every failure is in the result.
+pub(crate) async fn run<I, O>(shared: Arc<Shared<I, O>>, work: Work<I>) -> DatapointResult
+where
+    I: DeserializeOwned + Serialize + Send + Sync + 'static,
+    O: Serialize + Send + Sync + 'static,
+{
+    let Work {
+        index,
+        repetition,
+        datapoint_id,
+        inputs,
+        inputs_json,
+        ground_truth,
+    } = work;
+    let mut result = DatapointResult {
+        index,
+        datapoint_id: datapoint_id.clone(),
+        repetition,
+        session_id: String::new(),
+        inputs: inputs_json.clone(),
+        ground_truth: ground_truth.clone(),
+        output: None,
+        error: None,
+        evaluations: Vec::new(),
+        duration_ms: 0.0,
+    };
+    let tracer = HoneyHiveTracer::builder()
+        .config(shared.config.clone())
+        .session_name(shared.name.clone())
+        .run_id(shared.run_id.clone())
+        .dataset_id(shared.dataset_id.clone())
+        .datapoint_id(datapoint_id)
+        .inputs(&inputs_json)
+        .start()
+        .await;
+    let tracer = match tracer {
+        Ok(t) => t,
+        Err(e) => {
+            result.error = Some(format!("the datapoint's session could not start: {e}"));
+            return result;
+        }
+    };
+    result.session_id = tracer.session_id().to_owned();
+
+    let mut attrs = Attributes::default();
+    attrs.values.push(KeyValue::new(attr::EVENT_TYPE, "chain"));
+    attrs
+        .values
+        .push(KeyValue::new(attr::EVENT_NAME, shared.name.clone()));
+    attrs.flatten(attr::INPUTS, &inputs_json);
+    let root = RunSpan::start(&tracer, &tracer.context(), shared.name.clone(), attrs);
+
+    // The function, with the root span's context current on every poll of its future.
+    let clock = Instant::now();
+    let call = AssertUnwindSafe((shared.task)(inputs))
+        .catch_unwind()
+        .with_context(root.cx.clone());
+    let outcome = match shared.timeout {
+        Some(limit) => tokio::time::timeout(limit, call)
+            .await
+            .map_err(|_| ("timeout", format!("timed out after {limit:?}"))),
+        None => Ok(call.await),
+    };
+    let outcome = match outcome {
+        Ok(Ok(Ok(output))) => Ok(output),
+        Ok(Ok(Err(error))) => Err(("error", error)),
+        Ok(Err(panic)) => Err(("panic", format!("panicked: {}", panic_message(&*panic)))),
+        Err(timeout) => Err(timeout),
+    };
+    result.duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+
+    let mut enrichment = Enrichment::new();
+    if let Some(gt) = &ground_truth {
+        enrichment = enrichment.feedback("ground_truth", gt);
+    }
+    match outcome {
+        Err((kind, message)) => {
+            root.fail(kind, &message);
+            enrichment = enrichment.metadata("error", &message);
+            result.error = Some(message);
+        }
+        Ok(output) => {
+            let output_json = serde_json::to_value(&output).unwrap_or_else(|e| {
+                Value::String(format!("<the output could not be serialised: {e}>"))
+            });
+            let mut out = Attributes::default();
+            out.flatten(attr::OUTPUT_RESULT, &output_json);
+            out.values
+                .push(KeyValue::new(attr::DURATION_MS, result.duration_ms));
+            root.set(out);
+            enrichment = enrichment.outputs(&output_json);
+
+            // Evaluators read the inputs after the function consumed its own copy: read
+            // them again from the JSON that was already checked against `I`.
+            match serde_json::from_value::<I>(inputs_json.clone()) {
+                Ok(eval_inputs) => {
+                    let input = EvalInput {
+                        output: &output,
+                        inputs: &eval_inputs,
+                        ground_truth: ground_truth.as_ref(),
+                    };
+                    let evaluations = futures_util::future::join_all(
+                        shared
+                            .evaluators
+                            .iter()
+                            .map(|e| evaluate(&shared, &tracer, &root.cx, e.as_ref(), input, &output_json)),
+                    )
+                    .await;
+                    let mut metrics = Attributes::default();
+                    for e in &evaluations {
+                        for (name, value) in e.metrics() {
+                            metrics
+                                .values
+                                .push(KeyValue::new(format!("{}.{name}", attr::METRICS), value));
+                            enrichment = enrichment.metric(name, value);
+                        }
+                        if let Some(text) = &e.explanation {
+                            metrics.values.push(KeyValue::new(
+                                format!("{}.{}_explanation", attr::METRICS, e.name),
+                                text.clone(),
+                            ));
+                        }
+                    }
+                    root.set(metrics);
+                    result.evaluations = evaluations;
+                }
+                Err(e) => {
+                    let message = format!("the inputs could not be read again for the evaluators: {e}");
+                    root.fail("error", &message);
+                    result.error = Some(message);
+                }
+            }
+            result.output = Some(output_json);
+        }
+    }
+    tracer.enrich_session(enrichment);
+    root.end();
+    result
+}
+
+/// One evaluator on one datapoint: its span (a child of the root), `repeat` calls under the
+/// run's evaluator permits, each with a timeout and its panics caught.
+async fn evaluate<I, O>(
+    shared: &Shared<I, O>,
+    tracer: &HoneyHiveTracer,
+    root: &Context,
+    evaluator: &dyn Evaluator<I, O>,
+    input: EvalInput<'_, I, O>,
+    output_json: &Value,
+) -> EvaluationResult
+where
+    I: Serialize + Send + Sync + 'static,
+    O: Send + Sync + 'static,
+{
+    let name = evaluator.name().into_owned();
+    let params = evaluator.params();
+    let options = evaluator.options();
+    let limit = options.timeout.unwrap_or(shared.evaluator_timeout);
+
+    let mut attrs = Attributes::default();
+    attrs.values.push(KeyValue::new(attr::EVENT_TYPE, "chain"));
+    attrs.values.push(KeyValue::new(attr::EVENT_NAME, name.clone()));
+    attrs
+        .values
+        .push(KeyValue::new(attr::GEN_AI_EVALUATION_NAME, name.clone()));
+    if params.output {
+        attrs.flatten(&format!("{}.output", attr::INPUTS), output_json);
+    }
+    if params.inputs {
+        flattened(&format!("{}.inputs", attr::INPUTS), input.inputs, &mut attrs);
+    }
+    if let (true, Some(gt)) = (params.ground_truth, input.ground_truth) {
+        attrs.flatten(&format!("{}.ground_truth", attr::INPUTS), gt);
+    }
+    let span = RunSpan::start(tracer, root, name.clone(), attrs);
+
+    let calls = (0..options.repeat.max(1)).map(|_| {
+        let cx = span.cx.clone();
+        async move {
+            let Ok(_permit) = shared.evaluator_permits.acquire().await else {
+                return Err("the run was shut down".to_owned());
+            };
+            let call = AssertUnwindSafe(evaluator.evaluate(input))
+                .catch_unwind()
+                .with_context(cx);
+            match tokio::time::timeout(limit, call).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(panic)) => Err(format!("panicked: {}", panic_message(&*panic))),
+                Err(_) => Err(format!("timed out after {limit:?}")),
+            }
+        }
+    });
+    let outcomes = futures_util::future::join_all(calls).await;
+
+    let mut scores = Vec::new();
+    let mut errors = Vec::new();
+    let mut explanation = None;
+    let mut extra: Vec<(String, Vec<f64>)> = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(score) => {
+                scores.push(score.score);
+                if explanation.is_none() {
+                    explanation = score.explanation;
+                }
+                for (key, value) in score.extra {
+                    match extra.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, values)) => values.push(value),
+                        None => extra.push((key, vec![value])),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let aggregate = options.aggregate;
+    let score = aggregate.apply(&scores);
+    let extra: Vec<(String, f64)> = extra
+        .into_iter()
+        .filter_map(|(k, values)| aggregate.apply(&values).map(|v| (k, v)))
+        .collect();
+
+    let mut out = Attributes::default();
+    if let Some(score) = score {
+        out.values
+            .push(KeyValue::new(format!("{}.score", attr::OUTPUTS), score));
+        out.values
+            .push(KeyValue::new(format!("{}.{name}", attr::METRICS), score));
+        out.values
+            .push(KeyValue::new(attr::GEN_AI_EVALUATION_SCORE_VALUE, score));
+    }
+    if options.repeat > 1 {
+        flattened(&format!("{}.scores", attr::OUTPUTS), &scores, &mut out);
+        out.values.push(KeyValue::new(
+            format!("{}.aggregate", attr::OUTPUTS),
+            aggregate.name(),
+        ));
+    }
+    if let Some(text) = &explanation {
+        out.values.push(KeyValue::new(
+            format!("{}.explanation", attr::OUTPUTS),
+            text.clone(),
+        ));
+        out.values.push(KeyValue::new(
+            format!("{}.{name}_explanation", attr::METRICS),
+            text.clone(),
+        ));
+    }
+    for (key, value) in &extra {
+        out.values.push(KeyValue::new(
+            format!("{}.{name}_{key}", attr::METRICS),
+            *value,
+        ));
+    }
+    span.set(out);
+    if score.is_none() {
+        let message = errors
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "the evaluator returned no score".to_owned());
+        let kind = if message.starts_with("panicked") {
+            "panic"
+        } else if message.starts_with("timed out") {
+            "timeout"
+        } else {
+            "error"
+        };
+        span.fail(kind, &message);
+    } else if !errors.is_empty() {
+        // Some repeats failed: the metric stands on the others; the span says so.
+        span.set({
+            let mut a = Attributes::default();
+            flattened(&format!("{}.errors", attr::OUTPUTS), &errors, &mut a);
+            a
+        });
+    }
+    span.end();
+    EvaluationResult {
+        name,
+        score,
+        scores,
+        explanation,
+        extra,
+        errors,
+    }
+}

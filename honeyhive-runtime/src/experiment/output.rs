@@ -1,0 +1,178 @@
+//! What a run leaves behind for people: the summary table on stderr, and the report
+//! files `summary.json` and `datapoints.jsonl`.
+
+use std::fs;
+use std::io::{BufWriter, Write as _};
+use std::path::Path;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+
+use super::report::{ExperimentReport, format_score};
+use crate::{Error, Result};
+
+/// Writes `summary.json` (the report without the per-datapoint list) and
+/// `datapoints.jsonl` (one datapoint result per line, dataset order) into `dir`.
+pub(crate) fn write_report(report: &ExperimentReport, dir: &Path) -> Result<()> {
+    let io = |source| Error::LocalStore {
+        path: dir.to_owned(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(io)?;
+    let mut summary = serde_json::to_value(report).map_err(|source| Error::Serialize {
+        what: "the experiment summary",
+        source,
+    })?;
+    if let Some(map) = summary.as_object_mut() {
+        map.remove("datapoints");
+        map.insert("datapoint_count".into(), report.datapoints.len().into());
+        map.insert("failed_count".into(), report.failures().count().into());
+    }
+    let text = serde_json::to_string_pretty(&summary).map_err(|source| Error::Serialize {
+        what: "the experiment summary",
+        source,
+    })?;
+    fs::write(dir.join("summary.json"), text + "\n").map_err(io)?;
+    let file = fs::File::create(dir.join("datapoints.jsonl")).map_err(io)?;
+    let mut out = BufWriter::new(file);
+    for datapoint in &report.datapoints {
+        serde_json::to_writer(&mut out, datapoint).map_err(|source| Error::Serialize {
+            what: "a datapoint result",
+            source,
+        })?;
+        out.write_all(b"\n").map_err(io)?;
+    }
+    out.flush().map_err(io)
+}
+
+/// The summary as text: the metric table, failed datapoints, evaluator errors, where the
+/// run is.
+pub(crate) fn render_summary(report: &ExperimentReport) -> String {
+    let mut text = String::new();
+    let failed = report.failures().count();
+    text.push_str(&format!(
+        "experiment `{}`: {} datapoint(s), {} failed, {:.1}s{}\n",
+        report.name,
+        report.datapoints.len(),
+        failed,
+        report.duration_ms / 1000.0,
+        report
+            .shard
+            .as_deref()
+            .map(|s| format!(", shard {s}"))
+            .unwrap_or_default()
+    ));
+    if report.metrics.is_empty() {
+        text.push_str("no metrics (the experiment has no evaluators)\n");
+    } else {
+        let mut table = Table::new();
+        table
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header([
+                "metric",
+                "mean",
+                "min",
+                "max",
+                "p50",
+                "p90",
+                "n",
+                "errors",
+                "threshold",
+                "pass rate",
+                "",
+            ]);
+        let number = |v: Option<f64>| {
+            Cell::new(v.map(format_score).unwrap_or_else(|| "-".into()))
+                .set_alignment(CellAlignment::Right)
+        };
+        for m in &report.metrics {
+            table.add_row(vec![
+                Cell::new(&m.name),
+                number(m.mean),
+                number(m.min),
+                number(m.max),
+                number(m.p50),
+                number(m.p90),
+                Cell::new(m.count).set_alignment(CellAlignment::Right),
+                Cell::new(m.errors).set_alignment(CellAlignment::Right),
+                Cell::new(
+                    m.threshold
+                        .as_ref()
+                        .map(|t| format!("{} {}", t.comparison, t.value))
+                        .unwrap_or_default(),
+                ),
+                Cell::new(
+                    m.pass_rate
+                        .map(|r| format!("{:.1}%", r * 100.0))
+                        .unwrap_or_default(),
+                )
+                .set_alignment(CellAlignment::Right),
+                Cell::new(match m.passed {
+                    Some(true) => "pass",
+                    Some(false) => "FAIL",
+                    None => "",
+                }),
+            ]);
+        }
+        text.push_str(&table.to_string());
+        text.push('\n');
+    }
+    if failed > 0 {
+        text.push_str(&format!(
+            "failed datapoints ({failed}, {} allowed):\n",
+            report.allow_failures
+        ));
+        for d in report.failures().take(20) {
+            text.push_str(&format!(
+                "  #{} {}{}: {}\n",
+                d.index,
+                d.datapoint_id,
+                if d.repetition > 0 {
+                    format!(" (repetition {})", d.repetition)
+                } else {
+                    String::new()
+                },
+                d.error.as_deref().unwrap_or_default()
+            ));
+        }
+        if failed > 20 {
+            text.push_str(&format!("  ... and {} more\n", failed - 20));
+        }
+    }
+    let evaluator_errors: Vec<String> = report
+        .datapoints
+        .iter()
+        .flat_map(|d| {
+            d.evaluations
+                .iter()
+                .filter(|e| !e.errors.is_empty())
+                .map(move |e| format!("  #{} {}: {}: {}\n", d.index, d.datapoint_id, e.name, e.errors[0]))
+        })
+        .collect();
+    if !evaluator_errors.is_empty() {
+        text.push_str(&format!("evaluator errors ({}):\n", evaluator_errors.len()));
+        for line in evaluator_errors.iter().take(20) {
+            text.push_str(line);
+        }
+        if evaluator_errors.len() > 20 {
+            text.push_str(&format!("  ... and {} more\n", evaluator_errors.len() - 20));
+        }
+    }
+    text.push_str(&format!("run {}", report.run_id));
+    match &report.url {
+        Some(url) => text.push_str(&format!(": {url}\n")),
+        None => text.push_str(" (local: no API key)\n"),
+    }
+    if let Some(dir) = &report.report_dir {
+        text.push_str(&format!("report: {}\n", dir.display()));
+    }
+    text
+}
+
+/// Prints the summary on stderr in one write. It goes to the real stderr, not through
+/// `eprintln!`, so `cargo test` shows it for passing tests too.
+pub(crate) fn print_summary(report: &ExperimentReport) {
+    let text = render_summary(report);
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}

@@ -1,0 +1,335 @@
+//! The run: dataset, run creation, datapoints in parallel, export, run completion, report.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+
+use super::datapoint::{self, Shared, Work};
+use super::output;
+use super::progress::Progress;
+use super::report::{DatapointResult, ExperimentReport, summarise};
+use super::{DatasetSource, Experiment, Shard, TaskFn};
+use crate::client::ApiClient;
+use crate::pipeline::Pipeline;
+use crate::dataset::validate::{check_inputs, read_as};
+use crate::dataset::{Dataset, DatasetError};
+use crate::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
+use crate::{Config, Environment, Error, Evaluator, Result, Warning};
+
+/// Source label of every experiment session (`honeyhive-api.md`).
+const EVALUATION_SOURCE: &str = "evaluation";
+
+pub(crate) async fn run<I, O>(experiment: Experiment<I, O>, task: TaskFn<I, O>) -> Result<ExperimentReport>
+where
+    I: DeserializeOwned + Serialize + Send + Sync + 'static,
+    O: Serialize + Send + Sync + 'static,
+{
+    let started = Instant::now();
+    let environment = experiment
+        .environment
+        .clone()
+        .unwrap_or_else(Environment::process);
+    let mut config = match experiment.config.clone() {
+        Some(config) => config,
+        None => {
+            let mut builder = Config::builder().environment(environment.clone());
+            if let Some(dir) = &experiment.local_dir {
+                builder = builder.local_dir(dir.clone());
+            }
+            builder.build()?
+        }
+    };
+    if let (Some(dir), Some(_)) = (&experiment.local_dir, &experiment.config) {
+        config.local_dir = dir.clone();
+    }
+    config.source = EVALUATION_SOURCE.to_owned();
+    let shard = match experiment.shard {
+        Some(shard) => Some(shard),
+        None => environment
+            .get("HH_SHARD")
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.parse::<Shard>())
+            .transpose()?,
+    };
+
+    let dataset = load(experiment.dataset.clone(), &config).await?;
+    let work = prepare(&dataset, &experiment, shard)?;
+    let api = match config.is_connected() {
+        true => Some(ApiClient::for_config(&config)?),
+        false => None,
+    };
+
+    // Join the run named by HH_RUN_ID, or create one (locally: just an id).
+    let function = experiment.name.clone();
+    let evaluator_names: Vec<String> = experiment
+        .evaluators
+        .iter()
+        .map(|e| e.name().into_owned())
+        .collect();
+    let run_id = match (config.run_id.clone(), &api) {
+        (Some(id), _) => id,
+        (None, None) => uuid::Uuid::new_v4().to_string(),
+        (None, Some(api)) => {
+            let mut seen = std::collections::HashSet::new();
+            let datapoint_ids: Vec<String> = work
+                .iter()
+                .filter(|w| seen.insert(w.datapoint_id.clone()))
+                .map(|w| w.datapoint_id.clone())
+                .collect();
+            let body = RunCreate::new(
+                experiment.name.clone(),
+                Some(dataset.id()),
+                datapoint_ids,
+                RunConfiguration::new(function, evaluator_names.clone(), experiment.max_concurrency),
+            )
+            .with_git(GitInfo::current());
+            api.create_run(&body).await?
+        }
+    };
+
+    // Holding the destination's pipeline keeps it alive between datapoints (every
+    // datapoint's tracer shares it) and lets the run flush it at the end.
+    let pipeline = match config.disabled {
+        true => None,
+        false => Some(Pipeline::shared(&config)?),
+    };
+    let shared = Arc::new(Shared {
+        name: experiment.name.clone(),
+        config: config.clone(),
+        run_id: run_id.clone(),
+        dataset_id: dataset.id().to_owned(),
+        task,
+        evaluators: experiment.evaluators,
+        evaluator_permits: Semaphore::new(experiment.evaluator_concurrency),
+        timeout: experiment.timeout,
+        evaluator_timeout: experiment.evaluator_timeout,
+    });
+
+    // Datapoints run as tasks of the caller's runtime, so they use all its workers; a
+    // permit per task bounds how many are in flight.
+    let progress = Progress::new(&experiment.name, work.len(), experiment.quiet);
+    let permits = Arc::new(Semaphore::new(experiment.max_concurrency));
+    let total = work.len();
+    let mut slots: Vec<Option<DatapointResult>> = (0..total).map(|_| None).collect();
+    let mut placeholders = Vec::with_capacity(total);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (slot, item) in work.into_iter().enumerate() {
+        placeholders.push((item.index, item.repetition, item.datapoint_id.clone(), item.inputs_json.clone(), item.ground_truth.clone()));
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Background("the experiment's scheduler closed".into()))?;
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            let result = datapoint::run(shared, item).await;
+            drop(permit);
+            (slot, result)
+        });
+        while let Some(done) = tasks.try_join_next() {
+            collect(done, &mut slots, &progress);
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        collect(done, &mut slots, &progress);
+    }
+    progress.finish();
+    let datapoints: Vec<DatapointResult> = slots
+        .into_iter()
+        .zip(placeholders)
+        .map(|(slot, (index, repetition, datapoint_id, inputs, ground_truth))| {
+            slot.unwrap_or_else(|| DatapointResult {
+                index,
+                datapoint_id,
+                repetition,
+                session_id: String::new(),
+                inputs,
+                ground_truth,
+                output: None,
+                error: Some("the datapoint's task was lost (the runtime shut down?)".into()),
+                evaluations: Vec::new(),
+                duration_ms: 0.0,
+            })
+        })
+        .collect();
+    drop(shared);
+
+    // Every span and session update of the run is exported before the run is finished.
+    // Flushing blocks, so it runs off the async workers.
+    let flusher = pipeline.clone();
+    let timeout = config.export.flush_timeout;
+    let flushed = tokio::task::spawn_blocking(move || match flusher {
+        Some(p) => p.flush(timeout),
+        None => Ok(()),
+    })
+    .await;
+    match flushed {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => config.warnings().emit(Warning::UpdateFailed {
+            what: format!("export of run {run_id}"),
+            reason: e.to_string(),
+        }),
+        Err(e) => config.warnings().emit(Warning::UpdateFailed {
+            what: format!("export of run {run_id}"),
+            reason: format!("the flush task failed: {e}"),
+        }),
+    }
+
+    let mut report = ExperimentReport {
+        name: experiment.name.clone(),
+        run_id: run_id.clone(),
+        dataset_id: dataset.id().to_owned(),
+        connected: api.is_some(),
+        url: api.as_ref().map(|_| run_url(config.base_url(), &run_id)),
+        shard: shard.map(|s| s.to_string()),
+        metrics: summarise(&datapoints, &experiment.thresholds),
+        datapoints,
+        allow_failures: experiment.allow_failures,
+        duration_ms: 0.0,
+        server_result: None,
+        report_dir: None,
+    };
+    if let Some(api) = &api {
+        let status = if report.run_failed() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Completed
+        };
+        let session_ids = report.session_ids().into_iter().map(str::to_owned).collect();
+        let update = RunUpdate::new(experiment.name.clone(), status, session_ids, Some(dataset.id()));
+        if let Err(e) = api.update_run(&run_id, &update).await {
+            config.warnings().emit(Warning::UpdateFailed {
+                what: format!("finishing run {run_id}"),
+                reason: e.to_string(),
+            });
+        }
+        match api.run_result(&run_id).await {
+            Ok(result) => report.server_result = serde_json::to_value(&result).ok(),
+            Err(e) => config.warnings().emit(Warning::UpdateFailed {
+                what: format!("fetching the results of run {run_id}"),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    drop(pipeline);
+    report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let dir = config.local_dir().join("runs").join(&run_id);
+    match output::write_report(&report, &dir) {
+        Ok(()) => report.report_dir = Some(dir),
+        Err(e) => config.warnings().emit(Warning::UpdateFailed {
+            what: format!("writing the report of run {run_id}"),
+            reason: e.to_string(),
+        }),
+    }
+    if !experiment.quiet {
+        output::print_summary(&report);
+    }
+    Ok(report)
+}
+
+fn collect(
+    done: std::result::Result<(usize, DatapointResult), tokio::task::JoinError>,
+    slots: &mut [Option<DatapointResult>],
+    progress: &Progress,
+) {
+    // A task only fails if the runtime is shutting down (datapoint::run catches the user's
+    // panics); its slot stays empty and is reported as lost.
+    if let Ok((slot, result)) = done {
+        progress.advance(result.error.is_some());
+        slots[slot] = Some(result);
+    }
+}
+
+/// The run's page on HoneyHive: the app next to the API (`api.` becomes `app.`), or the
+/// run's API resource for any other base URL.
+fn run_url(base_url: &str, run_id: &str) -> String {
+    match base_url.strip_prefix("https://api.") {
+        Some(host) => format!("https://app.{host}/evaluate/{run_id}"),
+        None => format!("{base_url}/v1/runs/{run_id}"),
+    }
+}
+
+async fn load(source: Option<DatasetSource>, config: &Config) -> Result<Dataset> {
+    match source {
+        None => Err(Error::Config(
+            "the experiment has no dataset: call .dataset(..), .dataset_file(\"path\") or \
+             .hosted_dataset(\"id\")"
+                .into(),
+        )),
+        Some(DatasetSource::Loaded(dataset)) => Ok(dataset),
+        Some(DatasetSource::File(path)) => Dataset::load(&path).map_err(Error::from),
+        Some(DatasetSource::Hosted(id)) => Dataset::hosted_with(id, config).await,
+    }
+}
+
+/// Checks every datapoint against the input type, the `ground_truth = Type` check and
+/// every evaluator's ground truth, before anything is called; then lays out the work of
+/// this shard in dataset order.
+fn prepare<I: DeserializeOwned + 'static, O: 'static>(
+    dataset: &Dataset,
+    experiment: &Experiment<I, O>,
+    shard: Option<Shard>,
+) -> Result<Vec<Work<I>>> {
+    let checked = dataset.check_all(|datapoint| {
+        check_inputs(datapoint)?;
+        let inputs: I = read_as(datapoint, "inputs", datapoint.inputs())?;
+        let ground_truth = datapoint.ground_truth().filter(|g| !g.is_null());
+        let type_error = |message: String| DatasetError::Type {
+            at: datapoint.location().clone(),
+            index: datapoint.index(),
+            part: "ground_truth",
+            message,
+        };
+        if let Some((type_name, check)) = &experiment.ground_truth_check {
+            check(ground_truth).map_err(|e| type_error(format!("`ground_truth = {type_name}`: {e}")))?;
+        }
+        for evaluator in &experiment.evaluators {
+            evaluator
+                .check_ground_truth(ground_truth)
+                .map_err(|e| type_error(format!("evaluator `{}`: {e}", evaluator.name())))?;
+        }
+        Ok(inputs)
+    })?;
+    if checked.is_empty() {
+        return Err(Error::Config(format!(
+            "the dataset {} has no datapoints",
+            dataset
+                .source()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| dataset.id().to_owned())
+        )));
+    }
+    let repetitions = experiment.repetitions.max(1);
+    let mut work = Vec::new();
+    let mut first = Some(checked);
+    for repetition in 0..repetitions {
+        // The first repetition takes the typed inputs; later ones read them again.
+        let batch: Vec<I> = match first.take() {
+            Some(checked) => checked,
+            None => dataset
+                .datapoints()
+                .iter()
+                .map(|d| read_as(d, "inputs", d.inputs()))
+                .collect::<std::result::Result<_, DatasetError>>()?,
+        };
+        for (inputs, datapoint) in batch.into_iter().zip(dataset.datapoints()) {
+            if shard.is_some_and(|s| !s.contains(datapoint.index())) {
+                continue;
+            }
+            work.push(Work {
+                index: datapoint.index(),
+                repetition,
+                datapoint_id: datapoint.id().to_owned(),
+                inputs,
+                inputs_json: datapoint.inputs().clone(),
+                ground_truth: datapoint.ground_truth().filter(|g| !g.is_null()).cloned(),
+            });
+        }
+    }
+    // Dataset order: all repetitions of a datapoint together.
+    work.sort_by_key(|w| (w.index, w.repetition));
+    Ok(work)
+}

@@ -1,0 +1,109 @@
+//! 100 datapoints at concurrency 16, each with nested `#[trace]` spans on spawned tasks
+//! and threads and two evaluators: every span carries its own datapoint's session and
+//! evaluation ids.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use honeyhive::dataset::Dataset;
+use honeyhive::experiment::Experiment;
+use honeyhive::{Environment, evaluators};
+use honeyhive_runtime::testing::{AttrValue, TestServer};
+
+use crate::support::{Answer, Question, attr, connected, dataset_json, exact_match, judged, pipeline};
+
+const DATAPOINTS: u32 = 100;
+/// Root, pipeline, retrieve, generate, polish, two evaluators, judge_step.
+const SPANS_PER_DATAPOINT: usize = 8;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn every_span_of_every_datapoint_carries_its_own_ids() {
+    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let dataset = Dataset::from_json(&dataset_json(DATAPOINTS)).unwrap();
+    let report = Experiment::<Question, Answer>::new("qa")
+        .config(connected(&server))
+        .environment(Environment::empty())
+        .dataset(dataset.clone())
+        .evaluators(evaluators![exact_match, judged])
+        .max_concurrency(16)
+        .quiet()
+        .run(pipeline)
+        .await
+        .unwrap();
+
+    assert_eq!(report.failures().count(), 0);
+    let spans = server.spans();
+    assert_eq!(spans.len(), DATAPOINTS as usize * SPANS_PER_DATAPOINT);
+
+    // Which datapoint each session belongs to, by the session starts the server saw.
+    let sessions = server.sessions();
+    assert_eq!(sessions.len(), DATAPOINTS as usize);
+    let datapoint_of: BTreeMap<&str, &str> = sessions
+        .iter()
+        .map(|s| (s["session_id"].as_str().unwrap(), s["metadata"]["datapoint_id"].as_str().unwrap()))
+        .collect();
+    let k_of: BTreeMap<&str, i64> = dataset
+        .datapoints()
+        .iter()
+        .map(|d| (d.id(), d.inputs()["k"].as_i64().unwrap()))
+        .collect();
+
+    let mut mismatches = Vec::new();
+    let mut per_session: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &spans {
+        let session = attr(s, "honeyhive.session_id");
+        *per_session.entry(session).or_default() += 1;
+        let Some(datapoint) = datapoint_of.get(session) else {
+            mismatches.push(format!("{}: unknown session {session}", s.name));
+            continue;
+        };
+        if attr(s, "honeyhive_metadata.datapoint_id") != *datapoint {
+            mismatches.push(format!("{}: datapoint id of another session", s.name));
+        }
+        if attr(s, "honeyhive_metadata.run_id") != report.run_id {
+            mismatches.push(format!("{}: run id", s.name));
+        }
+        if attr(s, "honeyhive_metadata.dataset_id") != dataset.id() {
+            mismatches.push(format!("{}: dataset id", s.name));
+        }
+        // Every traced step captured its datapoint's `k`: it must be this session's.
+        let k = [
+            "honeyhive_inputs.k",
+            "honeyhive_inputs.question.k",
+            "honeyhive_inputs.expected",
+            "honeyhive_inputs.output.k",
+        ]
+        .iter()
+        .find_map(|key| match s.attr(key) {
+            Some(AttrValue::Int(k)) => Some(*k),
+            _ => None,
+        });
+        if let Some(k) = k
+            && k != k_of[datapoint]
+        {
+            mismatches.push(format!("{}: k {k} in the session of k {}", s.name, k_of[datapoint]));
+        }
+    }
+    assert!(mismatches.is_empty(), "{} mismatches: {mismatches:#?}", mismatches.len());
+    assert!(per_session.values().all(|n| *n == SPANS_PER_DATAPOINT), "{per_session:?}");
+
+    // The run's event ids are exactly the sessions created, in dataset order.
+    let finish = server
+        .requests_to(&format!("/v1/runs/{}", report.run_id))
+        .into_iter()
+        .find(|r| r.method == http::Method::PUT)
+        .unwrap();
+    let event_ids: Vec<String> = finish.json().unwrap()["event_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let created: BTreeSet<&str> = datapoint_of.keys().copied().collect();
+    assert_eq!(event_ids.iter().map(String::as_str).collect::<BTreeSet<_>>(), created);
+    let in_order: Vec<&str> = dataset
+        .datapoints()
+        .iter()
+        .map(|d| *datapoint_of.iter().find(|(_, dp)| **dp == d.id()).unwrap().0)
+        .collect();
+    assert_eq!(event_ids, in_order);
+}

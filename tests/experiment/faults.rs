@@ -1,0 +1,181 @@
+//! A panicking datapoint, an erring and a panicking evaluator, a backend that answers 500
+//! for a while: the run completes, the failures are reported, nothing else is lost.
+
+use std::time::Duration;
+
+use honeyhive::dataset::Dataset;
+use honeyhive::experiment::Experiment;
+use honeyhive::{Environment, evaluator, evaluators, trace};
+use honeyhive_runtime::testing::{Fault, Route, StatusCode, TestServer};
+
+use crate::support::{Answer, Question, attr, by_session, connected, dataset_json, exact_match};
+
+#[trace]
+async fn fragile(question: Question) -> Answer {
+    if question.k == 3 {
+        panic!("model exploded on {}", question.k);
+    }
+    Answer { k: question.k, text: format!("answer {}", question.k) }
+}
+
+#[evaluator]
+fn picky(output: &Answer) -> Result<f64, String> {
+    match output.k {
+        5 => Err(format!("cannot judge {}", output.k)),
+        _ => Ok(1.0),
+    }
+}
+
+#[evaluator]
+fn shaky(output: &Answer) -> bool {
+    assert!(output.k != 6, "judge crashed on 6");
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failures_are_reported_and_nothing_else_is_lost() {
+    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    // The backend fails for a while on every route the run uses.
+    server.inject(Route::Traces, Fault::status(500).times(3));
+    server.inject(Route::SessionStart, Fault::status(500).times(2));
+    server.inject(Route::Events, Fault::status(503).times(2));
+    server.inject(Route::Runs, Fault::status(502).times(1));
+    let dataset = Dataset::from_json(&dataset_json(10)).unwrap();
+    let report = Experiment::<Question, Answer>::new("fragile run")
+        .config(connected(&server))
+        .environment(Environment::empty())
+        .dataset(dataset.clone())
+        .evaluators(evaluators![exact_match, picky, shaky])
+        .max_concurrency(4)
+        .quiet()
+        .run(fragile)
+        .await
+        .unwrap();
+
+    // The panicking datapoint failed; the others ran, in dataset order.
+    let failed: Vec<(usize, &str)> = report
+        .failures()
+        .map(|d| (d.index, d.error.as_deref().unwrap()))
+        .collect();
+    assert_eq!(failed, [(3, "panicked: model exploded on 3")]);
+    assert_eq!(report.datapoints.len(), 10);
+    assert!(report.datapoints.iter().enumerate().all(|(i, d)| d.index == i));
+    // Each evaluator failure is that evaluator's alone.
+    let evaluation = |index: usize, name: &str| {
+        report.datapoints[index]
+            .evaluations
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(evaluation(5, "picky").errors, ["cannot judge 5"]);
+    assert_eq!(evaluation(5, "picky").score, None);
+    assert_eq!(evaluation(5, "shaky").score, Some(1.0));
+    assert_eq!(evaluation(6, "shaky").errors, ["panicked: judge crashed on 6"]);
+    assert_eq!(evaluation(6, "picky").score, Some(1.0));
+    assert_eq!(report.metric("picky").unwrap().errors, 1);
+    assert_eq!(report.metric("picky").unwrap().count, 8);
+    // The run is finished as failed: one datapoint failed and none is allowed.
+    assert!(report.run_failed());
+    let message = report.check().unwrap_err().to_string();
+    assert!(message.contains("datapoint 3") && message.contains("model exploded"), "{message}");
+
+    // Nothing lost despite the 5xx: 10 sessions, 10 updates, every span.
+    assert_eq!(server.sessions().len(), 10);
+    assert_eq!(server.event_updates().len(), 10);
+    let spans = server.wait_for_spans(9 * 5 + 2, Duration::from_secs(20));
+    // 9 datapoints: root, fragile, three evaluators; the panicking one: root and fragile.
+    assert_eq!(spans.len(), 9 * 5 + 2);
+    let sessions = by_session(&spans);
+    let broken = &report.datapoints[3].session_id;
+    let broken_spans = &sessions[broken];
+    for s in broken_spans {
+        assert_eq!(s.status.code, StatusCode::Error, "{}", s.name);
+        assert_eq!(attr(s, "honeyhive_error"), if s.name == "fragile" { "model exploded on 3" } else { "panicked: model exploded on 3" });
+        assert_eq!(s.events.iter().filter(|e| e.name == "exception").count(), 1);
+    }
+    let picky_span = sessions[&report.datapoints[5].session_id]
+        .iter()
+        .find(|s| s.name == "picky")
+        .copied()
+        .unwrap();
+    assert_eq!(picky_span.status.code, StatusCode::Error);
+    assert_eq!(attr(picky_span, "honeyhive_error"), "cannot judge 5");
+    let shaky_span = sessions[&report.datapoints[6].session_id]
+        .iter()
+        .find(|s| s.name == "shaky")
+        .copied()
+        .unwrap();
+    assert_eq!(attr(shaky_span, "honeyhive_error"), "panicked: judge crashed on 6");
+    let finish = server
+        .requests_to(&format!("/v1/runs/{}", report.run_id))
+        .into_iter()
+        .filter(|r| r.method == http::Method::PUT && r.response_status == 200)
+        .last()
+        .unwrap();
+    assert_eq!(finish.json().unwrap()["status"], "failed");
+    assert_eq!(finish.json().unwrap()["event_ids"].as_array().unwrap().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_failures_complete_the_run() {
+    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let dataset = Dataset::from_json(&dataset_json(5)).unwrap();
+    let report = Experiment::<Question, Answer>::new("fragile")
+        .config(connected(&server))
+        .environment(Environment::empty())
+        .dataset(dataset)
+        .allow_failures(1)
+        .quiet()
+        .run(fragile)
+        .await
+        .unwrap();
+    assert_eq!(report.failures().count(), 1);
+    report.check().unwrap();
+    let finish = server
+        .requests_to(&format!("/v1/runs/{}", report.run_id))
+        .into_iter()
+        .find(|r| r.method == http::Method::PUT)
+        .unwrap();
+    assert_eq!(finish.json().unwrap()["status"], "completed");
+}
+
+#[evaluator(timeout = "50ms")]
+async fn slow_judge(output: &Answer) -> f64 {
+    if output.k == 1 {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    1.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_datapoints_and_evaluators_time_out_alone() {
+    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let dataset = Dataset::from_json(&dataset_json(3)).unwrap();
+    let report = Experiment::<Question, Answer>::new("slow")
+        .config(connected(&server))
+        .environment(Environment::empty())
+        .dataset(dataset)
+        .evaluators(evaluators![slow_judge])
+        .timeout(Duration::from_millis(200))
+        .allow_failures(1)
+        .quiet()
+        .run(|q: Question| async move {
+            if q.k == 2 {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+            crate::support::pipeline(q).await
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.datapoints[2].error.as_deref(), Some("timed out after 200ms"));
+    assert_eq!(report.datapoints[1].evaluations[0].errors, ["timed out after 50ms"]);
+    assert_eq!(report.datapoints[0].evaluations[0].score, Some(1.0));
+    let spans = server.wait_for_spans(1, Duration::from_secs(5));
+    let root = spans
+        .iter()
+        .find(|s| s.name == "slow" && s.attr("honeyhive_error").is_some())
+        .unwrap();
+    assert_eq!(attr(root, "honeyhive_error"), "timed out after 200ms");
+}

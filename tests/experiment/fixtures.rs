@@ -1,0 +1,62 @@
+//! `#[experiment]` tests that `macro_tests` runs in a subprocess (with a controlled
+//! environment) to check what the generated test does, including failing on purpose.
+//! They are ignored in normal runs for that reason.
+
+use honeyhive::experiment;
+
+use crate::support::{Answer, Question, exact_match, judged, pipeline};
+
+#[experiment(
+    dataset = "tests/data/qa.jsonl",
+    evaluators = [exact_match, judged],
+    threshold(exact_match >= 0.5, judged >= 0.5),
+    max_concurrency = 4,
+)]
+#[ignore = "run by macro_tests in a subprocess"]
+async fn passing(question: Question) -> Answer {
+    pipeline(question).await
+}
+
+#[experiment(
+    name = "strict qa",
+    dataset = "tests/data/qa.jsonl",
+    evaluators = [exact_match],
+    threshold(exact_match >= 0.9),
+)]
+#[ignore = "run by macro_tests in a subprocess: fails on purpose"]
+async fn missed_threshold(question: Question) -> Answer {
+    pipeline(question).await
+}
+
+#[experiment(dataset = "tests/data/qa.jsonl", evaluators = [exact_match])]
+#[ignore = "run by macro_tests in a subprocess: fails on purpose"]
+fn failing_function(question: Question) -> Result<Answer, String> {
+    failing_function_body(question)
+}
+
+#[experiment(dataset = "tests/data/qa.jsonl", evaluators = [exact_match], allow_failures = 1, timeout = "5s")]
+#[ignore = "run by macro_tests in a subprocess"]
+fn tolerated_failure(question: Question) -> Result<Answer, String> {
+    failing_function_body(question)
+}
+
+fn failing_function_body(question: Question) -> Result<Answer, String> {
+    if question.k == 4 {
+        return Err("no answer for 4".into());
+    }
+    Ok(Answer { k: question.k, text: format!("answer {}", question.k) })
+}
+
+/// The quickstart experiment (`examples/quickstart.rs`) as a test.
+#[path = "../../examples/qa/pipeline.rs"]
+mod qa;
+
+#[experiment(
+    dataset = "examples/data/qa.jsonl",
+    evaluators = [qa::correct, qa::concise],
+    threshold(correct >= 0.6, concise <= 20.0),
+)]
+#[ignore = "run by macro_tests in a subprocess"]
+async fn quickstart(question: qa::Question) -> qa::Answer {
+    qa::answer(question).await
+}

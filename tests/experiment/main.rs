@@ -1,0 +1,15 @@
+//! Integration tests of experiments: the `Experiment` engine and `#[experiment]`, over
+//! real HTTP to the in-repo test server on 127.0.0.1, or in local mode (one binary, so the
+//! suite links once).
+
+#[path = "../runtime/common.rs"]
+#[allow(dead_code)]
+mod common;
+mod concurrency;
+mod datasets;
+mod faults;
+mod fixtures;
+mod flow;
+mod local_mode;
+mod macro_tests;
+mod support;
