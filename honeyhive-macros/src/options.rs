@@ -114,13 +114,13 @@ impl Errors {
 }
 
 
-/// `= <integer>` after `option`, at least `min`.
+/// `= <integer>` after `option`. Syntax errors are returned; the value is the caller's
+/// to check, so that its errors can be collected with the others.
 pub(crate) fn int_value(
     input: ParseStream<'_>,
     option: &Ident,
     example: &str,
-    min: u64,
-) -> syn::Result<u64> {
+) -> syn::Result<(u64, proc_macro2::Span)> {
     let expected = |span| {
         syn::Error::new(
             span,
@@ -141,20 +141,18 @@ pub(crate) fn int_value(
     }
     let lit: syn::LitInt = input.parse()?;
     let value: u64 = lit.base10_parse().map_err(|_| expected(lit.span()))?;
-    if value < min {
-        return Err(syn::Error::new(
-            lit.span(),
-            format!("`{option}` must be at least {min}, e.g. `{example}`"),
-        ));
-    }
-    Ok(value)
+    Ok((value, lit.span()))
 }
 
-/// `= "30s"` after `option`: a duration in `ms`, `s`, `m` or `h`, as milliseconds.
-pub(crate) fn duration_value(input: ParseStream<'_>, option: &Ident) -> syn::Result<u64> {
+/// `= "30s"` after `option`: the literal, and its milliseconds or the error saying how to
+/// write a duration.
+pub(crate) fn duration_value(
+    input: ParseStream<'_>,
+    option: &Ident,
+) -> syn::Result<Result<u64, syn::Error>> {
     let example = format!("{option} = \"30s\"");
     let lit = string_value(input, option, &example)?;
-    parse_duration(&lit.value()).ok_or_else(|| {
+    Ok(parse_duration(&lit.value()).ok_or_else(|| {
         syn::Error::new(
             lit.span(),
             format!(
@@ -162,7 +160,7 @@ pub(crate) fn duration_value(input: ParseStream<'_>, option: &Ident) -> syn::Res
                 lit.value()
             ),
         )
-    })
+    }))
 }
 
 /// Milliseconds of `"500ms"`, `"30s"`, `"2m"`, `"1h"`; `None` for anything else or zero.

@@ -110,7 +110,8 @@ pub fn o_i_g(output: &Answer, inputs: &Question, ground_truth: &Answer) -> bool 
     output == ground_truth && !inputs.text.is_empty()
 }
 
-/// All three, reversed, with a fully qualified `Option`.
+/// All three, reversed, with a fully qualified `Option` (and the attribute that allows it).
+#[allow(unused_qualifications)]
 #[evaluator]
 pub fn g_i_o(
     ground_truth: std::option::Option<&Answer>,
@@ -178,7 +179,9 @@ pub fn result_float(output: &Answer) -> Result<f64, fmt::Error> {
 /// `honeyhive::Result<Score>`, and `?` inside.
 #[evaluator]
 pub fn result_score(output: &Answer) -> honeyhive::Result<Score> {
-    let n: usize = "3".parse().map_err(|e: std::num::ParseIntError| honeyhive::Error::Config(e.to_string()))?;
+    let n: usize = "3"
+        .parse()
+        .map_err(|e: std::num::ParseIntError| honeyhive::Error::Config(e.to_string()))?;
     Ok(Score::new(n as f64 + output.answer.len() as f64))
 }
 
@@ -217,7 +220,12 @@ pub async fn async_float(inputs: &Question) -> f64 {
 // Options.
 
 /// Every option.
-#[evaluator(name = "answer_length", repeat = 3, aggregate = "median", timeout = "30s")]
+#[evaluator(
+    name = "answer_length",
+    repeat = 3,
+    aggregate = "median",
+    timeout = "30s"
+)]
 pub fn length(output: &Answer) -> usize {
     output.answer.len()
 }
@@ -372,8 +380,12 @@ fn main() {
         generic_match,
     ];
     assert_eq!(list.len(), 31);
-    let strings: EvaluatorList<(), String> =
-        evaluators![non_empty, metrics::politeness, private::crate_visible, generic_match];
+    let strings: EvaluatorList<(), String> = evaluators![
+        non_empty,
+        metrics::politeness,
+        private::crate_visible,
+        generic_match
+    ];
     assert_eq!(strings.len() + private::list().len(), 6);
     #[allow(deprecated)]
     let old: EvaluatorList<u8, String> = evaluators![metrics::old_politeness];

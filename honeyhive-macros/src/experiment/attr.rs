@@ -179,7 +179,8 @@ impl Parse for ExperimentArgs {
             }
             match key.as_str() {
                 "name" => {
-                    let lit = string_value(input, &option, "name = \"qa\"")?;
+                    let lit = string_value(input, &option, "name = \"qa\"")
+                        .map_err(|e| errors.take_and(e))?;
                     if lit.value().trim().is_empty() {
                         errors.push(syn::Error::new(
                             lit.span(),
@@ -189,7 +190,8 @@ impl Parse for ExperimentArgs {
                     args.name.get_or_insert(lit);
                 }
                 "dataset" => {
-                    let lit = string_value(input, &option, "dataset = \"tests/data/qa.jsonl\"")?;
+                    let lit = string_value(input, &option, "dataset = \"tests/data/qa.jsonl\"")
+                        .map_err(|e| errors.take_and(e))?;
                     let value = lit.value().to_ascii_lowercase();
                     if ![".json", ".jsonl", ".csv"].iter().any(|ext| value.ends_with(ext)) {
                         errors.push(syn::Error::new(
@@ -202,7 +204,8 @@ impl Parse for ExperimentArgs {
                     args.dataset.get_or_insert(lit);
                 }
                 "dataset_id" => {
-                    let lit = string_value(input, &option, "dataset_id = \"663a1f2e\"")?;
+                    let lit = string_value(input, &option, "dataset_id = \"663a1f2e\"")
+                        .map_err(|e| errors.take_and(e))?;
                     if lit.value().trim().is_empty() {
                         errors.push(syn::Error::new(lit.span(), "the dataset id cannot be empty"));
                     }
@@ -246,8 +249,11 @@ impl Parse for ExperimentArgs {
                     }
                 }
                 "threshold" => {
-                    let list = parenthesized(input, &option, "threshold(exact_match >= 0.9)")?;
-                    let entries = list.parse_terminated(RawThreshold::parse, Token![,])?;
+                    let list = parenthesized(input, &option, "threshold(exact_match >= 0.9)")
+                        .map_err(|e| errors.take_and(e))?;
+                    let entries = list
+                        .parse_terminated(RawThreshold::parse, Token![,])
+                        .map_err(|e| errors.take_and(e))?;
                     if entries.is_empty() {
                         errors.push(syn::Error::new(
                             option.span(),
@@ -256,17 +262,32 @@ impl Parse for ExperimentArgs {
                     }
                     raw_thresholds.extend(entries);
                 }
-                "max_concurrency" => {
-                    args.max_concurrency = Some(int_value(input, &option, "max_concurrency = 8", 1)?);
-                }
-                "repetitions" => {
-                    args.repetitions = Some(int_value(input, &option, "repetitions = 3", 1)?);
-                }
-                "allow_failures" => {
-                    args.allow_failures = Some(int_value(input, &option, "allow_failures = 1", 0)?);
+                "max_concurrency" | "repetitions" | "allow_failures" => {
+                    let (example, min) = match key.as_str() {
+                        "max_concurrency" => ("max_concurrency = 8", 1),
+                        "repetitions" => ("repetitions = 3", 1),
+                        _ => ("allow_failures = 1", 0),
+                    };
+                    let (value, span) =
+                        int_value(input, &option, example).map_err(|e| errors.take_and(e))?;
+                    if value < min {
+                        errors.push(syn::Error::new(
+                            span,
+                            format!("`{key}` must be at least {min}, e.g. `{example}`"),
+                        ));
+                    }
+                    let slot = match key.as_str() {
+                        "max_concurrency" => &mut args.max_concurrency,
+                        "repetitions" => &mut args.repetitions,
+                        _ => &mut args.allow_failures,
+                    };
+                    slot.get_or_insert(value);
                 }
                 "timeout" => {
-                    args.timeout_ms = Some(duration_value(input, &option)?);
+                    match duration_value(input, &option).map_err(|e| errors.take_and(e))? {
+                        Ok(ms) => args.timeout_ms = Some(ms),
+                        Err(e) => errors.push(e),
+                    }
                 }
                 "ground_truth" => {
                     if !input.peek(Token![=]) {
@@ -276,11 +297,11 @@ impl Parse for ExperimentArgs {
                         )));
                     }
                     input.parse::<Token![=]>()?;
-                    let ty: Type = input.parse()?;
+                    let ty: Type = input.parse().map_err(|e| errors.take_and(e))?;
                     args.ground_truth.get_or_insert(ty);
                 }
                 "crate" => {
-                    let path = crate_path(input, &option)?;
+                    let path = crate_path(input, &option).map_err(|e| errors.take_and(e))?;
                     args.krate.get_or_insert(path);
                 }
                 other => {
@@ -429,8 +450,8 @@ mod tests {
         assert!(err("dataset = \"a.json\", dataset_id = \"x\"").contains("not both"));
         assert!(err("datset = \"a.json\"").contains("did you mean `dataset`"));
         assert!(
-            err("dataset = \"a.json\", evaluators = [a], threshold(b >= 1)")
-                .contains("`b` is not an evaluator of this experiment; thresholds name one of the listed evaluators: `a`")
+            err("dataset = \"a.json\", evaluators = [exact_match], threshold(judge >= 1)")
+                .contains("`judge` is not an evaluator of this experiment; thresholds name one of the listed evaluators: `exact_match`")
         );
         assert!(err("dataset = \"a.json\", evaluators = [a], threshold(a == 1)").contains("`>=`, `>`, `<=` or `<`"));
         assert!(err("dataset = \"a.json\", evaluators = [a], threshold(a >= x)").contains("number literal"));

@@ -25,9 +25,15 @@ pub(crate) fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
             .to_compile_error();
         }
     };
-    match expand(args, function) {
+    match expand(args, function.clone()) {
         Ok(tokens) => tokens,
-        Err(e) => with_item(e, item),
+        Err(e) => {
+            // The function as written, minus test attributes, which would only add errors
+            // of their own about the same mistake.
+            let mut function = function;
+            function.attrs.retain(|a| !is_test_attribute(a));
+            with_item(e, quote!(#function))
+        }
     }
 }
 
@@ -53,11 +59,9 @@ fn expand(args: ExperimentArgs, function: ItemFn) -> syn::Result<TokenStream> {
     // The generated function is the test; the user's own test attributes would make a
     // second one (or nest a runtime).
     for attr in &function.attrs {
-        let path = attr.path();
-        let last = path.segments.last().map(|s| s.ident.to_string());
-        if last.as_deref() == Some("test") {
-            return Err(syn::Error::new(
-                attr.span(),
+        if is_test_attribute(attr) {
+            return Err(syn::Error::new_spanned(
+                attr,
                 "remove this test attribute: `#[experiment]` already makes the function a test, \
                  with its own multi-thread runtime",
             ));
@@ -95,8 +99,8 @@ fn expand(args: ExperimentArgs, function: ItemFn) -> syn::Result<TokenStream> {
             ));
         }
         [_, second, ..] => {
-            return Err(syn::Error::new(
-                second.span(),
+            return Err(syn::Error::new_spanned(
+                second,
                 "an experiment function takes one parameter, the datapoint's `inputs`: put the \
                  fields in one type, e.g. `fn qa(input: Question) -> Answer`",
             ));
@@ -205,6 +209,14 @@ fn expand(args: ExperimentArgs, function: ItemFn) -> syn::Result<TokenStream> {
             )
         }
     })
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[rstest::test]`...
+fn is_test_attribute(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "test")
 }
 
 /// `T` of a return type spelled `Result<T, ..>` (any path ending in `Result`, such as

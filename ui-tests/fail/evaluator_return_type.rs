@@ -1,0 +1,30 @@
+use honeyhive::evaluator;
+
+// Not a score.
+#[evaluator]
+fn label(output: &String) -> String {
+    output.clone()
+}
+
+// A `Result` whose `Ok` value is not a score.
+#[evaluator]
+async fn judged(output: &String) -> Result<Option<f64>, String> {
+    Ok(Some(output.len() as f64))
+}
+
+// An error without `Display`.
+#[derive(Debug)]
+struct Opaque;
+
+#[evaluator]
+fn fallible(output: &String) -> Result<bool, Opaque> {
+    if output.is_empty() { Err(Opaque) } else { Ok(true) }
+}
+
+// No return type at all.
+#[evaluator]
+fn nothing(output: &String) {
+    let _ = output;
+}
+
+fn main() {}

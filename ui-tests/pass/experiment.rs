@@ -1,0 +1,93 @@
+//! Every `#[experiment]` option and function shape, in a crate that depends only on
+//! `honeyhive` and `serde`, with every warning an error. (trybuild builds cases as plain
+//! binaries, where the generated `#[test]` is compiled out; the run it calls is a plain
+//! function, so it is type-checked here all the same.)
+#![deny(warnings, missing_docs, unused_variables, unused_mut, unused_qualifications)]
+
+use honeyhive::{Score, evaluator, experiment};
+use serde::{Deserialize, Serialize};
+
+/// Inputs.
+#[derive(Serialize, Deserialize)]
+pub struct Question {
+    /// The question.
+    pub text: String,
+}
+
+/// Output and ground truth.
+#[derive(PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The answer.
+    pub answer: String,
+}
+
+/// Exact match.
+#[evaluator]
+pub fn exact_match(output: &Answer, ground_truth: &Answer) -> bool {
+    output == ground_truth
+}
+
+/// Evaluators in a module, named by path.
+pub mod judges {
+    use super::{Answer, Question, Score};
+    use honeyhive::evaluator;
+
+    /// Length.
+    #[evaluator(name = "answer_length")]
+    pub fn length(output: &Answer) -> usize {
+        output.answer.len()
+    }
+
+    /// A judge reading the inputs.
+    #[evaluator(repeat = 3, aggregate = "median")]
+    pub async fn relevance(output: &Answer, inputs: &Question) -> Result<Score, String> {
+        Ok(Score::new(output.answer.len().min(inputs.text.len()) as f64))
+    }
+}
+
+/// Every option, an async fn.
+#[experiment(
+    name = "qa",
+    dataset = "tests/data/qa.jsonl",
+    evaluators = [
+        exact_match,
+        judges::length,
+        judges::relevance,
+        honeyhive::evaluators::Levenshtein,
+        honeyhive::evaluators::Contains::new("Paris").field("answer"),
+    ],
+    threshold(exact_match >= 0.9, length <= 200, relevance > -1.5, Levenshtein < 1.0),
+    max_concurrency = 8,
+    repetitions = 2,
+    timeout = "30s",
+    allow_failures = 1,
+    ground_truth = Answer,
+)]
+async fn qa_pipeline(input: Question) -> Answer {
+    Answer { answer: input.text }
+}
+
+/// A sync fn returning a `Result`, a destructured parameter, a hosted dataset.
+#[experiment(dataset_id = "663a1f2e9c0d4b0012345678", evaluators = [exact_match])]
+fn hosted(Question { text }: Question) -> Result<Answer, std::io::Error> {
+    Ok(Answer { answer: text })
+}
+
+/// `honeyhive::Result`, no evaluators, a `.csv` dataset, and test attributes kept.
+#[experiment(dataset = "tests/data/qa.csv", timeout = "500ms")]
+#[ignore = "slow"]
+async fn fallible(input: Question) -> honeyhive::Result<String> {
+    Ok(input.text)
+}
+
+/// A renamed dependency.
+mod renamed {
+    extern crate honeyhive as hh;
+
+    #[hh::experiment(crate = hh, dataset = "tests/data/qa.json")]
+    fn unit(input: super::Question) {
+        let _ = input;
+    }
+}
+
+fn main() {}
