@@ -83,6 +83,49 @@ pub mod __private {
     /// otherwise the error is `Evaluator`'s, naming the evaluator.
     pub fn assert_evaluator<I, O, E: Evaluator<I, O>>(_: &E) {}
 
+    /// The `Ok` types of an evaluator's `Result`, listed one by one (a blanket impl over
+    /// `ScoreValue` would report a missing `ScoreValue` instead of this message).
+    #[diagnostic::on_unimplemented(
+        message = "an evaluator cannot return `Result<{Self}, _>`",
+        label = "unsupported `Ok` type of an evaluator",
+        note = "the `Ok` value must be `bool` (true = 1.0), an integer or float, or `honeyhive::Score`"
+    )]
+    pub trait OkScore {
+        /// The value as a score.
+        fn ok_score(self) -> honeyhive_runtime::Score;
+    }
+
+    impl OkScore for honeyhive_runtime::Score {
+        fn ok_score(self) -> honeyhive_runtime::Score {
+            self
+        }
+    }
+
+    macro_rules! ok_scores {
+        ($($t:ty),*) => {$(
+            impl OkScore for $t {
+                fn ok_score(self) -> honeyhive_runtime::Score {
+                    honeyhive_runtime::Score::new(self)
+                }
+            }
+        )*};
+    }
+
+    ok_scores!(
+        bool, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64
+    );
+
+    /// The evaluation of an evaluator returning `Result<T, E>`: the score, or the error's
+    /// `Display` text (what `IntoEvaluation` does, with errors that name `T`).
+    pub fn result_evaluation<T: OkScore, E: ::core::fmt::Display>(
+        result: ::core::result::Result<T, E>,
+    ) -> ::core::result::Result<honeyhive_runtime::Score, String> {
+        match result {
+            Ok(value) => Ok(value.ok_score()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     // `#[experiment]`.
     pub use honeyhive_runtime::experiment::{
         Comparison, Experiment, blocking, manifest_path, run_test,

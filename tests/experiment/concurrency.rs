@@ -107,3 +107,65 @@ async fn every_span_of_every_datapoint_carries_its_own_ids() {
         .collect();
     assert_eq!(event_ids, in_order);
 }
+
+/// Two evaluators that record how many evaluator calls are inside at once.
+mod overlap {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use honeyhive::evaluator;
+
+    use crate::support::Answer;
+
+    static INSIDE: AtomicUsize = AtomicUsize::new(0);
+    pub static MOST: AtomicUsize = AtomicUsize::new(0);
+
+    async fn visit() -> bool {
+        let now = INSIDE.fetch_add(1, Ordering::SeqCst) + 1;
+        MOST.fetch_max(now, Ordering::SeqCst);
+        // Long enough for the other evaluator to come in, if it may.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        INSIDE.fetch_sub(1, Ordering::SeqCst);
+        true
+    }
+
+    #[evaluator]
+    pub async fn left(output: &Answer) -> bool {
+        let _ = output;
+        visit().await
+    }
+
+    #[evaluator]
+    pub async fn right(output: &Answer) -> bool {
+        let _ = output;
+        visit().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluators_of_a_datapoint_run_concurrently_within_their_own_bound() {
+    use std::sync::atomic::Ordering;
+
+    let dir = crate::common::temp_dir("evaluator-concurrency");
+    let run = |permits: usize| {
+        overlap::MOST.store(0, Ordering::SeqCst);
+        Experiment::<Question, Answer>::new("overlap")
+            .environment(Environment::empty())
+            .local_dir(&dir)
+            .dataset(Dataset::from_json(&dataset_json(1)).unwrap())
+            .evaluators(evaluators![overlap::left, overlap::right])
+            // Datapoints one at a time: only the evaluators can overlap.
+            .max_concurrency(1)
+            .evaluator_concurrency(permits)
+            .quiet()
+            .run(pipeline)
+    };
+    let report = run(2).await.unwrap();
+    assert_eq!(report.metric("left").unwrap().mean, Some(1.0));
+    assert_eq!(overlap::MOST.load(Ordering::SeqCst), 2, "both evaluators at once");
+    // With one evaluator permit they take turns: the bound is the run's evaluator bound.
+    let report = run(1).await.unwrap();
+    assert_eq!(report.metric("right").unwrap().mean, Some(1.0));
+    assert_eq!(overlap::MOST.load(Ordering::SeqCst), 1, "one evaluator at a time");
+    std::fs::remove_dir_all(&dir).ok();
+}

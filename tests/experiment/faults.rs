@@ -179,3 +179,51 @@ async fn slow_datapoints_and_evaluators_time_out_alone() {
         .unwrap();
     assert_eq!(attr(root, "honeyhive_error"), "timed out after 200ms");
 }
+
+/// A noisy judge: every call of one datapoint gives the next score of a fixed sequence.
+mod noisy {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use honeyhive::{Score, evaluator};
+
+    use crate::support::Answer;
+
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    const SCORES: [f64; 5] = [0.2, 0.9, 0.4, 0.8, 0.5];
+
+    #[evaluator(repeat = 5, aggregate = "median")]
+    pub fn judge(output: &Answer) -> Score {
+        let _ = output;
+        let n = CALLS.fetch_add(1, Ordering::SeqCst);
+        Score::new(SCORES[n % 5]).extra("cost", n % 5)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_evaluator_keeps_every_score_and_reports_the_aggregate() {
+    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let report = Experiment::<Question, Answer>::new("noisy")
+        .config(connected(&server))
+        .environment(Environment::empty())
+        .dataset(Dataset::from_json(&dataset_json(1)).unwrap())
+        .evaluators(evaluators![noisy::judge])
+        .quiet()
+        .run(crate::support::pipeline)
+        .await
+        .unwrap();
+    let evaluation = &report.datapoints[0].evaluations[0];
+    let mut scores = evaluation.scores.clone();
+    scores.sort_by(f64::total_cmp);
+    assert_eq!(scores, [0.2, 0.4, 0.5, 0.8, 0.9]);
+    assert_eq!(evaluation.score, Some(0.5));
+    assert_eq!(evaluation.extra, [("cost".to_owned(), 2.0)]);
+    let spans = server.spans();
+    let span = spans.iter().find(|s| s.name == "judge").unwrap();
+    for i in 0..5 {
+        assert!(span.attr(&format!("honeyhive_outputs.scores.{i}")).is_some(), "{:?}", span.attributes);
+    }
+    assert_eq!(attr(span, "honeyhive_outputs.aggregate"), "median");
+    assert_eq!(span.attr("honeyhive_metrics.judge"), Some(&honeyhive_runtime::testing::AttrValue::Double(0.5)));
+    let root = spans.iter().find(|s| s.name == "noisy").unwrap();
+    assert_eq!(root.attr("honeyhive_metrics.judge"), Some(&honeyhive_runtime::testing::AttrValue::Double(0.5)));
+}

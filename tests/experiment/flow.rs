@@ -167,3 +167,31 @@ async fn root_and_evaluator_spans_carry_section_3_attributes() {
     }
     let _: Value = serde_json::to_value(&report).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosted_dataset_runs_with_its_managed_ids() {
+    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let datapoints: Vec<Value> = (0..3)
+        .map(|k| json!({"id": format!("dp-{k}"), "inputs": {"k": k, "text": format!("question {k}")}, "ground_truth": {"k": k, "text": format!("answer {k}")}}))
+        .collect();
+    server.add_dataset("ds-managed", "qa", datapoints);
+    let report = Experiment::<Question, Answer>::new("hosted")
+        .config(connected(&server))
+        .environment(Environment::empty())
+        .hosted_dataset("ds-managed")
+        .evaluators(evaluators![exact_match])
+        .quiet()
+        .run(pipeline)
+        .await
+        .unwrap();
+    assert_eq!(report.dataset_id, "ds-managed");
+    let ids: Vec<&str> = report.datapoints.iter().map(|d| d.datapoint_id.as_str()).collect();
+    assert_eq!(ids, ["dp-0", "dp-1", "dp-2"]);
+    assert_eq!(report.metric("exact_match").unwrap().mean, Some(1.0));
+    let create = server.requests_to("/v1/runs").remove(0);
+    let body = create.json().unwrap();
+    // A managed dataset id goes in `dataset_id`, not in the offline metadata.
+    assert_eq!(body["dataset_id"], "ds-managed");
+    assert!(body["metadata"].get("offline_dataset_id").is_none(), "{body}");
+    assert!(server.sessions().iter().all(|s| s["metadata"]["dataset_id"] == "ds-managed"));
+}

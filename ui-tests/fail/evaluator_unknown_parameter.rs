@@ -24,10 +24,4 @@ fn judged(output: &Answer, model: &str) -> bool {
     !output.answer.is_empty() && !model.is_empty()
 }
 
-// A parameter taken twice.
-#[evaluator]
-fn twice(output: &Answer, output: &Answer) -> bool {
-    true
-}
-
 fn main() {}

@@ -140,7 +140,9 @@ impl Parse for EvaluatorArgs {
                 ))
             })?;
         }
-        if let (Some((_, span)), None) = (&args.aggregate, &args.repeat) {
+        // (A `repeat` given with a mistake has its own error.)
+        let repeat_given = seen.iter().any(|k| k == "repeat");
+        if let (Some((_, span)), false) = (&args.aggregate, repeat_given) {
             errors.push(syn::Error::new(
                 *span,
                 "`aggregate` combines the scores of a repeated evaluator: add `repeat = n` \

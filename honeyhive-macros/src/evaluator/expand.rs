@@ -112,7 +112,7 @@ fn function(item: TokenStream) -> syn::Result<ItemFn> {
 fn method(sig: &syn::Signature) -> Option<syn::Error> {
     let receiver = sig.receiver()?;
     Some(syn::Error::new(
-        receiver.span(),
+        receiver.self_token.span,
         format!(
             "an evaluator is a free function, not a method: move `{}` out of the `impl` block \
              and take what it reads as parameters ({ALLOWED})",
@@ -161,6 +161,9 @@ struct Shape {
     params: Vec<Param>,
     /// The span of the return type, where conversion errors are reported.
     return_span: Span,
+    /// Whether the return type is a `Result` (its last path segment, with type arguments:
+    /// `Result<T, E>`, `honeyhive::Result<T>`, `anyhow::Result<T>`).
+    returns_result: bool,
 }
 
 impl Shape {
@@ -182,25 +185,14 @@ impl Shape {
                 "an evaluator cannot be variadic",
             ));
         }
+        // A name taken twice is rustc's error (E0415), reported on the function as it is.
         let mut params: Vec<Param> = Vec::new();
-        let mut seen: Vec<(&'static str, Span)> = Vec::new();
         for input in &sig.inputs {
             let FnArg::Typed(arg) = input else {
                 continue; // `self`: reported by `method`.
             };
             match param(arg) {
-                Ok(p) => {
-                    let name = p.kind.name();
-                    if seen.iter().any(|(n, _)| *n == name) {
-                        errors.push(syn::Error::new(
-                            arg.pat.span(),
-                            format!("`{name}` is taken twice: take each parameter once"),
-                        ));
-                    } else {
-                        seen.push((name, arg.pat.span()));
-                        params.push(p);
-                    }
-                }
+                Ok(p) => params.push(p),
                 Err(e) => errors.push(e),
             }
         }
@@ -236,17 +228,23 @@ impl Shape {
                     ident.span(),
                     format!(
                         "generic {what} parameter `{ident}` of evaluator `{}` must appear in the \
-                         type of `output` or `inputs`: those are decided by the experiment's \
-                         function, which fixes every generic parameter of its evaluators",
+                         type of `output` or `inputs`: the experiment's function decides those \
+                         types, and nothing else can decide `{ident}`; use a concrete type \
+                         where `{ident}` appears",
                         sig.ident
                     ),
                 ));
             }
         }
         errors.finish()?;
+        let returns_result = match &sig.output {
+            ReturnType::Type(_, ty) => is_result(ty),
+            ReturnType::Default => false,
+        };
         Ok(Shape {
             params,
             return_span,
+            returns_result,
         })
     }
 
@@ -422,6 +420,19 @@ fn check_referent(kind: Kind, ty: &Type) -> syn::Result<()> {
     ))
 }
 
+/// Whether `ty` is a `Result` with type arguments, by its last path segment.
+fn is_result(ty: &Type) -> bool {
+    let Type::Path(p) = strip_parens(ty) else {
+        return false;
+    };
+    p.qself.is_none()
+        && p.path.segments.last().is_some_and(|last| {
+            last.ident == "Result"
+                && matches!(&last.arguments, PathArguments::AngleBracketed(a)
+                    if a.args.iter().any(|arg| matches!(arg, GenericArgument::Type(_))))
+        })
+}
+
 fn strip_parens(mut ty: &Type) -> &Type {
     while let Type::Paren(p) = ty {
         ty = &p.elem;
@@ -491,7 +502,7 @@ fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
 }
 
 fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
-    let signature = Shape::analyse(&func.sig)?;
+    let shape = Shape::analyse(&func.sig)?;
     let p = private_path(args.krate.as_ref());
     let sig = &func.sig;
     let fn_ident = &sig.ident;
@@ -536,9 +547,9 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
             .iter()
             .any(|g| mentions(ty.to_token_stream(), g))
     };
-    let output = signature.get(|k| k == Kind::Output);
-    let inputs = signature.get(|k| k == Kind::Inputs);
-    let ground_truth = signature.get(|k| matches!(k, Kind::GroundTruth { .. }));
+    let output = shape.get(|k| k == Kind::Output);
+    let inputs = shape.get(|k| k == Kind::Inputs);
+    let ground_truth = shape.get(|k| matches!(k, Kind::GroundTruth { .. }));
     let mut extra_bounds: Vec<WherePredicate> = Vec::new();
     let o_ty: Type = match output {
         Some(param) => param.referent.clone(),
@@ -577,7 +588,7 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
         Some(lit) => lit.to_token_stream(),
         None => syn::LitStr::new(&fn_ident.unraw().to_string(), fn_ident.span()).to_token_stream(),
     };
-    let reads = |k: fn(Kind) -> bool| signature.get(k).is_some();
+    let reads = |k: fn(Kind) -> bool| shape.get(k).is_some();
     let (reads_output, reads_inputs, reads_ground_truth) = (
         reads(|k| k == Kind::Output),
         reads(|k| k == Kind::Inputs),
@@ -633,7 +644,7 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
     let mut bindings = Vec::new();
     let mut prelude = Vec::new();
     let mut arguments = Vec::new();
-    for param in &signature.params {
+    for param in &shape.params {
         let field = format_ident!("{}", param.kind.name());
         let var = local(&format!("__honeyhive_{}", param.kind.name()));
         bindings.push(quote!(let #var = #input.#field;));
@@ -672,12 +683,16 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
     let turbofish = (!generic_idents.is_empty()).then(|| quote!(::<#(#generic_idents),*>));
     let await_ = sig.asyncness.map(|_| quote!(.await));
     let call = quote!(#fn_ident #turbofish(#(#arguments),*) #await_);
-    let ret = signature.return_span;
+    let ret = shape.return_span;
     let value_at_ret = Ident::new("__honeyhive_value", at(ret));
-    let convert = quote_spanned! {at(ret)=>
-        #p::IntoEvaluation::into_evaluation(#value_at_ret)
+    // A `Result` goes through a helper whose errors name the `Ok` type; anything else
+    // through `IntoEvaluation`, whose error names the type.
+    let convert = if shape.returns_result {
+        quote_spanned!(at(ret)=> #p::result_evaluation(#value_at_ret))
+    } else {
+        quote_spanned!(at(ret)=> #p::IntoEvaluation::into_evaluation(#value_at_ret))
     };
-    let input_pat = if signature.params.is_empty() {
+    let input_pat = if shape.params.is_empty() {
         quote!(_)
     } else {
         quote!(#input)
@@ -874,7 +889,8 @@ mod tests {
         );
         assert!(errors("", "fn f(output: &impl Eq) -> bool { true }").contains("`impl Trait`"));
         assert!(
-            errors("", "fn f(output: &u8, output: &u8) -> bool { true }").contains("taken twice")
+            !expanded("", "fn f(output: &u8, output: &u8) -> bool { true }")
+                .contains("compile_error")
         );
         assert!(
             errors("", "fn f((a, b): &(u8, u8)) -> bool { true }").contains("bind each parameter")
