@@ -67,7 +67,7 @@ pub mod __private {
         self, Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorOptions, IntoEvaluation, Params,
     };
     /// The ground truth as the runtime gives it to evaluators.
-    pub use serde_json::Value as JsonValue;
+    pub use honeyhive_runtime::JsonValue;
 
     /// The ground truth of an evaluator that takes `ground_truth: &G`, from
     /// `evaluator::ground_truth::<G>(value, true)`, which errs when there is none.

@@ -472,7 +472,184 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
     experiment::expand::experiment(args.into(), item.into()).into()
 }
 
-/// EVALUATOR_DOCS_PLACEHOLDER
+/// Makes a scoring function an evaluator of experiments.
+///
+/// The function reads any of three values, bound by parameter name, in any order:
+///
+/// | parameter | value |
+/// |---|---|
+/// | `output: &O` | what the experiment's function returned (the `Ok` value of a `Result`) |
+/// | `inputs: &I` | the datapoint's inputs, as the function received them |
+/// | `ground_truth: &G` | the datapoint's ground truth, deserialised into `G`; a datapoint without one is this evaluator's error |
+/// | `ground_truth: Option<&G>` | the same, `None` when the datapoint has none |
+///
+/// and returns its score: `bool` (true = 1.0), any integer or float, `honeyhive::Score`
+/// (a score with an explanation and extra metrics), or a `Result` of one of these whose
+/// error implements `Display` (an `Err` is the evaluator's error for that datapoint, shown
+/// by its `Display` text; it stops nothing else). An `async fn` is awaited.
+///
+/// The function stays an ordinary function, callable in unit tests. Next to it the macro
+/// generates a hidden struct of the same name (`struct exact_match {}`: structs and
+/// functions live in different namespaces) implementing `honeyhive::Evaluator<I, O>`, with
+/// `O` and `I` the types behind `output` and `inputs` (any type when the function does
+/// not read them). That struct is what `#[experiment(evaluators = [exact_match])]` and
+/// `honeyhive::evaluators![exact_match]` name. An evaluator whose `output` or `inputs`
+/// type differs from the experiment function's return or input type is a compile error
+/// that names the evaluator.
+///
+/// ```
+/// use honeyhive::dataset::Dataset;
+/// use honeyhive::{EvalInput, Evaluator, Score, evaluator};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Question { text: String }
+///
+/// #[derive(PartialEq, Deserialize)]
+/// struct Answer { answer: String }
+///
+/// #[evaluator]
+/// fn exact_match(output: &Answer, ground_truth: &Answer) -> bool {
+///     output == ground_truth
+/// }
+///
+/// #[evaluator]
+/// async fn judged(
+///     output: &Answer,
+///     inputs: &Question,
+///     ground_truth: Option<&Answer>,
+/// ) -> Result<Score, String> {
+///     let agrees = ground_truth.map(|g| g == output);
+///     Ok(Score::new(agrees.unwrap_or(true))
+///         .explanation(format!("answer to {:?}", inputs.text))
+///         .extra("length", output.answer.len()))
+/// }
+///
+/// // An ordinary function:
+/// let paris = Answer { answer: "Paris".into() };
+/// assert!(exact_match(&paris, &paris));
+///
+/// // And an evaluator, called as an experiment calls it:
+/// let dataset = Dataset::from_json(
+///     r#"{"inputs": {"text": "capital of France?"}, "ground_truth": {"answer": "Paris"}}
+///        {"inputs": {"text": "capital of Mars?"}}"#,
+/// )?;
+/// let [with, without] = dataset.datapoints() else { unreachable!() };
+/// let question = Question { text: "capital of France?".into() };
+/// let input = |ground_truth| EvalInput { output: &paris, inputs: &question, ground_truth };
+///
+/// let exact: &dyn Evaluator<Question, Answer> = &exact_match {};
+/// assert_eq!(exact.name(), "exact_match");
+/// let score = futures_executor::block_on(exact.evaluate(input(with.ground_truth())));
+/// assert_eq!(score, Ok(Score::new(1.0)));
+/// // `&G`: a datapoint without ground truth is an error, found before the run starts.
+/// assert!(exact.check_ground_truth(without.ground_truth()).unwrap_err().contains("needs ground truth"));
+///
+/// // `Option<&G>`: `None`.
+/// let judge: &dyn Evaluator<Question, Answer> = &judged {};
+/// let score = futures_executor::block_on(judge.evaluate(input(without.ground_truth())));
+/// let score = score.unwrap();
+/// assert_eq!(score.explanation.as_deref(), Some("answer to \"capital of France?\""));
+/// assert_eq!(score.extra, [("length".to_owned(), 5.0)]);
+/// # Ok::<(), honeyhive::dataset::DatasetError>(())
+/// ```
+///
+/// Parameters are checked at compile time: any other name is an error that lists the
+/// allowed ones, and each is taken by shared reference (`output: &Answer`, not
+/// `output: Answer` or `&mut Answer`). Generic evaluators work when every generic
+/// parameter appears in the type of `output` or `inputs`, which the experiment decides:
+///
+/// ```
+/// # use honeyhive::{EvaluatorList, evaluator, evaluators};
+/// #[evaluator]
+/// fn non_empty<T: AsRef<str>>(output: &T) -> bool {
+///     !output.as_ref().is_empty()
+/// }
+///
+/// let of_strings: EvaluatorList<(), String> = evaluators![non_empty];
+/// let of_strs: EvaluatorList<u32, &'static str> = evaluators![non_empty];
+/// # assert_eq!(of_strings.len() + of_strs.len(), 2);
+/// ```
+///
+/// The struct copies the function's visibility and its `#[cfg]` and `#[deprecated]`
+/// attributes; the function keeps all its attributes and doc comments.
+///
+/// # Options
+///
+/// Unknown, malformed or repeated options are compile errors that list the valid ones.
+///
+/// ## `name = "..."`
+///
+/// The metric's name (`honeyhive_metrics.<name>`; also what `threshold(..)` of
+/// `#[experiment]` refers to). The default is the function's name.
+///
+/// ```
+/// # use honeyhive::{Evaluator, evaluator};
+/// #[evaluator(name = "answer_length")]
+/// fn length(output: &String) -> usize {
+///     output.len()
+/// }
+///
+/// assert_eq!(Evaluator::<(), String>::name(&length {}), "answer_length");
+/// ```
+///
+/// ## `repeat = n` and `aggregate = "mean" | "median" | "min" | "max"`
+///
+/// Calls the evaluator `n` times per datapoint (for a noisy judge, such as an LLM) and
+/// makes its metric the `aggregate` of the scores (default `"mean"`); every score stays
+/// on the evaluator's span. `aggregate` without `repeat` is an error.
+///
+/// ```
+/// # use honeyhive::{Aggregate, Evaluator, evaluator};
+/// #[evaluator(repeat = 5, aggregate = "median")]
+/// async fn judge(output: &String) -> f64 {
+///     output.len() as f64 // an LLM call, in practice
+/// }
+///
+/// let options = Evaluator::<(), String>::options(&judge {});
+/// assert_eq!((options.repeat, options.aggregate), (5, Aggregate::Median));
+/// ```
+///
+/// ## `timeout = "30s"`
+///
+/// The longest one call may take: a whole number of `ms`, `s`, `m` or `h`. A call that
+/// takes longer is the evaluator's error for that datapoint. The default is the
+/// experiment's evaluator timeout.
+///
+/// ```
+/// # use honeyhive::{Evaluator, evaluator};
+/// # use std::time::Duration;
+/// #[evaluator(timeout = "1500ms")]
+/// async fn slow_judge(output: &String) -> bool {
+///     !output.is_empty()
+/// }
+///
+/// let options = Evaluator::<(), String>::options(&slow_judge {});
+/// assert_eq!(options.timeout, Some(Duration::from_millis(1500)));
+/// ```
+///
+/// ## `crate = path`
+///
+/// The path of the `honeyhive` crate, for crates that renamed the dependency or re-export
+/// it. Generated code names runtime items only through `<path>::__private`.
+///
+/// ```
+/// # extern crate honeyhive as hh;
+/// #[hh::evaluator(crate = hh)]
+/// fn exact(output: &String, ground_truth: &String) -> bool {
+///     output == ground_truth
+/// }
+///
+/// let list: hh::EvaluatorList<(), String> = hh::evaluators![exact];
+/// assert_eq!(list[0].name(), "exact");
+/// ```
+///
+/// # Limitations
+///
+/// * Evaluators are free functions: not methods (`self`), not `unsafe fn`.
+/// * `output: &str` or `output: &[T]` cannot receive an experiment's output: take a
+///   reference to the type the function returns (`&String`, `&Vec<T>`).
+/// * An `async fn` evaluator's future must be `Send` (it runs on a multi-thread runtime).
 #[proc_macro_attribute]
 pub fn evaluator(args: TokenStream, item: TokenStream) -> TokenStream {
     evaluator::expand::evaluator(args.into(), item.into()).into()

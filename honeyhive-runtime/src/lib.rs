@@ -45,6 +45,8 @@ pub use context::{spawn, spawn_blocking, thread};
 pub use error::{Error, Result};
 #[doc(hidden)]
 pub use evaluator::__boxed_evaluator;
+/// JSON values as datasets, ground truth and reports hold them.
+pub use serde_json::Value as JsonValue;
 pub use evaluator::{
     Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorList, EvaluatorOptions, IntoEvaluation,
     IntoScore, Params, Score, ScoreValue,

@@ -330,6 +330,16 @@ pub mod metrics {
     }
 }
 
+/// A renamed dependency: `crate = path`.
+mod renamed {
+    extern crate honeyhive as hh;
+
+    #[hh::evaluator(crate = hh, name = "renamed_exact")]
+    pub(crate) async fn exact(output: &String, ground_truth: Option<&String>) -> hh::Result<bool> {
+        Ok(ground_truth == Some(output))
+    }
+}
+
 fn main() {
     // The functions are still ordinary functions.
     let a = Answer {

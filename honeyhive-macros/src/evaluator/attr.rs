@@ -433,6 +433,12 @@ mod tests {
         assert!(err("repeat = 3, aggregate = \"average\"").contains("did you mean `\"mean\"`"));
         assert!(err("repeat = 3, aggregate = mean").contains("takes a string literal"));
         assert!(err("aggregate = \"max\"").contains("add `repeat = n`"));
+        // A `repeat` with a mistake is one error, not also "aggregate without repeat".
+        let one = err("repeat = \"3\", aggregate = \"max\"");
+        assert!(
+            one.contains("without quotes") && !one.contains("add `repeat"),
+            "{one}"
+        );
         assert!(err("timeout = 30").contains("write `timeout = \"30s\"`"));
         assert!(err("timeout = \"30 sec\"").contains("write `\"30s\"`"));
         assert!(err("timeout = secs(3)").contains("duration string"));

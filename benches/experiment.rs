@@ -1,0 +1,211 @@
+//! Experiment-level figures of BENCHMARKS.md, in release mode:
+//!
+//! * `experiment_wall_time`: 2,000 datapoints whose function awaits a 20 ms timer (a
+//!   stand-in for the model) inside 3 nested `#[trace]` calls, 2 evaluators each,
+//!   concurrency 100, exporting to the in-repo test server over loopback. The floor is
+//!   2,000 x 20 ms / 100 = 400 ms; the same timers driven with the same concurrency and no
+//!   toolkit are timed in the same run as the baseline.
+//! * `experiment_peak_rss`: peak resident memory of a 10,000-datapoint local-mode run
+//!   (a child process per size, so each peak is its own), and how it grows per datapoint
+//!   between 2,500 and 10,000 datapoints.
+//!
+//! `cargo bench --bench experiment` runs it; `-- --smoke` runs tiny sizes (what CI does,
+//! so the program cannot rot).
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use honeyhive::dataset::Dataset;
+use honeyhive::experiment::Experiment;
+use honeyhive::{Config, Environment, ExportSettings, evaluator, evaluators, trace};
+use honeyhive_runtime::testing::TestServer;
+use serde::{Deserialize, Serialize};
+
+const MODEL_LATENCY: Duration = Duration::from_millis(20);
+
+#[derive(Serialize, Deserialize)]
+struct Input {
+    k: u64,
+    text: String,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+struct Output {
+    k: u64,
+    text: String,
+}
+
+#[trace(event_type = "chain")]
+async fn pipeline(input: Input) -> Output {
+    let text = retrieve_and_answer(input.k, input.text).await;
+    Output { k: input.k, text }
+}
+
+#[trace]
+async fn retrieve_and_answer(k: u64, text: String) -> String {
+    call_model(k, text).await
+}
+
+#[trace(event_type = "model")]
+async fn call_model(k: u64, prompt: String) -> String {
+    tokio::time::sleep(MODEL_LATENCY).await;
+    let _ = k;
+    prompt
+}
+
+#[evaluator]
+fn echo(output: &Output, inputs: &Input) -> bool {
+    output.text == inputs.text
+}
+
+#[evaluator]
+fn length(output: &Output) -> usize {
+    output.text.len()
+}
+
+fn dataset(n: u64) -> Dataset {
+    let lines: Vec<String> = (0..n)
+        .map(|k| format!(r#"{{"inputs": {{"k": {k}, "text": "question number {k}"}}}}"#))
+        .collect();
+    Dataset::from_json(&lines.join("\n")).expect("a generated dataset")
+}
+
+async fn experiment(n: u64, concurrency: usize, config: Config) -> Duration {
+    let started = Instant::now();
+    let report = Experiment::<Input, Output>::new("bench")
+        .config(config)
+        .environment(Environment::empty())
+        .dataset(dataset(n))
+        .evaluators(evaluators![echo, length])
+        .max_concurrency(concurrency)
+        .evaluator_concurrency(concurrency * 2)
+        .quiet()
+        .run(pipeline)
+        .await
+        .expect("the bench experiment runs");
+    let elapsed = started.elapsed();
+    assert_eq!(report.failures().count(), 0);
+    assert_eq!(report.metric("echo").and_then(|m| m.mean), Some(1.0));
+    elapsed
+}
+
+/// The same timers with the same concurrency, no toolkit.
+async fn baseline(n: u64, concurrency: usize) -> Duration {
+    let started = Instant::now();
+    futures_util::stream::iter(0..n)
+        .map(|_| tokio::time::sleep(MODEL_LATENCY))
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    started.elapsed()
+}
+
+fn wall_time(smoke: bool) {
+    let (n, concurrency) = if smoke { (40, 10) } else { (2_000, 100) };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let server = TestServer::builder().api_key("bench-key").start();
+    let config = Config::builder()
+        .environment(Environment::empty())
+        .api_key("bench-key")
+        .project("bench")
+        .base_url(server.url())
+        .export_settings(ExportSettings::default())
+        .build()
+        .expect("a config");
+    // Warm up the pipeline and the connection pool, then measure.
+    runtime.block_on(experiment(n.min(100), concurrency, config.clone()));
+    let base = runtime.block_on(baseline(n, concurrency));
+    let ours = runtime.block_on(experiment(n, concurrency, config));
+    // The same run in local mode (no HTTP): what the network part costs.
+    let dir = std::env::temp_dir().join(format!("honeyhive-bench-wall-{}", std::process::id()));
+    let local = Config::builder()
+        .environment(Environment::empty())
+        .local_dir(&dir)
+        .build()
+        .expect("a config");
+    runtime.block_on(experiment(n.min(100), concurrency, local.clone()));
+    let offline = runtime.block_on(experiment(n, concurrency, local));
+    std::fs::remove_dir_all(&dir).ok();
+    let floor = MODEL_LATENCY.as_secs_f64() * 1000.0 * n as f64 / concurrency as f64;
+    let ms = ours.as_secs_f64() * 1000.0;
+    println!(
+        "bench experiment_wall_time_local {:.0} ms (no target: the same run in local mode, {:.2}x the floor)",
+        offline.as_secs_f64() * 1000.0,
+        offline.as_secs_f64() * 1000.0 / floor
+    );
+    println!(
+        "bench experiment_wall_time {ms:.0} ms (target <= {:.0} ms = 1.25 x {floor:.0} ms; {:.2}x the floor, {:.2}x the toolkit-free baseline of {:.0} ms)",
+        floor * 1.25,
+        ms / floor,
+        ms / (base.as_secs_f64() * 1000.0),
+        base.as_secs_f64() * 1000.0
+    );
+}
+
+/// Peak resident set size of this process, in kB (`VmHWM`, Linux).
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Child mode: one local-mode run of `n` datapoints, then its peak RSS on stdout.
+fn memory_child(n: u64) {
+    let dir = std::env::temp_dir().join(format!("honeyhive-bench-memory-{}", std::process::id()));
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let config = Config::builder()
+        .environment(Environment::empty())
+        .local_dir(&dir)
+        .build()
+        .expect("a config");
+    runtime.block_on(experiment(n, 100, config));
+    drop(runtime);
+    std::fs::remove_dir_all(&dir).ok();
+    println!("{}", peak_rss_kb().unwrap_or(0));
+}
+
+fn memory(smoke: bool) {
+    let sizes: [u64; 2] = if smoke { [20, 80] } else { [2_500, 10_000] };
+    let peaks: Vec<u64> = sizes
+        .iter()
+        .map(|n| {
+            let out = std::process::Command::new(std::env::current_exe().expect("this program"))
+                .args(["--memory-child", &n.to_string()])
+                .output()
+                .expect("the memory child runs");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .lines()
+                .last()
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    let (small, large) = (peaks[0], peaks[1]);
+    let per_datapoint = (large.saturating_sub(small)) as f64 * 1024.0 / (sizes[1] - sizes[0]) as f64;
+    println!(
+        "bench experiment_peak_rss {:.1} MB (target <= 150 MB; {} datapoints; {:.1} MB at {}; growth {per_datapoint:.0} bytes per datapoint)",
+        large as f64 / 1024.0,
+        sizes[1],
+        small as f64 / 1024.0,
+        sizes[0]
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--memory-child") {
+        let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        memory_child(n);
+        return;
+    }
+    let smoke = args.iter().any(|a| a == "--smoke") || std::env::var_os("HH_BENCH_SMOKE").is_some();
+    wall_time(smoke);
+    memory(smoke);
+}
