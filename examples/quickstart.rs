@@ -42,13 +42,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .run(answer)
         .await?;
 
-    // The report is typed: every datapoint in dataset order, every metric's statistics.
-    for datapoint in &report.datapoints {
+    // The report is typed: every datapoint in dataset order (inputs and outputs are in
+    // its datapoints.jsonl), every metric's statistics.
+    for datapoint in report.datapoints.iter().filter(|d| d.metric("correct") != Some(1.0)) {
         println!(
-            "{}: {:?} -> correct = {:?}",
-            datapoint.index,
-            datapoint.inputs["question"].as_str().unwrap_or_default(),
-            datapoint.metric("correct")
+            "datapoint {} ({}) is not correct: see session {}",
+            datapoint.index, datapoint.datapoint_id, datapoint.session_id
         );
     }
     report.check()?;

@@ -107,7 +107,7 @@ impl Pipeline {
 
     fn new(config: Config, discard_spans: bool) -> Result<Pipeline> {
         let io = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("honeyhive-io")
             .enable_all()
             .build()

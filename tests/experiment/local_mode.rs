@@ -52,6 +52,10 @@ async fn a_local_run_writes_its_report_and_sends_nothing() {
         assert_eq!(line["index"], i);
         assert_eq!(line["datapoint_id"], dataset.datapoints()[i].id());
         assert_eq!(line["output"]["text"], format!("answer {i}"));
+        assert_eq!(&line["inputs"], dataset.datapoints()[i].inputs());
+        assert_eq!(Some(&line["ground_truth"]), dataset.datapoints()[i].ground_truth());
+        assert_eq!(line["explanations"]["judge"], format!("k {i} vs {i}"));
+        assert_eq!(line["evaluations"][1]["extra"], serde_json::json!([["tokens", 12.0]]));
     }
 
     // The sessions and spans are in the local store, with the run's ids.

@@ -44,6 +44,20 @@ pub(crate) struct Work<I> {
     pub(crate) ground_truth: Option<Value>,
 }
 
+/// What a datapoint produced beyond its [`DatapointResult`]: written to the report's
+/// `datapoints.jsonl` with it, then dropped, so the run does not hold it.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Details {
+    pub(crate) inputs: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ground_truth: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) output: Option<Value>,
+    /// Evaluator name to the explanation it gave.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub(crate) explanations: serde_json::Map<String, Value>,
+}
+
 /// A span of the run, or nothing when tracing is disabled.
 struct RunSpan {
     cx: Context,
@@ -127,7 +141,7 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Runs one datapoint end to end. Never fails: every failure is in the result.
-pub(crate) async fn run<I, O>(shared: Arc<Shared<I, O>>, work: Work<I>) -> DatapointResult
+pub(crate) async fn run<I, O>(shared: Arc<Shared<I, O>>, work: Work<I>) -> (DatapointResult, Details)
 where
     I: DeserializeOwned + Serialize + Send + Sync + 'static,
     O: Serialize + Send + Sync + 'static,
@@ -145,13 +159,11 @@ where
         datapoint_id: datapoint_id.clone(),
         repetition,
         session_id: String::new(),
-        inputs: inputs_json.clone(),
-        ground_truth: ground_truth.clone(),
-        output: None,
         error: None,
         evaluations: Vec::new(),
         duration_ms: 0.0,
     };
+    let mut details = Details::default();
     let tracer = HoneyHiveTracer::builder()
         .config(shared.config.clone())
         .session_name(shared.name.clone())
@@ -165,7 +177,9 @@ where
         Ok(t) => t,
         Err(e) => {
             result.error = Some(format!("the datapoint's session could not start: {e}"));
-            return result;
+            details.inputs = inputs_json;
+            details.ground_truth = ground_truth;
+            return (result, details);
         }
     };
     result.session_id = tracer.session_id().to_owned();
@@ -235,22 +249,25 @@ where
                     )
                     .await;
                     let mut metrics = Attributes::default();
-                    for e in &evaluations {
+                    for (e, explanation) in &evaluations {
                         for (name, value) in e.metrics() {
                             metrics
                                 .values
                                 .push(KeyValue::new(format!("{}.{name}", attr::METRICS), value));
                             enrichment = enrichment.metric(name, value);
                         }
-                        if let Some(text) = &e.explanation {
+                        if let Some(text) = explanation {
                             metrics.values.push(KeyValue::new(
                                 format!("{}.{}_explanation", attr::METRICS, e.name),
                                 text.clone(),
                             ));
+                            details
+                                .explanations
+                                .insert(e.name.clone(), Value::String(text.clone()));
                         }
                     }
                     root.set(metrics);
-                    result.evaluations = evaluations;
+                    result.evaluations = evaluations.into_iter().map(|(e, _)| e).collect();
                 }
                 Err(e) => {
                     let message = format!("the inputs could not be read again for the evaluators: {e}");
@@ -258,12 +275,14 @@ where
                     result.error = Some(message);
                 }
             }
-            result.output = Some(output_json);
+            details.output = Some(output_json);
         }
     }
     tracer.enrich_session(enrichment);
     root.end();
-    result
+    details.inputs = inputs_json;
+    details.ground_truth = ground_truth;
+    (result, details)
 }
 
 /// One evaluator on one datapoint: its span (a child of the root), `repeat` calls under the
@@ -275,7 +294,7 @@ async fn evaluate<I, O>(
     evaluator: &dyn Evaluator<I, O>,
     input: EvalInput<'_, I, O>,
     output_json: &Value,
-) -> EvaluationResult
+) -> (EvaluationResult, Option<String>)
 where
     I: Serialize + Send + Sync + 'static,
     O: Send + Sync + 'static,
@@ -403,12 +422,12 @@ where
         });
     }
     span.end();
-    EvaluationResult {
+    let result = EvaluationResult {
         name,
         score,
         scores,
-        explanation,
         extra,
         errors,
-    }
+    };
+    (result, explanation)
 }

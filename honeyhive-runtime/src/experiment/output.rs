@@ -1,48 +1,115 @@
 //! What a run leaves behind for people: the summary table on stderr, and the report
 //! files `summary.json` and `datapoints.jsonl`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufWriter, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
-use super::report::{ExperimentReport, format_score};
+use serde::Serialize;
+
+use super::datapoint::Details;
+use super::report::{DatapointResult, ExperimentReport, format_score};
 use crate::{Error, Result};
 
-/// Writes `summary.json` (the report without the per-datapoint list) and
-/// `datapoints.jsonl` (one datapoint result per line, dataset order) into `dir`.
-pub(crate) fn write_report(report: &ExperimentReport, dir: &Path) -> Result<()> {
-    let io = |source| Error::LocalStore {
-        path: dir.to_owned(),
-        source,
-    };
-    fs::create_dir_all(dir).map_err(io)?;
-    let mut summary = serde_json::to_value(report).map_err(|source| Error::Serialize {
-        what: "the experiment summary",
-        source,
-    })?;
-    if let Some(map) = summary.as_object_mut() {
-        map.remove("datapoints");
-        map.insert("datapoint_count".into(), report.datapoints.len().into());
-        map.insert("failed_count".into(), report.failures().count().into());
+/// Writes `datapoints.jsonl` while the run goes: each finished datapoint is written as
+/// soon as every earlier one (in dataset order) is, so the file is in dataset order and only
+/// the datapoints finished out of order wait in memory, already serialised.
+pub(crate) struct DatapointsWriter {
+    dir: PathBuf,
+    out: BufWriter<fs::File>,
+    next: usize,
+    waiting: BTreeMap<usize, String>,
+}
+
+/// One line of `datapoints.jsonl`: the result and what the report does not keep in memory.
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(flatten)]
+    result: &'a DatapointResult,
+    #[serde(flatten)]
+    details: &'a Details,
+}
+
+impl DatapointsWriter {
+    pub(crate) fn create(dir: &Path) -> Result<DatapointsWriter> {
+        let io = |source| Error::LocalStore {
+            path: dir.to_owned(),
+            source,
+        };
+        fs::create_dir_all(dir).map_err(io)?;
+        let file = fs::File::create(dir.join("datapoints.jsonl")).map_err(io)?;
+        Ok(DatapointsWriter {
+            dir: dir.to_owned(),
+            out: BufWriter::new(file),
+            next: 0,
+            waiting: BTreeMap::new(),
+        })
     }
-    let text = serde_json::to_string_pretty(&summary).map_err(|source| Error::Serialize {
-        what: "the experiment summary",
-        source,
-    })?;
-    fs::write(dir.join("summary.json"), text + "\n").map_err(io)?;
-    let file = fs::File::create(dir.join("datapoints.jsonl")).map_err(io)?;
-    let mut out = BufWriter::new(file);
-    for datapoint in &report.datapoints {
-        serde_json::to_writer(&mut out, datapoint).map_err(|source| Error::Serialize {
+
+    /// Adds the datapoint at position `slot` of the run.
+    pub(crate) fn add(&mut self, slot: usize, result: &DatapointResult, details: &Details) -> Result<()> {
+        let line = serde_json::to_string(&Line { result, details }).map_err(|source| Error::Serialize {
             what: "a datapoint result",
             source,
         })?;
-        out.write_all(b"\n").map_err(io)?;
+        self.waiting.insert(slot, line);
+        while let Some(line) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            self.out
+                .write_all(line.as_bytes())
+                .and_then(|()| self.out.write_all(b"\n"))
+                .map_err(|source| Error::LocalStore {
+                    path: self.dir.join("datapoints.jsonl"),
+                    source,
+                })?;
+        }
+        Ok(())
     }
-    out.flush().map_err(io)
+
+    /// Writes what is left (the datapoints after a lost one) and flushes.
+    pub(crate) fn finish(mut self) -> Result<PathBuf> {
+        let io = |source| Error::LocalStore {
+            path: self.dir.join("datapoints.jsonl"),
+            source,
+        };
+        for line in std::mem::take(&mut self.waiting).into_values() {
+            self.out.write_all(line.as_bytes()).map_err(io)?;
+            self.out.write_all(b"\n").map_err(io)?;
+        }
+        self.out.flush().map_err(io)?;
+        Ok(self.dir)
+    }
+}
+
+/// `summary.json`: the report without the per-datapoint list.
+#[derive(Serialize)]
+struct Summary<'a> {
+    #[serde(flatten)]
+    report: &'a ExperimentReport,
+    datapoint_count: usize,
+    failed_count: usize,
+}
+
+/// Writes `summary.json` into `dir`.
+pub(crate) fn write_summary(report: &ExperimentReport, dir: &Path) -> Result<()> {
+    let summary = Summary {
+        report,
+        datapoint_count: report.datapoints.len(),
+        failed_count: report.failures().count(),
+    };
+    let mut text = serde_json::to_string_pretty(&summary).map_err(|source| Error::Serialize {
+        what: "the experiment summary",
+        source,
+    })?;
+    text.push('\n');
+    fs::write(dir.join("summary.json"), text).map_err(|source| Error::LocalStore {
+        path: dir.join("summary.json"),
+        source,
+    })
 }
 
 /// The summary as text: the metric table, failed datapoints, evaluator errors, where the

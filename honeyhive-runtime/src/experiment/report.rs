@@ -109,9 +109,6 @@ pub struct EvaluationResult {
     pub score: Option<f64>,
     /// Every successful score, in call order (one unless `repeat` is set).
     pub scores: Vec<f64>,
-    /// The explanation of the first successful call that gave one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub explanation: Option<String>,
     /// Extra metrics (`<evaluator>_<key>`), aggregated like the score.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra: Vec<(String, f64)>,
@@ -131,7 +128,10 @@ impl EvaluationResult {
     }
 }
 
-/// The outcome of one datapoint (one repetition of it).
+/// The outcome of one datapoint (one repetition of it), as the report keeps it in memory:
+/// ids, error and scores, a few hundred bytes whatever the data, so a run's memory does not
+/// grow with its finished datapoints. The datapoint's inputs, ground truth, output and
+/// evaluator explanations are written with it to the report's `datapoints.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DatapointResult {
     /// Its 0-based position in the dataset.
@@ -142,14 +142,6 @@ pub struct DatapointResult {
     pub repetition: u32,
     /// The session that recorded it (empty when the session could not start).
     pub session_id: String,
-    /// The datapoint's inputs.
-    pub inputs: Value,
-    /// The datapoint's ground truth.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ground_truth: Option<Value>,
-    /// The function's output, serialised.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
     /// Why the function produced no output: its error, its panic, or a timeout.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -307,6 +299,7 @@ pub struct ExperimentReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
     /// Every datapoint (and repetition) that ran, in dataset order.
+    #[serde(skip_serializing)]
     pub datapoints: Vec<DatapointResult>,
     /// Every metric's statistics.
     pub metrics: Vec<MetricSummary>,
@@ -440,9 +433,6 @@ mod tests {
             datapoint_id: format!("dp{index}"),
             repetition: 0,
             session_id: format!("s{index}"),
-            inputs: Value::Null,
-            ground_truth: None,
-            output: None,
             error: error.map(str::to_owned),
             evaluations: scores
                 .iter()
@@ -450,7 +440,6 @@ mod tests {
                     name: (*name).to_owned(),
                     score: *score,
                     scores: score.iter().copied().collect(),
-                    explanation: None,
                     extra: vec![],
                     errors: if score.is_none() { vec!["boom".into()] } else { vec![] },
                 })

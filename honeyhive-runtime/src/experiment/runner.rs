@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
-use super::datapoint::{self, Shared, Work};
+use super::datapoint::{self, Details, Shared, Work};
 use super::output;
 use super::progress::Progress;
 use super::report::{DatapointResult, ExperimentReport, summarise};
@@ -108,16 +108,33 @@ where
         evaluator_timeout: experiment.evaluator_timeout,
     });
 
+    // Results are written to the report as they finish (only scores stay in memory).
+    let dir = config.local_dir().join("runs").join(&run_id);
+    let mut writer = match output::DatapointsWriter::create(&dir) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            warn_report(&config, &run_id, &e);
+            None
+        }
+    };
+
     // Datapoints run as tasks of the caller's runtime, so they use all its workers; a
     // permit per task bounds how many are in flight.
     let progress = Progress::new(&experiment.name, work.len(), experiment.quiet);
     let permits = Arc::new(Semaphore::new(experiment.max_concurrency));
     let total = work.len();
     let mut slots: Vec<Option<DatapointResult>> = (0..total).map(|_| None).collect();
-    let mut placeholders = Vec::with_capacity(total);
+    let mut identities = Vec::with_capacity(total);
     let mut tasks = tokio::task::JoinSet::new();
+    let mut sink = Sink {
+        slots: &mut slots,
+        writer: &mut writer,
+        progress: &progress,
+        config: &config,
+        run_id: &run_id,
+    };
     for (slot, item) in work.into_iter().enumerate() {
-        placeholders.push((item.index, item.repetition, item.datapoint_id.clone(), item.inputs_json.clone(), item.ground_truth.clone()));
+        identities.push((item.index, item.repetition, item.datapoint_id.clone()));
         let permit = permits
             .clone()
             .acquire_owned()
@@ -125,30 +142,27 @@ where
             .map_err(|_| Error::Background("the experiment's scheduler closed".into()))?;
         let shared = shared.clone();
         tasks.spawn(async move {
-            let result = datapoint::run(shared, item).await;
+            let (result, details) = datapoint::run(shared, item).await;
             drop(permit);
-            (slot, result)
+            (slot, result, details)
         });
         while let Some(done) = tasks.try_join_next() {
-            collect(done, &mut slots, &progress);
+            sink.collect(done);
         }
     }
     while let Some(done) = tasks.join_next().await {
-        collect(done, &mut slots, &progress);
+        sink.collect(done);
     }
     progress.finish();
     let datapoints: Vec<DatapointResult> = slots
         .into_iter()
-        .zip(placeholders)
-        .map(|(slot, (index, repetition, datapoint_id, inputs, ground_truth))| {
+        .zip(identities)
+        .map(|(slot, (index, repetition, datapoint_id))| {
             slot.unwrap_or_else(|| DatapointResult {
                 index,
                 datapoint_id,
                 repetition,
                 session_id: String::new(),
-                inputs,
-                ground_truth,
-                output: None,
                 error: Some("the datapoint's task was lost (the runtime shut down?)".into()),
                 evaluations: Vec::new(),
                 duration_ms: 0.0,
@@ -216,13 +230,14 @@ where
     }
     drop(pipeline);
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let dir = config.local_dir().join("runs").join(&run_id);
-    match output::write_report(&report, &dir) {
-        Ok(()) => report.report_dir = Some(dir),
-        Err(e) => config.warnings().emit(Warning::UpdateFailed {
-            what: format!("writing the report of run {run_id}"),
-            reason: e.to_string(),
-        }),
+    if let Some(writer) = writer {
+        match writer
+            .finish()
+            .and_then(|dir| output::write_summary(&report, &dir).map(|()| dir))
+        {
+            Ok(dir) => report.report_dir = Some(dir),
+            Err(e) => warn_report(&config, &run_id, &e),
+        }
     }
     if !experiment.quiet {
         output::print_summary(&report);
@@ -230,17 +245,42 @@ where
     Ok(report)
 }
 
-fn collect(
-    done: std::result::Result<(usize, DatapointResult), tokio::task::JoinError>,
-    slots: &mut [Option<DatapointResult>],
-    progress: &Progress,
-) {
-    // A task only fails if the runtime is shutting down (datapoint::run catches the user's
-    // panics); its slot stays empty and is reported as lost.
-    if let Ok((slot, result)) = done {
-        progress.advance(result.error.is_some());
-        slots[slot] = Some(result);
+/// Where finished datapoints go: their slot in dataset order, the report file, the
+/// progress display.
+struct Sink<'a> {
+    slots: &'a mut [Option<DatapointResult>],
+    writer: &'a mut Option<output::DatapointsWriter>,
+    progress: &'a Progress,
+    config: &'a Config,
+    run_id: &'a str,
+}
+
+impl Sink<'_> {
+    fn collect(
+        &mut self,
+        done: std::result::Result<(usize, DatapointResult, Details), tokio::task::JoinError>,
+    ) {
+        // A task only fails if the runtime is shutting down (datapoint::run catches the
+        // user's panics); its slot stays empty and is reported as lost.
+        let Ok((slot, result, details)) = done else {
+            return;
+        };
+        self.progress.advance(result.error.is_some());
+        if let Some(writer) = self.writer.as_mut()
+            && let Err(e) = writer.add(slot, &result, &details)
+        {
+            warn_report(self.config, self.run_id, &e);
+            *self.writer = None;
+        }
+        self.slots[slot] = Some(result);
     }
+}
+
+fn warn_report(config: &Config, run_id: &str, error: &Error) {
+    config.warnings().emit(Warning::UpdateFailed {
+        what: format!("writing the report of run {run_id}"),
+        reason: error.to_string(),
+    });
 }
 
 /// The run's page on HoneyHive: the app next to the API (`api.` becomes `app.`), or the
