@@ -154,8 +154,39 @@ fn peak_rss_kb() -> Option<u64> {
         .ok()
 }
 
-/// Child mode: one local-mode run of `n` datapoints, then its peak RSS on stdout.
+/// Current resident set size of this process, in kB (`VmRSS`, Linux).
+fn rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Child mode: one local-mode run of `n` datapoints; prints its peak RSS, and its RSS at a
+/// quarter and at nine tenths of the run (so the growth while datapoints finish shows apart
+/// from the dataset's own size).
 fn memory_child(n: u64) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (samples, done) = (samples.clone(), done.clone());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                if let Some(kb) = rss_kb() {
+                    samples.lock().unwrap().push((start.elapsed(), kb));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
     let dir = std::env::temp_dir().join(format!("honeyhive-bench-memory-{}", std::process::id()));
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let config = Config::builder()
@@ -163,15 +194,25 @@ fn memory_child(n: u64) {
         .local_dir(&dir)
         .build()
         .expect("a config");
-    runtime.block_on(experiment(n, 100, config));
+    let run_time = runtime.block_on(experiment(n, 100, config));
+    done.store(true, Ordering::Relaxed);
+    sampler.join().expect("the sampler");
     drop(runtime);
     std::fs::remove_dir_all(&dir).ok();
-    println!("{}", peak_rss_kb().unwrap_or(0));
+    let samples = samples.lock().unwrap();
+    let total = samples.last().map(|s| s.0).unwrap_or_default();
+    // The run is the last `run_time` of the samples (dataset creation comes first).
+    let start = total.saturating_sub(run_time);
+    let at = |share: f64| {
+        let t = start + run_time.mul_f64(share);
+        samples.iter().find(|s| s.0 >= t).map(|s| s.1).unwrap_or(0)
+    };
+    println!("{} {} {}", peak_rss_kb().unwrap_or(0), at(0.25), at(0.9));
 }
 
 fn memory(smoke: bool) {
     let sizes: [u64; 2] = if smoke { [20, 80] } else { [2_500, 10_000] };
-    let peaks: Vec<u64> = sizes
+    let measured: Vec<Vec<u64>> = sizes
         .iter()
         .map(|n| {
             let out = std::process::Command::new(std::env::current_exe().expect("this program"))
@@ -183,18 +224,26 @@ fn memory(smoke: bool) {
                 .trim()
                 .lines()
                 .last()
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(0)
+                .map(|l| l.split(' ').filter_map(|v| v.parse().ok()).collect())
+                .unwrap_or_default()
         })
         .collect();
-    let (small, large) = (peaks[0], peaks[1]);
+    let (small, large) = (measured[0][0], measured[1][0]);
     let per_datapoint = (large.saturating_sub(small)) as f64 * 1024.0 / (sizes[1] - sizes[0]) as f64;
+    let (quarter, late) = (measured[1][1], measured[1][2]);
+    let finished = sizes[1] as f64 * 0.65;
+    let per_finished = (late as f64 - quarter as f64) * 1024.0 / finished;
     println!(
-        "bench experiment_peak_rss {:.1} MB (target <= 150 MB; {} datapoints; {:.1} MB at {}; growth {per_datapoint:.0} bytes per datapoint)",
+        "bench experiment_peak_rss {:.1} MB (target <= 150 MB; {} datapoints; {:.1} MB at {} datapoints: {per_datapoint:.0} bytes per datapoint of dataset)",
         large as f64 / 1024.0,
         sizes[1],
         small as f64 / 1024.0,
         sizes[0]
+    );
+    println!(
+        "bench experiment_rss_growth {per_finished:.0} bytes per finished datapoint (target: flat; RSS {:.1} MB at 25% of the run, {:.1} MB at 90%)",
+        quarter as f64 / 1024.0,
+        late as f64 / 1024.0
     );
 }
 

@@ -10,14 +10,15 @@ use futures_util::FutureExt as _;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::TaskFn;
 use super::report::{DatapointResult, EvaluationResult};
 use crate::attributes as attr;
+use crate::dataset::Dataset;
 use crate::capture::Attributes;
 use crate::{Config, Enrichment, EvalInput, Evaluator, HoneyHiveTracer};
 
@@ -27,21 +28,20 @@ pub(crate) struct Shared<I, O> {
     pub(crate) config: Config,
     pub(crate) run_id: String,
     pub(crate) dataset_id: String,
+    pub(crate) dataset: Arc<Dataset>,
     pub(crate) task: TaskFn<I, O>,
     pub(crate) evaluators: Vec<Box<dyn Evaluator<I, O>>>,
     pub(crate) evaluator_permits: Semaphore,
+    /// Datapoints whose function (and evaluators) may run at once: `max_concurrency`.
+    pub(crate) running: Semaphore,
     pub(crate) timeout: Option<Duration>,
     pub(crate) evaluator_timeout: Duration,
 }
 
-/// One unit of work: a datapoint (one repetition of it), with its inputs already typed.
-pub(crate) struct Work<I> {
-    pub(crate) index: usize,
+/// One unit of work: a datapoint (its position in the dataset) and which repetition.
+pub(crate) struct Work {
+    pub(crate) position: usize,
     pub(crate) repetition: u32,
-    pub(crate) datapoint_id: String,
-    pub(crate) inputs: I,
-    pub(crate) inputs_json: Value,
-    pub(crate) ground_truth: Option<Value>,
 }
 
 /// What a datapoint produced beyond its [`DatapointResult`]: written to the report's
@@ -141,19 +141,19 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Runs one datapoint end to end. Never fails: every failure is in the result.
-pub(crate) async fn run<I, O>(shared: Arc<Shared<I, O>>, work: Work<I>) -> (DatapointResult, Details)
+pub(crate) async fn run<I, O>(shared: Arc<Shared<I, O>>, work: Work) -> (DatapointResult, Details)
 where
     I: DeserializeOwned + Serialize + Send + Sync + 'static,
     O: Serialize + Send + Sync + 'static,
 {
     let Work {
-        index,
+        position: index,
         repetition,
-        datapoint_id,
-        inputs,
-        inputs_json,
-        ground_truth,
     } = work;
+    let datapoint = &shared.dataset.datapoints()[index];
+    let datapoint_id = datapoint.id().to_owned();
+    let inputs_json = datapoint.inputs().clone();
+    let ground_truth = datapoint.ground_truth().filter(|g| !g.is_null()).cloned();
     let mut result = DatapointResult {
         index,
         datapoint_id: datapoint_id.clone(),
@@ -183,6 +183,10 @@ where
         }
     };
     result.session_id = tracer.session_id().to_owned();
+    let Ok(_running) = shared.running.acquire().await else {
+        result.error = Some("the run was shut down".to_owned());
+        return (result, details);
+    };
 
     let mut attrs = Attributes::default();
     attrs.values.push(KeyValue::new(attr::EVENT_TYPE, "chain"));
@@ -191,6 +195,20 @@ where
         .push(KeyValue::new(attr::EVENT_NAME, shared.name.clone()));
     attrs.flatten(attr::INPUTS, &inputs_json);
     let root = RunSpan::start(&tracer, &tracer.context(), shared.name.clone(), attrs);
+
+    // Checked against `I` before the run started; read again now (see `runner::prepare`).
+    let inputs = match I::deserialize(&inputs_json) {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            let message = format!("the inputs could not be read: {e}");
+            root.fail("error", &message);
+            root.end();
+            result.error = Some(message);
+            details.inputs = inputs_json;
+            details.ground_truth = ground_truth;
+            return (result, details);
+        }
+    };
 
     // The function, with the root span's context current on every poll of its future.
     let clock = Instant::now();
@@ -234,7 +252,7 @@ where
 
             // Evaluators read the inputs after the function consumed its own copy: read
             // them again from the JSON that was already checked against `I`.
-            match serde_json::from_value::<I>(inputs_json.clone()) {
+            match I::deserialize(&inputs_json) {
                 Ok(eval_inputs) => {
                     let input = EvalInput {
                         output: &output,

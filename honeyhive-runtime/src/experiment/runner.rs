@@ -55,7 +55,7 @@ where
             .transpose()?,
     };
 
-    let dataset = load(experiment.dataset.clone(), &config).await?;
+    let dataset = Arc::new(load(experiment.dataset.clone(), &config).await?);
     let work = prepare(&dataset, &experiment, shard)?;
     let api = match config.is_connected() {
         true => Some(ApiClient::for_config(&config)?),
@@ -73,12 +73,8 @@ where
         (Some(id), _) => id,
         (None, None) => uuid::Uuid::new_v4().to_string(),
         (None, Some(api)) => {
-            let mut seen = std::collections::HashSet::new();
-            let datapoint_ids: Vec<String> = work
-                .iter()
-                .filter(|w| seen.insert(w.datapoint_id.clone()))
-                .map(|w| w.datapoint_id.clone())
-                .collect();
+            let datapoint_ids: Vec<String> =
+                dataset.datapoints().iter().map(|d| d.id().to_owned()).collect();
             let body = RunCreate::new(
                 experiment.name.clone(),
                 Some(dataset.id()),
@@ -101,9 +97,11 @@ where
         config: config.clone(),
         run_id: run_id.clone(),
         dataset_id: dataset.id().to_owned(),
+        dataset: Arc::clone(&dataset),
         task,
         evaluators: experiment.evaluators,
         evaluator_permits: Semaphore::new(experiment.evaluator_concurrency),
+        running: Semaphore::new(experiment.max_concurrency),
         timeout: experiment.timeout,
         evaluator_timeout: experiment.evaluator_timeout,
     });
@@ -118,10 +116,12 @@ where
         }
     };
 
-    // Datapoints run as tasks of the caller's runtime, so they use all its workers; a
-    // permit per task bounds how many are in flight.
+    // Datapoints run as tasks of the caller's runtime, so they use all its workers. Up to
+    // `max_concurrency` run their function at once (`Shared::running`); as many more may
+    // be starting their sessions meanwhile, so a session start's round trip is not on the
+    // critical path of every datapoint.
     let progress = Progress::new(&experiment.name, work.len(), experiment.quiet);
-    let permits = Arc::new(Semaphore::new(experiment.max_concurrency));
+    let permits = Arc::new(Semaphore::new(experiment.max_concurrency.saturating_mul(2)));
     let total = work.len();
     let mut slots: Vec<Option<DatapointResult>> = (0..total).map(|_| None).collect();
     let mut identities = Vec::with_capacity(total);
@@ -134,7 +134,7 @@ where
         run_id: &run_id,
     };
     for (slot, item) in work.into_iter().enumerate() {
-        identities.push((item.index, item.repetition, item.datapoint_id.clone()));
+        identities.push((item.position, item.repetition));
         let permit = permits
             .clone()
             .acquire_owned()
@@ -157,10 +157,10 @@ where
     let datapoints: Vec<DatapointResult> = slots
         .into_iter()
         .zip(identities)
-        .map(|(slot, (index, repetition, datapoint_id))| {
+        .map(|(slot, (position, repetition))| {
             slot.unwrap_or_else(|| DatapointResult {
-                index,
-                datapoint_id,
+                index: position,
+                datapoint_id: dataset.datapoints()[position].id().to_owned(),
                 repetition,
                 session_id: String::new(),
                 error: Some("the datapoint's task was lost (the runtime shut down?)".into()),
@@ -312,10 +312,12 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
     dataset: &Dataset,
     experiment: &Experiment<I, O>,
     shard: Option<Shard>,
-) -> Result<Vec<Work<I>>> {
-    let checked = dataset.check_all(|datapoint| {
+) -> Result<Vec<Work>> {
+    dataset.check_all(|datapoint| {
         check_inputs(datapoint)?;
-        let inputs: I = read_as(datapoint, "inputs", datapoint.inputs())?;
+        // Read here to check, and again when the datapoint runs: holding every typed input
+        // for the whole run would make memory grow with the dataset twice over.
+        read_as::<I>(datapoint, "inputs", datapoint.inputs())?;
         let ground_truth = datapoint.ground_truth().filter(|g| !g.is_null());
         let type_error = |message: String| DatasetError::Type {
             at: datapoint.location().clone(),
@@ -331,9 +333,9 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
                 .check_ground_truth(ground_truth)
                 .map_err(|e| type_error(format!("evaluator `{}`: {e}", evaluator.name())))?;
         }
-        Ok(inputs)
+        Ok(())
     })?;
-    if checked.is_empty() {
+    if dataset.is_empty() {
         return Err(Error::Config(format!(
             "the dataset {} has no datapoints",
             dataset
@@ -342,34 +344,15 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
                 .unwrap_or_else(|| dataset.id().to_owned())
         )));
     }
-    let repetitions = experiment.repetitions.max(1);
-    let mut work = Vec::new();
-    let mut first = Some(checked);
-    for repetition in 0..repetitions {
-        // The first repetition takes the typed inputs; later ones read them again.
-        let batch: Vec<I> = match first.take() {
-            Some(checked) => checked,
-            None => dataset
-                .datapoints()
-                .iter()
-                .map(|d| read_as(d, "inputs", d.inputs()))
-                .collect::<std::result::Result<_, DatasetError>>()?,
-        };
-        for (inputs, datapoint) in batch.into_iter().zip(dataset.datapoints()) {
-            if shard.is_some_and(|s| !s.contains(datapoint.index())) {
-                continue;
-            }
-            work.push(Work {
-                index: datapoint.index(),
+    // Dataset order, all repetitions of a datapoint together.
+    let work = (0..dataset.len())
+        .filter(|&position| !shard.is_some_and(|s| !s.contains(position)))
+        .flat_map(|position| {
+            (0..experiment.repetitions.max(1)).map(move |repetition| Work {
+                position,
                 repetition,
-                datapoint_id: datapoint.id().to_owned(),
-                inputs,
-                inputs_json: datapoint.inputs().clone(),
-                ground_truth: datapoint.ground_truth().filter(|g| !g.is_null()).cloned(),
-            });
-        }
-    }
-    // Dataset order: all repetitions of a datapoint together.
-    work.sort_by_key(|w| (w.index, w.repetition));
+            })
+        })
+        .collect();
     Ok(work)
 }
