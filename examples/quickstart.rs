@@ -35,7 +35,10 @@ use pipeline::{Answer, Question, answer, concise, correct};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = Experiment::<Question, Answer>::new("quickstart")
-        .dataset_file(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/qa.jsonl"))
+        .dataset_file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/data/qa.jsonl"
+        ))
         .evaluators(evaluators![correct, concise])
         .threshold("correct", Comparison::AtLeast, 0.6)
         .max_concurrency(4)
@@ -44,7 +47,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The report is typed: every datapoint in dataset order (inputs and outputs are in
     // its datapoints.jsonl), every metric's statistics.
-    for datapoint in report.datapoints.iter().filter(|d| d.metric("correct") != Some(1.0)) {
+    for datapoint in report
+        .datapoints
+        .iter()
+        .filter(|d| d.metric("correct") != Some(1.0))
+    {
         println!(
             "datapoint {} ({}) is not correct: see session {}",
             datapoint.index, datapoint.datapoint_id, datapoint.session_id

@@ -29,7 +29,10 @@ pub struct Expected {
 const KNOWLEDGE: &[(&str, &str)] = &[
     ("capital france", "Paris is the capital of France."),
     ("hamlet wrote", "Hamlet was written by William Shakespeare."),
-    ("boiling water", "Water boils at 100 degrees Celsius at sea level."),
+    (
+        "boiling water",
+        "Water boils at 100 degrees Celsius at sea level.",
+    ),
     ("red planet", "Mars is called the Red Planet."),
     ("ocean", "The Atlantic Ocean separates Europe from America."),
 ];

@@ -5,7 +5,11 @@ use syn::parse::ParseStream;
 use syn::{Ident, LitStr, Path, Token};
 
 /// `= "literal"` after `option`.
-pub(crate) fn string_value(input: ParseStream<'_>, option: &Ident, example: &str) -> syn::Result<LitStr> {
+pub(crate) fn string_value(
+    input: ParseStream<'_>,
+    option: &Ident,
+    example: &str,
+) -> syn::Result<LitStr> {
     let expected = || {
         syn::Error::new(
             option.span(),
@@ -112,7 +116,6 @@ impl Errors {
         std::mem::take(self).finish_with(last)
     }
 }
-
 
 /// `= <integer>` after `option`. Syntax errors are returned; the value is the caller's
 /// to check, so that its errors can be collected with the others.

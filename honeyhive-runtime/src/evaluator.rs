@@ -113,7 +113,7 @@ impl Aggregate {
                 let mut sorted = values.to_vec();
                 sorted.sort_by(f64::total_cmp);
                 let mid = sorted.len() / 2;
-                if sorted.len() % 2 == 0 {
+                if sorted.len().is_multiple_of(2) {
                     (sorted[mid - 1] + sorted[mid]) / 2.0
                 } else {
                     sorted[mid]
@@ -426,6 +426,8 @@ macro_rules! evaluators {
 
 /// Boxes one evaluator of [`evaluators!`], keeping its types for inference.
 #[doc(hidden)]
-pub fn __boxed_evaluator<I, O, E: Evaluator<I, O> + 'static>(evaluator: E) -> Box<dyn Evaluator<I, O>> {
+pub fn __boxed_evaluator<I, O, E: Evaluator<I, O> + 'static>(
+    evaluator: E,
+) -> Box<dyn Evaluator<I, O>> {
     Box::new(evaluator)
 }

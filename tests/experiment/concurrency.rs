@@ -9,7 +9,9 @@ use honeyhive::experiment::Experiment;
 use honeyhive::{Environment, evaluators};
 use honeyhive_runtime::testing::{AttrValue, TestServer};
 
-use crate::support::{Answer, Question, attr, connected, dataset_json, exact_match, judged, pipeline};
+use crate::support::{
+    Answer, Question, attr, connected, dataset_json, exact_match, judged, pipeline,
+};
 
 const DATAPOINTS: u32 = 100;
 /// Root, pipeline, retrieve, generate, polish, two evaluators, judge_step.
@@ -17,7 +19,9 @@ const SPANS_PER_DATAPOINT: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn every_span_of_every_datapoint_carries_its_own_ids() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     let dataset = Dataset::from_json(&dataset_json(DATAPOINTS)).unwrap();
     let report = Experiment::<Question, Answer>::new("qa")
         .config(connected(&server))
@@ -39,7 +43,12 @@ async fn every_span_of_every_datapoint_carries_its_own_ids() {
     assert_eq!(sessions.len(), DATAPOINTS as usize);
     let datapoint_of: BTreeMap<&str, &str> = sessions
         .iter()
-        .map(|s| (s["session_id"].as_str().unwrap(), s["metadata"]["datapoint_id"].as_str().unwrap()))
+        .map(|s| {
+            (
+                s["session_id"].as_str().unwrap(),
+                s["metadata"]["datapoint_id"].as_str().unwrap(),
+            )
+        })
         .collect();
     let k_of: BTreeMap<&str, i64> = dataset
         .datapoints()
@@ -80,11 +89,21 @@ async fn every_span_of_every_datapoint_carries_its_own_ids() {
         if let Some(k) = k
             && k != k_of[datapoint]
         {
-            mismatches.push(format!("{}: k {k} in the session of k {}", s.name, k_of[datapoint]));
+            mismatches.push(format!(
+                "{}: k {k} in the session of k {}",
+                s.name, k_of[datapoint]
+            ));
         }
     }
-    assert!(mismatches.is_empty(), "{} mismatches: {mismatches:#?}", mismatches.len());
-    assert!(per_session.values().all(|n| *n == SPANS_PER_DATAPOINT), "{per_session:?}");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches: {mismatches:#?}",
+        mismatches.len()
+    );
+    assert!(
+        per_session.values().all(|n| *n == SPANS_PER_DATAPOINT),
+        "{per_session:?}"
+    );
 
     // The run's event ids are exactly the sessions created, in dataset order.
     let finish = server
@@ -99,11 +118,23 @@ async fn every_span_of_every_datapoint_carries_its_own_ids() {
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
     let created: BTreeSet<&str> = datapoint_of.keys().copied().collect();
-    assert_eq!(event_ids.iter().map(String::as_str).collect::<BTreeSet<_>>(), created);
+    assert_eq!(
+        event_ids
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        created
+    );
     let in_order: Vec<&str> = dataset
         .datapoints()
         .iter()
-        .map(|d| *datapoint_of.iter().find(|(_, dp)| **dp == d.id()).unwrap().0)
+        .map(|d| {
+            *datapoint_of
+                .iter()
+                .find(|(_, dp)| **dp == d.id())
+                .unwrap()
+                .0
+        })
         .collect();
     assert_eq!(event_ids, in_order);
 }
@@ -162,10 +193,18 @@ async fn evaluators_of_a_datapoint_run_concurrently_within_their_own_bound() {
     };
     let report = run(2).await.unwrap();
     assert_eq!(report.metric("left").unwrap().mean, Some(1.0));
-    assert_eq!(overlap::MOST.load(Ordering::SeqCst), 2, "both evaluators at once");
+    assert_eq!(
+        overlap::MOST.load(Ordering::SeqCst),
+        2,
+        "both evaluators at once"
+    );
     // With one evaluator permit they take turns: the bound is the run's evaluator bound.
     let report = run(1).await.unwrap();
     assert_eq!(report.metric("right").unwrap().mean, Some(1.0));
-    assert_eq!(overlap::MOST.load(Ordering::SeqCst), 1, "one evaluator at a time");
+    assert_eq!(
+        overlap::MOST.load(Ordering::SeqCst),
+        1,
+        "one evaluator at a time"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

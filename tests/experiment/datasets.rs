@@ -28,7 +28,12 @@ async fn run_over(name: &str, content: &str) -> (String, usize) {
         .quiet()
         .run(move |q: Question| {
             counter.fetch_add(1, Ordering::SeqCst);
-            async move { Answer { k: q.k, text: q.text } }
+            async move {
+                Answer {
+                    k: q.k,
+                    text: q.text,
+                }
+            }
         })
         .await
         .unwrap_err()
@@ -44,12 +49,25 @@ async fn a_missing_file_names_the_path() {
         .environment(Environment::empty())
         .dataset_file("tests/data/does-not-exist.jsonl")
         .quiet()
-        .run(|q: Question| async move { Answer { k: q.k, text: q.text } })
+        .run(|q: Question| async move {
+            Answer {
+                k: q.k,
+                text: q.text,
+            }
+        })
         .await
         .unwrap_err()
         .to_string();
-    assert!(error.starts_with("honeyhive dataset: dataset file tests/data/does-not-exist.jsonl not found: looked for "), "{error}");
-    assert!(error.contains("relative paths resolve against CARGO_MANIFEST_DIR"), "{error}");
+    assert!(
+        error.starts_with(
+            "honeyhive dataset: dataset file tests/data/does-not-exist.jsonl not found: looked for "
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("relative paths resolve against CARGO_MANIFEST_DIR"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -60,7 +78,10 @@ async fn a_malformed_json_line_names_file_and_line() {
     )
     .await;
     assert_eq!(calls, 0);
-    assert!(error.starts_with("honeyhive dataset: <dir>/qa.jsonl:2:29: invalid JSON: expected value"), "{error}");
+    assert!(
+        error.starts_with("honeyhive dataset: <dir>/qa.jsonl:2:29: invalid JSON: expected value"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +122,12 @@ async fn an_empty_dataset_and_no_dataset_are_errors() {
         .environment(Environment::empty())
         .dataset(Dataset::from_json("").unwrap())
         .quiet()
-        .run(|q: Question| async move { Answer { k: q.k, text: q.text } })
+        .run(|q: Question| async move {
+            Answer {
+                k: q.k,
+                text: q.text,
+            }
+        })
         .await
         .unwrap_err()
         .to_string();
@@ -109,9 +135,17 @@ async fn an_empty_dataset_and_no_dataset_are_errors() {
     let error = Experiment::<Question, Answer>::new("bad")
         .environment(Environment::empty())
         .quiet()
-        .run(|q: Question| async move { Answer { k: q.k, text: q.text } })
+        .run(|q: Question| async move {
+            Answer {
+                k: q.k,
+                text: q.text,
+            }
+        })
         .await
         .unwrap_err()
         .to_string();
-    assert!(error.contains("the experiment has no dataset: call .dataset("), "{error}");
+    assert!(
+        error.contains("the experiment has no dataset: call .dataset("),
+        "{error}"
+    );
 }

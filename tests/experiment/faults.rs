@@ -15,7 +15,10 @@ async fn fragile(question: Question) -> Answer {
     if question.k == 3 {
         panic!("model exploded on {}", question.k);
     }
-    Answer { k: question.k, text: format!("answer {}", question.k) }
+    Answer {
+        k: question.k,
+        text: format!("answer {}", question.k),
+    }
 }
 
 #[evaluator]
@@ -34,7 +37,9 @@ fn shaky(output: &Answer) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failures_are_reported_and_nothing_else_is_lost() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     // The backend fails for a while on every route the run uses.
     server.inject(Route::Traces, Fault::status(500).times(3));
     server.inject(Route::SessionStart, Fault::status(500).times(2));
@@ -59,7 +64,13 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
         .collect();
     assert_eq!(failed, [(3, "panicked: model exploded on 3")]);
     assert_eq!(report.datapoints.len(), 10);
-    assert!(report.datapoints.iter().enumerate().all(|(i, d)| d.index == i));
+    assert!(
+        report
+            .datapoints
+            .iter()
+            .enumerate()
+            .all(|(i, d)| d.index == i)
+    );
     // Each evaluator failure is that evaluator's alone.
     let evaluation = |index: usize, name: &str| {
         report.datapoints[index]
@@ -72,14 +83,20 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
     assert_eq!(evaluation(5, "picky").errors, ["cannot judge 5"]);
     assert_eq!(evaluation(5, "picky").score, None);
     assert_eq!(evaluation(5, "shaky").score, Some(1.0));
-    assert_eq!(evaluation(6, "shaky").errors, ["panicked: judge crashed on 6"]);
+    assert_eq!(
+        evaluation(6, "shaky").errors,
+        ["panicked: judge crashed on 6"]
+    );
     assert_eq!(evaluation(6, "picky").score, Some(1.0));
     assert_eq!(report.metric("picky").unwrap().errors, 1);
     assert_eq!(report.metric("picky").unwrap().count, 8);
     // The run is finished as failed: one datapoint failed and none is allowed.
     assert!(report.run_failed());
     let message = report.check().unwrap_err().to_string();
-    assert!(message.contains("datapoint 3") && message.contains("model exploded"), "{message}");
+    assert!(
+        message.contains("datapoint 3") && message.contains("model exploded"),
+        "{message}"
+    );
 
     // Nothing lost despite the 5xx: 10 sessions, 10 updates, every span.
     assert_eq!(server.sessions().len(), 10);
@@ -92,7 +109,14 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
     let broken_spans = &sessions[broken];
     for s in broken_spans {
         assert_eq!(s.status.code, StatusCode::Error, "{}", s.name);
-        assert_eq!(attr(s, "honeyhive_error"), if s.name == "fragile" { "model exploded on 3" } else { "panicked: model exploded on 3" });
+        assert_eq!(
+            attr(s, "honeyhive_error"),
+            if s.name == "fragile" {
+                "model exploded on 3"
+            } else {
+                "panicked: model exploded on 3"
+            }
+        );
         assert_eq!(s.events.iter().filter(|e| e.name == "exception").count(), 1);
     }
     let picky_span = sessions[&report.datapoints[5].session_id]
@@ -107,7 +131,10 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
         .find(|s| s.name == "shaky")
         .copied()
         .unwrap();
-    assert_eq!(attr(shaky_span, "honeyhive_error"), "panicked: judge crashed on 6");
+    assert_eq!(
+        attr(shaky_span, "honeyhive_error"),
+        "panicked: judge crashed on 6"
+    );
     let finish = server
         .requests_to(&format!("/v1/runs/{}", report.run_id))
         .into_iter()
@@ -115,12 +142,20 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
         .last()
         .unwrap();
     assert_eq!(finish.json().unwrap()["status"], "failed");
-    assert_eq!(finish.json().unwrap()["event_ids"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        finish.json().unwrap()["event_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allowed_failures_complete_the_run() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     let dataset = Dataset::from_json(&dataset_json(5)).unwrap();
     let report = Experiment::<Question, Answer>::new("fragile")
         .config(connected(&server))
@@ -151,7 +186,9 @@ async fn slow_judge(output: &Answer) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_datapoints_and_evaluators_time_out_alone() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     let dataset = Dataset::from_json(&dataset_json(3)).unwrap();
     let report = Experiment::<Question, Answer>::new("slow")
         .config(connected(&server))
@@ -169,8 +206,14 @@ async fn slow_datapoints_and_evaluators_time_out_alone() {
         })
         .await
         .unwrap();
-    assert_eq!(report.datapoints[2].error.as_deref(), Some("timed out after 200ms"));
-    assert_eq!(report.datapoints[1].evaluations[0].errors, ["timed out after 50ms"]);
+    assert_eq!(
+        report.datapoints[2].error.as_deref(),
+        Some("timed out after 200ms")
+    );
+    assert_eq!(
+        report.datapoints[1].evaluations[0].errors,
+        ["timed out after 50ms"]
+    );
     assert_eq!(report.datapoints[0].evaluations[0].score, Some(1.0));
     let spans = server.wait_for_spans(1, Duration::from_secs(5));
     let root = spans
@@ -201,7 +244,9 @@ mod noisy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_evaluator_keeps_every_score_and_reports_the_aggregate() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     let report = Experiment::<Question, Answer>::new("noisy")
         .config(connected(&server))
         .environment(Environment::empty())
@@ -220,10 +265,21 @@ async fn a_repeated_evaluator_keeps_every_score_and_reports_the_aggregate() {
     let spans = server.spans();
     let span = spans.iter().find(|s| s.name == "judge").unwrap();
     for i in 0..5 {
-        assert!(span.attr(&format!("honeyhive_outputs.scores.{i}")).is_some(), "{:?}", span.attributes);
+        assert!(
+            span.attr(&format!("honeyhive_outputs.scores.{i}"))
+                .is_some(),
+            "{:?}",
+            span.attributes
+        );
     }
     assert_eq!(attr(span, "honeyhive_outputs.aggregate"), "median");
-    assert_eq!(span.attr("honeyhive_metrics.judge"), Some(&honeyhive_runtime::testing::AttrValue::Double(0.5)));
+    assert_eq!(
+        span.attr("honeyhive_metrics.judge"),
+        Some(&honeyhive_runtime::testing::AttrValue::Double(0.5))
+    );
     let root = spans.iter().find(|s| s.name == "noisy").unwrap();
-    assert_eq!(root.attr("honeyhive_metrics.judge"), Some(&honeyhive_runtime::testing::AttrValue::Double(0.5)));
+    assert_eq!(
+        root.attr("honeyhive_metrics.judge"),
+        Some(&honeyhive_runtime::testing::AttrValue::Double(0.5))
+    );
 }

@@ -44,7 +44,10 @@ fn failing_function_body(question: Question) -> Result<Answer, String> {
     if question.k == 4 {
         return Err("no answer for 4".into());
     }
-    Ok(Answer { k: question.k, text: format!("answer {}", question.k) })
+    Ok(Answer {
+        k: question.k,
+        text: format!("answer {}", question.k),
+    })
 }
 
 /// The quickstart experiment (`examples/quickstart.rs`) as a test.

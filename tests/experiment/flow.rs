@@ -8,11 +8,15 @@ use honeyhive_runtime::testing::{AttrValue, TestServer};
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Answer, Question, attr, by_session, connected, dataset_json, exact_match, judged, pipeline};
+use crate::support::{
+    Answer, Question, attr, by_session, connected, dataset_json, exact_match, judged, pipeline,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn calls_follow_the_experiment_flow_in_order() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     let dataset = Dataset::from_json(&dataset_json(3)).unwrap();
     let report = Experiment::<Question, Answer>::new("qa")
         .config(connected(&server))
@@ -42,7 +46,10 @@ async fn calls_follow_the_experiment_flow_in_order() {
     let ids: Vec<&str> = dataset.datapoints().iter().map(|d| d.id()).collect();
     assert_eq!(create["datapoint_ids"], json!(ids));
     assert_eq!(create["configuration"]["function"], "qa");
-    assert_eq!(create["configuration"]["evaluators"], json!(["exact_match", "judge"]));
+    assert_eq!(
+        create["configuration"]["evaluators"],
+        json!(["exact_match", "judge"])
+    );
     assert_eq!(create["configuration"]["max_workers"], 2);
     // An external dataset id never goes in `dataset_id`.
     assert_eq!(create["metadata"]["offline_dataset_id"], dataset.id());
@@ -61,7 +68,10 @@ async fn calls_follow_the_experiment_flow_in_order() {
         let datapoint_id = s["metadata"]["datapoint_id"].as_str().unwrap();
         let index = ids.iter().position(|i| *i == datapoint_id).unwrap();
         assert_eq!(s["inputs"], dataset.datapoints()[index].inputs().clone());
-        session_of.insert(datapoint_id.to_owned(), s["session_id"].as_str().unwrap().to_owned());
+        session_of.insert(
+            datapoint_id.to_owned(),
+            s["session_id"].as_str().unwrap().to_owned(),
+        );
     }
 
     // 3. Session enrichment: outputs, ground truth and metrics per session.
@@ -69,11 +79,23 @@ async fn calls_follow_the_experiment_flow_in_order() {
     assert_eq!(updates.len(), 3);
     for (index, datapoint) in dataset.datapoints().iter().enumerate() {
         let session = &session_of[datapoint.id()];
-        let update = updates.iter().find(|u| u["event_id"] == session.as_str()).unwrap();
-        assert_eq!(update["outputs"], json!({"k": index, "text": format!("answer {index}")}));
-        assert_eq!(update["feedback"]["ground_truth"], datapoint.ground_truth().unwrap().clone());
+        let update = updates
+            .iter()
+            .find(|u| u["event_id"] == session.as_str())
+            .unwrap();
+        assert_eq!(
+            update["outputs"],
+            json!({"k": index, "text": format!("answer {index}")})
+        );
+        assert_eq!(
+            update["feedback"]["ground_truth"],
+            datapoint.ground_truth().unwrap().clone()
+        );
         let exact = if index == 2 { 0.0 } else { 1.0 };
-        assert_eq!(update["metrics"], json!({"exact_match": exact, "judge": 0.9, "judge_tokens": 12.0}));
+        assert_eq!(
+            update["metrics"],
+            json!({"exact_match": exact, "judge": 0.9, "judge_tokens": 12.0})
+        );
     }
 
     // 4. The run is finished after every span and update, with every session in dataset
@@ -82,19 +104,32 @@ async fn calls_follow_the_experiment_flow_in_order() {
         .iter()
         .position(|c| *c == (Method::PUT, format!("/v1/runs/{run_id}")))
         .expect("the run is finished");
-    let last_export = calls.iter().rposition(|c| c.1 == "/opentelemetry/v1/traces").unwrap();
+    let last_export = calls
+        .iter()
+        .rposition(|c| c.1 == "/opentelemetry/v1/traces")
+        .unwrap();
     let last_update = calls.iter().rposition(|c| c.1 == "/events").unwrap();
     let last_session = calls.iter().rposition(|c| c.1 == "/session/start").unwrap();
-    assert!(last_export < finish && last_update < finish && last_session < finish, "{calls:?}");
+    assert!(
+        last_export < finish && last_update < finish && last_session < finish,
+        "{calls:?}"
+    );
     let body = requests[finish].json().unwrap();
     assert_eq!(body["status"], "completed");
     let expected: Vec<&str> = ids.iter().map(|i| session_of[*i].as_str()).collect();
     assert_eq!(body["event_ids"], json!(expected));
     assert_eq!(body["metadata"]["offline_dataset_id"], dataset.id());
     assert_eq!(calls[finish + 1].1, format!("/v1/runs/{run_id}/result"));
-    assert_eq!(calls.len(), finish + 2, "nothing after the results: {calls:?}");
+    assert_eq!(
+        calls.len(),
+        finish + 2,
+        "nothing after the results: {calls:?}"
+    );
     let server_view = report.server_result.as_ref().expect("the server's results");
-    assert!(server_view.to_string().contains("exact_match"), "{server_view}");
+    assert!(
+        server_view.to_string().contains("exact_match"),
+        "{server_view}"
+    );
 
     // The report: dataset order, metrics, threshold.
     let order: Vec<usize> = report.datapoints.iter().map(|d| d.index).collect();
@@ -102,13 +137,18 @@ async fn calls_follow_the_experiment_flow_in_order() {
     let exact = report.metric("exact_match").unwrap();
     assert_eq!((exact.count, exact.passed), (3, Some(true)));
     assert!((exact.mean.unwrap() - 2.0 / 3.0).abs() < 1e-9);
-    assert_eq!(report.url.as_deref(), Some(format!("{}/v1/runs/{run_id}", server.url()).as_str()));
+    assert_eq!(
+        report.url.as_deref(),
+        Some(format!("{}/v1/runs/{run_id}", server.url()).as_str())
+    );
     report.check().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn root_and_evaluator_spans_carry_section_3_attributes() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     let dataset = Dataset::from_json(&dataset_json(2)).unwrap();
     let report = Experiment::<Question, Answer>::new("qa")
         .config(connected(&server))
@@ -121,9 +161,18 @@ async fn root_and_evaluator_spans_carry_section_3_attributes() {
         .unwrap();
     let spans = server.spans();
     // Per datapoint: root, pipeline, retrieve, generate, polish, 2 evaluators, judge_step.
-    assert_eq!(spans.len(), 2 * 8, "{:#?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(
+        spans.len(),
+        2 * 8,
+        "{:#?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     for (session, spans) in by_session(&spans) {
-        let result = report.datapoints.iter().find(|d| d.session_id == session).unwrap();
+        let result = report
+            .datapoints
+            .iter()
+            .find(|d| d.session_id == session)
+            .unwrap();
         let datapoint = &dataset.datapoints()[result.index];
         for s in &spans {
             assert_eq!(attr(s, "honeyhive_metadata.run_id"), report.run_id);
@@ -137,12 +186,27 @@ async fn root_and_evaluator_spans_carry_section_3_attributes() {
         assert_eq!(attr(root, "honeyhive_event_name"), "qa");
         let k = result.index as i64;
         assert_eq!(root.attr("honeyhive_inputs.k"), Some(&AttrValue::Int(k)));
-        assert_eq!(root.attr("honeyhive_outputs.result.k"), Some(&AttrValue::Int(k)));
+        assert_eq!(
+            root.attr("honeyhive_outputs.result.k"),
+            Some(&AttrValue::Int(k))
+        );
         // Both datapoints of `dataset_json(2)` have the right ground truth.
-        assert_eq!(root.attr("honeyhive_metrics.exact_match"), Some(&AttrValue::Double(1.0)));
-        assert_eq!(root.attr("honeyhive_metrics.judge"), Some(&AttrValue::Double(0.9)));
-        assert_eq!(root.attr("honeyhive_metrics.judge_tokens"), Some(&AttrValue::Double(12.0)));
-        assert_eq!(attr(root, "honeyhive_metrics.judge_explanation"), format!("k {k} vs {k}"));
+        assert_eq!(
+            root.attr("honeyhive_metrics.exact_match"),
+            Some(&AttrValue::Double(1.0))
+        );
+        assert_eq!(
+            root.attr("honeyhive_metrics.judge"),
+            Some(&AttrValue::Double(0.9))
+        );
+        assert_eq!(
+            root.attr("honeyhive_metrics.judge_tokens"),
+            Some(&AttrValue::Double(12.0))
+        );
+        assert_eq!(
+            attr(root, "honeyhive_metrics.judge_explanation"),
+            format!("k {k} vs {k}")
+        );
 
         let pipeline = spans.iter().find(|s| s.name == "pipeline").unwrap();
         assert_eq!(pipeline.parent_span_id.as_ref(), Some(&root.span_id));
@@ -155,13 +219,25 @@ async fn root_and_evaluator_spans_carry_section_3_attributes() {
             let score = e.attr("honeyhive_outputs.score").cloned();
             assert_eq!(e.attr(&format!("honeyhive_metrics.{name}")).cloned(), score);
             assert_eq!(e.attr("gen_ai.evaluation.score.value").cloned(), score);
-            assert_eq!(e.attr("honeyhive_inputs.output.k"), Some(&AttrValue::Int(k)));
+            assert_eq!(
+                e.attr("honeyhive_inputs.output.k"),
+                Some(&AttrValue::Int(k))
+            );
         }
         let exact_span = spans.iter().find(|s| s.name == "exact_match").unwrap();
-        assert_eq!(exact_span.attr("honeyhive_inputs.ground_truth.k"), Some(&AttrValue::Int(k)));
-        assert!(exact_span.attr("honeyhive_inputs.inputs.k").is_none(), "exact_match does not read inputs");
+        assert_eq!(
+            exact_span.attr("honeyhive_inputs.ground_truth.k"),
+            Some(&AttrValue::Int(k))
+        );
+        assert!(
+            exact_span.attr("honeyhive_inputs.inputs.k").is_none(),
+            "exact_match does not read inputs"
+        );
         let judge = spans.iter().find(|s| s.name == "judge").unwrap();
-        assert_eq!(judge.attr("honeyhive_inputs.inputs.k"), Some(&AttrValue::Int(k)));
+        assert_eq!(
+            judge.attr("honeyhive_inputs.inputs.k"),
+            Some(&AttrValue::Int(k))
+        );
         let step = spans.iter().find(|s| s.name == "judge_step").unwrap();
         assert_eq!(step.parent_span_id.as_ref(), Some(&judge.span_id));
     }
@@ -170,7 +246,9 @@ async fn root_and_evaluator_spans_carry_section_3_attributes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hosted_dataset_runs_with_its_managed_ids() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     let datapoints: Vec<Value> = (0..3)
         .map(|k| json!({"id": format!("dp-{k}"), "inputs": {"k": k, "text": format!("question {k}")}, "ground_truth": {"k": k, "text": format!("answer {k}")}}))
         .collect();
@@ -185,13 +263,25 @@ async fn a_hosted_dataset_runs_with_its_managed_ids() {
         .await
         .unwrap();
     assert_eq!(report.dataset_id, "ds-managed");
-    let ids: Vec<&str> = report.datapoints.iter().map(|d| d.datapoint_id.as_str()).collect();
+    let ids: Vec<&str> = report
+        .datapoints
+        .iter()
+        .map(|d| d.datapoint_id.as_str())
+        .collect();
     assert_eq!(ids, ["dp-0", "dp-1", "dp-2"]);
     assert_eq!(report.metric("exact_match").unwrap().mean, Some(1.0));
     let create = server.requests_to("/v1/runs").remove(0);
     let body = create.json().unwrap();
     // A managed dataset id goes in `dataset_id`, not in the offline metadata.
     assert_eq!(body["dataset_id"], "ds-managed");
-    assert!(body["metadata"].get("offline_dataset_id").is_none(), "{body}");
-    assert!(server.sessions().iter().all(|s| s["metadata"]["dataset_id"] == "ds-managed"));
+    assert!(
+        body["metadata"].get("offline_dataset_id").is_none(),
+        "{body}"
+    );
+    assert!(
+        server
+            .sessions()
+            .iter()
+            .all(|s| s["metadata"]["dataset_id"] == "ds-managed")
+    );
 }

@@ -33,12 +33,17 @@ async fn a_local_run_writes_its_report_and_sends_nothing() {
 
     let run_dir = dir.join("runs").join(&report.run_id);
     assert_eq!(report.report_dir.as_deref(), Some(run_dir.as_path()));
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("summary.json")).unwrap())
+            .unwrap();
     assert_eq!(summary["run_id"], report.run_id.as_str());
     assert_eq!(summary["datapoint_count"], 6);
     assert_eq!(summary["failed_count"], 0);
     let metrics = summary["metrics"].as_array().unwrap();
-    let names: Vec<&str> = metrics.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = metrics
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["exact_match", "judge", "judge_tokens"]);
     // Datapoints 2 and 5 have a wrong ground truth on purpose.
     assert_eq!(metrics[0]["mean"].as_f64().unwrap(), 4.0 / 6.0);
@@ -53,9 +58,15 @@ async fn a_local_run_writes_its_report_and_sends_nothing() {
         assert_eq!(line["datapoint_id"], dataset.datapoints()[i].id());
         assert_eq!(line["output"]["text"], format!("answer {i}"));
         assert_eq!(&line["inputs"], dataset.datapoints()[i].inputs());
-        assert_eq!(Some(&line["ground_truth"]), dataset.datapoints()[i].ground_truth());
+        assert_eq!(
+            Some(&line["ground_truth"]),
+            dataset.datapoints()[i].ground_truth()
+        );
         assert_eq!(line["explanations"]["judge"], format!("k {i} vs {i}"));
-        assert_eq!(line["evaluations"][1]["extra"], serde_json::json!([["tokens", 12.0]]));
+        assert_eq!(
+            line["evaluations"][1]["extra"],
+            serde_json::json!([["tokens", 12.0]])
+        );
     }
 
     // The sessions and spans are in the local store, with the run's ids.
@@ -68,10 +79,18 @@ async fn a_local_run_writes_its_report_and_sends_nothing() {
         })
         .collect();
     assert_eq!(starts.len(), 6);
-    assert!(starts.iter().all(|s| s.metadata["run_id"] == report.run_id.as_str()));
+    assert!(
+        starts
+            .iter()
+            .all(|s| s.metadata["run_id"] == report.run_id.as_str())
+    );
     let spans = read_spans(&dir).unwrap();
     assert_eq!(spans.len(), 6 * 8);
-    assert!(spans.iter().all(|s| s.attributes["honeyhive_metadata.run_id"] == report.run_id.as_str()));
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.attributes["honeyhive_metadata.run_id"] == report.run_id.as_str())
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -116,7 +135,10 @@ async fn hh_shard_runs_a_deterministic_subset_and_hh_run_id_joins_a_run() {
         .run(pipeline)
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("use k/n with 1 <= k <= n"), "{error}");
+    assert!(
+        error.to_string().contains("use k/n with 1 <= k <= n"),
+        "{error}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -134,7 +156,11 @@ async fn repetitions_run_every_datapoint_in_its_own_sessions() {
         .run(pipeline)
         .await
         .unwrap();
-    let order: Vec<(usize, u32)> = report.datapoints.iter().map(|d| (d.index, d.repetition)).collect();
+    let order: Vec<(usize, u32)> = report
+        .datapoints
+        .iter()
+        .map(|d| (d.index, d.repetition))
+        .collect();
     assert_eq!(order, [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]);
     let sessions: std::collections::BTreeSet<&str> = report.session_ids().into_iter().collect();
     assert_eq!(sessions.len(), 6);

@@ -12,7 +12,12 @@ use crate::common::{API_KEY, PROJECT, temp_dir};
 fn run_fixture(name: &str, env: &[(&str, String)]) -> (Output, String) {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
-        .args([&format!("fixtures::{name}"), "--exact", "--ignored", "--nocapture"])
+        .args([
+            &format!("fixtures::{name}"),
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env_remove("HH_API_KEY")
         .env_remove("HONEYHIVE_API_KEY")
         .env_remove("HH_API_URL")
@@ -37,19 +42,28 @@ fn a_passing_experiment_passes_and_prints_its_summary() {
     let dir = temp_dir("fixture-pass");
     let (output, text) = run_fixture("passing", &[("HH_LOCAL_DIR", dir.display().to_string())]);
     assert!(output.status.success(), "{text}");
-    assert!(text.contains("experiment `passing`: 6 datapoint(s), 0 failed"), "{text}");
+    assert!(
+        text.contains("experiment `passing`: 6 datapoint(s), 0 failed"),
+        "{text}"
+    );
     for column in ["metric", "mean", "p50", "p90", "threshold", "pass rate"] {
         assert!(text.contains(column), "{column}: {text}");
     }
     assert!(text.contains("(local: no API key)"), "{text}");
-    assert!(dir.join("runs").read_dir().unwrap().count() == 1, "one run report");
+    assert!(
+        dir.join("runs").read_dir().unwrap().count() == 1,
+        "one run report"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn a_missed_threshold_fails_the_test_naming_metric_threshold_and_value() {
     let dir = temp_dir("fixture-threshold");
-    let (output, text) = run_fixture("missed_threshold", &[("HH_LOCAL_DIR", dir.display().to_string())]);
+    let (output, text) = run_fixture(
+        "missed_threshold",
+        &[("HH_LOCAL_DIR", dir.display().to_string())],
+    );
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains("experiment `strict qa` (run ")
@@ -66,8 +80,14 @@ fn a_failing_function_fails_the_test_unless_allowed() {
     let env = [("HH_LOCAL_DIR", dir.display().to_string())];
     let (output, text) = run_fixture("failing_function", &env);
     assert!(!output.status.success(), "{text}");
-    assert!(text.contains("1 datapoint(s) failed, 0 allowed (raise `allow_failures` to tolerate them)"), "{text}");
-    assert!(text.contains("datapoint 4 (EXT-") && text.contains("no answer for 4"), "{text}");
+    assert!(
+        text.contains("1 datapoint(s) failed, 0 allowed (raise `allow_failures` to tolerate them)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("datapoint 4 (EXT-") && text.contains("no answer for 4"),
+        "{text}"
+    );
     let (output, text) = run_fixture("tolerated_failure", &env);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("failed datapoints (1, 1 allowed)"), "{text}");
@@ -94,7 +114,10 @@ fn with_an_api_key_the_generated_test_reports_to_honeyhive() {
     assert_eq!(runs[0]["event_ids"].as_array().unwrap().len(), 6);
     assert_eq!(server.sessions().len(), 6);
     let run_id = runs[0]["run_id"].as_str().unwrap();
-    assert!(text.contains(&format!("run {run_id}: {}/v1/runs/{run_id}", server.url())), "{text}");
+    assert!(
+        text.contains(&format!("run {run_id}: {}/v1/runs/{run_id}", server.url())),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -103,6 +126,9 @@ fn the_quickstart_experiment_runs_as_a_test() {
     let dir = temp_dir("fixture-quickstart");
     let (output, text) = run_fixture("quickstart", &[("HH_LOCAL_DIR", dir.display().to_string())]);
     assert!(output.status.success(), "{text}");
-    assert!(text.contains("experiment `quickstart`: 5 datapoint(s), 0 failed"), "{text}");
+    assert!(
+        text.contains("experiment `quickstart`: 5 datapoint(s), 0 failed"),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use honeyhive_runtime::testing::{RecordedSpan, TestServer};
 use honeyhive::{Config, Environment, Score, evaluator, trace};
+use honeyhive_runtime::testing::{RecordedSpan, TestServer};
 use serde::{Deserialize, Serialize};
 
 use crate::common::{API_KEY, PROJECT, fast_export};
@@ -37,7 +37,11 @@ pub struct Answer {
 pub fn dataset_json(n: u32) -> String {
     let lines: Vec<String> = (0..n)
         .map(|k| {
-            let truth = if k % 3 == 2 { format!("wrong {k}") } else { format!("answer {k}") };
+            let truth = if k % 3 == 2 {
+                format!("wrong {k}")
+            } else {
+                format!("answer {k}")
+            };
             serde_json::json!({
                 "inputs": {"k": k, "text": format!("question {k}")},
                 "ground_truth": {"k": k, "text": truth},
@@ -67,7 +71,9 @@ pub async fn pipeline(question: Question) -> Answer {
     let k = question.k;
     let docs = retrieve(k);
     let text = honeyhive::spawn(generate(k, docs)).await.unwrap();
-    let text = honeyhive::thread::spawn(move || polish(k, text)).join().unwrap();
+    let text = honeyhive::thread::spawn(move || polish(k, text))
+        .join()
+        .unwrap();
     Answer { k, text }
 }
 

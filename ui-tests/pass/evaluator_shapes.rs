@@ -268,7 +268,7 @@ pub fn same_len<T, U, const N: usize>(output: &[T; N], inputs: &Vec<U>) -> bool
 where
     T: Clone,
 {
-    inputs.len() == N && output.iter().cloned().count() == N
+    inputs.len() == N && output.to_vec().len() == N
 }
 
 /// Generic in a ground truth that is also the output.

@@ -193,7 +193,10 @@ impl Parse for ExperimentArgs {
                     let lit = string_value(input, &option, "dataset = \"tests/data/qa.jsonl\"")
                         .map_err(|e| errors.take_and(e))?;
                     let value = lit.value().to_ascii_lowercase();
-                    if ![".json", ".jsonl", ".csv"].iter().any(|ext| value.ends_with(ext)) {
+                    if ![".json", ".jsonl", ".csv"]
+                        .iter()
+                        .any(|ext| value.ends_with(ext))
+                    {
                         errors.push(syn::Error::new(
                             lit.span(),
                             "a dataset file is `.json` (an array of datapoints), `.jsonl` (one \
@@ -207,7 +210,10 @@ impl Parse for ExperimentArgs {
                     let lit = string_value(input, &option, "dataset_id = \"663a1f2e\"")
                         .map_err(|e| errors.take_and(e))?;
                     if lit.value().trim().is_empty() {
-                        errors.push(syn::Error::new(lit.span(), "the dataset id cannot be empty"));
+                        errors.push(syn::Error::new(
+                            lit.span(),
+                            "the dataset id cannot be empty",
+                        ));
                     }
                     args.dataset_id.get_or_insert(lit);
                 }
@@ -232,18 +238,17 @@ impl Parse for ExperimentArgs {
                             }
                             other => EvaluatorEntry::Value(other),
                         };
-                        if let Some(ident) = entry.ident() {
-                            if args
+                        if let Some(ident) = entry.ident()
+                            && args
                                 .evaluators
                                 .iter()
                                 .any(|e| e.ident().is_some_and(|i| i == ident))
-                            {
-                                errors.push(syn::Error::new(
-                                    ident.span(),
-                                    format!("evaluator `{ident}` is listed twice"),
-                                ));
-                                continue;
-                            }
+                        {
+                            errors.push(syn::Error::new(
+                                ident.span(),
+                                format!("evaluator `{ident}` is listed twice"),
+                            ));
+                            continue;
                         }
                         args.evaluators.push(entry);
                     }
@@ -377,7 +382,9 @@ impl Parse for ExperimentArgs {
                     };
                     errors.push(syn::Error::new(
                         raw.metric.span(),
-                        format!("`{metric}` is not an evaluator of this experiment{hint}; {allowed}"),
+                        format!(
+                            "`{metric}` is not an evaluator of this experiment{hint}; {allowed}"
+                        ),
                     ));
                 }
             }
@@ -437,9 +444,15 @@ mod tests {
         assert_eq!(a.evaluators.len(), 3);
         assert_eq!(a.thresholds.len(), 2);
         assert_eq!(a.thresholds[1].evaluator, 1);
-        assert_eq!((a.thresholds[1].operator, a.thresholds[1].value), ("<", -2.0));
+        assert_eq!(
+            (a.thresholds[1].operator, a.thresholds[1].value),
+            ("<", -2.0)
+        );
         assert_eq!(a.timeout_ms, Some(30_000));
-        assert_eq!((a.max_concurrency, a.repetitions, a.allow_failures), (Some(8), Some(2), Some(0)));
+        assert_eq!(
+            (a.max_concurrency, a.repetitions, a.allow_failures),
+            (Some(8), Some(2), Some(0))
+        );
         assert!(parse("dataset_id = \"abc\"").is_ok());
     }
 
@@ -453,13 +466,22 @@ mod tests {
             err("dataset = \"a.json\", evaluators = [exact_match], threshold(judge >= 1)")
                 .contains("`judge` is not an evaluator of this experiment; thresholds name one of the listed evaluators: `exact_match`")
         );
-        assert!(err("dataset = \"a.json\", evaluators = [a], threshold(a == 1)").contains("`>=`, `>`, `<=` or `<`"));
-        assert!(err("dataset = \"a.json\", evaluators = [a], threshold(a >= x)").contains("number literal"));
+        assert!(
+            err("dataset = \"a.json\", evaluators = [a], threshold(a == 1)")
+                .contains("`>=`, `>`, `<=` or `<`")
+        );
+        assert!(
+            err("dataset = \"a.json\", evaluators = [a], threshold(a >= x)")
+                .contains("number literal")
+        );
         assert!(err("dataset = \"a.json\", evaluators = [a, a]").contains("listed twice"));
         assert!(err("dataset = \"a.json\", max_concurrency = 0").contains("at least 1"));
         assert!(err("dataset = \"a.json\", timeout = \"30\"").contains("not a duration"));
         assert!(err("dataset = \"a.json\", timeout = 30").contains("takes a string literal"));
-        assert!(err("dataset = \"a.json\", name = \"a\", name = \"b\"").contains("duplicate option `name`"));
+        assert!(
+            err("dataset = \"a.json\", name = \"a\", name = \"b\"")
+                .contains("duplicate option `name`")
+        );
         assert!(err("dataset = \"a.json\", evaluators = a").contains("list in brackets"));
     }
 }

@@ -68,7 +68,10 @@ fn expand(args: ExperimentArgs, function: ItemFn) -> syn::Result<TokenStream> {
         }
     }
     if let Some(c) = &sig.constness {
-        return Err(syn::Error::new(c.span(), "an experiment function cannot be `const`"));
+        return Err(syn::Error::new(
+            c.span(),
+            "an experiment function cannot be `const`",
+        ));
     }
     if let Some(u) = &sig.unsafety {
         return Err(syn::Error::new(

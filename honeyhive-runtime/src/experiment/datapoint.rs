@@ -10,16 +10,16 @@ use futures_util::FutureExt as _;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::TaskFn;
 use super::report::{DatapointResult, EvaluationResult};
 use crate::attributes as attr;
-use crate::dataset::Dataset;
 use crate::capture::Attributes;
+use crate::dataset::Dataset;
 use crate::{Config, Enrichment, EvalInput, Evaluator, HoneyHiveTracer};
 
 /// What every datapoint of a run shares.
@@ -65,7 +65,12 @@ struct RunSpan {
 }
 
 impl RunSpan {
-    fn start(tracer: &HoneyHiveTracer, parent: &Context, name: String, attrs: Attributes) -> RunSpan {
+    fn start(
+        tracer: &HoneyHiveTracer,
+        parent: &Context,
+        name: String,
+        attrs: Attributes,
+    ) -> RunSpan {
         match tracer.otel_tracer() {
             Some(otel) => {
                 let span = otel.build_with_context(
@@ -259,13 +264,11 @@ where
                         inputs: &eval_inputs,
                         ground_truth: ground_truth.as_ref(),
                     };
-                    let evaluations = futures_util::future::join_all(
-                        shared
-                            .evaluators
-                            .iter()
-                            .map(|e| evaluate(&shared, &tracer, &root.cx, e.as_ref(), input, &output_json)),
-                    )
-                    .await;
+                    let evaluations =
+                        futures_util::future::join_all(shared.evaluators.iter().map(|e| {
+                            evaluate(&shared, &tracer, &root.cx, e.as_ref(), input, &output_json)
+                        }))
+                        .await;
                     let mut metrics = Attributes::default();
                     for (e, explanation) in &evaluations {
                         for (name, value) in e.metrics() {
@@ -288,7 +291,8 @@ where
                     result.evaluations = evaluations.into_iter().map(|(e, _)| e).collect();
                 }
                 Err(e) => {
-                    let message = format!("the inputs could not be read again for the evaluators: {e}");
+                    let message =
+                        format!("the inputs could not be read again for the evaluators: {e}");
                     root.fail("error", &message);
                     result.error = Some(message);
                 }
@@ -324,7 +328,9 @@ where
 
     let mut attrs = Attributes::default();
     attrs.values.push(KeyValue::new(attr::EVENT_TYPE, "chain"));
-    attrs.values.push(KeyValue::new(attr::EVENT_NAME, name.clone()));
+    attrs
+        .values
+        .push(KeyValue::new(attr::EVENT_NAME, name.clone()));
     attrs
         .values
         .push(KeyValue::new(attr::GEN_AI_EVALUATION_NAME, name.clone()));
@@ -332,7 +338,11 @@ where
         attrs.flatten(&format!("{}.output", attr::INPUTS), output_json);
     }
     if params.inputs {
-        flattened(&format!("{}.inputs", attr::INPUTS), input.inputs, &mut attrs);
+        flattened(
+            &format!("{}.inputs", attr::INPUTS),
+            input.inputs,
+            &mut attrs,
+        );
     }
     if let (true, Some(gt)) = (params.ground_truth, input.ground_truth) {
         attrs.flatten(&format!("{}.ground_truth", attr::INPUTS), gt);

@@ -73,12 +73,12 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+#[doc(hidden)]
+pub use self::harness::{blocking, manifest_path, run_test};
 pub use self::report::{
     Comparison, DatapointResult, EvaluationResult, ExperimentFailure, ExperimentReport,
     MetricSummary, Threshold, percentile,
 };
-#[doc(hidden)]
-pub use self::harness::{blocking, manifest_path, run_test};
 pub use self::shard::Shard;
 use crate::dataset::Dataset;
 use crate::{Config, Environment, Evaluator, EvaluatorList, Result};
@@ -249,8 +249,14 @@ where
 
     /// A threshold on a metric's mean: the report's [`check`](ExperimentReport::check)
     /// fails when it is missed.
-    pub fn threshold(mut self, metric: impl Into<String>, comparison: Comparison, value: f64) -> Self {
-        self.thresholds.push(Threshold::new(metric, comparison, value));
+    pub fn threshold(
+        mut self,
+        metric: impl Into<String>,
+        comparison: Comparison,
+        value: f64,
+    ) -> Self {
+        self.thresholds
+            .push(Threshold::new(metric, comparison, value));
         self
     }
 
@@ -296,7 +302,9 @@ where
     /// Checks every datapoint's ground truth against `G` before the run (what
     /// `#[experiment(ground_truth = G)]` does).
     pub fn ground_truth<G: DeserializeOwned>(mut self) -> Self {
-        fn check<G: DeserializeOwned>(value: Option<&serde_json::Value>) -> std::result::Result<(), String> {
+        fn check<G: DeserializeOwned>(
+            value: Option<&serde_json::Value>,
+        ) -> std::result::Result<(), String> {
             crate::evaluator::ground_truth::<G>(value, false).map(drop)
         }
         self.ground_truth_check = Some((std::any::type_name::<G>(), check::<G>));
@@ -306,7 +314,12 @@ where
     /// A threshold on the metric of the evaluator at `index` (in the order added); what
     /// `#[experiment(threshold(..))]` generates.
     #[doc(hidden)]
-    pub fn __threshold_on_evaluator(self, index: usize, comparison: Comparison, value: f64) -> Self {
+    pub fn __threshold_on_evaluator(
+        self,
+        index: usize,
+        comparison: Comparison,
+        value: f64,
+    ) -> Self {
         let metric = self
             .evaluators
             .get(index)

@@ -51,10 +51,17 @@ impl DatapointsWriter {
     }
 
     /// Adds the datapoint at position `slot` of the run.
-    pub(crate) fn add(&mut self, slot: usize, result: &DatapointResult, details: &Details) -> Result<()> {
-        let line = serde_json::to_string(&Line { result, details }).map_err(|source| Error::Serialize {
-            what: "a datapoint result",
-            source,
+    pub(crate) fn add(
+        &mut self,
+        slot: usize,
+        result: &DatapointResult,
+        details: &Details,
+    ) -> Result<()> {
+        let line = serde_json::to_string(&Line { result, details }).map_err(|source| {
+            Error::Serialize {
+                what: "a datapoint result",
+                source,
+            }
         })?;
         self.waiting.insert(slot, line);
         while let Some(line) = self.waiting.remove(&self.next) {
@@ -214,7 +221,12 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
             d.evaluations
                 .iter()
                 .filter(|e| !e.errors.is_empty())
-                .map(move |e| format!("  #{} {}: {}: {}\n", d.index, d.datapoint_id, e.name, e.errors[0]))
+                .map(move |e| {
+                    format!(
+                        "  #{} {}: {}: {}\n",
+                        d.index, d.datapoint_id, e.name, e.errors[0]
+                    )
+                })
         })
         .collect();
     if !evaluator_errors.is_empty() {

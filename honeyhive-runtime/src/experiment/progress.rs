@@ -29,7 +29,8 @@ impl Progress {
             return Progress::Quiet;
         }
         if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             if let Ok(style) = ProgressStyle::with_template(
                 "{prefix} [{bar:30}] {pos}/{len} datapoints {msg} ({elapsed}, eta {eta})",
             ) {

@@ -120,11 +120,14 @@ pub struct EvaluationResult {
 impl EvaluationResult {
     /// The metrics this result contributes: its own, and `<name>_<key>` per extra.
     pub fn metrics(&self) -> impl Iterator<Item = (String, f64)> + '_ {
-        self.score.map(|s| (self.name.clone(), s)).into_iter().chain(
-            self.extra
-                .iter()
-                .map(|(k, v)| (format!("{}_{k}", self.name), *v)),
-        )
+        self.score
+            .map(|s| (self.name.clone(), s))
+            .into_iter()
+            .chain(
+                self.extra
+                    .iter()
+                    .map(|(k, v)| (format!("{}_{k}", self.name), *v)),
+            )
     }
 }
 
@@ -259,9 +262,7 @@ pub(crate) fn summarise(
                     passed as f64 / evaluated as f64
                 }
             });
-            let passed = threshold
-                .as_ref()
-                .map(|t| mean.is_some_and(|m| t.holds(m)));
+            let passed = threshold.as_ref().map(|t| mean.is_some_and(|m| t.holds(m)));
             MetricSummary {
                 count: values.len(),
                 errors,
@@ -420,14 +421,22 @@ fn list(reasons: &[String]) -> String {
 pub(crate) fn format_score(value: f64) -> String {
     let text = format!("{value:.4}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".into() } else { text.into() }
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.into()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn datapoint(index: usize, scores: &[(&str, Option<f64>)], error: Option<&str>) -> DatapointResult {
+    fn datapoint(
+        index: usize,
+        scores: &[(&str, Option<f64>)],
+        error: Option<&str>,
+    ) -> DatapointResult {
         DatapointResult {
             index,
             datapoint_id: format!("dp{index}"),
@@ -441,14 +450,22 @@ mod tests {
                     score: *score,
                     scores: score.iter().copied().collect(),
                     extra: vec![],
-                    errors: if score.is_none() { vec!["boom".into()] } else { vec![] },
+                    errors: if score.is_none() {
+                        vec!["boom".into()]
+                    } else {
+                        vec![]
+                    },
                 })
                 .collect(),
             duration_ms: 1.0,
         }
     }
 
-    fn report(datapoints: Vec<DatapointResult>, thresholds: &[Threshold], allow: usize) -> ExperimentReport {
+    fn report(
+        datapoints: Vec<DatapointResult>,
+        thresholds: &[Threshold],
+        allow: usize,
+    ) -> ExperimentReport {
         ExperimentReport {
             name: "qa".into(),
             run_id: "r1".into(),
@@ -480,7 +497,10 @@ mod tests {
         );
         let m = r.metric("m").unwrap();
         assert_eq!((m.count, m.errors), (3, 1));
-        assert_eq!((m.mean, m.min, m.max, m.p50), (Some(0.5), Some(0.0), Some(1.0), Some(0.5)));
+        assert_eq!(
+            (m.mean, m.min, m.max, m.p50),
+            (Some(0.5), Some(0.0), Some(1.0), Some(0.5))
+        );
         assert_eq!(m.p90, Some(0.9));
         // 2 of the 4 evaluated datapoints reach 0.5; the failed evaluator does not pass.
         assert_eq!(m.pass_rate, Some(0.5));

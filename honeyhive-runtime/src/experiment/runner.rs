@@ -13,16 +13,19 @@ use super::progress::Progress;
 use super::report::{DatapointResult, ExperimentReport, summarise};
 use super::{DatasetSource, Experiment, Shard, TaskFn};
 use crate::client::ApiClient;
-use crate::pipeline::Pipeline;
 use crate::dataset::validate::{check_inputs, read_as};
 use crate::dataset::{Dataset, DatasetError};
+use crate::pipeline::Pipeline;
 use crate::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
 use crate::{Config, Environment, Error, Evaluator, Result, Warning};
 
 /// Source label of every experiment session (`honeyhive-api.md`).
 const EVALUATION_SOURCE: &str = "evaluation";
 
-pub(crate) async fn run<I, O>(experiment: Experiment<I, O>, task: TaskFn<I, O>) -> Result<ExperimentReport>
+pub(crate) async fn run<I, O>(
+    experiment: Experiment<I, O>,
+    task: TaskFn<I, O>,
+) -> Result<ExperimentReport>
 where
     I: DeserializeOwned + Serialize + Send + Sync + 'static,
     O: Serialize + Send + Sync + 'static,
@@ -73,13 +76,20 @@ where
         (Some(id), _) => id,
         (None, None) => uuid::Uuid::new_v4().to_string(),
         (None, Some(api)) => {
-            let datapoint_ids: Vec<String> =
-                dataset.datapoints().iter().map(|d| d.id().to_owned()).collect();
+            let datapoint_ids: Vec<String> = dataset
+                .datapoints()
+                .iter()
+                .map(|d| d.id().to_owned())
+                .collect();
             let body = RunCreate::new(
                 experiment.name.clone(),
                 Some(dataset.id()),
                 datapoint_ids,
-                RunConfiguration::new(function, evaluator_names.clone(), experiment.max_concurrency),
+                RunConfiguration::new(
+                    function,
+                    evaluator_names.clone(),
+                    experiment.max_concurrency,
+                ),
             )
             .with_git(GitInfo::current());
             api.create_run(&body).await?
@@ -212,8 +222,17 @@ where
         } else {
             RunStatus::Completed
         };
-        let session_ids = report.session_ids().into_iter().map(str::to_owned).collect();
-        let update = RunUpdate::new(experiment.name.clone(), status, session_ids, Some(dataset.id()));
+        let session_ids = report
+            .session_ids()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let update = RunUpdate::new(
+            experiment.name.clone(),
+            status,
+            session_ids,
+            Some(dataset.id()),
+        );
         if let Err(e) = api.update_run(&run_id, &update).await {
             config.warnings().emit(Warning::UpdateFailed {
                 what: format!("finishing run {run_id}"),
@@ -326,7 +345,8 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
             message,
         };
         if let Some((type_name, check)) = &experiment.ground_truth_check {
-            check(ground_truth).map_err(|e| type_error(format!("`ground_truth = {type_name}`: {e}")))?;
+            check(ground_truth)
+                .map_err(|e| type_error(format!("`ground_truth = {type_name}`: {e}")))?;
         }
         for evaluator in &experiment.evaluators {
             evaluator
@@ -346,7 +366,7 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
     }
     // Dataset order, all repetitions of a datapoint together.
     let work = (0..dataset.len())
-        .filter(|&position| !shard.is_some_and(|s| !s.contains(position)))
+        .filter(|&position| shard.is_none_or(|s| s.contains(position)))
         .flat_map(|position| {
             (0..experiment.repetitions.max(1)).map(move |repetition| Work {
                 position,

@@ -9,8 +9,8 @@
 //!   (a child process per size, so each peak is its own), and how it grows per datapoint
 //!   between 2,500 and 10,000 datapoints.
 //!
-//! `cargo bench --bench experiment` runs it; `-- --smoke` runs tiny sizes (what CI does,
-//! so the program cannot rot).
+//! `cargo bench --bench experiment_run` runs it; `-- --smoke`, or `cargo test` (which runs this
+//! target without `--bench`), runs tiny sizes, so the program cannot rot.
 
 use std::time::{Duration, Instant};
 
@@ -219,7 +219,11 @@ fn memory(smoke: bool) {
                 .args(["--memory-child", &n.to_string()])
                 .output()
                 .expect("the memory child runs");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout)
                 .trim()
                 .lines()
@@ -229,7 +233,8 @@ fn memory(smoke: bool) {
         })
         .collect();
     let (small, large) = (measured[0][0], measured[1][0]);
-    let per_datapoint = (large.saturating_sub(small)) as f64 * 1024.0 / (sizes[1] - sizes[0]) as f64;
+    let per_datapoint =
+        (large.saturating_sub(small)) as f64 * 1024.0 / (sizes[1] - sizes[0]) as f64;
     let (quarter, late) = (measured[1][1], measured[1][2]);
     let finished = sizes[1] as f64 * 0.65;
     let per_finished = (late as f64 - quarter as f64) * 1024.0 / finished;
@@ -250,11 +255,18 @@ fn memory(smoke: bool) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--memory-child") {
-        let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        let n = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
         memory_child(n);
         return;
     }
-    let smoke = args.iter().any(|a| a == "--smoke") || std::env::var_os("HH_BENCH_SMOKE").is_some();
+    // `cargo bench` passes `--bench`; `cargo test` (which runs this target, see Cargo.toml)
+    // does not, and gets the smoke run.
+    let smoke = !args.iter().any(|a| a == "--bench")
+        || args.iter().any(|a| a == "--smoke")
+        || std::env::var_os("HH_BENCH_SMOKE").is_some();
     wall_time(smoke);
     memory(smoke);
 }
