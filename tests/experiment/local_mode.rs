@@ -167,3 +167,29 @@ async fn repetitions_run_every_datapoint_in_its_own_sessions() {
     assert_eq!(report.metric("exact_match").unwrap().count, 6);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tracing_disabled_the_run_still_scores_and_sends_nothing() {
+    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let dir = temp_dir("disabled");
+    let environment = Environment::from_pairs([
+        ("HH_API_KEY", crate::common::API_KEY.to_owned()),
+        ("HH_PROJECT", crate::common::PROJECT.to_owned()),
+        ("HH_API_URL", server.url()),
+        ("HH_DISABLED", "true".to_owned()),
+    ]);
+    let report = Experiment::<Question, Answer>::new("qa")
+        .environment(environment)
+        .local_dir(&dir)
+        .dataset(Dataset::from_json(&dataset_json(3)).unwrap())
+        .evaluators(evaluators![exact_match])
+        .quiet()
+        .run(pipeline)
+        .await
+        .unwrap();
+    assert_eq!(report.metric("exact_match").unwrap().count, 3);
+    assert!(!report.connected);
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    assert!(read_spans(&dir).unwrap_or_default().is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}

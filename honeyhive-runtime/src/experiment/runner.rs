@@ -60,7 +60,8 @@ where
 
     let dataset = Arc::new(load(experiment.dataset.clone(), &config).await?);
     let work = prepare(&dataset, &experiment, shard)?;
-    let api = match config.is_connected() {
+    // HH_DISABLED turns the run's telemetry off too: it still runs and scores, locally.
+    let api = match config.is_connected() && !config.is_disabled() {
         true => Some(ApiClient::for_config(&config)?),
         false => None,
     };
