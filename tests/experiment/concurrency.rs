@@ -10,7 +10,7 @@ use honeyhive::{Environment, evaluators};
 use honeyhive_runtime::testing::{AttrValue, TestServer};
 
 use crate::support::{
-    Answer, Question, attr, connected, dataset_json, exact_match, judged, pipeline,
+    Answer, Question, attr, connected_experiment, dataset_json, exact_match, judged, pipeline,
 };
 
 const DATAPOINTS: u32 = 100;
@@ -23,9 +23,7 @@ async fn every_span_of_every_datapoint_carries_its_own_ids() {
         .api_key(crate::common::API_KEY)
         .start();
     let dataset = Dataset::from_json(&dataset_json(DATAPOINTS)).unwrap();
-    let report = Experiment::<Question, Answer>::new("qa")
-        .config(connected(&server))
-        .environment(Environment::empty())
+    let report = connected_experiment("qa", &server)
         .dataset(dataset.clone())
         .evaluators(evaluators![exact_match, judged])
         .max_concurrency(16)

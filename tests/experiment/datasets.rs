@@ -12,6 +12,13 @@ use honeyhive::{Environment, evaluators};
 use crate::common::temp_dir;
 use crate::support::{Answer, Question, exact_match};
 
+async fn echo(question: Question) -> Answer {
+    Answer {
+        k: question.k,
+        text: question.text,
+    }
+}
+
 /// Runs a counting experiment over `file` (written with `content`) in local mode; returns
 /// the error text and how many times the function was called.
 async fn run_over(name: &str, content: &str) -> (String, usize) {
@@ -28,12 +35,7 @@ async fn run_over(name: &str, content: &str) -> (String, usize) {
         .quiet()
         .run(move |q: Question| {
             counter.fetch_add(1, Ordering::SeqCst);
-            async move {
-                Answer {
-                    k: q.k,
-                    text: q.text,
-                }
-            }
+            echo(q)
         })
         .await
         .unwrap_err()
@@ -49,12 +51,7 @@ async fn a_missing_file_names_the_path() {
         .environment(Environment::empty())
         .dataset_file("tests/data/does-not-exist.jsonl")
         .quiet()
-        .run(|q: Question| async move {
-            Answer {
-                k: q.k,
-                text: q.text,
-            }
-        })
+        .run(echo)
         .await
         .unwrap_err()
         .to_string();
@@ -122,12 +119,7 @@ async fn an_empty_dataset_and_no_dataset_are_errors() {
         .environment(Environment::empty())
         .dataset(Dataset::from_json("").unwrap())
         .quiet()
-        .run(|q: Question| async move {
-            Answer {
-                k: q.k,
-                text: q.text,
-            }
-        })
+        .run(echo)
         .await
         .unwrap_err()
         .to_string();
@@ -135,12 +127,7 @@ async fn an_empty_dataset_and_no_dataset_are_errors() {
     let error = Experiment::<Question, Answer>::new("bad")
         .environment(Environment::empty())
         .quiet()
-        .run(|q: Question| async move {
-            Answer {
-                k: q.k,
-                text: q.text,
-            }
-        })
+        .run(echo)
         .await
         .unwrap_err()
         .to_string();

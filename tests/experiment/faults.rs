@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use honeyhive::dataset::Dataset;
-use honeyhive::experiment::Experiment;
-use honeyhive::{Environment, evaluator, evaluators, trace};
+use honeyhive::{evaluator, evaluators, trace};
 use honeyhive_runtime::testing::{Fault, Route, StatusCode, TestServer};
 
-use crate::support::{Answer, Question, attr, by_session, connected, dataset_json, exact_match};
+use crate::support::{
+    Answer, Question, attr, by_session, connected_experiment, dataset_json, exact_match,
+};
 
 #[trace]
 async fn fragile(question: Question) -> Answer {
@@ -46,9 +47,7 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
     server.inject(Route::Events, Fault::status(503).times(2));
     server.inject(Route::Runs, Fault::status(502).times(1));
     let dataset = Dataset::from_json(&dataset_json(10)).unwrap();
-    let report = Experiment::<Question, Answer>::new("fragile run")
-        .config(connected(&server))
-        .environment(Environment::empty())
+    let report = connected_experiment("fragile run", &server)
         .dataset(dataset.clone())
         .evaluators(evaluators![exact_match, picky, shaky])
         .max_concurrency(4)
@@ -157,9 +156,7 @@ async fn allowed_failures_complete_the_run() {
         .api_key(crate::common::API_KEY)
         .start();
     let dataset = Dataset::from_json(&dataset_json(5)).unwrap();
-    let report = Experiment::<Question, Answer>::new("fragile")
-        .config(connected(&server))
-        .environment(Environment::empty())
+    let report = connected_experiment("fragile", &server)
         .dataset(dataset)
         .allow_failures(1)
         .quiet()
@@ -190,9 +187,7 @@ async fn slow_datapoints_and_evaluators_time_out_alone() {
         .api_key(crate::common::API_KEY)
         .start();
     let dataset = Dataset::from_json(&dataset_json(3)).unwrap();
-    let report = Experiment::<Question, Answer>::new("slow")
-        .config(connected(&server))
-        .environment(Environment::empty())
+    let report = connected_experiment("slow", &server)
         .dataset(dataset)
         .evaluators(evaluators![slow_judge])
         .timeout(Duration::from_millis(200))
@@ -247,9 +242,7 @@ async fn a_repeated_evaluator_keeps_every_score_and_reports_the_aggregate() {
     let server = TestServer::builder()
         .api_key(crate::common::API_KEY)
         .start();
-    let report = Experiment::<Question, Answer>::new("noisy")
-        .config(connected(&server))
-        .environment(Environment::empty())
+    let report = connected_experiment("noisy", &server)
         .dataset(Dataset::from_json(&dataset_json(1)).unwrap())
         .evaluators(evaluators![noisy::judge])
         .quiet()

@@ -2,14 +2,14 @@
 //! attributes of section 3 of span-attributes.md.
 
 use honeyhive::dataset::Dataset;
-use honeyhive::experiment::{Comparison, Experiment};
-use honeyhive::{Environment, evaluators};
+use honeyhive::evaluators;
+use honeyhive::experiment::Comparison;
 use honeyhive_runtime::testing::{AttrValue, TestServer};
 use http::Method;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Answer, Question, attr, by_session, connected, dataset_json, exact_match, judged, pipeline,
+    attr, by_session, connected_experiment, dataset_json, exact_match, judged, pipeline,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -18,9 +18,7 @@ async fn calls_follow_the_experiment_flow_in_order() {
         .api_key(crate::common::API_KEY)
         .start();
     let dataset = Dataset::from_json(&dataset_json(3)).unwrap();
-    let report = Experiment::<Question, Answer>::new("qa")
-        .config(connected(&server))
-        .environment(Environment::empty())
+    let report = connected_experiment("qa", &server)
         .dataset(dataset.clone())
         .evaluators(evaluators![exact_match, judged])
         .max_concurrency(2)
@@ -150,9 +148,7 @@ async fn root_and_evaluator_spans_carry_section_3_attributes() {
         .api_key(crate::common::API_KEY)
         .start();
     let dataset = Dataset::from_json(&dataset_json(2)).unwrap();
-    let report = Experiment::<Question, Answer>::new("qa")
-        .config(connected(&server))
-        .environment(Environment::empty())
+    let report = connected_experiment("qa", &server)
         .dataset(dataset.clone())
         .evaluators(evaluators![exact_match, judged])
         .quiet()
@@ -253,9 +249,7 @@ async fn a_hosted_dataset_runs_with_its_managed_ids() {
         .map(|k| json!({"id": format!("dp-{k}"), "inputs": {"k": k, "text": format!("question {k}")}, "ground_truth": {"k": k, "text": format!("answer {k}")}}))
         .collect();
     server.add_dataset("ds-managed", "qa", datapoints);
-    let report = Experiment::<Question, Answer>::new("hosted")
-        .config(connected(&server))
-        .environment(Environment::empty())
+    let report = connected_experiment("hosted", &server)
         .hosted_dataset("ds-managed")
         .evaluators(evaluators![exact_match])
         .quiet()

@@ -170,7 +170,9 @@ async fn repetitions_run_every_datapoint_in_its_own_sessions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_tracing_disabled_the_run_still_scores_and_sends_nothing() {
-    let server = TestServer::builder().api_key(crate::common::API_KEY).start();
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
     let dir = temp_dir("disabled");
     let environment = Environment::from_pairs([
         ("HH_API_KEY", crate::common::API_KEY.to_owned()),

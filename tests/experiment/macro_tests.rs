@@ -51,7 +51,10 @@ fn a_passing_experiment_passes_and_prints_its_summary() {
     }
     assert!(text.contains("(local: no API key)"), "{text}");
     // stderr is a pipe here, so progress comes as plain lines.
-    assert!(text.contains("passing: 6/6 datapoints done, 0 failed"), "{text}");
+    assert!(
+        text.contains("passing: 6/6 datapoints done, 0 failed"),
+        "{text}"
+    );
     assert!(
         dir.join("runs").read_dir().unwrap().count() == 1,
         "one run report"

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use honeyhive::experiment::Experiment;
 use honeyhive::{Config, Environment, Score, evaluator, trace};
 use honeyhive_runtime::testing::{RecordedSpan, TestServer};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,13 @@ pub fn connected(server: &TestServer) -> Config {
         .export_settings(fast_export())
         .build()
         .unwrap()
+}
+
+/// An experiment connected to `server`, reading nothing from the process environment.
+pub fn connected_experiment(name: &str, server: &TestServer) -> Experiment<Question, Answer> {
+    Experiment::new(name)
+        .config(connected(server))
+        .environment(Environment::empty())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
 use super::datapoint::Details;
-use super::report::{DatapointResult, ExperimentReport, format_score};
+use super::report::{DatapointResult, ExperimentReport, bounded_list, format_score};
 use crate::{Error, Result};
 
 /// Writes `datapoints.jsonl` while the run goes: each finished datapoint is written as
@@ -197,22 +197,22 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
             "failed datapoints ({failed}, {} allowed):\n",
             report.allow_failures
         ));
-        for d in report.failures().take(20) {
-            text.push_str(&format!(
-                "  #{} {}{}: {}\n",
-                d.index,
-                d.datapoint_id,
-                if d.repetition > 0 {
-                    format!(" (repetition {})", d.repetition)
-                } else {
-                    String::new()
-                },
-                d.error.as_deref().unwrap_or_default()
-            ));
-        }
-        if failed > 20 {
-            text.push_str(&format!("  ... and {} more\n", failed - 20));
-        }
+        let lines: Vec<String> = report
+            .failures()
+            .map(|d| {
+                let repetition = match d.repetition {
+                    0 => String::new(),
+                    n => format!(" (repetition {n})"),
+                };
+                format!(
+                    "#{} {}{repetition}: {}",
+                    d.index,
+                    d.datapoint_id,
+                    d.error.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        text.push_str(&bounded_list(lines.into_iter(), 20, "  ", "\n"));
     }
     let evaluator_errors: Vec<String> = report
         .datapoints
@@ -223,7 +223,7 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
                 .filter(|e| !e.errors.is_empty())
                 .map(move |e| {
                     format!(
-                        "  #{} {}: {}: {}\n",
+                        "#{} {}: {}: {}",
                         d.index, d.datapoint_id, e.name, e.errors[0]
                     )
                 })
@@ -231,12 +231,7 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
         .collect();
     if !evaluator_errors.is_empty() {
         text.push_str(&format!("evaluator errors ({}):\n", evaluator_errors.len()));
-        for line in evaluator_errors.iter().take(20) {
-            text.push_str(line);
-        }
-        if evaluator_errors.len() > 20 {
-            text.push_str(&format!("  ... and {} more\n", evaluator_errors.len() - 20));
-        }
+        text.push_str(&bounded_list(evaluator_errors.into_iter(), 20, "  ", "\n"));
     }
     text.push_str(&format!("run {}", report.run_id));
     match &report.url {

@@ -376,17 +376,15 @@ impl ExperimentReport {
                 failed.len(),
                 self.allow_failures
             );
-            for d in failed.iter().take(10) {
-                reason.push_str(&format!(
-                    "\n    datapoint {} ({}): {}",
+            let lines = failed.iter().map(|d| {
+                format!(
+                    "datapoint {} ({}): {}",
                     d.index,
                     d.datapoint_id,
                     d.error.as_deref().unwrap_or_default()
-                ));
-            }
-            if failed.len() > 10 {
-                reason.push_str(&format!("\n    ... and {} more", failed.len() - 10));
-            }
+                )
+            });
+            reason.push_str(&bounded_list(lines, 10, "\n    ", ""));
             reasons.push(reason);
         }
         if reasons.is_empty() {
@@ -411,6 +409,25 @@ pub struct ExperimentFailure {
     pub run_id: String,
     /// One line (or block) per failed check.
     pub reasons: Vec<String>,
+}
+
+/// Each of `lines` as `<prefix><line><suffix>`, at most `limit` of them, then a line
+/// saying how many more there are.
+pub(crate) fn bounded_list(
+    lines: impl ExactSizeIterator<Item = String>,
+    limit: usize,
+    prefix: &str,
+    suffix: &str,
+) -> String {
+    let total = lines.len();
+    let mut out: String = lines
+        .take(limit)
+        .map(|line| format!("{prefix}{line}{suffix}"))
+        .collect();
+    if total > limit {
+        out.push_str(&format!("{prefix}... and {} more{suffix}", total - limit));
+    }
+    out
 }
 
 fn list(reasons: &[String]) -> String {
