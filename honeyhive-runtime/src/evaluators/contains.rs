@@ -4,12 +4,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::json::{
-    Builtin, COMPARED_OUTPUT, FieldPath, Fields, GROUND_TRUTH, OUTPUT, READS_OUTPUT,
-    READS_OUTPUT_AND_GROUND_TRUTH, TextOptions, builtin_evaluator, custom_name, metric_name, quote,
-    required_ground_truth, text,
-};
-use crate::evaluator::{Params, Score};
+use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::json::{TextOptions, quote, text};
+use crate::evaluator::Score;
 
 const NAME: &str = "contains";
 const GROUND_TRUTH_NAME: &str = "contains_ground_truth";
@@ -45,10 +42,8 @@ const GROUND_TRUTH_NAME: &str = "contains_ground_truth";
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Contains {
-    name: Option<Cow<'static, str>>,
+    config: Config,
     needle: String,
-    field: Option<FieldPath>,
-    text: TextOptions,
 }
 
 impl Contains {
@@ -61,10 +56,8 @@ impl Contains {
     /// ```
     pub fn new(needle: impl Into<String>) -> Contains {
         Contains {
-            name: None,
+            config: Config::default(),
             needle: needle.into(),
-            field: None,
-            text: TextOptions::EXACT,
         }
     }
 
@@ -86,98 +79,90 @@ impl Contains {
     /// assert_eq!(Contains::new("x").name(), "contains");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
-        metric_name(&self.name, NAME)
+        self.metric_name()
     }
+}
 
-    /// Renames the metric (`honeyhive_metrics.<name>`).
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// assert_eq!(Contains::new("Paris").named("mentions_paris").name(), "mentions_paris");
-    /// ```
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = custom_name(name);
-        self
-    }
+config_methods! {
+    impl Contains {
+        /// Renames the metric (`honeyhive_metrics.<name>`).
+        ///
+        /// # Panics
+        /// When `name` is empty.
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// assert_eq!(Contains::new("Paris").named("mentions_paris").name(), "mentions_paris");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Reads the text at `path` of the output: a dotted path (`answer.text`,
-    /// `choices.0.message`) or a JSON Pointer (`/answer/text`). A missing field or a value
-    /// that is not text is an error of the datapoint.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    ///
-    /// #[derive(serde::Serialize)]
-    /// struct Reply { answer: String, tokens: u32 }
-    ///
-    /// let output = Reply { answer: "It is Paris.".into(), tokens: 4 };
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-    /// assert_eq!(block_on(Contains::new("Paris").field("answer").evaluate(input)).unwrap().score, 1.0);
-    /// let error = block_on(Contains::new("Paris").evaluate(input)).unwrap_err();
-    /// assert!(error.starts_with("the output is an object with fields `answer`, `tokens`, not text"));
-    /// ```
-    pub fn field(mut self, path: impl Into<String>) -> Self {
-        self.field = Some(FieldPath::parse(path));
-        self
-    }
+        /// Reads the text at `path` of the output: a dotted path (`answer.text`,
+        /// `choices.0.message`) or a JSON Pointer (`/answer/text`). A missing field or a value
+        /// that is not text is an error of the datapoint.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        ///
+        /// #[derive(serde::Serialize)]
+        /// struct Reply { answer: String, tokens: u32 }
+        ///
+        /// let output = Reply { answer: "It is Paris.".into(), tokens: 4 };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// assert_eq!(block_on(Contains::new("Paris").field("answer").evaluate(input)).unwrap().score, 1.0);
+        /// let error = block_on(Contains::new("Paris").evaluate(input)).unwrap_err();
+        /// assert!(error.starts_with("the output is an object with fields `answer`, `tokens`, not text"));
+        /// ```
+        fn field(path: impl Into<String>);
 
-    /// Ignores case (Unicode lowercase of both texts).
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    ///
-    /// let output = "PARIS".to_owned();
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-    /// assert_eq!(block_on(Contains::new("Paris").case_insensitive().evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn case_insensitive(mut self) -> Self {
-        self.text.case_insensitive = true;
-        self
-    }
+        /// Ignores case (Unicode lowercase of both texts).
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        ///
+        /// let output = "PARIS".to_owned();
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// assert_eq!(block_on(Contains::new("Paris").case_insensitive().evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn case_insensitive();
 
-    /// Ignores whitespace differences: in both texts, leading and trailing whitespace is
-    /// dropped and every inner run (line breaks included) becomes one space.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    ///
-    /// let output = "Visit New\nYork".to_owned();
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-    /// let evaluator = Contains::new("New York").normalize_whitespace();
-    /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn normalize_whitespace(mut self) -> Self {
-        self.text.normalize_whitespace = true;
-        self
+        /// Ignores whitespace differences: in both texts, leading and trailing whitespace is
+        /// dropped and every inner run (line breaks included) becomes one space.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        ///
+        /// let output = "Visit New\nYork".to_owned();
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// let evaluator = Contains::new("New York").normalize_whitespace();
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn normalize_whitespace();
     }
 }
 
 impl Builtin for Contains {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
+    const NAME: &'static str = NAME;
+    const COMPARES: bool = false;
+    type Truth<'v> = ();
+
+    fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn reads(&self) -> Params {
-        READS_OUTPUT
-    }
-
-    fn check(&self, _: Option<&Value>) -> Result<(), String> {
+    fn truth(&self, _: Option<&Value>) -> Result<(), String> {
         Ok(())
     }
 
-    fn score(&self, output: &Value, _: Option<&Value>) -> Result<Score, String> {
-        let haystack = text(output, self.field.as_ref(), OUTPUT)?;
-        Ok(contains(haystack, &self.needle, self.text, "output", None))
+    fn score(&self, output: &Value, (): ()) -> Result<Score, String> {
+        let haystack = self.read_output(output, text)?;
+        Ok(contains(haystack, &self.needle, self.config.text, None))
     }
 }
 
@@ -209,9 +194,7 @@ impl Builtin for Contains {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ContainsGroundTruth {
-    name: Option<Cow<'static, str>>,
-    fields: Fields,
-    text: TextOptions,
+    config: Config,
 }
 
 impl ContainsGroundTruth {
@@ -223,144 +206,125 @@ impl ContainsGroundTruth {
     /// assert_eq!(Contains::ground_truth().name(), "contains_ground_truth");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
-        metric_name(&self.name, GROUND_TRUTH_NAME)
+        self.metric_name()
     }
+}
 
-    /// Renames the metric (`honeyhive_metrics.<name>`).
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// assert_eq!(Contains::ground_truth().named("cites_answer").name(), "cites_answer");
-    /// ```
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = custom_name(name);
-        self
-    }
+config_methods! {
+    impl ContainsGroundTruth {
+        /// Renames the metric (`honeyhive_metrics.<name>`).
+        ///
+        /// # Panics
+        /// When `name` is empty.
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// assert_eq!(Contains::ground_truth().named("cites_answer").name(), "cites_answer");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Reads the text at `path` of both the output and the ground truth (a dotted path or
-    /// a JSON Pointer, as in [`Contains::field`]).
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"answer": "It is Paris, France."});
-    /// let truth = json!({"answer": "Paris"});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// let evaluator = Contains::ground_truth().field("answer");
-    /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn field(mut self, path: impl Into<String>) -> Self {
-        self.fields = Fields::both(path);
-        self
-    }
+        /// Reads the text at `path` of both the output and the ground truth (a dotted path or
+        /// a JSON Pointer, as in [`Contains::field`]).
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"answer": "It is Paris, France."});
+        /// let truth = json!({"answer": "Paris"});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let evaluator = Contains::ground_truth().field("answer");
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn field(path: impl Into<String>);
 
-    /// Reads the text at `path` of the output only.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"answer": "It is Paris."});
-    /// let truth = json!("Paris");
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// let evaluator = Contains::ground_truth().output_field("answer");
-    /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn output_field(mut self, path: impl Into<String>) -> Self {
-        self.fields.output = Some(FieldPath::parse(path));
-        self
-    }
+        /// Reads the text at `path` of the output only.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"answer": "It is Paris."});
+        /// let truth = json!("Paris");
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let evaluator = Contains::ground_truth().output_field("answer");
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn output_field(path: impl Into<String>);
 
-    /// Reads the text at `path` of the ground truth only.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = "It is Paris.".to_owned();
-    /// let truth = json!({"answer": "Paris"});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// let evaluator = Contains::ground_truth().ground_truth_field("answer");
-    /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn ground_truth_field(mut self, path: impl Into<String>) -> Self {
-        self.fields.ground_truth = Some(FieldPath::parse(path));
-        self
-    }
+        /// Reads the text at `path` of the ground truth only.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = "It is Paris.".to_owned();
+        /// let truth = json!({"answer": "Paris"});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let evaluator = Contains::ground_truth().ground_truth_field("answer");
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn ground_truth_field(path: impl Into<String>);
 
-    /// Ignores case (Unicode lowercase of both texts).
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// let evaluator = Contains::ground_truth().case_insensitive();
-    /// ```
-    pub fn case_insensitive(mut self) -> Self {
-        self.text.case_insensitive = true;
-        self
-    }
+        /// Ignores case (Unicode lowercase of both texts).
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// let evaluator = Contains::ground_truth().case_insensitive();
+        /// ```
+        fn case_insensitive();
 
-    /// Ignores whitespace differences (as [`Contains::normalize_whitespace`]).
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Contains;
-    /// let evaluator = Contains::ground_truth().normalize_whitespace();
-    /// ```
-    pub fn normalize_whitespace(mut self) -> Self {
-        self.text.normalize_whitespace = true;
-        self
-    }
-
-    fn needle<'v>(&self, ground_truth: Option<&'v Value>) -> Result<&'v str, String> {
-        let truth = required_ground_truth(ground_truth, &self.name())?;
-        text(truth, self.fields.ground_truth.as_ref(), GROUND_TRUTH)
+        /// Ignores whitespace differences (as [`Contains::normalize_whitespace`]).
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Contains;
+        /// let evaluator = Contains::ground_truth().normalize_whitespace();
+        /// ```
+        fn normalize_whitespace();
     }
 }
 
 impl Builtin for ContainsGroundTruth {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
+    const NAME: &'static str = GROUND_TRUTH_NAME;
+    const COMPARES: bool = true;
+    type Truth<'v> = &'v str;
+
+    fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn reads(&self) -> Params {
-        READS_OUTPUT_AND_GROUND_TRUTH
+    fn truth<'v>(&self, ground_truth: Option<&'v Value>) -> Result<&'v str, String> {
+        self.read_ground_truth(ground_truth, text)
     }
 
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
-        self.needle(ground_truth).map(drop)
-    }
-
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
-        let needle = self.needle(ground_truth)?;
-        let haystack = text(output, self.fields.output.as_ref(), COMPARED_OUTPUT)?;
+    fn score(&self, output: &Value, needle: &str) -> Result<Score, String> {
+        let haystack = self.read_output(output, text)?;
+        let options = self.config.text;
         Ok(contains(
             haystack,
             needle,
-            self.text,
-            "output",
+            options,
             Some("the ground truth"),
         ))
     }
 }
 
-builtin_evaluator!(Contains, ContainsGroundTruth);
+builtin_evaluator!(Contains);
+builtin_evaluator!(ContainsGroundTruth);
 
-/// The score of `haystack` containing `needle`, explained when it does not.
+/// The score of the output's text `haystack` containing `needle`, explained when it does
+/// not.
 fn contains(
     haystack: &str,
     needle: &str,
     options: TextOptions,
-    what: &str,
     needle_name: Option<&str>,
 ) -> Score {
     let found = options.apply(haystack).contains(&*options.apply(needle));
@@ -372,32 +336,19 @@ fn contains(
         None => quote(needle),
     };
     Score::new(false).explanation(format!(
-        "the {what} does not contain {needle}{}",
+        "the output does not contain {needle}{}",
         options.note()
     ))
 }
 
 #[cfg(test)]
 mod tests {
-    use futures_executor::block_on;
     use serde::Serialize;
     use serde_json::json;
 
     use super::*;
-    use crate::evaluator::{EvalInput, Evaluator};
-
-    fn run<O: Serialize>(
-        evaluator: &impl Evaluator<(), O>,
-        output: &O,
-        truth: Option<Value>,
-    ) -> Result<Score, String> {
-        let input = EvalInput {
-            output,
-            inputs: &(),
-            ground_truth: truth.as_ref(),
-        };
-        block_on(evaluator.evaluate(input))
-    }
+    use crate::evaluator::Evaluator;
+    use crate::evaluators::builtin::run;
 
     #[test]
     fn fixed_needle() {

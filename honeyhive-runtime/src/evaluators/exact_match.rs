@@ -4,12 +4,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::json::{
-    Builtin, COMPARED_OUTPUT, FieldPath, Fields, GROUND_TRUTH, READS_OUTPUT_AND_GROUND_TRUTH,
-    TextOptions, builtin_evaluator, custom_name, differences, join_listed, metric_name, pick,
-    quote, required_ground_truth, text,
-};
-use crate::evaluator::{Params, Score};
+use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::json::{differences, join_listed, pick, quote, text};
+use crate::evaluator::Score;
 
 const NAME: &str = "exact_match";
 
@@ -68,68 +65,60 @@ impl ExactMatch {
     pub fn name(&self) -> Cow<'static, str> {
         Cow::Borrowed(NAME)
     }
+}
 
-    /// Renames the metric; see [`ExactMatchWith::named`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// assert_eq!(ExactMatch.named("same_answer").name(), "same_answer");
-    /// ```
-    #[track_caller]
-    pub fn named(self, name: impl Into<Cow<'static, str>>) -> ExactMatchWith {
-        ExactMatchWith::default().named(name)
-    }
+config_methods! {
+    impl ExactMatch => ExactMatchWith {
+        /// Renames the metric; see [`ExactMatchWith::named`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// assert_eq!(ExactMatch.named("same_answer").name(), "same_answer");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Compares the field at `path` of both; see [`ExactMatchWith::field`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// let evaluator = ExactMatch.field("answer.city");
-    /// ```
-    pub fn field(self, path: impl Into<String>) -> ExactMatchWith {
-        ExactMatchWith::default().field(path)
-    }
+        /// Compares the field at `path` of both; see [`ExactMatchWith::field`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// let evaluator = ExactMatch.field("answer.city");
+        /// ```
+        fn field(path: impl Into<String>);
 
-    /// Compares the output's field at `path`; see [`ExactMatchWith::output_field`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// let evaluator = ExactMatch.output_field("answer");
-    /// ```
-    pub fn output_field(self, path: impl Into<String>) -> ExactMatchWith {
-        ExactMatchWith::default().output_field(path)
-    }
+        /// Compares the output's field at `path`; see [`ExactMatchWith::output_field`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// let evaluator = ExactMatch.output_field("answer");
+        /// ```
+        fn output_field(path: impl Into<String>);
 
-    /// Compares with the ground truth's field at `path`; see
-    /// [`ExactMatchWith::ground_truth_field`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// let evaluator = ExactMatch.ground_truth_field("answer");
-    /// ```
-    pub fn ground_truth_field(self, path: impl Into<String>) -> ExactMatchWith {
-        ExactMatchWith::default().ground_truth_field(path)
-    }
+        /// Compares with the ground truth's field at `path`; see
+        /// [`ExactMatchWith::ground_truth_field`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// let evaluator = ExactMatch.ground_truth_field("answer");
+        /// ```
+        fn ground_truth_field(path: impl Into<String>);
 
-    /// Compares text, ignoring case; see [`ExactMatchWith::case_insensitive`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// let evaluator = ExactMatch.case_insensitive();
-    /// ```
-    pub fn case_insensitive(self) -> ExactMatchWith {
-        ExactMatchWith::default().case_insensitive()
-    }
+        /// Compares text, ignoring case; see [`ExactMatchWith::case_insensitive`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// let evaluator = ExactMatch.case_insensitive();
+        /// ```
+        fn case_insensitive();
 
-    /// Compares text, ignoring whitespace differences; see
-    /// [`ExactMatchWith::normalize_whitespace`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// let evaluator = ExactMatch.normalize_whitespace();
-    /// ```
-    pub fn normalize_whitespace(self) -> ExactMatchWith {
-        ExactMatchWith::default().normalize_whitespace()
+        /// Compares text, ignoring whitespace differences; see
+        /// [`ExactMatchWith::normalize_whitespace`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// let evaluator = ExactMatch.normalize_whitespace();
+        /// ```
+        fn normalize_whitespace();
     }
 }
 
@@ -161,18 +150,10 @@ impl ExactMatch {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ExactMatchWith {
-    name: Option<Cow<'static, str>>,
-    fields: Fields,
-    text: TextOptions,
+    config: Config,
 }
 
 impl ExactMatchWith {
-    const DEFAULT: ExactMatchWith = ExactMatchWith {
-        name: None,
-        fields: Fields::WHOLE,
-        text: TextOptions::EXACT,
-    };
-
     /// The metric name: the one given to [`named`](Self::named), else `exact_match`.
     ///
     /// ```
@@ -180,188 +161,167 @@ impl ExactMatchWith {
     /// assert_eq!(ExactMatch.field("a").name(), "exact_match");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
-        metric_name(&self.name, NAME)
+        self.metric_name()
     }
+}
 
-    /// Renames the metric (`honeyhive_metrics.<name>`), as two `ExactMatch` of one run
-    /// need.
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// let city = ExactMatch.field("city").named("city_exact");
-    /// assert_eq!(city.name(), "city_exact");
-    /// ```
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = custom_name(name);
-        self
-    }
+config_methods! {
+    impl ExactMatchWith {
+        /// Renames the metric (`honeyhive_metrics.<name>`), as two `ExactMatch` of one run
+        /// need.
+        ///
+        /// # Panics
+        /// When `name` is empty.
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// let city = ExactMatch.field("city").named("city_exact");
+        /// assert_eq!(city.name(), "city_exact");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Compares only the field at `path` of the output with the field at `path` of the
-    /// ground truth. `path` is dotted (`answer.sources.0`: keys and array indexes) or a
-    /// JSON Pointer (`/answer/sources/0`) for keys holding dots. A missing field is an
-    /// error of the datapoint (for the ground truth, found before any call).
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"answer": {"city": "Paris"}, "latency_ms": 840});
-    /// let truth = json!({"answer": {"city": "Paris"}});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(ExactMatch.field("answer.city").evaluate(input)).unwrap().score, 1.0);
-    ///
-    /// let error = block_on(ExactMatch.field("answer.country").evaluate(input)).unwrap_err();
-    /// assert_eq!(
-    ///     error,
-    ///     "the ground truth has no field `answer.country`: `answer` has no field `country`; its fields are `city`"
-    /// );
-    /// ```
-    pub fn field(mut self, path: impl Into<String>) -> Self {
-        self.fields = Fields::both(path);
-        self
-    }
+        /// Compares only the field at `path` of the output with the field at `path` of the
+        /// ground truth. `path` is dotted (`answer.sources.0`: keys and array indexes) or a
+        /// JSON Pointer (`/answer/sources/0`) for keys holding dots. A missing field is an
+        /// error of the datapoint (for the ground truth, found before any call).
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"answer": {"city": "Paris"}, "latency_ms": 840});
+        /// let truth = json!({"answer": {"city": "Paris"}});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// assert_eq!(block_on(ExactMatch.field("answer.city").evaluate(input)).unwrap().score, 1.0);
+        ///
+        /// let error = block_on(ExactMatch.field("answer.country").evaluate(input)).unwrap_err();
+        /// assert_eq!(
+        ///     error,
+        ///     "the ground truth has no field `answer.country`: `answer` has no field `country`; its fields are `city`"
+        /// );
+        /// ```
+        fn field(path: impl Into<String>);
 
-    /// Compares only the output's field at `path` (syntax as in [`field`](Self::field)),
-    /// with the whole ground truth unless [`ground_truth_field`](Self::ground_truth_field)
-    /// selects in it too.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"answer": "Paris", "sources": []});
-    /// let truth = json!("Paris");
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(ExactMatch.output_field("answer").evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn output_field(mut self, path: impl Into<String>) -> Self {
-        self.fields.output = Some(FieldPath::parse(path));
-        self
-    }
+        /// Compares only the output's field at `path` (syntax as in [`field`](Self::field)),
+        /// with the whole ground truth unless [`ground_truth_field`](Self::ground_truth_field)
+        /// selects in it too.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"answer": "Paris", "sources": []});
+        /// let truth = json!("Paris");
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// assert_eq!(block_on(ExactMatch.output_field("answer").evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn output_field(path: impl Into<String>);
 
-    /// Compares with the ground truth's field at `path` (syntax as in
-    /// [`field`](Self::field)); datapoints whose ground truth lacks it are rejected before
-    /// any call.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = "Paris".to_owned();
-    /// let truth = json!({"answer": "Paris", "difficulty": "easy"});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// let evaluator = ExactMatch.ground_truth_field("answer");
-    /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
-    /// assert!(Evaluator::<(), String>::check_ground_truth(&evaluator, Some(&json!({}))).is_err());
-    /// ```
-    pub fn ground_truth_field(mut self, path: impl Into<String>) -> Self {
-        self.fields.ground_truth = Some(FieldPath::parse(path));
-        self
-    }
+        /// Compares with the ground truth's field at `path` (syntax as in
+        /// [`field`](Self::field)); datapoints whose ground truth lacks it are rejected before
+        /// any call.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = "Paris".to_owned();
+        /// let truth = json!({"answer": "Paris", "difficulty": "easy"});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let evaluator = ExactMatch.ground_truth_field("answer");
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert!(Evaluator::<(), String>::check_ground_truth(&evaluator, Some(&json!({}))).is_err());
+        /// ```
+        fn ground_truth_field(path: impl Into<String>);
 
-    /// Compares text, ignoring case (Unicode lowercase). Both compared values must then be
-    /// JSON strings; anything else is an error that says what was found.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let truth = json!("Paris");
-    /// let output = "PARIS".to_owned();
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(ExactMatch.case_insensitive().evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn case_insensitive(mut self) -> Self {
-        self.text.case_insensitive = true;
-        self
-    }
+        /// Compares text, ignoring case (Unicode lowercase). Both compared values must then be
+        /// JSON strings; anything else is an error that says what was found.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let truth = json!("Paris");
+        /// let output = "PARIS".to_owned();
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// assert_eq!(block_on(ExactMatch.case_insensitive().evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn case_insensitive();
 
-    /// Compares text, ignoring whitespace differences: leading and trailing whitespace is
-    /// dropped and every inner run becomes one space. Both compared values must then be
-    /// JSON strings.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::ExactMatch;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let truth = json!("New York");
-    /// let output = " New  York\n".to_owned();
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(ExactMatch.normalize_whitespace().evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn normalize_whitespace(mut self) -> Self {
-        self.text.normalize_whitespace = true;
-        self
-    }
-
-    /// The compared part of the ground truth.
-    fn truth<'v>(&self, ground_truth: Option<&'v Value>) -> Result<&'v Value, String> {
-        let truth = required_ground_truth(ground_truth, &self.name())?;
-        let selected = pick(truth, self.fields.ground_truth.as_ref(), GROUND_TRUTH)?;
-        if !self.text.is_exact() {
-            text(truth, self.fields.ground_truth.as_ref(), GROUND_TRUTH)?;
-        }
-        Ok(selected)
+        /// Compares text, ignoring whitespace differences: leading and trailing whitespace is
+        /// dropped and every inner run becomes one space. Both compared values must then be
+        /// JSON strings.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let truth = json!("New York");
+        /// let output = " New  York\n".to_owned();
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// assert_eq!(block_on(ExactMatch.normalize_whitespace().evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn normalize_whitespace();
     }
 }
 
 impl Builtin for ExactMatchWith {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
+    const NAME: &'static str = NAME;
+    const COMPARES: bool = true;
+    type Truth<'v> = &'v Value;
+
+    fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn reads(&self) -> Params {
-        READS_OUTPUT_AND_GROUND_TRUTH
+    /// The compared part of the ground truth, which text options need to be text.
+    fn truth<'v>(&self, ground_truth: Option<&'v Value>) -> Result<&'v Value, String> {
+        if !self.config.text.is_exact() {
+            self.read_ground_truth(ground_truth, text)?;
+        }
+        self.read_ground_truth(ground_truth, pick)
     }
 
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
-        self.truth(ground_truth).map(drop)
-    }
-
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
-        let truth = self.truth(ground_truth)?;
-        let out_path = self.fields.output.as_ref();
-        if !self.text.is_exact() {
-            let out_text = text(output, out_path, COMPARED_OUTPUT)?;
+    fn score(&self, output: &Value, truth: &Value) -> Result<Score, String> {
+        let options = self.config.text;
+        if !options.is_exact() {
+            let out_text = self.read_output(output, text)?;
             let truth_text = truth.as_str().unwrap_or_default();
-            let equal = self.text.apply(out_text) == self.text.apply(truth_text);
+            let equal = options.apply(out_text) == options.apply(truth_text);
             let mut score = Score::new(equal);
             if !equal {
                 score = score.explanation(format!(
                     "output {}, ground truth {}{}",
                     quote(out_text),
                     quote(truth_text),
-                    self.text.note()
+                    options.note()
                 ));
             }
             return Ok(score);
         }
-        let output = pick(output, out_path, COMPARED_OUTPUT)?;
+        let output = self.read_output(output, pick)?;
         let found = differences(output, truth);
         if found.is_empty() {
             return Ok(Score::new(true));
         }
         let mut explanation = join_listed(&found);
-        if output.is_string() && truth.is_object() && self.fields.ground_truth.is_none() {
+        if output.is_string() && truth.is_object() && self.config.ground_truth.is_none() {
             explanation.push_str(
                 "; the output is text and the ground truth an object: compare with one of its \
                  fields with `.ground_truth_field(\"..\")`",
             );
-        } else if output.is_object() && truth.is_string() && self.fields.output.is_none() {
+        } else if output.is_object() && truth.is_string() && self.config.output.is_none() {
             explanation.push_str(
                 "; the ground truth is text and the output an object: compare one of its \
                  fields with `.output_field(\"..\")`",
@@ -371,47 +331,17 @@ impl Builtin for ExactMatchWith {
     }
 }
 
-impl Builtin for ExactMatch {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
-    }
-
-    fn reads(&self) -> Params {
-        READS_OUTPUT_AND_GROUND_TRUTH
-    }
-
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
-        ExactMatchWith::DEFAULT.check(ground_truth)
-    }
-
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
-        ExactMatchWith::DEFAULT.score(output, ground_truth)
-    }
-}
-
-builtin_evaluator!(ExactMatch, ExactMatchWith);
+builtin_evaluator!(ExactMatchWith);
+builtin_evaluator!(ExactMatch => ExactMatchWith);
 
 #[cfg(test)]
 mod tests {
-    use futures_executor::block_on;
     use serde::Serialize;
     use serde_json::json;
 
     use super::*;
-    use crate::evaluator::{EvalInput, Evaluator};
-
-    fn run<O: Serialize>(
-        evaluator: &impl Evaluator<(), O>,
-        output: &O,
-        truth: Option<Value>,
-    ) -> Result<Score, String> {
-        let input = EvalInput {
-            output,
-            inputs: &(),
-            ground_truth: truth.as_ref(),
-        };
-        block_on(evaluator.evaluate(input))
-    }
+    use crate::evaluator::{Evaluator, Params};
+    use crate::evaluators::builtin::run;
 
     #[derive(Serialize)]
     struct Answer {

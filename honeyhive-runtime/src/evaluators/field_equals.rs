@@ -4,11 +4,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::json::{
-    Builtin, FieldPath, READS_OUTPUT_AND_GROUND_TRUTH, builtin_evaluator, custom_name, join_listed,
-    json_eq, metric_name, required_ground_truth, select, short_json,
-};
-use crate::evaluator::{Params, Score};
+use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::json::{FieldPath, join_listed, json_eq, pick, select, short_json};
+use crate::evaluator::Score;
 
 const NAME: &str = "field_equals";
 
@@ -47,7 +45,7 @@ const NAME: &str = "field_equals";
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldEquals {
-    name: Option<Cow<'static, str>>,
+    config: Config,
     fields: Vec<FieldPath>,
 }
 
@@ -69,7 +67,10 @@ impl FieldEquals {
             !fields.is_empty(),
             "FieldEquals::new needs at least one field to compare"
         );
-        FieldEquals { name: None, fields }
+        FieldEquals {
+            config: Config::default(),
+            fields,
+        }
     }
 
     /// The compared fields, as given.
@@ -89,47 +90,48 @@ impl FieldEquals {
     /// assert_eq!(FieldEquals::new(["a"]).name(), "field_equals");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
-        metric_name(&self.name, NAME)
+        self.metric_name()
     }
+}
 
-    /// Renames the metric (`honeyhive_metrics.<name>`).
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::FieldEquals;
-    /// assert_eq!(FieldEquals::new(["a"]).named("extraction").name(), "extraction");
-    /// ```
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = custom_name(name);
-        self
+config_methods! {
+    impl FieldEquals {
+        /// Renames the metric (`honeyhive_metrics.<name>`).
+        ///
+        /// # Panics
+        /// When `name` is empty.
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::FieldEquals;
+        /// assert_eq!(FieldEquals::new(["a"]).named("extraction").name(), "extraction");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
     }
 }
 
 impl Builtin for FieldEquals {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
+    const NAME: &'static str = NAME;
+    const COMPARES: bool = true;
+    /// The ground truth's value of each field, in order.
+    type Truth<'v> = Vec<&'v Value>;
+
+    fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn reads(&self) -> Params {
-        READS_OUTPUT_AND_GROUND_TRUTH
-    }
-
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
-        let truth = required_ground_truth(ground_truth, &self.name())?;
-        let missing: Vec<String> = self
-            .fields
-            .iter()
-            .filter_map(|field| {
-                select(truth, field)
-                    .err()
-                    .map(|reason| format!("`{field}` ({reason})"))
-            })
-            .collect();
+    fn truth<'v>(&self, ground_truth: Option<&'v Value>) -> Result<Vec<&'v Value>, String> {
+        let truth = self.read_ground_truth(ground_truth, pick)?;
+        let mut expected = Vec::with_capacity(self.fields.len());
+        let mut missing = Vec::new();
+        for field in &self.fields {
+            match select(truth, field) {
+                Ok(value) => expected.push(value),
+                Err(reason) => missing.push(format!("`{field}` ({reason})")),
+            }
+        }
         if missing.is_empty() {
-            return Ok(());
+            return Ok(expected);
         }
         Err(format!(
             "the ground truth lacks {} that `{}` compares: {}",
@@ -143,12 +145,9 @@ impl Builtin for FieldEquals {
         ))
     }
 
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
-        self.check(ground_truth)?;
-        let truth = required_ground_truth(ground_truth, &self.name())?;
+    fn score(&self, output: &Value, truth: Vec<&Value>) -> Result<Score, String> {
         let mut unequal = Vec::new();
-        for field in &self.fields {
-            let expected = select(truth, field)?;
+        for (field, expected) in self.fields.iter().zip(truth) {
             match select(output, field) {
                 Ok(actual) if json_eq(actual, expected) => {}
                 Ok(actual) => unequal.push(format!(
@@ -180,25 +179,12 @@ builtin_evaluator!(FieldEquals);
 
 #[cfg(test)]
 mod tests {
-    use futures_executor::block_on;
     use serde::Serialize;
     use serde_json::json;
 
     use super::*;
-    use crate::evaluator::{EvalInput, Evaluator};
-
-    fn run<O: Serialize>(
-        evaluator: &impl Evaluator<(), O>,
-        output: &O,
-        truth: Option<Value>,
-    ) -> Result<Score, String> {
-        let input = EvalInput {
-            output,
-            inputs: &(),
-            ground_truth: truth.as_ref(),
-        };
-        block_on(evaluator.evaluate(input))
-    }
+    use crate::evaluator::Evaluator;
+    use crate::evaluators::builtin::run;
 
     #[test]
     fn fraction_of_equal_fields() {

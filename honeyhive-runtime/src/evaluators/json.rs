@@ -4,91 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::Serialize;
 use serde_json::Value;
-
-use crate::evaluator::{EvalFuture, Params, Score};
-
-/// The scoring logic of a built-in, on JSON. `builtin_evaluator!` turns it into an
-/// [`Evaluator`](crate::Evaluator) for every input type and every `Serialize` output.
-pub(crate) trait Builtin: Send + Sync + 'static {
-    fn metric_name(&self) -> Cow<'static, str>;
-    fn reads(&self) -> Params;
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String>;
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String>;
-}
-
-/// Implements `Evaluator<I, O>` for `O: Serialize` through the type's [`Builtin`] impl.
-macro_rules! builtin_evaluator {
-    ($($ty:ty),* $(,)?) => {$(
-        impl<I, O: ::serde::Serialize> $crate::evaluator::Evaluator<I, O> for $ty {
-            fn name(&self) -> ::std::borrow::Cow<'static, str> {
-                $crate::evaluators::json::Builtin::metric_name(self)
-            }
-            fn params(&self) -> $crate::evaluator::Params {
-                $crate::evaluators::json::Builtin::reads(self)
-            }
-            fn check_ground_truth(
-                &self,
-                ground_truth: ::std::option::Option<&::serde_json::Value>,
-            ) -> ::std::result::Result<(), ::std::string::String> {
-                $crate::evaluators::json::Builtin::check(self, ground_truth)
-            }
-            fn evaluate<'a>(
-                &'a self,
-                input: $crate::evaluator::EvalInput<'a, I, O>,
-            ) -> $crate::evaluator::EvalFuture<'a> {
-                $crate::evaluators::json::evaluate(self, input.output, input.ground_truth)
-            }
-        }
-    )*};
-}
-pub(crate) use builtin_evaluator;
-
-/// Scores synchronously (nothing of `I` or `O` is held across an await) and boxes the result.
-pub(crate) fn evaluate<'a, O: Serialize>(
-    builtin: &impl Builtin,
-    output: &O,
-    ground_truth: Option<&Value>,
-) -> EvalFuture<'a> {
-    let result = serde_json::to_value(output)
-        .map_err(|e| format!("the output cannot be turned into JSON: {e}"))
-        .and_then(|output| builtin.score(&output, ground_truth));
-    Box::pin(std::future::ready(result))
-}
-
-/// Reads only the output.
-pub(crate) const READS_OUTPUT: Params = Params {
-    output: true,
-    inputs: false,
-    ground_truth: false,
-};
-
-/// Reads the output and the ground truth.
-pub(crate) const READS_OUTPUT_AND_GROUND_TRUTH: Params = Params {
-    output: true,
-    inputs: false,
-    ground_truth: true,
-};
-
-/// The metric name: the one given to `.named(..)`, else the built-in's.
-pub(crate) fn metric_name(
-    custom: &Option<Cow<'static, str>>,
-    default: &'static str,
-) -> Cow<'static, str> {
-    custom.clone().unwrap_or(Cow::Borrowed(default))
-}
-
-/// Checks a name given to `.named(..)`.
-#[track_caller]
-pub(crate) fn custom_name(name: impl Into<Cow<'static, str>>) -> Option<Cow<'static, str>> {
-    let name = name.into();
-    assert!(
-        !name.trim().is_empty(),
-        "an evaluator's name must not be empty: it names the metric `honeyhive_metrics.<name>`"
-    );
-    Some(name)
-}
 
 /// A place inside a JSON value: a dotted path (`answer.sources.0`: object keys, array
 /// indexes) or, starting with `/`, a JSON Pointer (`/answer/sources/0`, for keys holding
@@ -204,29 +120,6 @@ pub(crate) const GROUND_TRUTH: Side = Side {
     method: "ground_truth_field",
 };
 
-/// Where a comparing built-in reads the output and the ground truth.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub(crate) struct Fields {
-    pub(crate) output: Option<FieldPath>,
-    pub(crate) ground_truth: Option<FieldPath>,
-}
-
-impl Fields {
-    pub(crate) const WHOLE: Fields = Fields {
-        output: None,
-        ground_truth: None,
-    };
-
-    /// The same path in both.
-    pub(crate) fn both(path: impl Into<String>) -> Fields {
-        let path = FieldPath::parse(path);
-        Fields {
-            output: Some(path.clone()),
-            ground_truth: Some(path),
-        }
-    }
-}
-
 /// The value `path` selects in `root` (all of it for `None`).
 pub(crate) fn pick<'v>(
     root: &'v Value,
@@ -325,20 +218,6 @@ fn selection_hint(value: &Value, side: Side, fits: fn(&Value) -> bool, kind: &st
             "select a {kind} field with `.{}(\"..\")`, a dotted path such as `{example}`",
             side.method
         ),
-    }
-}
-
-/// The ground truth, which this evaluator needs (JSON `null` counts as none).
-pub(crate) fn required_ground_truth<'v>(
-    ground_truth: Option<&'v Value>,
-    name: &str,
-) -> Result<&'v Value, String> {
-    match ground_truth {
-        None | Some(Value::Null) => Err(format!(
-            "`{name}` compares the output with the ground truth, but this datapoint has none; \
-             give every datapoint a `ground_truth`, or leave this evaluator out"
-        )),
-        Some(value) => Ok(value),
     }
 }
 

@@ -4,11 +4,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::json::{
-    Builtin, COMPARED_OUTPUT, FieldPath, Fields, GROUND_TRUTH, READS_OUTPUT_AND_GROUND_TRUTH,
-    TextOptions, builtin_evaluator, custom_name, metric_name, quote, required_ground_truth, text,
-};
-use crate::evaluator::{Params, Score};
+use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::json::{quote, text};
+use crate::evaluator::Score;
 
 const NAME: &str = "levenshtein";
 
@@ -56,67 +54,59 @@ impl Levenshtein {
     pub fn name(&self) -> Cow<'static, str> {
         Cow::Borrowed(NAME)
     }
+}
 
-    /// Renames the metric; see [`LevenshteinWith::named`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// assert_eq!(Levenshtein.named("similarity").name(), "similarity");
-    /// ```
-    #[track_caller]
-    pub fn named(self, name: impl Into<Cow<'static, str>>) -> LevenshteinWith {
-        LevenshteinWith::default().named(name)
-    }
+config_methods! {
+    impl Levenshtein => LevenshteinWith {
+        /// Renames the metric; see [`LevenshteinWith::named`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// assert_eq!(Levenshtein.named("similarity").name(), "similarity");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Compares the text at `path` of both; see [`LevenshteinWith::field`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// let evaluator = Levenshtein.field("answer");
-    /// ```
-    pub fn field(self, path: impl Into<String>) -> LevenshteinWith {
-        LevenshteinWith::default().field(path)
-    }
+        /// Compares the text at `path` of both; see [`LevenshteinWith::field`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// let evaluator = Levenshtein.field("answer");
+        /// ```
+        fn field(path: impl Into<String>);
 
-    /// Compares the output's text at `path`; see [`LevenshteinWith::output_field`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// let evaluator = Levenshtein.output_field("answer");
-    /// ```
-    pub fn output_field(self, path: impl Into<String>) -> LevenshteinWith {
-        LevenshteinWith::default().output_field(path)
-    }
+        /// Compares the output's text at `path`; see [`LevenshteinWith::output_field`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// let evaluator = Levenshtein.output_field("answer");
+        /// ```
+        fn output_field(path: impl Into<String>);
 
-    /// Compares with the ground truth's text at `path`; see
-    /// [`LevenshteinWith::ground_truth_field`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// let evaluator = Levenshtein.ground_truth_field("answer");
-    /// ```
-    pub fn ground_truth_field(self, path: impl Into<String>) -> LevenshteinWith {
-        LevenshteinWith::default().ground_truth_field(path)
-    }
+        /// Compares with the ground truth's text at `path`; see
+        /// [`LevenshteinWith::ground_truth_field`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// let evaluator = Levenshtein.ground_truth_field("answer");
+        /// ```
+        fn ground_truth_field(path: impl Into<String>);
 
-    /// Ignores case; see [`LevenshteinWith::case_insensitive`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// let evaluator = Levenshtein.case_insensitive();
-    /// ```
-    pub fn case_insensitive(self) -> LevenshteinWith {
-        LevenshteinWith::default().case_insensitive()
-    }
+        /// Ignores case; see [`LevenshteinWith::case_insensitive`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// let evaluator = Levenshtein.case_insensitive();
+        /// ```
+        fn case_insensitive();
 
-    /// Ignores whitespace differences; see [`LevenshteinWith::normalize_whitespace`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// let evaluator = Levenshtein.normalize_whitespace();
-    /// ```
-    pub fn normalize_whitespace(self) -> LevenshteinWith {
-        LevenshteinWith::default().normalize_whitespace()
+        /// Ignores whitespace differences; see [`LevenshteinWith::normalize_whitespace`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// let evaluator = Levenshtein.normalize_whitespace();
+        /// ```
+        fn normalize_whitespace();
     }
 }
 
@@ -140,18 +130,10 @@ impl Levenshtein {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LevenshteinWith {
-    name: Option<Cow<'static, str>>,
-    fields: Fields,
-    text: TextOptions,
+    config: Config,
 }
 
 impl LevenshteinWith {
-    const DEFAULT: LevenshteinWith = LevenshteinWith {
-        name: None,
-        fields: Fields::WHOLE,
-        text: TextOptions::EXACT,
-    };
-
     /// The metric name: the one given to [`named`](Self::named), else `levenshtein`.
     ///
     /// ```
@@ -159,143 +141,124 @@ impl LevenshteinWith {
     /// assert_eq!(Levenshtein.field("a").name(), "levenshtein");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
-        metric_name(&self.name, NAME)
+        self.metric_name()
     }
+}
 
-    /// Renames the metric (`honeyhive_metrics.<name>`; the distance is then
-    /// `<name>_distance`).
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// assert_eq!(Levenshtein.field("a").named("answer_similarity").name(), "answer_similarity");
-    /// ```
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = custom_name(name);
-        self
-    }
+config_methods! {
+    impl LevenshteinWith {
+        /// Renames the metric (`honeyhive_metrics.<name>`; the distance is then
+        /// `<name>_distance`).
+        ///
+        /// # Panics
+        /// When `name` is empty.
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// assert_eq!(Levenshtein.field("a").named("answer_similarity").name(), "answer_similarity");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Compares the text at `path` of the output with the text at `path` of the ground
-    /// truth: a dotted path (`answer.text`, `choices.0`) or a JSON Pointer
-    /// (`/answer/text`).
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"answer": "Pariss"});
-    /// let truth = json!({"answer": "Paris"});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// let score = block_on(Levenshtein.field("answer").evaluate(input)).unwrap();
-    /// assert_eq!(score.score, 1.0 - 1.0 / 6.0);
-    /// ```
-    pub fn field(mut self, path: impl Into<String>) -> Self {
-        self.fields = Fields::both(path);
-        self
-    }
+        /// Compares the text at `path` of the output with the text at `path` of the ground
+        /// truth: a dotted path (`answer.text`, `choices.0`) or a JSON Pointer
+        /// (`/answer/text`).
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"answer": "Pariss"});
+        /// let truth = json!({"answer": "Paris"});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let score = block_on(Levenshtein.field("answer").evaluate(input)).unwrap();
+        /// assert_eq!(score.score, 1.0 - 1.0 / 6.0);
+        /// ```
+        fn field(path: impl Into<String>);
 
-    /// Reads the output's text at `path` only.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"answer": "Paris"});
-    /// let truth = json!("Paris");
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(Levenshtein.output_field("answer").evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn output_field(mut self, path: impl Into<String>) -> Self {
-        self.fields.output = Some(FieldPath::parse(path));
-        self
-    }
+        /// Reads the output's text at `path` only.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"answer": "Paris"});
+        /// let truth = json!("Paris");
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// assert_eq!(block_on(Levenshtein.output_field("answer").evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn output_field(path: impl Into<String>);
 
-    /// Reads the ground truth's text at `path` only; datapoints whose ground truth lacks
-    /// it are rejected before any call.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = "Paris".to_owned();
-    /// let truth = json!({"answer": "Paris"});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(Levenshtein.ground_truth_field("answer").evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn ground_truth_field(mut self, path: impl Into<String>) -> Self {
-        self.fields.ground_truth = Some(FieldPath::parse(path));
-        self
-    }
+        /// Reads the ground truth's text at `path` only; datapoints whose ground truth lacks
+        /// it are rejected before any call.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = "Paris".to_owned();
+        /// let truth = json!({"answer": "Paris"});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// assert_eq!(block_on(Levenshtein.ground_truth_field("answer").evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn ground_truth_field(path: impl Into<String>);
 
-    /// Ignores case: both texts are lowercased (Unicode) before comparing.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let truth = json!("PARIS");
-    /// let output = "paris".to_owned();
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(Levenshtein.case_insensitive().evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn case_insensitive(mut self) -> Self {
-        self.text.case_insensitive = true;
-        self
-    }
+        /// Ignores case: both texts are lowercased (Unicode) before comparing.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let truth = json!("PARIS");
+        /// let output = "paris".to_owned();
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// assert_eq!(block_on(Levenshtein.case_insensitive().evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn case_insensitive();
 
-    /// Ignores whitespace differences: in both texts, leading and trailing whitespace is
-    /// dropped and every inner run becomes one space before comparing.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::Levenshtein;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let truth = json!("New York");
-    /// let output = "New\n  York ".to_owned();
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(Levenshtein.normalize_whitespace().evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn normalize_whitespace(mut self) -> Self {
-        self.text.normalize_whitespace = true;
-        self
-    }
-
-    fn truth<'v>(&self, ground_truth: Option<&'v Value>) -> Result<&'v str, String> {
-        let truth = required_ground_truth(ground_truth, &self.name())?;
-        text(truth, self.fields.ground_truth.as_ref(), GROUND_TRUTH)
+        /// Ignores whitespace differences: in both texts, leading and trailing whitespace is
+        /// dropped and every inner run becomes one space before comparing.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let truth = json!("New York");
+        /// let output = "New\n  York ".to_owned();
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// assert_eq!(block_on(Levenshtein.normalize_whitespace().evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn normalize_whitespace();
     }
 }
 
 impl Builtin for LevenshteinWith {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
+    const NAME: &'static str = NAME;
+    const COMPARES: bool = true;
+    type Truth<'v> = &'v str;
+
+    fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn reads(&self) -> Params {
-        READS_OUTPUT_AND_GROUND_TRUTH
+    fn truth<'v>(&self, ground_truth: Option<&'v Value>) -> Result<&'v str, String> {
+        self.read_ground_truth(ground_truth, text)
     }
 
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
-        self.truth(ground_truth).map(drop)
-    }
-
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
-        let truth = self.truth(ground_truth)?;
-        let output = text(output, self.fields.output.as_ref(), COMPARED_OUTPUT)?;
-        let (a, b) = (self.text.apply(output), self.text.apply(truth));
+    fn score(&self, output: &Value, truth: &str) -> Result<Score, String> {
+        let output = self.read_output(output, text)?;
+        let options = self.config.text;
+        let (a, b) = (options.apply(output), options.apply(truth));
         let similarity = strsim::normalized_levenshtein(&a, &b);
         let distance = strsim::levenshtein(&a, &b);
         let mut score = Score::new(similarity).extra("distance", distance);
@@ -305,54 +268,23 @@ impl Builtin for LevenshteinWith {
                 if distance == 1 { "" } else { "s" },
                 quote(truth),
                 quote(output),
-                self.text.note()
+                options.note()
             ));
         }
         Ok(score)
     }
 }
 
-impl Builtin for Levenshtein {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
-    }
-
-    fn reads(&self) -> Params {
-        READS_OUTPUT_AND_GROUND_TRUTH
-    }
-
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
-        LevenshteinWith::DEFAULT.check(ground_truth)
-    }
-
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
-        LevenshteinWith::DEFAULT.score(output, ground_truth)
-    }
-}
-
-builtin_evaluator!(Levenshtein, LevenshteinWith);
+builtin_evaluator!(LevenshteinWith);
+builtin_evaluator!(Levenshtein => LevenshteinWith);
 
 #[cfg(test)]
 mod tests {
-    use futures_executor::block_on;
-    use serde::Serialize;
     use serde_json::json;
 
     use super::*;
-    use crate::evaluator::{EvalInput, Evaluator};
-
-    fn run<O: Serialize>(
-        evaluator: &impl Evaluator<(), O>,
-        output: &O,
-        truth: Option<Value>,
-    ) -> Result<Score, String> {
-        let input = EvalInput {
-            output,
-            inputs: &(),
-            ground_truth: truth.as_ref(),
-        };
-        block_on(evaluator.evaluate(input))
-    }
+    use crate::evaluator::Evaluator;
+    use crate::evaluators::builtin::run;
 
     #[test]
     fn similarity_and_distance() {

@@ -78,6 +78,7 @@
 //! assert!((scores[6].1.clone().unwrap() - 0.2).abs() < 1e-9); // 4 edits over 5 characters
 //! ```
 
+mod builtin;
 mod contains;
 mod exact_match;
 mod field_equals;

@@ -4,11 +4,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::json::{
-    Builtin, COMPARED_OUTPUT, FieldPath, Fields, GROUND_TRUTH, READS_OUTPUT_AND_GROUND_TRUTH,
-    builtin_evaluator, custom_name, metric_name, number, required_ground_truth,
-};
-use crate::evaluator::{Params, Score};
+use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::json::number;
+use crate::evaluator::Score;
 
 const NAME: &str = "numeric_closeness";
 
@@ -48,10 +46,9 @@ const NAME: &str = "numeric_closeness";
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct NumericCloseness {
-    name: Option<Cow<'static, str>>,
+    config: Config,
     tolerance: f64,
     relative: bool,
-    fields: Fields,
 }
 
 impl NumericCloseness {
@@ -101,10 +98,9 @@ impl NumericCloseness {
             "the tolerance of NumericCloseness must be a finite number >= 0, not {tolerance}"
         );
         NumericCloseness {
-            name: None,
+            config: Config::default(),
             tolerance,
             relative,
-            fields: Fields::WHOLE,
         }
     }
 
@@ -116,110 +112,96 @@ impl NumericCloseness {
     /// assert_eq!(NumericCloseness::relative(0.1).name(), "numeric_closeness");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
-        metric_name(&self.name, NAME)
+        self.metric_name()
     }
+}
 
-    /// Renames the metric (`honeyhive_metrics.<name>`; the distance is then
-    /// `<name>_distance`).
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::NumericCloseness;
-    /// assert_eq!(NumericCloseness::new(0.5).named("price_close").name(), "price_close");
-    /// ```
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = custom_name(name);
-        self
-    }
+config_methods! {
+    impl NumericCloseness {
+        /// Renames the metric (`honeyhive_metrics.<name>`; the distance is then
+        /// `<name>_distance`).
+        ///
+        /// # Panics
+        /// When `name` is empty.
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::NumericCloseness;
+        /// assert_eq!(NumericCloseness::new(0.5).named("price_close").name(), "price_close");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Compares the number at `path` of the output with the number at `path` of the
-    /// ground truth: a dotted path (`invoice.total`, `items.0.price`) or a JSON Pointer
-    /// (`/invoice/total`).
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::NumericCloseness;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// #[derive(serde::Serialize)]
-    /// struct Invoice { vendor: String, total: f64 }
-    ///
-    /// let output = Invoice { vendor: "ACME".into(), total: 10.004 };
-    /// let truth = json!({"total": 10});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// let evaluator = NumericCloseness::new(0.01).field("total");
-    /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn field(mut self, path: impl Into<String>) -> Self {
-        self.fields = Fields::both(path);
-        self
-    }
+        /// Compares the number at `path` of the output with the number at `path` of the
+        /// ground truth: a dotted path (`invoice.total`, `items.0.price`) or a JSON Pointer
+        /// (`/invoice/total`).
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::NumericCloseness;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// #[derive(serde::Serialize)]
+        /// struct Invoice { vendor: String, total: f64 }
+        ///
+        /// let output = Invoice { vendor: "ACME".into(), total: 10.004 };
+        /// let truth = json!({"total": 10});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let evaluator = NumericCloseness::new(0.01).field("total");
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn field(path: impl Into<String>);
 
-    /// Reads the output's number at `path` only.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::NumericCloseness;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"estimate": "41"});
-    /// let truth = json!(42);
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// let evaluator = NumericCloseness::new(1.0).output_field("estimate");
-    /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn output_field(mut self, path: impl Into<String>) -> Self {
-        self.fields.output = Some(FieldPath::parse(path));
-        self
-    }
+        /// Reads the output's number at `path` only.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::NumericCloseness;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"estimate": "41"});
+        /// let truth = json!(42);
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let evaluator = NumericCloseness::new(1.0).output_field("estimate");
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn output_field(path: impl Into<String>);
 
-    /// Reads the ground truth's number at `path` only; datapoints whose ground truth lacks
-    /// it are rejected before any call.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::NumericCloseness;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = 3.14_f64;
-    /// let truth = json!({"value": 3.14159, "unit": "rad"});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// let evaluator = NumericCloseness::new(0.01).ground_truth_field("value");
-    /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn ground_truth_field(mut self, path: impl Into<String>) -> Self {
-        self.fields.ground_truth = Some(FieldPath::parse(path));
-        self
-    }
-
-    fn truth(&self, ground_truth: Option<&Value>) -> Result<f64, String> {
-        let truth = required_ground_truth(ground_truth, &self.name())?;
-        number(truth, self.fields.ground_truth.as_ref(), GROUND_TRUTH)
+        /// Reads the ground truth's number at `path` only; datapoints whose ground truth lacks
+        /// it are rejected before any call.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::NumericCloseness;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = 3.14_f64;
+        /// let truth = json!({"value": 3.14159, "unit": "rad"});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let evaluator = NumericCloseness::new(0.01).ground_truth_field("value");
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn ground_truth_field(path: impl Into<String>);
     }
 }
 
 impl Builtin for NumericCloseness {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
+    const NAME: &'static str = NAME;
+    const COMPARES: bool = true;
+    type Truth<'v> = f64;
+
+    fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn reads(&self) -> Params {
-        READS_OUTPUT_AND_GROUND_TRUTH
+    fn truth(&self, ground_truth: Option<&Value>) -> Result<f64, String> {
+        self.read_ground_truth(ground_truth, number)
     }
 
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
-        self.truth(ground_truth).map(drop)
-    }
-
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
-        let truth = self.truth(ground_truth)?;
-        let output = number(output, self.fields.output.as_ref(), COMPARED_OUTPUT)?;
+    fn score(&self, output: &Value, truth: f64) -> Result<Score, String> {
+        let output = self.read_output(output, number)?;
         let distance = (output - truth).abs();
         if !distance.is_finite() {
             return Err(format!(
@@ -263,25 +245,11 @@ fn round_for_display(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use futures_executor::block_on;
-    use serde::Serialize;
     use serde_json::json;
 
     use super::*;
-    use crate::evaluator::{EvalInput, Evaluator};
-
-    fn run<O: Serialize>(
-        evaluator: &impl Evaluator<(), O>,
-        output: &O,
-        truth: Option<Value>,
-    ) -> Result<Score, String> {
-        let input = EvalInput {
-            output,
-            inputs: &(),
-            ground_truth: truth.as_ref(),
-        };
-        block_on(evaluator.evaluate(input))
-    }
+    use crate::evaluator::Evaluator;
+    use crate::evaluators::builtin::run;
 
     #[test]
     fn absolute_tolerance() {

@@ -6,11 +6,9 @@ use std::fmt;
 use regex::Regex;
 use serde_json::Value;
 
-use super::json::{
-    Builtin, FieldPath, OUTPUT, READS_OUTPUT, builtin_evaluator, custom_name, metric_name, quote,
-    text,
-};
-use crate::evaluator::{Params, Score};
+use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::json::{quote, text};
+use crate::evaluator::Score;
 
 const NAME: &str = "regex_match";
 
@@ -47,9 +45,8 @@ const NAME: &str = "regex_match";
 /// ```
 #[derive(Debug, Clone)]
 pub struct RegexMatch {
-    name: Option<Cow<'static, str>>,
+    config: Config,
     regex: Regex,
-    field: Option<FieldPath>,
 }
 
 impl RegexMatch {
@@ -95,9 +92,8 @@ impl RegexMatch {
             message: error.to_string(),
         })?;
         Ok(RegexMatch {
-            name: None,
+            config: Config::default(),
             regex,
-            field: None,
         })
     }
 
@@ -118,60 +114,58 @@ impl RegexMatch {
     /// assert_eq!(RegexMatch::new("a+").name(), "regex_match");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
-        metric_name(&self.name, NAME)
+        self.metric_name()
     }
+}
 
-    /// Renames the metric (`honeyhive_metrics.<name>`).
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::RegexMatch;
-    /// assert_eq!(RegexMatch::new(r"\d").named("has_digit").name(), "has_digit");
-    /// ```
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = custom_name(name);
-        self
-    }
+config_methods! {
+    impl RegexMatch {
+        /// Renames the metric (`honeyhive_metrics.<name>`).
+        ///
+        /// # Panics
+        /// When `name` is empty.
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::RegexMatch;
+        /// assert_eq!(RegexMatch::new(r"\d").named("has_digit").name(), "has_digit");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Reads the text at `path` of the output: a dotted path (`answer.text`) or a JSON
-    /// Pointer (`/answer/text`). A missing field or a value that is not text is an error
-    /// of the datapoint.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::RegexMatch;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"reply": {"date": "2024-05-01"}});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-    /// let iso_date = RegexMatch::new(r"^\d{4}-\d{2}-\d{2}$").field("reply.date");
-    /// assert_eq!(block_on(iso_date.evaluate(input)).unwrap().score, 1.0);
-    /// ```
-    pub fn field(mut self, path: impl Into<String>) -> Self {
-        self.field = Some(FieldPath::parse(path));
-        self
+        /// Reads the text at `path` of the output: a dotted path (`answer.text`) or a JSON
+        /// Pointer (`/answer/text`). A missing field or a value that is not text is an error
+        /// of the datapoint.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::RegexMatch;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"reply": {"date": "2024-05-01"}});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// let iso_date = RegexMatch::new(r"^\d{4}-\d{2}-\d{2}$").field("reply.date");
+        /// assert_eq!(block_on(iso_date.evaluate(input)).unwrap().score, 1.0);
+        /// ```
+        fn field(path: impl Into<String>);
     }
 }
 
 impl Builtin for RegexMatch {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
+    const NAME: &'static str = NAME;
+    const COMPARES: bool = false;
+    type Truth<'v> = ();
+
+    fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn reads(&self) -> Params {
-        READS_OUTPUT
-    }
-
-    fn check(&self, _: Option<&Value>) -> Result<(), String> {
+    fn truth(&self, _: Option<&Value>) -> Result<(), String> {
         Ok(())
     }
 
-    fn score(&self, output: &Value, _: Option<&Value>) -> Result<Score, String> {
-        let text = text(output, self.field.as_ref(), OUTPUT)?;
+    fn score(&self, output: &Value, (): ()) -> Result<Score, String> {
+        let text = self.read_output(output, text)?;
         Ok(match self.regex.find(text) {
             Some(found) => {
                 Score::new(true).explanation(format!("matched {}", quote(found.as_str())))
@@ -228,20 +222,14 @@ impl std::error::Error for InvalidRegex {}
 
 #[cfg(test)]
 mod tests {
-    use futures_executor::block_on;
     use serde::Serialize;
     use serde_json::json;
 
     use super::*;
-    use crate::evaluator::{EvalInput, Evaluator};
+    use crate::evaluator::Evaluator;
 
     fn run<O: Serialize>(evaluator: &impl Evaluator<(), O>, output: &O) -> Result<Score, String> {
-        let input = EvalInput {
-            output,
-            inputs: &(),
-            ground_truth: None,
-        };
-        block_on(evaluator.evaluate(input))
+        crate::evaluators::builtin::run(evaluator, output, None)
     }
 
     #[test]

@@ -5,10 +5,9 @@ use std::borrow::Cow;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use super::json::{
-    Builtin, FieldPath, OUTPUT, READS_OUTPUT, builtin_evaluator, custom_name, metric_name, text,
-};
-use crate::evaluator::{Params, Score};
+use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::json::text;
+use crate::evaluator::Score;
 
 const NAME: &str = "valid_json";
 
@@ -53,26 +52,26 @@ impl ValidJson {
     pub fn name(&self) -> Cow<'static, str> {
         Cow::Borrowed(NAME)
     }
+}
 
-    /// Renames the metric; see [`ValidJsonWith::named`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ValidJson;
-    /// assert_eq!(ValidJson.named("parses").name(), "parses");
-    /// ```
-    #[track_caller]
-    pub fn named(self, name: impl Into<Cow<'static, str>>) -> ValidJsonWith {
-        ValidJsonWith::default().named(name)
-    }
+config_methods! {
+    impl ValidJson => ValidJsonWith {
+        /// Renames the metric; see [`ValidJsonWith::named`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ValidJson;
+        /// assert_eq!(ValidJson.named("parses").name(), "parses");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Checks the text at `path` of the output; see [`ValidJsonWith::field`].
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ValidJson;
-    /// let evaluator = ValidJson.field("raw_reply");
-    /// ```
-    pub fn field(self, path: impl Into<String>) -> ValidJsonWith {
-        ValidJsonWith::default().field(path)
+        /// Checks the text at `path` of the output; see [`ValidJsonWith::field`].
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ValidJson;
+        /// let evaluator = ValidJson.field("raw_reply");
+        /// ```
+        fn field(path: impl Into<String>);
     }
 }
 
@@ -94,16 +93,10 @@ impl ValidJson {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ValidJsonWith {
-    name: Option<Cow<'static, str>>,
-    field: Option<FieldPath>,
+    config: Config,
 }
 
 impl ValidJsonWith {
-    const DEFAULT: ValidJsonWith = ValidJsonWith {
-        name: None,
-        field: None,
-    };
-
     /// The metric name: the one given to [`named`](Self::named), else `valid_json`.
     ///
     /// ```
@@ -111,59 +104,57 @@ impl ValidJsonWith {
     /// assert_eq!(ValidJson.field("raw").name(), "valid_json");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
-        metric_name(&self.name, NAME)
+        self.metric_name()
     }
+}
 
-    /// Renames the metric (`honeyhive_metrics.<name>`).
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    ///
-    /// ```
-    /// use honeyhive_runtime::evaluators::ValidJson;
-    /// assert_eq!(ValidJson.field("raw").named("raw_is_json").name(), "raw_is_json");
-    /// ```
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = custom_name(name);
-        self
-    }
+config_methods! {
+    impl ValidJsonWith {
+        /// Renames the metric (`honeyhive_metrics.<name>`).
+        ///
+        /// # Panics
+        /// When `name` is empty.
+        ///
+        /// ```
+        /// use honeyhive_runtime::evaluators::ValidJson;
+        /// assert_eq!(ValidJson.field("raw").named("raw_is_json").name(), "raw_is_json");
+        /// ```
+        #[track_caller]
+        fn named(name: impl Into<Cow<'static, str>>);
 
-    /// Checks the text at `path` of the output: a dotted path (`reply.raw`) or a JSON
-    /// Pointer (`/reply/raw`). A missing field or a value that is not text is an error of
-    /// the datapoint.
-    ///
-    /// ```
-    /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::ValidJson;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
-    /// use serde_json::json;
-    ///
-    /// let output = json!({"reply": {"raw": "not json"}});
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-    /// assert_eq!(block_on(ValidJson.field("reply.raw").evaluate(input)).unwrap().score, 0.0);
-    /// ```
-    pub fn field(mut self, path: impl Into<String>) -> Self {
-        self.field = Some(FieldPath::parse(path));
-        self
+        /// Checks the text at `path` of the output: a dotted path (`reply.raw`) or a JSON
+        /// Pointer (`/reply/raw`). A missing field or a value that is not text is an error of
+        /// the datapoint.
+        ///
+        /// ```
+        /// use futures_executor::block_on;
+        /// use honeyhive_runtime::evaluators::ValidJson;
+        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use serde_json::json;
+        ///
+        /// let output = json!({"reply": {"raw": "not json"}});
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// assert_eq!(block_on(ValidJson.field("reply.raw").evaluate(input)).unwrap().score, 0.0);
+        /// ```
+        fn field(path: impl Into<String>);
     }
 }
 
 impl Builtin for ValidJsonWith {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
+    const NAME: &'static str = NAME;
+    const COMPARES: bool = false;
+    type Truth<'v> = ();
+
+    fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn reads(&self) -> Params {
-        READS_OUTPUT
-    }
-
-    fn check(&self, _: Option<&Value>) -> Result<(), String> {
+    fn truth(&self, _: Option<&Value>) -> Result<(), String> {
         Ok(())
     }
 
-    fn score(&self, output: &Value, _: Option<&Value>) -> Result<Score, String> {
-        let text = text(output, self.field.as_ref(), OUTPUT)?;
+    fn score(&self, output: &Value, (): ()) -> Result<Score, String> {
+        let text = self.read_output(output, text)?;
         Ok(match serde_json::from_str::<IgnoredAny>(text) {
             Ok(_) => Score::new(true),
             Err(error) => Score::new(false).explanation(format!("not JSON: {error}")),
@@ -171,42 +162,19 @@ impl Builtin for ValidJsonWith {
     }
 }
 
-impl Builtin for ValidJson {
-    fn metric_name(&self) -> Cow<'static, str> {
-        self.name()
-    }
-
-    fn reads(&self) -> Params {
-        READS_OUTPUT
-    }
-
-    fn check(&self, ground_truth: Option<&Value>) -> Result<(), String> {
-        ValidJsonWith::DEFAULT.check(ground_truth)
-    }
-
-    fn score(&self, output: &Value, ground_truth: Option<&Value>) -> Result<Score, String> {
-        ValidJsonWith::DEFAULT.score(output, ground_truth)
-    }
-}
-
-builtin_evaluator!(ValidJson, ValidJsonWith);
+builtin_evaluator!(ValidJsonWith);
+builtin_evaluator!(ValidJson => ValidJsonWith);
 
 #[cfg(test)]
 mod tests {
-    use futures_executor::block_on;
     use serde::Serialize;
     use serde_json::json;
 
     use super::*;
-    use crate::evaluator::{EvalInput, Evaluator};
+    use crate::evaluator::Evaluator;
 
     fn run<O: Serialize>(evaluator: &impl Evaluator<(), O>, output: &O) -> Result<Score, String> {
-        let input = EvalInput {
-            output,
-            inputs: &(),
-            ground_truth: None,
-        };
-        block_on(evaluator.evaluate(input))
+        crate::evaluators::builtin::run(evaluator, output, None)
     }
 
     #[test]
