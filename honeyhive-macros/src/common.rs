@@ -1,8 +1,11 @@
-//! Helpers shared by the macros: the path generated code uses to reach the runtime, and
-//! "did you mean" suggestions for error messages.
+//! Helpers shared by the macros: the path generated code uses to reach the runtime, the
+//! output of a macro that failed, the description of a misplaced item, and "did you mean"
+//! suggestions for error messages.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::Item;
+use syn::spanned::Spanned as _;
 
 /// The path of the items generated code may use: `<crate>::__private`, with `<crate>`
 /// `::honeyhive` unless the user renamed the dependency (`crate = path`).
@@ -11,6 +14,54 @@ pub(crate) fn private_path(krate: Option<&syn::Path>) -> TokenStream {
         Some(path) => quote!(#path::__private),
         None => quote!(::honeyhive::__private),
     }
+}
+
+/// The error, then the item unchanged: emitted by a macro that failed, so that the rest of
+/// the crate still compiles and only the real mistake is reported.
+pub(crate) fn with_item(error: syn::Error, item: TokenStream) -> TokenStream {
+    let error = error.to_compile_error();
+    quote!(#error #item)
+}
+
+/// Both values, or the errors of either or both (`a`'s first).
+pub(crate) fn both<A, B>(a: syn::Result<A>, b: syn::Result<B>) -> syn::Result<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+        (Err(mut a), Err(b)) => {
+            a.combine(b);
+            Err(a)
+        }
+    }
+}
+
+/// What an item other than a function is, as in "not to a struct", and the span of its
+/// keyword and name.
+pub(crate) fn describe_item(item: &Item) -> (&'static str, Span) {
+    match item {
+        Item::Struct(s) => ("a struct", join(&s.struct_token, &s.ident)),
+        Item::Enum(e) => ("an enum", join(&e.enum_token, &e.ident)),
+        Item::Union(u) => ("a union", join(&u.union_token, &u.ident)),
+        Item::Trait(t) => ("a trait", join(&t.trait_token, &t.ident)),
+        Item::Impl(i) => ("an `impl` block", i.impl_token.span),
+        Item::Mod(m) => ("a module", join(&m.mod_token, &m.ident)),
+        Item::Const(c) => ("a constant", join(&c.const_token, &c.ident)),
+        Item::Static(s) => ("a static", join(&s.static_token, &s.ident)),
+        Item::Type(t) => ("a type alias", join(&t.type_token, &t.ident)),
+        Item::Use(u) => ("a `use` item", u.use_token.span),
+        Item::ExternCrate(e) => ("an `extern crate` item", e.extern_token.span),
+        Item::ForeignMod(f) => ("an `extern` block", f.abi.span()),
+        Item::Macro(m) => ("a macro", m.mac.path.span()),
+        other => ("this item", other.span()),
+    }
+}
+
+/// From the first token of `a` to the last of `b`.
+fn join(a: &impl ToTokens, b: &impl ToTokens) -> Span {
+    let tokens = quote!(#a #b);
+    let mut spans = tokens.into_iter().map(|t| t.span());
+    let first = spans.next().unwrap_or_else(Span::call_site);
+    spans.last().and_then(|l| first.join(l)).unwrap_or(first)
 }
 
 /// The candidate closest to `got` when it is plausibly a typo of it.

@@ -22,7 +22,7 @@ use syn::{
 };
 
 use super::attr::EvaluatorArgs;
-use crate::common::{private_path, suggest};
+use crate::common::{both, describe_item, private_path, suggest, with_item};
 use crate::options::Errors;
 
 /// The parameter names an evaluator may take, as written in error messages.
@@ -34,30 +34,14 @@ const ALLOWED: &str = "`output: &O` (the function's output), `inputs: &I` (the d
 /// so that the rest of the crate still compiles and only the real mistake is reported.
 pub(crate) fn evaluator(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = syn::parse2::<EvaluatorArgs>(args);
-    let func = function(item.clone());
-    let result = match (args, func) {
-        (Ok(args), Ok(func)) => expand(&args, func),
-        (Err(mut a), Ok(func)) => {
-            // Report the signature's mistakes along with the options'.
-            if let Err(s) = Shape::analyse(&func.sig) {
-                a.combine(s);
-            }
-            Err(a)
-        }
-        (Ok(_), Err(e)) => Err(e),
-        (Err(mut a), Err(f)) => {
-            a.combine(f);
-            Err(a)
-        }
+    let func = match (&args, function(item.clone())) {
+        // Report the signature's mistakes along with the options'.
+        (Err(_), Ok(func)) => Shape::analyse(&func.sig).map(|_| func),
+        (_, func) => func,
     };
-    match result {
-        Ok(tokens) => tokens,
-        Err(e) => {
-            let mut out = e.to_compile_error();
-            out.extend(item);
-            out
-        }
-    }
+    both(args, func)
+        .and_then(|(args, func)| expand(&args, func))
+        .unwrap_or_else(|e| with_item(e, item))
 }
 
 /// The item as a free function, or an error saying why `#[evaluator]` cannot go there.
@@ -90,20 +74,7 @@ fn function(item: TokenStream) -> syn::Result<ItemFn> {
             },
             _ => ("this item", tokens.span()),
         },
-        Item::Struct(s) => ("a struct", join(&s.struct_token, &s.ident)),
-        Item::Enum(e) => ("an enum", join(&e.enum_token, &e.ident)),
-        Item::Union(u) => ("a union", join(&u.union_token, &u.ident)),
-        Item::Trait(t) => ("a trait", join(&t.trait_token, &t.ident)),
-        Item::Impl(i) => ("an `impl` block", i.impl_token.span),
-        Item::Mod(m) => ("a module", join(&m.mod_token, &m.ident)),
-        Item::Const(c) => ("a constant", join(&c.const_token, &c.ident)),
-        Item::Static(s) => ("a static", join(&s.static_token, &s.ident)),
-        Item::Type(t) => ("a type alias", join(&t.type_token, &t.ident)),
-        Item::Use(u) => ("a `use` item", u.use_token.span),
-        Item::ExternCrate(e) => ("an `extern crate` item", e.extern_token.span),
-        Item::ForeignMod(f) => ("an `extern` block", f.abi.span()),
-        Item::Macro(m) => ("a macro", m.mac.path.span()),
-        other => ("this item", other.span()),
+        other => describe_item(other),
     };
     Err(not_fn(what, span))
 }
@@ -119,13 +90,6 @@ fn method(sig: &syn::Signature) -> Option<syn::Error> {
             sig.ident
         ),
     ))
-}
-
-fn join(a: &impl ToTokens, b: &impl ToTokens) -> Span {
-    let tokens = quote!(#a #b);
-    let mut spans = tokens.into_iter().map(|t| t.span());
-    let first = spans.next().unwrap_or_else(Span::call_site);
-    spans.last().and_then(|l| first.join(l)).unwrap_or(first)
 }
 
 /// What one parameter of the function is bound to.

@@ -8,30 +8,28 @@ use syn::spanned::Spanned as _;
 use syn::{Expr, Ident, LitStr, Path, Token, Type};
 
 use crate::common::suggest;
-use crate::options::{Errors, crate_path, duration_value, int_value, parenthesized, string_value};
+use crate::options::{
+    OptionTable, crate_path, int_value, parenthesized, string_value, timeout_value,
+};
 
 /// Every option, as written in error messages.
-const OPTIONS: &[(&str, &str)] = &[
-    ("dataset", "dataset = \"tests/data/qa.jsonl\""),
-    ("dataset_id", "dataset_id = \"<hosted dataset id>\""),
-    ("evaluators", "evaluators = [exact_match, ...]"),
-    ("threshold", "threshold(exact_match >= 0.9, ...)"),
-    ("name", "name = \"...\""),
-    ("max_concurrency", "max_concurrency = 8"),
-    ("repetitions", "repetitions = 3"),
-    ("timeout", "timeout = \"30s\""),
-    ("allow_failures", "allow_failures = 1"),
-    ("ground_truth", "ground_truth = Type"),
-    ("crate", "crate = path"),
-];
-
-fn valid_options() -> String {
-    OPTIONS
-        .iter()
-        .map(|(_, form)| format!("`{form}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+const OPTIONS: OptionTable = OptionTable {
+    macro_name: "experiment",
+    options: &[
+        ("dataset", "dataset = \"tests/data/qa.jsonl\""),
+        ("dataset_id", "dataset_id = \"<hosted dataset id>\""),
+        ("evaluators", "evaluators = [exact_match, ...]"),
+        ("threshold", "threshold(exact_match >= 0.9, ...)"),
+        ("name", "name = \"...\""),
+        ("max_concurrency", "max_concurrency = 8"),
+        ("repetitions", "repetitions = 3"),
+        ("timeout", "timeout = \"30s\""),
+        ("allow_failures", "allow_failures = 1"),
+        ("ground_truth", "ground_truth = Type"),
+        ("crate", "crate = path"),
+    ],
+    aliases: &[],
+};
 
 /// The options of one `#[experiment]`.
 #[derive(Default)]
@@ -154,33 +152,11 @@ impl Parse for RawThreshold {
 impl Parse for ExperimentArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = ExperimentArgs::default();
-        let mut seen: Vec<String> = Vec::new();
         let mut raw_thresholds: Vec<RawThreshold> = Vec::new();
-        let mut errors = Errors::default();
-        while !input.is_empty() {
-            let option = input.call(Ident::parse_any).map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    format!(
-                        "expected an `#[experiment]` option; valid options: {}",
-                        valid_options()
-                    ),
-                )
-            })?;
-            let key = option.to_string();
-            if OPTIONS.iter().any(|(name, _)| *name == key) {
-                if seen.contains(&key) {
-                    errors.push(syn::Error::new(
-                        option.span(),
-                        format!("duplicate option `{key}`: give it once"),
-                    ));
-                }
-                seen.push(key.clone());
-            }
-            match key.as_str() {
+        let mut errors = OPTIONS.parse_options(input, |option, key, input, errors| {
+            match key {
                 "name" => {
-                    let lit = string_value(input, &option, "name = \"qa\"")
-                        .map_err(|e| errors.take_and(e))?;
+                    let lit = string_value(input, option, "name = \"qa\"")?;
                     if lit.value().trim().is_empty() {
                         errors.push(syn::Error::new(
                             lit.span(),
@@ -190,8 +166,7 @@ impl Parse for ExperimentArgs {
                     args.name.get_or_insert(lit);
                 }
                 "dataset" => {
-                    let lit = string_value(input, &option, "dataset = \"tests/data/qa.jsonl\"")
-                        .map_err(|e| errors.take_and(e))?;
+                    let lit = string_value(input, option, "dataset = \"tests/data/qa.jsonl\"")?;
                     let value = lit.value().to_ascii_lowercase();
                     if ![".json", ".jsonl", ".csv"]
                         .iter()
@@ -207,8 +182,7 @@ impl Parse for ExperimentArgs {
                     args.dataset.get_or_insert(lit);
                 }
                 "dataset_id" => {
-                    let lit = string_value(input, &option, "dataset_id = \"663a1f2e\"")
-                        .map_err(|e| errors.take_and(e))?;
+                    let lit = string_value(input, option, "dataset_id = \"663a1f2e\"")?;
                     if lit.value().trim().is_empty() {
                         errors.push(syn::Error::new(
                             lit.span(),
@@ -218,19 +192,17 @@ impl Parse for ExperimentArgs {
                     args.dataset_id.get_or_insert(lit);
                 }
                 "evaluators" => {
-                    if !input.peek(Token![=]) {
-                        return Err(errors.finish_with(syn::Error::new(
-                            option.span(),
+                    let expected = |span| {
+                        syn::Error::new(
+                            span,
                             "`evaluators` takes a list in brackets, e.g. `evaluators = [exact_match, length]`",
-                        )));
+                        )
+                    };
+                    if !input.peek(Token![=]) {
+                        return Err(expected(option.span()));
                     }
                     input.parse::<Token![=]>()?;
-                    let list: syn::ExprArray = input.parse().map_err(|e| {
-                        errors.take_and(syn::Error::new(
-                            e.span(),
-                            "`evaluators` takes a list in brackets, e.g. `evaluators = [exact_match, length]`",
-                        ))
-                    })?;
+                    let list: syn::ExprArray = input.parse().map_err(|e| expected(e.span()))?;
                     for expr in list.elems {
                         let entry = match expr {
                             Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
@@ -254,11 +226,8 @@ impl Parse for ExperimentArgs {
                     }
                 }
                 "threshold" => {
-                    let list = parenthesized(input, &option, "threshold(exact_match >= 0.9)")
-                        .map_err(|e| errors.take_and(e))?;
-                    let entries = list
-                        .parse_terminated(RawThreshold::parse, Token![,])
-                        .map_err(|e| errors.take_and(e))?;
+                    let list = parenthesized(input, option, "threshold(exact_match >= 0.9)")?;
+                    let entries = list.parse_terminated(RawThreshold::parse, Token![,])?;
                     if entries.is_empty() {
                         errors.push(syn::Error::new(
                             option.span(),
@@ -268,72 +237,43 @@ impl Parse for ExperimentArgs {
                     raw_thresholds.extend(entries);
                 }
                 "max_concurrency" | "repetitions" | "allow_failures" => {
-                    let (example, min) = match key.as_str() {
-                        "max_concurrency" => ("max_concurrency = 8", 1),
-                        "repetitions" => ("repetitions = 3", 1),
-                        _ => ("allow_failures = 1", 0),
+                    let (example, min, slot) = match key {
+                        "max_concurrency" => ("max_concurrency = 8", 1, &mut args.max_concurrency),
+                        "repetitions" => ("repetitions = 3", 1, &mut args.repetitions),
+                        _ => ("allow_failures = 1", 0, &mut args.allow_failures),
                     };
-                    let (value, span) =
-                        int_value(input, &option, example).map_err(|e| errors.take_and(e))?;
+                    let (value, span) = int_value(input, option, example)?;
                     if value < min {
                         errors.push(syn::Error::new(
                             span,
                             format!("`{key}` must be at least {min}, e.g. `{example}`"),
                         ));
                     }
-                    let slot = match key.as_str() {
-                        "max_concurrency" => &mut args.max_concurrency,
-                        "repetitions" => &mut args.repetitions,
-                        _ => &mut args.allow_failures,
-                    };
                     slot.get_or_insert(value);
                 }
-                "timeout" => {
-                    match duration_value(input, &option).map_err(|e| errors.take_and(e))? {
-                        Ok(ms) => args.timeout_ms = Some(ms),
-                        Err(e) => errors.push(e),
+                "timeout" => match timeout_value(input, option) {
+                    Ok((ms, _)) => {
+                        args.timeout_ms.get_or_insert(ms);
                     }
-                }
+                    Err(e) => errors.push(e),
+                },
                 "ground_truth" => {
                     if !input.peek(Token![=]) {
-                        return Err(errors.finish_with(syn::Error::new(
+                        return Err(syn::Error::new(
                             option.span(),
                             "`ground_truth` takes a type, e.g. `ground_truth = Answer`",
-                        )));
+                        ));
                     }
                     input.parse::<Token![=]>()?;
-                    let ty: Type = input.parse().map_err(|e| errors.take_and(e))?;
-                    args.ground_truth.get_or_insert(ty);
+                    args.ground_truth.get_or_insert(input.parse()?);
                 }
                 "crate" => {
-                    let path = crate_path(input, &option).map_err(|e| errors.take_and(e))?;
-                    args.krate.get_or_insert(path);
+                    args.krate.get_or_insert(crate_path(input, option)?);
                 }
-                other => {
-                    let names: Vec<&str> = OPTIONS.iter().map(|(name, _)| *name).collect();
-                    let hint = match suggest(other, &names) {
-                        Some(s) => format!(" (did you mean `{s}`?)"),
-                        None => String::new(),
-                    };
-                    return Err(errors.finish_with(syn::Error::new(
-                        option.span(),
-                        format!(
-                            "unknown `#[experiment]` option `{other}`{hint}; valid options: {}",
-                            valid_options()
-                        ),
-                    )));
-                }
+                _ => unreachable!("`{key}` is not in OPTIONS"),
             }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>().map_err(|e| {
-                errors.take_and(syn::Error::new(
-                    e.span(),
-                    "expected `,` between `#[experiment]` options",
-                ))
-            })?;
-        }
+            Ok(())
+        })?;
 
         let names: Vec<String> = args
             .evaluators
@@ -419,18 +359,11 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> syn::Result<ExperimentArgs> {
-        syn::parse_str::<ExperimentArgs>(s)
+        syn::parse_str(s)
     }
 
     fn err(s: &str) -> String {
-        match parse(s) {
-            Ok(_) => panic!("`{s}` parsed"),
-            Err(e) => e
-                .into_iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join(" | "),
-        }
+        crate::options::parse_error::<ExperimentArgs>(s)
     }
 
     #[test]
@@ -476,8 +409,8 @@ mod tests {
         );
         assert!(err("dataset = \"a.json\", evaluators = [a, a]").contains("listed twice"));
         assert!(err("dataset = \"a.json\", max_concurrency = 0").contains("at least 1"));
-        assert!(err("dataset = \"a.json\", timeout = \"30\"").contains("not a duration"));
-        assert!(err("dataset = \"a.json\", timeout = 30").contains("takes a string literal"));
+        assert!(err("dataset = \"a.json\", timeout = \"30\"").contains("has no unit"));
+        assert!(err("dataset = \"a.json\", timeout = 30").contains("write `timeout = \"30s\"`"));
         assert!(
             err("dataset = \"a.json\", name = \"a\", name = \"b\"")
                 .contains("duplicate option `name`")

@@ -7,7 +7,7 @@ use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
 use super::attr::{EvaluatorEntry, ExperimentArgs, entry_span};
-use crate::common::private_path;
+use crate::common::{private_path, with_item};
 
 pub(crate) fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
     let args: ExperimentArgs = match syn::parse2(args) {
@@ -35,13 +35,6 @@ pub(crate) fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
             with_item(e, quote!(#function))
         }
     }
-}
-
-/// The error, plus the item unchanged so that its own errors still show and nothing else
-/// breaks because it vanished.
-fn with_item(error: syn::Error, item: TokenStream) -> TokenStream {
-    let error = error.to_compile_error();
-    quote!(#error #item)
 }
 
 fn first_token_span(item: &TokenStream) -> Span {

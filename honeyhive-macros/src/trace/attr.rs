@@ -6,34 +6,46 @@ use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, LitStr, Path, Token};
 
-use crate::common::suggest;
-use crate::options::{Errors, crate_path, flag, parenthesized, string_value};
+use crate::options::{OptionTable, check_choice, crate_path, flag, parenthesized, string_value};
 
 /// Every option, as written in error messages.
-const OPTIONS: &[(&str, &str)] = &[
-    ("name", "name = \"...\""),
-    (
-        "event_type",
-        "event_type = \"model\" | \"tool\" | \"chain\"",
-    ),
-    ("skip", "skip(arg, ...)"),
-    ("skip_all", "skip_all"),
-    ("skip_output", "skip_output"),
-    ("metadata", "metadata(key = value, ...)"),
-    ("config", "config(key = value, ...)"),
-    ("crate", "crate = path"),
-];
+const OPTIONS: OptionTable = OptionTable {
+    macro_name: "trace",
+    options: &[
+        ("name", "name = \"...\""),
+        (
+            "event_type",
+            "event_type = \"model\" | \"tool\" | \"chain\"",
+        ),
+        ("skip", "skip(arg, ...)"),
+        ("skip_all", "skip_all"),
+        ("skip_output", "skip_output"),
+        ("metadata", "metadata(key = value, ...)"),
+        ("config", "config(key = value, ...)"),
+        ("crate", "crate = path"),
+    ],
+    aliases: &[],
+};
 
 /// The event types HoneyHive knows.
 pub(crate) const EVENT_TYPES: &[&str] = &["model", "tool", "chain"];
 
-fn valid_options() -> String {
-    OPTIONS
-        .iter()
-        .map(|(_, form)| format!("`{form}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+/// Other words for them: `(word, event type)`.
+const EVENT_TYPE_ALIASES: &[(&str, &str)] = &[
+    ("llm", "model"),
+    ("chat", "model"),
+    ("completion", "model"),
+    ("generation", "model"),
+    ("embedding", "model"),
+    ("agent", "chain"),
+    ("workflow", "chain"),
+    ("pipeline", "chain"),
+    ("session", "chain"),
+    ("function", "tool"),
+    ("retriever", "tool"),
+    ("retrieval", "tool"),
+    ("tool_call", "tool"),
+];
 
 /// The options of one `#[trace]`.
 #[derive(Default)]
@@ -58,45 +70,24 @@ pub(crate) struct Entry {
 impl Parse for TraceArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = TraceArgs::default();
-        let mut seen: Vec<(String, Span)> = Vec::new();
-        let mut errors = Errors::default();
-        while !input.is_empty() {
-            let option = input.call(Ident::parse_any).map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    format!(
-                        "expected a `#[trace]` option; valid options: {}",
-                        valid_options()
-                    ),
-                )
-            })?;
-            let key = option.to_string();
-            if OPTIONS.iter().any(|(name, _)| *name == key) {
-                if seen.iter().any(|(k, _)| *k == key) {
-                    errors.push(syn::Error::new(
-                        option.span(),
-                        format!("duplicate option `{key}`: give it once"),
-                    ));
-                }
-                seen.push((key.clone(), option.span()));
-            }
-            match key.as_str() {
+        let mut errors = OPTIONS.parse_options(input, |option, key, input, errors| {
+            match key {
                 "name" => {
-                    let lit = string_value(input, &option, "name = \"my_span\"")?;
+                    let lit = string_value(input, option, "name = \"my_span\"")?;
                     if lit.value().trim().is_empty() {
                         errors.push(syn::Error::new(lit.span(), "the span name cannot be empty"));
                     }
                     args.name.get_or_insert(lit);
                 }
                 "event_type" => {
-                    let lit = string_value(input, &option, "event_type = \"model\"")?;
-                    if let Err(e) = check_event_type(&lit) {
+                    let lit = string_value(input, option, "event_type = \"model\"")?;
+                    if let Err(e) = check_choice(&lit, "event_type", "event type", EVENT_TYPES, EVENT_TYPE_ALIASES) {
                         errors.push(e);
                     }
                     args.event_type.get_or_insert(lit);
                 }
                 "skip" => {
-                    let list = parenthesized(input, &option, "skip(arg1, arg2)")?;
+                    let list = parenthesized(input, option, "skip(arg1, arg2)")?;
                     let names = list.parse_terminated(Ident::parse_any, Token![,])?;
                     if names.is_empty() {
                         errors.push(syn::Error::new(
@@ -116,15 +107,15 @@ impl Parse for TraceArgs {
                     }
                 }
                 "skip_all" => {
-                    flag(input, &option)?;
-                    args.skip_all.get_or_insert(option);
+                    flag(input, option)?;
+                    args.skip_all.get_or_insert(option.clone());
                 }
                 "skip_output" => {
-                    flag(input, &option)?;
-                    args.skip_output.get_or_insert(option);
+                    flag(input, option)?;
+                    args.skip_output.get_or_insert(option.clone());
                 }
                 "metadata" | "config" => {
-                    let list = parenthesized(input, &option, &format!("{key}(key = value)"))?;
+                    let list = parenthesized(input, option, &format!("{key}(key = value)"))?;
                     let entries = list.parse_terminated(Entry::parse, Token![,])?;
                     if entries.is_empty() {
                         errors.push(syn::Error::new(
@@ -151,34 +142,12 @@ impl Parse for TraceArgs {
                     }
                 }
                 "crate" => {
-                    let path = crate_path(input, &option)?;
-                    args.krate.get_or_insert(path);
+                    args.krate.get_or_insert(crate_path(input, option)?);
                 }
-                other => {
-                    let names: Vec<&str> = OPTIONS.iter().map(|(name, _)| *name).collect();
-                    let hint = match suggest(other, &names) {
-                        Some(s) => format!(" (did you mean `{s}`?)"),
-                        None => String::new(),
-                    };
-                    return Err(errors.finish_with(syn::Error::new(
-                        option.span(),
-                        format!(
-                            "unknown `#[trace]` option `{other}`{hint}; valid options: {}",
-                            valid_options()
-                        ),
-                    )));
-                }
+                _ => unreachable!("`{key}` is not in OPTIONS"),
             }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>().map_err(|e| {
-                errors.take_and(syn::Error::new(
-                    e.span(),
-                    "expected `,` between `#[trace]` options",
-                ))
-            })?;
-        }
+            Ok(())
+        })?;
         if let (Some(_), Some(first)) = (&args.skip_all, args.skip.first()) {
             errors.push(syn::Error::new(
                 first.span(),
@@ -222,48 +191,16 @@ impl Parse for Entry {
     }
 }
 
-fn check_event_type(lit: &LitStr) -> syn::Result<()> {
-    let value = lit.value();
-    if EVENT_TYPES.contains(&value.as_str()) {
-        return Ok(());
-    }
-    let lower = value.to_ascii_lowercase();
-    let hint = match lower.as_str() {
-        v if EVENT_TYPES.contains(&v) => Some(v),
-        "llm" | "chat" | "completion" | "generation" | "embedding" => Some("model"),
-        "agent" | "workflow" | "pipeline" | "session" => Some("chain"),
-        "function" | "retriever" | "retrieval" | "tool_call" => Some("tool"),
-        other => suggest(other, EVENT_TYPES),
-    };
-    let hint = match hint {
-        Some(h) => format!(" (did you mean `\"{h}\"`?)"),
-        None => String::new(),
-    };
-    Err(syn::Error::new(
-        lit.span(),
-        format!(
-            "unknown event type `{value}`{hint}; `event_type` is one of `\"model\"`, `\"tool\"`, `\"chain\"`"
-        ),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(s: &str) -> syn::Result<TraceArgs> {
-        syn::parse_str::<TraceArgs>(s)
+        syn::parse_str(s)
     }
 
     fn err(s: &str) -> String {
-        match parse(s) {
-            Ok(_) => panic!("`{s}` parsed"),
-            Err(e) => e
-                .into_iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join(" | "),
-        }
+        crate::options::parse_error::<TraceArgs>(s)
     }
 
     #[test]

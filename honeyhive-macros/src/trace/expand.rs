@@ -24,29 +24,14 @@ use syn::{
 };
 
 use super::attr::TraceArgs;
-use crate::common::private_path;
+use crate::common::{both, describe_item, private_path, with_item};
 
 /// The whole attribute: on any error, the errors are emitted next to the unchanged item,
 /// so that the rest of the crate still compiles and only the real mistake is reported.
 pub(crate) fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
-    let args = syn::parse2::<TraceArgs>(args);
-    let func = function(item.clone());
-    let result = match (args, func) {
-        (Ok(args), Ok(func)) => expand(args, func),
-        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
-        (Err(mut a), Err(f)) => {
-            a.combine(f);
-            Err(a)
-        }
-    };
-    match result {
-        Ok(tokens) => tokens,
-        Err(e) => {
-            let mut out = e.to_compile_error();
-            out.extend(item);
-            out
-        }
-    }
+    both(syn::parse2::<TraceArgs>(args), function(item.clone()))
+        .and_then(|(args, func)| expand(args, func))
+        .unwrap_or_else(|e| with_item(e, item))
 }
 
 /// The item as a function with a body, or an error saying why `#[trace]` cannot go there.
@@ -78,20 +63,7 @@ fn function(item: TokenStream) -> syn::Result<ItemFn> {
             Ok(f) if f.default.is_none() => return Err(bodyless(&f.sig)),
             _ => ("this item", tokens.span()),
         },
-        Item::Struct(s) => ("a struct", join(&s.struct_token, &s.ident)),
-        Item::Enum(e) => ("an enum", join(&e.enum_token, &e.ident)),
-        Item::Union(u) => ("a union", join(&u.union_token, &u.ident)),
-        Item::Trait(t) => ("a trait", join(&t.trait_token, &t.ident)),
-        Item::Impl(i) => ("an `impl` block", i.impl_token.span),
-        Item::Mod(m) => ("a module", join(&m.mod_token, &m.ident)),
-        Item::Const(c) => ("a constant", join(&c.const_token, &c.ident)),
-        Item::Static(s) => ("a static", join(&s.static_token, &s.ident)),
-        Item::Type(t) => ("a type alias", join(&t.type_token, &t.ident)),
-        Item::Use(u) => ("a `use` item", u.use_token.span),
-        Item::ExternCrate(e) => ("an `extern crate` item", e.extern_token.span),
-        Item::ForeignMod(f) => ("an `extern` block", f.abi.span()),
-        Item::Macro(m) => ("a macro", m.mac.path.span()),
-        other => ("this item", other.span()),
+        other => describe_item(other),
     };
     Err(syn::Error::new(
         span,
@@ -100,13 +72,6 @@ fn function(item: TokenStream) -> syn::Result<ItemFn> {
              put it on the functions to record"
         ),
     ))
-}
-
-fn join(a: &impl ToTokens, b: &impl ToTokens) -> Span {
-    let tokens = quote!(#a #b);
-    let mut spans = tokens.into_iter().map(|t| t.span());
-    let first = spans.next().unwrap_or_else(Span::call_site);
-    spans.last().and_then(|l| first.join(l)).unwrap_or(first)
 }
 
 fn bodyless(sig: &Signature) -> syn::Error {
