@@ -6,7 +6,8 @@
 //! the load changes between two criterion runs; it changes much less between two adjacent
 //! rounds. Each figure ends as one line `bench <figure> <value> <unit> (target <target>)`.
 //!
-//! `HH_BENCH_SMOKE=1` shortens everything to a run of a few seconds.
+//! `HH_BENCH_SMOKE=1` shortens everything to a run of a few seconds;
+//! `HH_BENCH_FIGURES_ONLY=1` skips the criterion cases.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use honeyhive::opentelemetry::Context;
 use honeyhive::opentelemetry::trace::{
-    SpanBuilder, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
+    SpanBuilder, SpanKind, TraceContextExt as _, TracerProvider as _,
 };
 use honeyhive::{Environment, HoneyHiveTracer, trace};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -23,8 +24,10 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 const QUESTION: &str = "What is the capital of France?";
 
-/// The work of the benchmarked function: small, as a helper of an LLM app is.
-#[inline(always)]
+/// The work of the benchmarked function: small, as a helper of an LLM app is. Out of line,
+/// so every variant runs the very same machine code for it (inlined, its speed varied with
+/// the surrounding code's layout by more than the overhead being measured).
+#[inline(never)]
 fn body(question: &str) -> usize {
     question.split_whitespace().count()
 }
@@ -70,16 +73,33 @@ fn bare_provider() -> SdkTracerProvider {
     SdkTracerProvider::builder().build()
 }
 
+/// Phase 1: no enabled tracer exists in the process, as with `HH_DISABLED=1` everywhere.
+struct Disabled {
+    /// A tracer built with `HH_DISABLED=1`.
+    tracer: HoneyHiveTracer,
+}
+
+impl Disabled {
+    fn new() -> Disabled {
+        let tracer = HoneyHiveTracer::builder()
+            .environment(Environment::from_pairs([("HH_DISABLED", "1")]))
+            .session_name("bench")
+            .datapoint_id("datapoint-1")
+            .build()
+            .expect("disabled tracer");
+        assert!(!tracer.is_enabled());
+        Disabled { tracer }
+    }
+}
+
+/// Phase 2: an evaluation tracer exists (and the baselines' providers).
 struct Setup {
     dir: PathBuf,
     /// Evaluation tracer whose spans go through the whole pipeline to a no-op sink.
     eval: HoneyHiveTracer,
-    /// A tracer built with `HH_DISABLED=1`.
-    disabled: HoneyHiveTracer,
     /// Keeps the local pipeline of the per-datapoint tracers alive, as the run's tracer
     /// does in an experiment (the pipeline is shared by the tracers of one destination).
     run: HoneyHiveTracer,
-    bare: SdkTracerProvider,
     otel: SdkTracer,
     tracing: tracing::Dispatch,
     counter: u64,
@@ -99,29 +119,19 @@ impl Setup {
             .datapoint_id("datapoint-1")
             .build()
             .expect("evaluation tracer");
-        let disabled = HoneyHiveTracer::builder()
-            .environment(Environment::from_pairs([("HH_DISABLED", "1")]))
-            .session_name("bench")
-            .datapoint_id("datapoint-1")
-            .build()
-            .expect("disabled tracer");
-        assert!(!disabled.is_enabled());
         let run = HoneyHiveTracer::builder()
             .environment(local_env(&dir))
             .session_name("run")
             .run_id("run-1")
             .build()
             .expect("run tracer");
-        let bare = bare_provider();
-        let otel = bare.tracer("bench");
+        let otel = bare_provider().tracer("bench");
         let layer = tracing_opentelemetry::layer().with_tracer(bare_provider().tracer("bench"));
         let tracing = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         Setup {
             dir,
             eval,
-            disabled,
             run,
-            bare,
             otel,
             tracing,
             counter: 0,
@@ -154,7 +164,20 @@ fn local_env(dir: &std::path::Path) -> Environment {
     Environment::from_pairs([("HH_LOCAL_DIR", dir.join("local").display().to_string())])
 }
 
-fn criterion_benches(c: &mut Criterion, s: &mut Setup) {
+fn criterion_disabled(c: &mut Criterion, d: &Disabled) {
+    let mut g = c.benchmark_group("disabled");
+    g.bench_function("untraced", |b| b.iter(|| answer(black_box(QUESTION))));
+    g.bench_function("trace_hh_disabled", |b| {
+        d.tracer
+            .in_scope(|| b.iter(|| traced_answer(black_box(QUESTION))))
+    });
+    g.bench_function("trace_no_tracer_built", |b| {
+        b.iter(|| traced_answer(black_box(QUESTION)))
+    });
+    g.finish();
+}
+
+fn criterion_enabled(c: &mut Criterion, s: &mut Setup) {
     let mut g = c.benchmark_group("call");
     g.bench_function("untraced", |b| b.iter(|| answer(black_box(QUESTION))));
     g.bench_function("raw_sdk_span", |b| {
@@ -169,12 +192,8 @@ fn criterion_benches(c: &mut Criterion, s: &mut Setup) {
             b.iter(|| instrumented_answer(black_box(QUESTION)))
         })
     });
-    g.bench_function("trace_no_tracer", |b| {
+    g.bench_function("trace_no_tracer_in_context", |b| {
         b.iter(|| traced_answer(black_box(QUESTION)))
-    });
-    g.bench_function("trace_hh_disabled", |b| {
-        s.disabled
-            .in_scope(|| b.iter(|| traced_answer(black_box(QUESTION))))
     });
     g.finish();
     c.bench_function("tracer_per_datapoint", |b| {
@@ -193,7 +212,11 @@ fn time(n: u64, mut f: impl FnMut()) -> Duration {
 
 /// Runs the cases in alternating rounds of `n` calls each; returns, per case, the
 /// nanoseconds per call of every round.
-fn interleaved(rounds: usize, n: u64, cases: &mut [&mut dyn FnMut(u64) -> Duration]) -> Vec<Vec<f64>> {
+fn interleaved(
+    rounds: usize,
+    n: u64,
+    cases: &mut [&mut dyn FnMut(u64) -> Duration],
+) -> Vec<Vec<f64>> {
     let mut out = vec![Vec::with_capacity(rounds); cases.len()];
     for case in cases.iter_mut() {
         case(n / 4 + 1); // warm-up
@@ -201,7 +224,11 @@ fn interleaved(rounds: usize, n: u64, cases: &mut [&mut dyn FnMut(u64) -> Durati
     for round in 0..rounds {
         // Alternate the order too, so neither case always runs first.
         for k in 0..cases.len() {
-            let i = if round % 2 == 0 { k } else { cases.len() - 1 - k };
+            let i = if round % 2 == 0 {
+                k
+            } else {
+                cases.len() - 1 - k
+            };
             let d = cases[i](n);
             out[i].push(d.as_nanos() as f64 / n as f64);
         }
@@ -232,11 +259,39 @@ struct Figure {
     detail: String,
 }
 
-fn figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
-    let (rounds, n) = if smoke { (5, 2_000) } else { (41, 100_000) };
+fn rounds(smoke: bool) -> (usize, u64) {
+    if smoke { (5, 2_000) } else { (41, 100_000) }
+}
+
+/// Phase 1 figure: `#[trace]` with `HH_DISABLED=1` against the untraced function.
+fn disabled_figures(d: &Disabled, smoke: bool) -> Vec<Figure> {
+    let (rounds, n) = rounds(smoke);
+    let q = || black_box(QUESTION);
+    let mut untraced = |n| time(n, || _ = black_box(answer(q())));
+    let mut off = |n| {
+        d.tracer
+            .in_scope(|| time(n, || _ = black_box(traced_answer(q()))))
+    };
+    let t = interleaved(rounds, n, &mut [&mut untraced, &mut off]);
+    vec![Figure {
+        name: "disabled_hh_disabled_vs_untraced",
+        value: ratio(&t[1], &t[0]),
+        unit: "x",
+        target: "<= 1.1",
+        detail: format!(
+            "#[trace] in a HH_DISABLED=1 tracer's scope {:.1} ns/call, untraced {:.1} ns/call \
+             (no enabled tracer in the process)",
+            median(t[1].clone()),
+            median(t[0].clone())
+        ),
+    }]
+}
+
+/// Phase 2 figures.
+fn enabled_figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
+    let (rounds, n) = rounds(smoke);
     let q = || black_box(QUESTION);
     let eval = s.eval.clone();
-    let disabled = s.disabled.clone();
     let otel = s.otel.clone();
     let dispatch = s.tracing.clone();
     let mut untraced = |n| time(n, || _ = black_box(answer(q())));
@@ -248,7 +303,6 @@ fn figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
         })
     };
     let mut no_tracer = |n| time(n, || _ = black_box(traced_answer(q())));
-    let mut off = |n| disabled.in_scope(|| time(n, || _ = black_box(traced_answer(q()))));
     let t = interleaved(
         rounds,
         n,
@@ -258,7 +312,6 @@ fn figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
             &mut ours,
             &mut theirs,
             &mut no_tracer,
-            &mut off,
         ],
     );
     let ns = |i: usize| median(t[i].clone());
@@ -268,7 +321,11 @@ fn figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
             value: ratio(&t[2], &t[1]),
             unit: "x",
             target: "<= 1.5",
-            detail: format!("#[trace] {:.0} ns/call, raw SDK span {:.0} ns/call", ns(2), ns(1)),
+            detail: format!(
+                "#[trace] in an evaluation tracer {:.0} ns/call, raw SDK span {:.0} ns/call",
+                ns(2),
+                ns(1)
+            ),
         },
         Figure {
             name: "traced_call_vs_tracing_opentelemetry",
@@ -286,14 +343,12 @@ fn figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
             value: ratio(&t[4], &t[0]),
             unit: "x",
             target: "<= 1.1",
-            detail: format!("#[trace] {:.1} ns/call, untraced {:.1} ns/call", ns(4), ns(0)),
-        },
-        Figure {
-            name: "disabled_hh_disabled_vs_untraced",
-            value: ratio(&t[5], &t[0]),
-            unit: "x",
-            target: "<= 1.1",
-            detail: format!("#[trace] {:.1} ns/call, untraced {:.1} ns/call", ns(5), ns(0)),
+            detail: format!(
+                "#[trace] with no tracer in context {:.1} ns/call, untraced {:.1} ns/call \
+                 (an enabled tracer exists elsewhere in the process)",
+                ns(4),
+                ns(0)
+            ),
         },
     ];
     let per_datapoint = {
@@ -320,12 +375,17 @@ fn figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = std::env::var("HH_BENCH_SMOKE").is_ok_and(|v| v == "1");
-    // `cargo test --benches` runs each benchmark once (`--test`); `--list` only lists.
-    let listing = args.iter().any(|a| a == "--test" || a == "--list");
-    let mut s = Setup::new();
+    // Figures only under `cargo bench` (`--bench`): not when criterion only tests (`cargo
+    // test` runs each case once), lists, or profiles (`--profile-time`).
+    let listing = !args.iter().any(|a| a == "--bench")
+        || args
+            .iter()
+            .any(|a| a == "--test" || a == "--list" || a == "--profile-time");
+    // `HH_BENCH_FIGURES_ONLY=1`: skip the criterion cases, time the figures only.
+    let run_criterion = !std::env::var("HH_BENCH_FIGURES_ONLY").is_ok_and(|v| v == "1");
 
-    let mut c = Criterion::default();
-    c = if smoke {
+    let c = Criterion::default();
+    let c = if smoke {
         c.warm_up_time(Duration::from_millis(100))
             .measurement_time(Duration::from_millis(300))
             .sample_size(10)
@@ -334,22 +394,40 @@ fn main() {
             .measurement_time(Duration::from_secs(3))
     };
     let mut c = c.configure_from_args();
-    criterion_benches(&mut c, &mut s);
-    c.final_summary();
+    let mut figures = Vec::new();
+
+    // Phase 1, before any enabled tracer exists.
+    let disabled = Disabled::new();
+    if run_criterion {
+        criterion_disabled(&mut c, &disabled);
+    }
+    if !listing {
+        figures.extend(disabled_figures(&disabled, smoke));
+    }
+
+    // Phase 2.
+    let mut s = Setup::new();
+    if run_criterion {
+        criterion_enabled(&mut c, &mut s);
+        c.final_summary();
+    }
     if listing {
         return;
     }
-
-    let figures = figures(&mut s, smoke);
+    figures.extend(enabled_figures(&mut s, smoke));
     s.eval.flush().expect("flush");
     let stats = s.eval.export_stats();
     assert_eq!(stats.dropped_spans, 0, "the benchmark must not drop spans");
-    let _ = (&s.run, &s.bare);
+    assert!(stats.exported_spans > 0);
+    let _ = &s.run;
     println!();
     for f in &figures {
         println!("  {}: {}", f.name, f.detail);
     }
     for f in &figures {
-        println!("bench {} {:.3} {} (target {})", f.name, f.value, f.unit, f.target);
+        println!(
+            "bench {} {:.3} {} (target {})",
+            f.name, f.value, f.unit, f.target
+        );
     }
 }

@@ -6,15 +6,20 @@
 //! a flush that also works when called from inside an async runtime, since the export
 //! never needs the caller's runtime.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
-use tokio::sync::mpsc;
+use std::cell::RefCell;
 
-use crate::{Error, ExportSettings, Result, Warning, WarningHandler};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+
+use crate::export::Exporter;
+use crate::{Error, ExportSettings, HoneyHiveSpanProcessor, Result, Warning, WarningHandler};
 
 /// How long unreported drops may wait for a flush before a warning goes out anyway.
 const WARNING_INTERVAL: Duration = Duration::from_secs(60);
@@ -115,33 +120,58 @@ impl QueueHandle {
     }
 }
 
-/// Queues ended spans for export in batches.
+/// Queues ended spans for export in batches, and stamps spans at start (it runs the
+/// [`HoneyHiveSpanProcessor`] in `on_start`): the SDK clones every ended span once per
+/// registered processor, so the pipeline registers this one processor only.
 pub(crate) struct BatchProcessor {
-    spans: mpsc::Sender<SpanData>,
+    queue: Arc<Queue>,
     handle: QueueHandle,
+}
+
+/// The spans waiting for the export task.
+///
+/// A plain vector behind a mutex, filled by `on_end` and swapped out whole by the task: a
+/// channel woke the task for every span (a system call on the span's thread each time);
+/// here `on_end` wakes it only for the first span of an empty queue (to start the
+/// scheduled delay) and whenever a full batch is ready.
+struct Queue {
+    spans: Mutex<Vec<SpanData>>,
+    ready: Notify,
+    /// Set when the task stops: later spans are dropped (and counted) at once.
+    closed: AtomicBool,
     max_queue_size: usize,
+    max_batch: usize,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SpanData>> {
+        self.spans.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl std::fmt::Debug for BatchProcessor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchProcessor")
-            .field("max_queue_size", &self.max_queue_size)
+            .field("max_queue_size", &self.queue.max_queue_size)
             .finish()
     }
 }
 
 impl BatchProcessor {
     /// Starts the export task on `io` and returns the processor with its handle.
-    pub(crate) fn spawn<E>(
-        exporter: E,
+    pub(crate) fn spawn(
+        exporter: Exporter,
         settings: &ExportSettings,
         io: &tokio::runtime::Handle,
         warnings: WarningHandler,
-    ) -> (Self, QueueHandle)
-    where
-        E: SpanExporter + 'static,
-    {
-        let (spans, span_rx) = mpsc::channel(settings.max_queue_size);
+    ) -> (Self, QueueHandle) {
+        let queue = Arc::new(Queue {
+            spans: Mutex::new(Vec::new()),
+            ready: Notify::new(),
+            closed: AtomicBool::new(false),
+            max_queue_size: settings.max_queue_size,
+            max_batch: settings.max_batch_size,
+        });
         let (control, control_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             exported: AtomicU64::new(0),
@@ -150,19 +180,21 @@ impl BatchProcessor {
             warnings,
         });
         let worker = Worker {
-            exporter,
+            exporter: Arc::new(exporter),
+            in_flight: JoinSet::new(),
             shared: shared.clone(),
+            queue: queue.clone(),
             max_batch: settings.max_batch_size,
             delay: settings.scheduled_delay,
             batch: Vec::with_capacity(settings.max_batch_size),
+            spare: Vec::new(),
         };
-        io.spawn(worker.run(span_rx, control_rx));
+        io.spawn(worker.run(control_rx));
         let handle = QueueHandle { control, shared };
         (
             BatchProcessor {
-                spans,
+                queue,
                 handle: handle.clone(),
-                max_queue_size: settings.max_queue_size,
             },
             handle,
         )
@@ -170,25 +202,36 @@ impl BatchProcessor {
 }
 
 impl SpanProcessor for BatchProcessor {
-    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
+    fn on_start(&self, span: &mut Span, cx: &opentelemetry::Context) {
+        HoneyHiveSpanProcessor.on_start(span, cx);
+    }
 
     fn on_end(&self, span: SpanData) {
         if !span.span_context.is_sampled() {
             return;
         }
-        match self.spans.try_send(span) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                let max = self.max_queue_size;
-                self.handle.shared.dropped(1, || {
-                    format!("the export queue is full (max_queue_size = {max})")
-                });
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.handle
-                    .shared
-                    .dropped(1, || "the export pipeline was already shut down".into());
-            }
+        let queue = &self.queue;
+        let mut spans = queue.lock();
+        if queue.closed.load(Ordering::Relaxed) {
+            drop(spans);
+            self.handle
+                .shared
+                .dropped(1, || "the export pipeline was already shut down".into());
+            return;
+        }
+        if spans.len() >= queue.max_queue_size {
+            drop(spans);
+            let max = queue.max_queue_size;
+            self.handle.shared.dropped(1, || {
+                format!("the export queue is full (max_queue_size = {max})")
+            });
+            return;
+        }
+        spans.push(span);
+        let len = spans.len();
+        drop(spans);
+        if len == 1 || len.is_multiple_of(queue.max_batch) {
+            queue.ready.notify_one();
         }
     }
 
@@ -207,30 +250,43 @@ impl SpanProcessor for BatchProcessor {
     }
 }
 
-struct Worker<E> {
-    exporter: E,
-    shared: Arc<Shared>,
-    max_batch: usize,
-    delay: Duration,
-    batch: Vec<SpanData>,
+impl Drop for BatchProcessor {
+    fn drop(&mut self) {
+        // The provider is gone without a shutdown: the task exports what is left and stops.
+        self.queue.closed.store(true, Ordering::Relaxed);
+        self.queue.ready.notify_one();
+    }
 }
 
-impl<E: SpanExporter> Worker<E> {
-    async fn run(
-        mut self,
-        mut spans: mpsc::Receiver<SpanData>,
-        mut control: mpsc::UnboundedReceiver<Control>,
-    ) {
+/// Export requests in flight at once. Two let the next batch be encoded (on the I/O thread)
+/// while the destination processes the previous one, instead of one waiting for the other.
+const MAX_IN_FLIGHT: usize = 2;
+
+struct Worker {
+    exporter: Arc<Exporter>,
+    /// Export requests not finished yet (at most [`MAX_IN_FLIGHT`]).
+    in_flight: JoinSet<()>,
+    shared: Arc<Shared>,
+    queue: Arc<Queue>,
+    max_batch: usize,
+    delay: Duration,
+    /// The batch being filled.
+    batch: Vec<SpanData>,
+    /// The queue's previous vector, emptied, swapped back in next time (no regrowing).
+    spare: Vec<SpanData>,
+}
+
+impl Worker {
+    async fn run(mut self, mut control: mpsc::UnboundedReceiver<Control>) {
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 biased;
                 message = control.recv() => {
-                    // Everything queued before the request was sent is in the channel now.
-                    while let Ok(span) = spans.try_recv() {
-                        self.push(span).await;
-                    }
+                    // Everything ended before the request was sent is in the queue now.
+                    self.take_queue().await;
                     self.export().await;
+                    self.finish_exports().await;
                     deadline = None;
                     self.shared.report(true);
                     match message {
@@ -238,33 +294,75 @@ impl<E: SpanExporter> Worker<E> {
                             let _ = reply.send(());
                         }
                         Some(Control::Shutdown(reply)) => {
+                            self.close().await;
                             let _ = self.exporter.shutdown();
                             let _ = reply.send(());
                             return;
                         }
-                        None => return,
+                        None => {
+                            self.close().await;
+                            return;
+                        }
                     }
                 }
-                span = spans.recv() => match span {
-                    Some(span) => {
-                        if self.batch.is_empty() {
-                            deadline = Some(tokio::time::Instant::now() + self.delay);
-                        }
-                        self.push(span).await;
-                    }
-                    None => {
-                        self.export().await;
-                        self.shared.report(true);
+                () = self.queue.ready.notified() => {
+                    if self.queue.closed.load(Ordering::Relaxed) {
+                        self.close().await;
                         return;
                     }
-                },
+                    // Full batches go now; a partial one waits (in the queue, so that the
+                    // next span does not wake this task again) for the scheduled delay,
+                    // counted from its first span.
+                    if self.queued() + self.batch.len() >= self.max_batch {
+                        self.take_queue().await;
+                    }
+                    if self.batch.is_empty() && self.queued() == 0 {
+                        deadline = None;
+                    } else if deadline.is_none() {
+                        deadline = Some(tokio::time::Instant::now() + self.delay);
+                    }
+                }
                 () = sleep_until(deadline), if deadline.is_some() => {
+                    self.take_queue().await;
                     self.export().await;
                     deadline = None;
                     self.shared.report(false);
                 }
             }
         }
+    }
+
+    /// Stops taking spans and exports those left.
+    async fn close(&mut self) {
+        self.queue.closed.store(true, Ordering::Relaxed);
+        self.take_queue().await;
+        self.export().await;
+        self.finish_exports().await;
+        self.shared.report(true);
+    }
+
+    /// Waits until every export request started so far has finished.
+    async fn finish_exports(&mut self) {
+        while self.in_flight.join_next().await.is_some() {}
+    }
+
+    fn queued(&self) -> usize {
+        self.queue.lock().len()
+    }
+
+    /// Moves every queued span into batches, exporting each batch that fills up. The
+    /// queue's lock is held only to swap its vector out.
+    async fn take_queue(&mut self) {
+        let mut taken = std::mem::take(&mut self.spare);
+        std::mem::swap(&mut *self.queue.lock(), &mut taken);
+        let mut spans = taken.drain(..);
+        for span in spans.by_ref() {
+            self.push(span).await;
+        }
+        drop(spans);
+        // Keep the vector for next time, unless a burst made it much larger than usual.
+        taken.shrink_to(4 * self.max_batch);
+        self.spare = taken;
     }
 
     async fn push(&mut self, mut span: SpanData) {
@@ -275,18 +373,28 @@ impl<E: SpanExporter> Worker<E> {
         }
     }
 
+    /// Starts exporting the current batch, once fewer than [`MAX_IN_FLIGHT`] requests are
+    /// under way.
     async fn export(&mut self) {
         if self.batch.is_empty() {
             return;
         }
+        while self.in_flight.len() >= MAX_IN_FLIGHT {
+            self.in_flight.join_next().await;
+        }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.max_batch));
         let n = batch.len() as u64;
-        match self.exporter.export(batch).await {
-            Ok(()) => {
-                self.shared.exported.fetch_add(n, Ordering::Relaxed);
+        let exporter = self.exporter.clone();
+        let shared = self.shared.clone();
+        self.in_flight.spawn(async move {
+            match exporter.export_spans(&batch).await {
+                Ok(()) => {
+                    shared.exported.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(e) => shared.dropped(n, || e.to_string()),
             }
-            Err(e) => self.shared.dropped(n, || e.to_string()),
-        }
+            recycle(batch);
+        });
     }
 }
 
@@ -294,5 +402,110 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Room for the attributes of one span when it starts: name and type, a few inputs, and
+/// the ten the span processor stamps (session, project and source twice each, three
+/// evaluation ids). 16 keeps a buffer within the allocator's per-thread cache.
+pub(crate) const SPAN_ATTRIBUTES: usize = 16;
+
+/// Attribute buffers kept for reuse, at most (about 1 MiB).
+const POOLED_BUFFERS: usize = 1024;
+
+/// Buffers a thread takes from the pool at once.
+const LOCAL_BUFFERS: usize = 32;
+
+/// Emptied attribute buffers of exported spans, for the spans to come.
+///
+/// A span's attribute list is allocated on the thread that makes the span and freed on the
+/// export thread. With the system allocator that pattern made every such allocation miss
+/// the span thread's cache and contend with the export thread's frees for the allocator's
+/// lock (futex waits and context switches: about a third of a traced call's time,
+/// measured). Recycled buffers are neither allocated nor freed. (Dropping the values on
+/// the span's thread instead, when it takes a buffer, measured slower.)
+static POOL: Mutex<Vec<Vec<KeyValue>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static LOCAL_POOL: RefCell<Vec<Vec<KeyValue>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty attribute buffer with room for [`SPAN_ATTRIBUTES`], recycled when possible.
+pub(crate) fn attribute_buffer() -> Vec<KeyValue> {
+    LOCAL_POOL
+        .try_with(|local| {
+            let mut local = local.borrow_mut();
+            if local.is_empty() {
+                let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+                let keep = pool.len().saturating_sub(LOCAL_BUFFERS);
+                local.extend(pool.drain(keep..));
+            }
+            local.pop()
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Vec::with_capacity(SPAN_ATTRIBUTES))
+}
+
+/// Keeps an emptied buffer of this thread for its next spans.
+pub(crate) fn give_back(buffer: Vec<KeyValue>) {
+    if buffer.is_empty() && (SPAN_ATTRIBUTES..=4 * SPAN_ATTRIBUTES).contains(&buffer.capacity()) {
+        let _ = LOCAL_POOL.try_with(|local| {
+            let mut local = local.borrow_mut();
+            if local.len() < 2 * LOCAL_BUFFERS {
+                local.push(buffer);
+            }
+        });
+    }
+}
+
+/// Returns the attribute buffers of exported spans to the pool, emptied; the rest of each
+/// span is dropped.
+fn recycle(mut batch: Vec<SpanData>) {
+    let mut buffers: Vec<Vec<KeyValue>> = Vec::with_capacity(batch.len());
+    for span in &mut batch {
+        if (SPAN_ATTRIBUTES..=4 * SPAN_ATTRIBUTES).contains(&span.attributes.capacity()) {
+            let mut attributes = std::mem::take(&mut span.attributes);
+            attributes.clear();
+            buffers.push(attributes);
+        }
+    }
+    drop(batch);
+    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+    let room = POOLED_BUFFERS.saturating_sub(pool.len());
+    let excess = buffers.len().saturating_sub(room);
+    pool.extend(buffers.drain(excess..));
+    drop(pool);
+    // What did not fit is freed here, after the lock.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_buffers_come_back_empty() {
+        let mut buffer = attribute_buffer();
+        assert!(buffer.is_empty() && buffer.capacity() >= SPAN_ATTRIBUTES);
+        buffer.push(KeyValue::new("k", "v"));
+        let span = SpanData {
+            span_context: opentelemetry::trace::SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: opentelemetry::trace::SpanKind::Internal,
+            name: "s".into(),
+            start_time: std::time::SystemTime::UNIX_EPOCH,
+            end_time: std::time::SystemTime::UNIX_EPOCH,
+            attributes: buffer,
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: opentelemetry::trace::Status::Unset,
+            instrumentation_scope: Default::default(),
+        };
+        recycle(vec![span]);
+        for _ in 0..(LOCAL_BUFFERS + 2) {
+            assert!(attribute_buffer().is_empty());
+        }
     }
 }

@@ -54,14 +54,14 @@ use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use serde::Serialize;
 
 use crate::attributes as attr;
-use crate::capture::Attributes;
+use crate::capture::{Attributes, KeyName};
 use crate::{HoneyHiveTracer, Warning};
 
 /// `honeyhive_error` (and the status message) of an async call dropped before it
@@ -137,7 +137,11 @@ pub struct Recorder {
     started: bool,
     name: Cow<'static, str>,
     attrs: Attributes,
-    clock: Option<Instant>,
+    /// Start of the span (wall clock, as the SDK's span times). The call's duration is read
+    /// on the same clock, and the span ends at `started_at + duration`: the span's interval
+    /// and `honeyhive_duration_ms` agree, and a call reads the clock twice, not four times.
+    /// (A wall clock stepped back during the call gives a duration of zero.)
+    started_at: Option<SystemTime>,
     duration: Option<Duration>,
     error: Option<Failure>,
 }
@@ -150,9 +154,14 @@ struct Failure {
 
 impl Call {
     /// Starts a call: recording when an enabled tracer is in the current context, inert
-    /// otherwise (a thread-local lookup and a branch; nothing allocated).
+    /// otherwise (a load of the process's count of enabled tracers, then, if there are
+    /// any, a thread-local lookup; nothing allocated).
     #[inline]
     pub fn begin(name: Name, event_type: Option<&'static str>) -> Call {
+        // No enabled tracer in the process (e.g. `HH_DISABLED`): none can be in context.
+        if !crate::tracer::any_enabled() {
+            return Call { state: None };
+        }
         let recording = Context::map_current(|cx| match cx.get::<HoneyHiveTracer>() {
             Some(tracer) if tracer.is_enabled() && !cx.is_telemetry_suppressed() => {
                 Some((tracer.clone(), cx.clone()))
@@ -173,7 +182,10 @@ impl Call {
         event_type: Option<&'static str>,
     ) -> Call {
         let name = name.resolve();
-        let mut attrs = Attributes::default();
+        let mut attrs = Attributes {
+            values: crate::batch_processor::attribute_buffer(),
+            truncated: Vec::new(),
+        };
         attrs.values.push(KeyValue::new(
             attr::EVENT_NAME,
             StringValue::from(name.clone()),
@@ -190,7 +202,7 @@ impl Call {
                 started: false,
                 name,
                 attrs,
-                clock: None,
+                started_at: None,
                 duration: None,
                 error: None,
             })),
@@ -257,23 +269,23 @@ impl fmt::Debug for Call {
 impl Recorder {
     /// Captures one argument under `honeyhive_inputs.<name>`.
     pub fn input<T: CaptureInput + ?Sized>(&mut self, name: &str, value: &T) {
-        self.capture(&format!("{}.{name}", attr::INPUTS), value);
+        self.capture(KeyName::Joined(attr::INPUTS, name), value);
     }
 
     /// Records one `metadata(key = value)` entry under `honeyhive_metadata.<key>`.
     pub fn metadata<T: CaptureValue + ?Sized>(&mut self, key: &str, value: &T) {
-        self.capture(&format!("{}.{key}", attr::METADATA), value);
+        self.capture(KeyName::Joined(attr::METADATA, key), value);
     }
 
     /// Records one `config(key = value)` entry under `honeyhive_config.<key>`.
     pub fn config<T: CaptureValue + ?Sized>(&mut self, key: &str, value: &T) {
-        self.capture(&format!("{}.{key}", attr::CONFIG), value);
+        self.capture(KeyName::Joined(attr::CONFIG, key), value);
     }
 
     /// Records the return value (the `Ok` value of a `Result`) under
     /// `honeyhive_outputs.result`.
     pub fn output<T: CaptureOutput + ?Sized>(&mut self, value: &T) {
-        self.capture(attr::OUTPUT_RESULT, value);
+        self.capture(KeyName::Static(attr::OUTPUT_RESULT), value);
     }
 
     /// Records a returned error: error status with `message`, `honeyhive_error`, and one
@@ -282,13 +294,13 @@ impl Recorder {
         self.fail(Some(Cow::Borrowed(exception_type)), message);
     }
 
-    fn capture<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) {
-        if let Err(e) = self.attrs.capture(key, value) {
+    fn capture<T: Serialize + ?Sized>(&mut self, key: KeyName<'_>, value: &T) {
+        if let Err(e) = self.attrs.capture_as(key, value) {
             self.tracer
                 .config()
                 .warnings()
                 .emit(Warning::CaptureFailed {
-                    key: key.to_owned(),
+                    key: key.text(),
                     reason: e.to_string(),
                 });
         }
@@ -325,18 +337,27 @@ impl Recorder {
         let Some(otel) = self.tracer.otel_tracer() else {
             return;
         };
-        let attributes = std::mem::take(&mut self.attrs.values);
+        // What is captured from now on (output, errors) goes in a second buffer, handed
+        // back to the pool when the span ends.
+        let attributes = std::mem::replace(
+            &mut self.attrs.values,
+            crate::batch_processor::attribute_buffer(),
+        );
+        let started_at = SystemTime::now();
         let span = SpanBuilder::from_name(self.name.clone())
             .with_kind(SpanKind::Internal)
+            .with_start_time(started_at)
             .with_attributes(attributes)
             .start_with_context(otel, &self.cx);
         self.cx = self.cx.with_span(span);
-        self.clock = Some(Instant::now());
+        self.started_at = Some(started_at);
     }
 
     fn stop_clock(&mut self) {
         if self.duration.is_none() {
-            self.duration = self.clock.map(|c| c.elapsed());
+            self.duration = self
+                .started_at
+                .map(|start| start.elapsed().unwrap_or_default());
         }
     }
 
@@ -345,6 +366,10 @@ impl Recorder {
             return;
         }
         self.stop_clock();
+        let ended_at = match (self.started_at, self.duration) {
+            (Some(start), Some(d)) => Some(start + d),
+            _ => None,
+        };
         let span = self.cx.span();
         let mut attributes = std::mem::take(&mut self.attrs.values);
         if let Some(d) = self.duration {
@@ -360,18 +385,23 @@ impl Recorder {
         {
             attributes.push(KeyValue::new(attr::ERROR, message.clone()));
             if let Some(exception_type) = exception_type {
-                span.add_event(
-                    "exception",
-                    vec![
-                        KeyValue::new("exception.type", StringValue::from(exception_type)),
-                        KeyValue::new("exception.message", message.clone()),
-                    ],
-                );
+                let attributes = vec![
+                    KeyValue::new("exception.type", StringValue::from(exception_type)),
+                    KeyValue::new("exception.message", message.clone()),
+                ];
+                match ended_at {
+                    Some(at) => span.add_event_with_timestamp("exception", at, attributes),
+                    None => span.add_event("exception", attributes),
+                }
             }
             span.set_status(Status::error(message));
         }
-        span.set_attributes(attributes);
-        span.end();
+        span.set_attributes(attributes.drain(..));
+        crate::batch_processor::give_back(attributes);
+        match ended_at {
+            Some(at) => span.end_with_timestamp(at),
+            None => span.end(),
+        }
     }
 }
 

@@ -4,10 +4,15 @@
 //! then walk the value, objects as `prefix.key`, arrays as `prefix.<index>`, nulls skipped,
 //! scalars as native OpenTelemetry types.
 
-use std::fmt::Write as _;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::{Display, Write as _};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
 
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::{Key, KeyValue, Value};
 use serde::Serialize;
+use serde::ser;
 use serde_json::Value as Json;
 
 /// Longest string value kept on a span, in bytes; longer ones are cut and listed in
@@ -27,6 +32,41 @@ pub struct Attributes {
     pub truncated: Vec<String>,
 }
 
+/// The attribute name a value is captured under: `prefix`, or `prefix.name`. Built only
+/// once it is known to be needed, and then at its exact size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KeyName<'a> {
+    /// A constant name, e.g. `honeyhive_outputs.result`: no allocation at all.
+    Static(&'static str),
+    /// A name given at run time.
+    Borrowed(&'a str),
+    /// `prefix.name`, e.g. `honeyhive_inputs.question`.
+    Joined(&'static str, &'a str),
+}
+
+impl KeyName<'_> {
+    fn to_key(self) -> Key {
+        match self {
+            KeyName::Static(s) => Key::from_static_str(s),
+            KeyName::Borrowed(_) => Key::from(self.text()),
+            KeyName::Joined(prefix, name) => joined_key(prefix, name),
+        }
+    }
+
+    pub(crate) fn text(self) -> String {
+        match self {
+            KeyName::Static(s) | KeyName::Borrowed(s) => s.to_owned(),
+            KeyName::Joined(prefix, name) => {
+                let mut s = String::with_capacity(prefix.len() + 1 + name.len());
+                s.push_str(prefix);
+                s.push('.');
+                s.push_str(name);
+                s
+            }
+        }
+    }
+}
+
 impl Attributes {
     /// Serialises `value` and flattens it under `prefix`.
     ///
@@ -43,8 +83,36 @@ impl Attributes {
         prefix: &str,
         value: &T,
     ) -> Result<(), serde_json::Error> {
-        let json = serde_json::to_value(value)?;
-        self.flatten(prefix, &json);
+        self.capture_as(KeyName::Borrowed(prefix), value)
+    }
+
+    /// [`capture`](Self::capture) under `key`, which is built only if something is recorded.
+    ///
+    /// The value is serialised once, by [`Leaves`]: a scalar (the common argument: a
+    /// string, a number) becomes its attribute directly; anything else is built as a
+    /// `serde_json::Value` by serde_json's own serializer, exactly as `to_value` would, and
+    /// flattened.
+    pub(crate) fn capture_as<T: Serialize + ?Sized>(
+        &mut self,
+        key: KeyName<'_>,
+        value: &T,
+    ) -> Result<(), serde_json::Error> {
+        match value.serialize(Leaves)? {
+            Leaf::Null => {}
+            Leaf::Str(s) => {
+                let value = self.cap_owned(key, s);
+                self.values.push(KeyValue::new(key.to_key(), value));
+            }
+            Leaf::Json(json) => match Self::scalar(&json) {
+                Some(Scalar::Value(value)) => self.values.push(KeyValue::new(key.to_key(), value)),
+                Some(Scalar::Str(s)) => {
+                    let value = Value::String(self.cap(&key.text(), s).into());
+                    self.values.push(KeyValue::new(key.to_key(), value));
+                }
+                Some(Scalar::Null) => {}
+                None => self.flatten(&key.text(), &json),
+            },
+        }
         Ok(())
     }
 
@@ -58,9 +126,10 @@ impl Attributes {
         }
     }
 
-    fn walk(&mut self, key: &mut String, value: &Json, leaves: &mut usize) {
-        let scalar = match value {
-            Json::Null => return,
+    /// The attribute value of a JSON scalar; `None` for arrays and objects.
+    fn scalar(value: &Json) -> Option<Scalar<'_>> {
+        Some(Scalar::Value(match value {
+            Json::Null => return Some(Scalar::Null),
             Json::Bool(b) => Value::Bool(*b),
             Json::Number(n) => match (n.as_i64(), n.as_f64()) {
                 (Some(i), _) => Value::I64(i),
@@ -69,23 +138,36 @@ impl Attributes {
                 (None, Some(f)) => Value::F64(f),
                 (None, None) => Value::String(n.to_string().into()),
             },
-            Json::String(s) => Value::String(self.cap(key, s).into()),
-            Json::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let len = key.len();
-                    let _ = write!(key, ".{i}");
-                    self.walk(key, item, leaves);
-                    key.truncate(len);
-                }
-                return;
-            }
-            Json::Object(map) => {
-                for (k, item) in map {
-                    let len = key.len();
-                    key.push('.');
-                    key.push_str(k);
-                    self.walk(key, item, leaves);
-                    key.truncate(len);
+            Json::String(s) => return Some(Scalar::Str(s)),
+            Json::Array(_) | Json::Object(_) => return None,
+        }))
+    }
+
+    fn walk(&mut self, key: &mut String, value: &Json, leaves: &mut usize) {
+        let scalar = match Self::scalar(value) {
+            Some(Scalar::Null) => return,
+            Some(Scalar::Value(v)) => v,
+            Some(Scalar::Str(s)) => Value::String(self.cap(key, s).into()),
+            None => {
+                match value {
+                    Json::Array(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            let len = key.len();
+                            let _ = write!(key, ".{i}");
+                            self.walk(key, item, leaves);
+                            key.truncate(len);
+                        }
+                    }
+                    Json::Object(map) => {
+                        for (k, item) in map {
+                            let len = key.len();
+                            key.push('.');
+                            key.push_str(k);
+                            self.walk(key, item, leaves);
+                            key.truncate(len);
+                        }
+                    }
+                    _ => {}
                 }
                 return;
             }
@@ -108,6 +190,14 @@ impl Attributes {
         format!("{}…[truncated {} bytes]", &s[..end], s.len() - end)
     }
 
+    /// [`cap`](Self::cap) of a string already owned: kept as it is when short enough.
+    fn cap_owned(&mut self, key: KeyName<'_>, s: String) -> Value {
+        if s.len() <= MAX_VALUE_BYTES {
+            return Value::String(s.into());
+        }
+        Value::String(self.cap(&key.text(), &s).into())
+    }
+
     /// The `honeyhive_truncated` attribute, when anything was cut.
     pub fn truncated_attribute(&self) -> Option<KeyValue> {
         (!self.truncated.is_empty()).then(|| {
@@ -123,6 +213,374 @@ impl Attributes {
             self.values.push(kv);
         }
         self.values
+    }
+}
+
+/// Most bytes [`intern`] keeps.
+const MAX_INTERNED_BYTES: usize = 256 * 1024;
+
+/// Strings interned for the life of the process.
+static INTERNED: Mutex<Interned> = Mutex::new(Interned {
+    strings: BTreeSet::new(),
+    bytes: 0,
+});
+
+struct Interned {
+    strings: BTreeSet<&'static str>,
+    bytes: usize,
+}
+
+/// `s` as a string that lives as long as the process, or `None` once the interned strings
+/// reach [`MAX_INTERNED_BYTES`]. For the few distinct strings that are on every span
+/// (attribute names of `#[trace]` arguments, project, source): spans carry a `&'static
+/// str` instead of an allocation or a reference count each. The bound keeps the memory
+/// fixed however many distinct strings come.
+pub(crate) fn intern(s: &str) -> Option<&'static str> {
+    let mut interned = INTERNED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(&hit) = interned.strings.get(s) {
+        return Some(hit);
+    }
+    if interned.bytes + s.len() > MAX_INTERNED_BYTES {
+        return None;
+    }
+    let leaked: &'static str = Box::leak(Box::from(s));
+    interned.bytes += s.len();
+    interned.strings.insert(leaked);
+    Some(leaked)
+}
+
+/// Most entries of a thread's cache of joined keys.
+const JOINED_CACHE: usize = 1024;
+
+/// `prefix.name` keys by addresses and length (see [`JOINED`]).
+type JoinedCache = HashMap<(usize, usize, usize), &'static str, BuildHasherDefault<WordHasher>>;
+
+thread_local! {
+    /// `prefix.name` keys by the address of `prefix` and the address and length of `name`
+    /// (the argument names of `#[trace]` are string literals: one address each), so
+    /// finding one costs a hash of three words and a comparison of `name`.
+    static JOINED: RefCell<JoinedCache> = RefCell::new(HashMap::default());
+}
+
+/// The `prefix.name` attribute key, interned when possible.
+fn joined_key(prefix: &'static str, name: &str) -> Key {
+    let id = (prefix.as_ptr() as usize, name.as_ptr() as usize, name.len());
+    let found = JOINED.try_with(|cache| {
+        let mut cache = cache.borrow_mut();
+        // The address identifies a literal; the text is compared all the same, since
+        // the memory of a non-literal name may be reused for another one.
+        if let Some(&hit) = cache.get(&id)
+            && hit.as_bytes().get(prefix.len() + 1..) == Some(name.as_bytes())
+        {
+            return Some(hit);
+        }
+        let interned = intern(&KeyName::Joined(prefix, name).text())?;
+        if cache.len() >= JOINED_CACHE {
+            cache.clear();
+        }
+        cache.insert(id, interned);
+        Some(interned)
+    });
+    match found {
+        Ok(Some(key)) => Key::from_static_str(key),
+        _ => Key::from(KeyName::Joined(prefix, name).text()),
+    }
+}
+
+/// A hasher for keys made of a few machine words.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+}
+
+enum Scalar<'a> {
+    Null,
+    Value(Value),
+    Str(&'a str),
+}
+
+/// What [`Leaves`] made of a value.
+enum Leaf {
+    /// Nothing to record (`None`, `()`, a non-finite float).
+    Null,
+    /// A string, owned once.
+    Str(String),
+    /// Anything else, as `serde_json::to_value` makes it.
+    Json(Json),
+}
+
+/// Serialises like `serde_json::value::Serializer` (the serializer of `to_value`), which
+/// it calls for everything but the few kinds it builds directly, so a captured value is
+/// exactly what flattening its `to_value` gives, without building a `serde_json::Value`
+/// for a string.
+struct Leaves;
+
+use serde_json::value::Serializer as JsonSerializer;
+
+macro_rules! delegate {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $method(self, $($arg: $ty),*) -> Result<Leaf, serde_json::Error> {
+            JsonSerializer.$method($($arg),*).map(Leaf::Json)
+        }
+    )*};
+}
+
+impl ser::Serializer for Leaves {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    type SerializeSeq = Compound<<JsonSerializer as ser::Serializer>::SerializeSeq>;
+    type SerializeTuple = Compound<<JsonSerializer as ser::Serializer>::SerializeTuple>;
+    type SerializeTupleStruct = Compound<<JsonSerializer as ser::Serializer>::SerializeTupleStruct>;
+    type SerializeTupleVariant =
+        Compound<<JsonSerializer as ser::Serializer>::SerializeTupleVariant>;
+    type SerializeMap = Compound<<JsonSerializer as ser::Serializer>::SerializeMap>;
+    type SerializeStruct = Compound<<JsonSerializer as ser::Serializer>::SerializeStruct>;
+    type SerializeStructVariant =
+        Compound<<JsonSerializer as ser::Serializer>::SerializeStructVariant>;
+
+    fn serialize_str(self, v: &str) -> Result<Leaf, serde_json::Error> {
+        Ok(Leaf::Str(v.to_owned()))
+    }
+
+    fn collect_str<T: ?Sized + Display>(self, value: &T) -> Result<Leaf, serde_json::Error> {
+        Ok(Leaf::Str(value.to_string()))
+    }
+
+    fn serialize_none(self) -> Result<Leaf, serde_json::Error> {
+        Ok(Leaf::Null)
+    }
+
+    fn serialize_unit(self) -> Result<Leaf, serde_json::Error> {
+        Ok(Leaf::Null)
+    }
+
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<Leaf, serde_json::Error> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Leaf, serde_json::Error> {
+        value.serialize(self)
+    }
+
+    delegate! {
+        serialize_bool(v: bool);
+        serialize_i8(v: i8);
+        serialize_i16(v: i16);
+        serialize_i32(v: i32);
+        serialize_i64(v: i64);
+        serialize_i128(v: i128);
+        serialize_u8(v: u8);
+        serialize_u16(v: u16);
+        serialize_u32(v: u32);
+        serialize_u64(v: u64);
+        serialize_u128(v: u128);
+        serialize_f32(v: f32);
+        serialize_f64(v: f64);
+        serialize_char(v: char);
+        serialize_bytes(v: &[u8]);
+        serialize_unit_struct(name: &'static str);
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str);
+    }
+
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Leaf, serde_json::Error> {
+        JsonSerializer
+            .serialize_newtype_variant(name, index, variant, value)
+            .map(Leaf::Json)
+    }
+
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, serde_json::Error> {
+        JsonSerializer.serialize_seq(len).map(Compound)
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, serde_json::Error> {
+        JsonSerializer.serialize_tuple(len).map(Compound)
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, serde_json::Error> {
+        JsonSerializer
+            .serialize_tuple_struct(name, len)
+            .map(Compound)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleVariant, serde_json::Error> {
+        JsonSerializer
+            .serialize_tuple_variant(name, index, variant, len)
+            .map(Compound)
+    }
+
+    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, serde_json::Error> {
+        JsonSerializer.serialize_map(len).map(Compound)
+    }
+
+    fn serialize_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, serde_json::Error> {
+        JsonSerializer.serialize_struct(name, len).map(Compound)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStructVariant, serde_json::Error> {
+        JsonSerializer
+            .serialize_struct_variant(name, index, variant, len)
+            .map(Compound)
+    }
+}
+
+/// A compound value being built by serde_json's serializer.
+struct Compound<C>(C);
+
+type JsonResult<T> = Result<T, serde_json::Error>;
+
+impl<C: ser::SerializeSeq<Ok = Json, Error = serde_json::Error>> ser::SerializeSeq for Compound<C> {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.0.serialize_element(value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.0.end().map(Leaf::Json)
+    }
+}
+
+impl<C: ser::SerializeTuple<Ok = Json, Error = serde_json::Error>> ser::SerializeTuple
+    for Compound<C>
+{
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.0.serialize_element(value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.0.end().map(Leaf::Json)
+    }
+}
+
+impl<C: ser::SerializeTupleStruct<Ok = Json, Error = serde_json::Error>> ser::SerializeTupleStruct
+    for Compound<C>
+{
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.0.serialize_field(value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.0.end().map(Leaf::Json)
+    }
+}
+
+impl<C: ser::SerializeTupleVariant<Ok = Json, Error = serde_json::Error>> ser::SerializeTupleVariant
+    for Compound<C>
+{
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.0.serialize_field(value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.0.end().map(Leaf::Json)
+    }
+}
+
+impl<C: ser::SerializeMap<Ok = Json, Error = serde_json::Error>> ser::SerializeMap for Compound<C> {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> JsonResult<()> {
+        self.0.serialize_key(key)
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.0.serialize_value(value)
+    }
+    fn serialize_entry<K: ?Sized + Serialize, V: ?Sized + Serialize>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> JsonResult<()> {
+        self.0.serialize_entry(key, value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.0.end().map(Leaf::Json)
+    }
+}
+
+impl<C: ser::SerializeStruct<Ok = Json, Error = serde_json::Error>> ser::SerializeStruct
+    for Compound<C>
+{
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> JsonResult<()> {
+        self.0.serialize_field(key, value)
+    }
+    fn skip_field(&mut self, key: &'static str) -> JsonResult<()> {
+        self.0.skip_field(key)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.0.end().map(Leaf::Json)
+    }
+}
+
+impl<C: ser::SerializeStructVariant<Ok = Json, Error = serde_json::Error>>
+    ser::SerializeStructVariant for Compound<C>
+{
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> JsonResult<()> {
+        self.0.serialize_field(key, value)
+    }
+    fn skip_field(&mut self, key: &'static str) -> JsonResult<()> {
+        self.0.skip_field(key)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.0.end().map(Leaf::Json)
     }
 }
 
@@ -166,6 +624,116 @@ mod tests {
                 ("p.a.b.2.c".into(), Value::String("x".into()))
             ]
         );
+    }
+
+    /// `capture` must give exactly what flattening `serde_json::to_value` gives.
+    fn same_as_to_value<T: Serialize + ?Sized>(value: &T) {
+        let mut direct = Attributes::default();
+        let direct_result = direct.capture("p", value);
+        let mut reference = Attributes::default();
+        let reference_result =
+            serde_json::to_value(value).map(|json| reference.flatten("p", &json));
+        assert_eq!(
+            direct_result.is_ok(),
+            reference_result.is_ok(),
+            "{direct_result:?} {reference_result:?}"
+        );
+        assert_eq!(direct.values, reference.values);
+        assert_eq!(direct.truncated, reference.truncated);
+        let mut joined = Attributes::default();
+        if joined.capture_as(KeyName::Joined("a", "b"), value).is_ok() {
+            let mut reference = Attributes::default();
+            reference.capture("a.b", value).unwrap();
+            assert_eq!(joined.values, reference.values);
+        }
+    }
+
+    #[test]
+    fn direct_capture_matches_to_value() {
+        #[derive(Serialize)]
+        struct Unit;
+        #[derive(Serialize)]
+        struct Newtype(&'static str);
+        #[derive(Serialize)]
+        struct Tuple(i32, Option<i32>);
+        #[derive(Serialize)]
+        struct Named {
+            a: u8,
+            b: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            c: Option<u8>,
+        }
+        #[derive(Serialize)]
+        enum E {
+            U,
+            N(i64),
+            T(i8, i8),
+            S { x: f32 },
+        }
+        same_as_to_value("a question");
+        same_as_to_value(&"é".repeat(MAX_VALUE_BYTES));
+        same_as_to_value(&String::from("owned"));
+        same_as_to_value(&true);
+        same_as_to_value(&-7i8);
+        same_as_to_value(&42u16);
+        same_as_to_value(&i64::MIN);
+        same_as_to_value(&u64::MAX);
+        same_as_to_value(&(i64::MAX as u64));
+        same_as_to_value(&1i128);
+        same_as_to_value(&(u64::MAX as u128));
+        same_as_to_value(&i128::MIN);
+        same_as_to_value(&u128::MAX);
+        same_as_to_value(&1.5f64);
+        same_as_to_value(&0.1f32);
+        same_as_to_value(&f64::NAN);
+        same_as_to_value(&f32::INFINITY);
+        same_as_to_value(&'x');
+        same_as_to_value(&());
+        same_as_to_value(&None::<u8>);
+        same_as_to_value(&Some(Some("nested")));
+        same_as_to_value(&Unit);
+        same_as_to_value(&Newtype("inner"));
+        same_as_to_value(&Tuple(1, None));
+        same_as_to_value(&Named {
+            a: 1,
+            b: None,
+            c: None,
+        });
+        same_as_to_value(&[E::U, E::N(3), E::T(1, 2), E::S { x: 0.5 }]);
+        same_as_to_value(&E::U);
+        same_as_to_value(&E::N(-1));
+        same_as_to_value(&(1, "two", [3.0]));
+        same_as_to_value(&vec![Some(1), None, Some(3)]);
+        same_as_to_value(&std::collections::BTreeMap::from([(2, "b"), (1, "a")]));
+        same_as_to_value(&std::collections::BTreeMap::from([(
+            (1, 2),
+            "tuple keys fail",
+        )]));
+        same_as_to_value(&serde_json::json!({"sum": 3, "items": [1, 2], "n": null}));
+        same_as_to_value(
+            &serde_json::value::RawValue::from_string("{\"raw\":[1]}".into()).unwrap(),
+        );
+        same_as_to_value(&std::net::Ipv4Addr::LOCALHOST);
+        same_as_to_value(&(0..(MAX_LEAVES + 5)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn joined_keys_are_interned_and_checked() {
+        let name = String::from("question");
+        let first = joined_key("honeyhive_inputs", &name);
+        assert_eq!(first.as_str(), "honeyhive_inputs.question");
+        assert_eq!(
+            joined_key("honeyhive_inputs", &name).as_str(),
+            first.as_str()
+        );
+        // Same address and length, other text: never the cached key.
+        let mut reused = name;
+        reused.replace_range(.., "response");
+        assert_eq!(
+            joined_key("honeyhive_inputs", &reused).as_str(),
+            "honeyhive_inputs.response"
+        );
+        assert_eq!(intern("p"), intern("p"));
     }
 
     #[test]

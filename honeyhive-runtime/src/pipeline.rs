@@ -21,7 +21,7 @@ use crate::config::ApiKey;
 use crate::export::{Exporter, LocalExporter, OtlpExporter};
 use crate::local_store::LocalStore;
 use crate::session::{Enrichment, SessionStart};
-use crate::{Config, Error, ExportStats, HoneyHiveSpanProcessor, OtlpProtocol, Result, Warning};
+use crate::{Config, Error, ExportStats, OtlpProtocol, Result, Warning};
 
 /// Most attributes a span keeps (the SDK default of 128 is too few for flattened inputs).
 const MAX_ATTRIBUTES_PER_SPAN: u32 = 4096;
@@ -147,8 +147,9 @@ impl Pipeline {
             io.handle(),
             config.warnings.clone(),
         );
+        // One processor: it stamps spans at start (HoneyHiveSpanProcessor) and queues them at
+        // end; with two, the SDK would clone every ended span for the one that ignores it.
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(HoneyHiveSpanProcessor)
             .with_span_processor(processor)
             .with_resource(resource)
             .with_max_attributes_per_span(MAX_ATTRIBUTES_PER_SPAN)

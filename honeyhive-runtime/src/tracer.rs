@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use opentelemetry::baggage::{Baggage, BaggageExt};
 use opentelemetry::context::{FutureExt as _, WithContext};
@@ -24,7 +25,8 @@ pub struct EvaluationIds {
     pub datapoint_id: Option<String>,
 }
 
-/// The same ids as OpenTelemetry strings, built once so span start only clones `Arc`s.
+/// The same ids as OpenTelemetry strings, built once (reference counted) so span start only
+/// clones `Arc`s.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct EvaluationValues {
     pub(crate) run_id: Option<StringValue>,
@@ -457,7 +459,10 @@ impl TracerBuilder {
         let pipeline = if config.disabled {
             None
         } else {
-            Some(Pipeline::shared_with(&config, self.discard_spans)?)
+            Some(match self.discard_spans {
+                true => Pipeline::shared_with(&config, true)?,
+                false => Pipeline::shared(&config)?,
+            })
         };
         let start = pipeline.as_ref().map(|_| SessionStart {
             session_id: session_id.clone(),
@@ -501,11 +506,11 @@ impl Prepared {
             ids,
             ..
         } = self;
-        let value = |s: &Option<String>| s.clone().map(StringValue::from);
+        let value = |s: &Option<String>| s.as_deref().map(shared_value);
         let values = Values {
-            session_id: session_id.into(),
-            project: config.project.clone().into(),
-            source: config.source.clone().into(),
+            session_id: shared_value(&session_id),
+            project: label_value(&config.project),
+            source: label_value(&config.source),
             ids: EvaluationValues {
                 run_id: value(&ids.run_id),
                 dataset_id: value(&ids.dataset_id),
@@ -519,7 +524,10 @@ impl Prepared {
         ];
         let baggage = [
             (baggage::SESSION_ID, values.session_id.clone()),
-            (baggage::TRACER_ID, uuid::Uuid::new_v4().to_string().into()),
+            (
+                baggage::TRACER_ID,
+                shared_value(&uuid::Uuid::new_v4().to_string()),
+            ),
         ]
         .into_iter()
         .chain(
@@ -528,6 +536,9 @@ impl Prepared {
                 .filter_map(|(k, v)| v.clone().map(|v| (k, v))),
         )
         .collect();
+        if pipeline.is_some() {
+            ENABLED_TRACERS.fetch_add(1, Ordering::Relaxed);
+        }
         HoneyHiveTracer {
             inner: Arc::new(Inner {
                 session_name,
@@ -539,6 +550,41 @@ impl Prepared {
             }),
         }
     }
+}
+
+/// Enabled tracers alive in the process. While there are none (no tracer built yet, or
+/// all built with `HH_DISABLED`), no context can hold one, and `#[trace]` calls skip even
+/// the thread-local context lookup. A context holding a tracer holds a clone of it, so the
+/// count cannot reach zero while such a context exists.
+static ENABLED_TRACERS: AtomicUsize = AtomicUsize::new(0);
+
+/// False when no enabled tracer exists in the process.
+#[inline]
+pub(crate) fn any_enabled() -> bool {
+    ENABLED_TRACERS.load(Ordering::Relaxed) != 0
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.pipeline.is_some() {
+            ENABLED_TRACERS.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Project and source as OpenTelemetry strings: interned (a process has one or two of
+/// each), so the spans carrying them touch no reference count; shared otherwise.
+fn label_value(s: &str) -> StringValue {
+    match crate::capture::intern(s) {
+        Some(s) => StringValue::from(s),
+        None => shared_value(s),
+    }
+}
+
+/// A reference-counted OpenTelemetry string: every span of the tracer carries these values
+/// (and so does the baggage of every context it enters), and cloning one must not copy it.
+fn shared_value(s: &str) -> StringValue {
+    StringValue::from(Arc::<str>::from(s))
 }
 
 enum Which {

@@ -22,6 +22,18 @@ pub(crate) enum Exporter {
     Discard,
 }
 
+impl Exporter {
+    /// Exports `batch`, which stays the caller's: the batch queue takes the spans' buffers
+    /// back for reuse afterwards.
+    pub(crate) async fn export_spans(&self, batch: &[SpanData]) -> OTelSdkResult {
+        match self {
+            Exporter::Otlp(e) => e.export_spans(batch).await,
+            Exporter::Local(e) => e.export(batch.to_vec()).await,
+            Exporter::Discard => Ok(()),
+        }
+    }
+}
+
 impl SpanExporter for Exporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         match self {
