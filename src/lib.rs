@@ -63,11 +63,11 @@ pub mod __private {
     };
 
     // `#[evaluator]`.
+    /// The ground truth as the runtime gives it to evaluators.
+    pub use honeyhive_runtime::JsonValue;
     pub use honeyhive_runtime::evaluator::{
         self, Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorOptions, IntoEvaluation, Params,
     };
-    /// The ground truth as the runtime gives it to evaluators.
-    pub use honeyhive_runtime::JsonValue;
 
     /// The ground truth of an evaluator that takes `ground_truth: &G`, from
     /// `evaluator::ground_truth::<G>(value, true)`, which errs when there is none.

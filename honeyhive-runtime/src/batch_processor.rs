@@ -488,21 +488,7 @@ mod tests {
         let mut buffer = attribute_buffer();
         assert!(buffer.is_empty() && buffer.capacity() >= SPAN_ATTRIBUTES);
         buffer.push(KeyValue::new("k", "v"));
-        let span = SpanData {
-            span_context: opentelemetry::trace::SpanContext::empty_context(),
-            parent_span_id: opentelemetry::trace::SpanId::INVALID,
-            parent_span_is_remote: false,
-            span_kind: opentelemetry::trace::SpanKind::Internal,
-            name: "s".into(),
-            start_time: std::time::SystemTime::UNIX_EPOCH,
-            end_time: std::time::SystemTime::UNIX_EPOCH,
-            attributes: buffer,
-            dropped_attributes_count: 0,
-            events: Default::default(),
-            links: Default::default(),
-            status: opentelemetry::trace::Status::Unset,
-            instrumentation_scope: Default::default(),
-        };
+        let span = crate::export::test_span(buffer);
         recycle(vec![span]);
         for _ in 0..(LOCAL_BUFFERS + 2) {
             assert!(attribute_buffer().is_empty());

@@ -57,21 +57,7 @@ mod tests {
     use super::*;
 
     fn inferred(attrs: Vec<KeyValue>) -> String {
-        let mut span = SpanData {
-            span_context: opentelemetry::trace::SpanContext::empty_context(),
-            parent_span_id: opentelemetry::trace::SpanId::INVALID,
-            parent_span_is_remote: false,
-            span_kind: opentelemetry::trace::SpanKind::Internal,
-            name: "s".into(),
-            start_time: std::time::SystemTime::UNIX_EPOCH,
-            end_time: std::time::SystemTime::UNIX_EPOCH,
-            attributes: attrs,
-            dropped_attributes_count: 0,
-            events: Default::default(),
-            links: Default::default(),
-            status: opentelemetry::trace::Status::Unset,
-            instrumentation_scope: Default::default(),
-        };
+        let mut span = crate::export::test_span(attrs);
         infer(&mut span);
         let found = span
             .attributes

@@ -45,13 +45,13 @@ pub use context::{spawn, spawn_blocking, thread};
 pub use error::{Error, Result};
 #[doc(hidden)]
 pub use evaluator::__boxed_evaluator;
-/// JSON values as datasets, ground truth and reports hold them.
-pub use serde_json::Value as JsonValue;
 pub use evaluator::{
     Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorList, EvaluatorOptions, IntoEvaluation,
     IntoScore, Params, Score, ScoreValue,
 };
 pub use retry::RetryPolicy;
+/// JSON values as datasets, ground truth and reports hold them.
+pub use serde_json::Value as JsonValue;
 pub use session::{Enrichment, SessionStart, enrich_session, enrich_span};
 pub use span_processor::HoneyHiveSpanProcessor;
 pub use tracer::{EvaluationIds, HoneyHiveTracer, TracerBuilder};

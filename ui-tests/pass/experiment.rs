@@ -2,7 +2,13 @@
 //! `honeyhive` and `serde`, with every warning an error. (trybuild builds cases as plain
 //! binaries, where the generated `#[test]` is compiled out; the run it calls is a plain
 //! function, so it is type-checked here all the same.)
-#![deny(warnings, missing_docs, unused_variables, unused_mut, unused_qualifications)]
+#![deny(
+    warnings,
+    missing_docs,
+    unused_variables,
+    unused_mut,
+    unused_qualifications
+)]
 
 use honeyhive::{Score, evaluator, experiment};
 use serde::{Deserialize, Serialize};

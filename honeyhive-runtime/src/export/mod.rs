@@ -43,3 +43,25 @@ impl SpanExporter for Exporter {
         }
     }
 }
+
+/// A finished span named `s` with `attributes` and nothing else, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_span(
+    attributes: Vec<opentelemetry::KeyValue>,
+) -> opentelemetry_sdk::trace::SpanData {
+    opentelemetry_sdk::trace::SpanData {
+        span_context: opentelemetry::trace::SpanContext::empty_context(),
+        parent_span_id: opentelemetry::trace::SpanId::INVALID,
+        parent_span_is_remote: false,
+        span_kind: opentelemetry::trace::SpanKind::Internal,
+        name: "s".into(),
+        start_time: std::time::SystemTime::UNIX_EPOCH,
+        end_time: std::time::SystemTime::UNIX_EPOCH,
+        attributes,
+        dropped_attributes_count: 0,
+        events: Default::default(),
+        links: Default::default(),
+        status: opentelemetry::trace::Status::Unset,
+        instrumentation_scope: Default::default(),
+    }
+}
