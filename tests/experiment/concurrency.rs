@@ -206,3 +206,42 @@ async fn evaluators_of_a_datapoint_run_concurrently_within_their_own_bound() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// How many experiment functions run at once.
+mod running {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use crate::support::{Answer, Question};
+
+    static INSIDE: AtomicUsize = AtomicUsize::new(0);
+    pub static MOST: AtomicUsize = AtomicUsize::new(0);
+
+    pub async fn counted(question: Question) -> Answer {
+        let now = INSIDE.fetch_add(1, Ordering::SeqCst) + 1;
+        MOST.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        INSIDE.fetch_sub(1, Ordering::SeqCst);
+        Answer {
+            k: question.k,
+            text: question.text,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn max_concurrency_bounds_the_functions_running_at_once() {
+    // Sessions start ahead of the running datapoints; the functions must not.
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
+    let report = connected_experiment("bounded", &server)
+        .dataset(Dataset::from_json(&dataset_json(24)).unwrap())
+        .max_concurrency(3)
+        .quiet()
+        .run(running::counted)
+        .await
+        .unwrap();
+    assert_eq!(report.datapoints.len(), 24);
+    assert_eq!(running::MOST.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

@@ -136,3 +136,26 @@ async fn an_empty_dataset_and_no_dataset_are_errors() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn ground_truth_type_checks_every_datapoint_before_the_run() {
+    let error = Experiment::<Question, Answer>::new("bad")
+        .environment(Environment::empty())
+        .dataset(Dataset::from_json(&crate::support::dataset_json(2)).unwrap())
+        .ground_truth::<u32>()
+        .quiet()
+        .run(echo)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("honeyhive dataset: 2 of 2 datapoints are invalid:"),
+        "{error}"
+    );
+    assert!(
+        error.contains(
+            "datapoint 0: ground_truth: `ground_truth = u32`: the ground truth does not fit `u32`: invalid type: map"
+        ),
+        "{error}"
+    );
+}

@@ -279,3 +279,49 @@ async fn a_hosted_dataset_runs_with_its_managed_ids() {
             .all(|s| s["metadata"]["dataset_id"] == "ds-managed")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hh_run_id_joins_the_run_instead_of_creating_one() {
+    let server = TestServer::builder()
+        .api_key(crate::common::API_KEY)
+        .start();
+    let config = honeyhive::Config::builder()
+        .environment(honeyhive::Environment::from_pairs([(
+            "HH_RUN_ID",
+            "existing-run",
+        )]))
+        .api_key(crate::common::API_KEY)
+        .project(crate::common::PROJECT)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    let report = honeyhive::experiment::Experiment::new("joined")
+        .config(config)
+        .environment(honeyhive::Environment::empty())
+        .dataset(Dataset::from_json(&dataset_json(2)).unwrap())
+        .quiet()
+        .run(pipeline)
+        .await
+        .unwrap();
+    assert_eq!(report.run_id, "existing-run");
+    let runs: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/runs"))
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    // No POST: only the finish and the results of the joined run.
+    assert_eq!(
+        runs,
+        [
+            (Method::PUT, "/v1/runs/existing-run".to_owned()),
+            (Method::GET, "/v1/runs/existing-run/result".to_owned()),
+        ]
+    );
+    assert!(
+        server
+            .sessions()
+            .iter()
+            .all(|s| s["metadata"]["run_id"] == "existing-run")
+    );
+}
