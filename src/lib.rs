@@ -127,9 +127,7 @@ pub mod __private {
     }
 
     // `#[experiment]`.
-    pub use honeyhive_runtime::experiment::{
-        Comparison, Experiment, blocking, manifest_path, run_test,
-    };
+    pub use honeyhive_runtime::experiment::{Comparison, Experiment, blocking, run_test};
 }
 
 /// The README's examples, compiled and run as doc tests so they cannot go stale.

@@ -317,14 +317,7 @@ impl Recorder {
     }
 
     fn record_panic(&mut self, payload: &(dyn Any + Send)) {
-        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
-            (*s).to_owned()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "panic with a non-string payload".to_owned()
-        };
-        self.fail(Some(Cow::Borrowed(PANIC_TYPE)), message);
+        self.fail(Some(Cow::Borrowed(PANIC_TYPE)), panic_message(payload));
     }
 
     /// Starts the span as a child of the context found by [`Call::begin`], with the
@@ -385,10 +378,7 @@ impl Recorder {
         {
             attributes.push(KeyValue::new(attr::ERROR, message.clone()));
             if let Some(exception_type) = exception_type {
-                let attributes = vec![
-                    KeyValue::new("exception.type", StringValue::from(exception_type)),
-                    KeyValue::new("exception.message", message.clone()),
-                ];
+                let attributes = exception_attributes(exception_type, &message);
                 match ended_at {
                     Some(at) => span.add_event_with_timestamp("exception", at, attributes),
                     None => span.add_event("exception", attributes),
@@ -418,6 +408,28 @@ impl fmt::Debug for Recorder {
             .field("started", &self.started)
             .finish_non_exhaustive()
     }
+}
+
+/// The text of a panic payload (a `&str` or `String` message, as `panic!` makes them).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// The attributes of the one `exception` event a failed span carries.
+pub(crate) fn exception_attributes(
+    exception_type: impl Into<StringValue>,
+    message: &str,
+) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("exception.type", exception_type.into()),
+        KeyValue::new("exception.message", message.to_owned()),
+    ]
 }
 
 /// The future of an instrumented async body: yields the body's output and the [`Call`]

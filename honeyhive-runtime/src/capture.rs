@@ -473,54 +473,35 @@ struct Compound<C>(C);
 
 type JsonResult<T> = Result<T, serde_json::Error>;
 
-impl<C: ser::SerializeSeq<Ok = Json, Error = serde_json::Error>> ser::SerializeSeq for Compound<C> {
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.0.serialize_element(value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.0.end().map(Leaf::Json)
-    }
+/// Forwards a serde_json compound serializer, turning its finished value into a leaf.
+macro_rules! forward_compound {
+    ($($trait:ident { $($method:ident($($key:ident: $key_ty:ty,)?);)+ })+) => {$(
+        impl<C: ser::$trait<Ok = Json, Error = serde_json::Error>> ser::$trait for Compound<C> {
+            type Ok = Leaf;
+            type Error = serde_json::Error;
+            $(
+                fn $method<T: ?Sized + Serialize>(
+                    &mut self,
+                    $($key: $key_ty,)?
+                    value: &T,
+                ) -> JsonResult<()> {
+                    self.0.$method($($key,)? value)
+                }
+            )+
+            fn end(self) -> JsonResult<Leaf> {
+                self.0.end().map(Leaf::Json)
+            }
+        }
+    )+};
 }
 
-impl<C: ser::SerializeTuple<Ok = Json, Error = serde_json::Error>> ser::SerializeTuple
-    for Compound<C>
-{
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.0.serialize_element(value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.0.end().map(Leaf::Json)
-    }
-}
-
-impl<C: ser::SerializeTupleStruct<Ok = Json, Error = serde_json::Error>> ser::SerializeTupleStruct
-    for Compound<C>
-{
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.0.serialize_field(value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.0.end().map(Leaf::Json)
-    }
-}
-
-impl<C: ser::SerializeTupleVariant<Ok = Json, Error = serde_json::Error>> ser::SerializeTupleVariant
-    for Compound<C>
-{
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.0.serialize_field(value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.0.end().map(Leaf::Json)
-    }
+forward_compound! {
+    SerializeSeq { serialize_element(); }
+    SerializeTuple { serialize_element(); }
+    SerializeTupleStruct { serialize_field(); }
+    SerializeTupleVariant { serialize_field(); }
+    SerializeStruct { serialize_field(key: &'static str,); }
+    SerializeStructVariant { serialize_field(key: &'static str,); }
 }
 
 impl<C: ser::SerializeMap<Ok = Json, Error = serde_json::Error>> ser::SerializeMap for Compound<C> {
@@ -538,46 +519,6 @@ impl<C: ser::SerializeMap<Ok = Json, Error = serde_json::Error>> ser::SerializeM
         value: &V,
     ) -> JsonResult<()> {
         self.0.serialize_entry(key, value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.0.end().map(Leaf::Json)
-    }
-}
-
-impl<C: ser::SerializeStruct<Ok = Json, Error = serde_json::Error>> ser::SerializeStruct
-    for Compound<C>
-{
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> JsonResult<()> {
-        self.0.serialize_field(key, value)
-    }
-    fn skip_field(&mut self, key: &'static str) -> JsonResult<()> {
-        self.0.skip_field(key)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.0.end().map(Leaf::Json)
-    }
-}
-
-impl<C: ser::SerializeStructVariant<Ok = Json, Error = serde_json::Error>>
-    ser::SerializeStructVariant for Compound<C>
-{
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> JsonResult<()> {
-        self.0.serialize_field(key, value)
-    }
-    fn skip_field(&mut self, key: &'static str) -> JsonResult<()> {
-        self.0.skip_field(key)
     }
     fn end(self) -> JsonResult<Leaf> {
         self.0.end().map(Leaf::Json)

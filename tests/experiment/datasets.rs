@@ -12,6 +12,18 @@ use honeyhive::{Environment, evaluators};
 use crate::common::temp_dir;
 use crate::support::{Answer, Question, exact_match};
 
+/// An offline experiment that reads nothing from the process environment.
+fn offline() -> Experiment<Question, Answer> {
+    Experiment::new("bad")
+        .environment(Environment::empty())
+        .quiet()
+}
+
+/// The error that stops `experiment` before it runs anything.
+async fn run_error(experiment: Experiment<Question, Answer>) -> String {
+    experiment.run(echo).await.unwrap_err().to_string()
+}
+
 async fn echo(question: Question) -> Answer {
     Answer {
         k: question.k,
@@ -47,14 +59,7 @@ async fn run_over(name: &str, content: &str) -> (String, usize) {
 
 #[tokio::test]
 async fn a_missing_file_names_the_path() {
-    let error = Experiment::<Question, Answer>::new("bad")
-        .environment(Environment::empty())
-        .dataset_file("tests/data/does-not-exist.jsonl")
-        .quiet()
-        .run(echo)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = run_error(offline().dataset_file("tests/data/does-not-exist.jsonl")).await;
     assert!(
         error.starts_with(
             "honeyhive dataset: dataset file tests/data/does-not-exist.jsonl not found: looked for "
@@ -115,22 +120,9 @@ async fn a_required_ground_truth_that_is_missing_is_named() {
 
 #[tokio::test]
 async fn an_empty_dataset_and_no_dataset_are_errors() {
-    let error = Experiment::<Question, Answer>::new("bad")
-        .environment(Environment::empty())
-        .dataset(Dataset::from_json("").unwrap())
-        .quiet()
-        .run(echo)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = run_error(offline().dataset(Dataset::from_json("").unwrap())).await;
     assert!(error.contains("has no datapoints"), "{error}");
-    let error = Experiment::<Question, Answer>::new("bad")
-        .environment(Environment::empty())
-        .quiet()
-        .run(echo)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = run_error(offline()).await;
     assert!(
         error.contains("the experiment has no dataset: call .dataset("),
         "{error}"
@@ -139,15 +131,12 @@ async fn an_empty_dataset_and_no_dataset_are_errors() {
 
 #[tokio::test]
 async fn ground_truth_type_checks_every_datapoint_before_the_run() {
-    let error = Experiment::<Question, Answer>::new("bad")
-        .environment(Environment::empty())
-        .dataset(Dataset::from_json(&crate::support::dataset_json(2)).unwrap())
-        .ground_truth::<u32>()
-        .quiet()
-        .run(echo)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = run_error(
+        offline()
+            .dataset(Dataset::from_json(&crate::support::dataset_json(2)).unwrap())
+            .ground_truth::<u32>(),
+    )
+    .await;
     assert!(
         error.starts_with("honeyhive dataset: 2 of 2 datapoints are invalid:"),
         "{error}"

@@ -52,6 +52,20 @@ async fn calls_follow_the_experiment_flow_in_order() {
     // An external dataset id never goes in `dataset_id`.
     assert_eq!(create["metadata"]["offline_dataset_id"], dataset.id());
     assert!(create.get("dataset_id").is_none(), "{create}");
+    // In a git checkout (CI runs a clean clone) the run records the commit under test.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    if let Some(head) = head {
+        assert_eq!(
+            create["metadata"]["git"]["commit_hash"],
+            head.as_str(),
+            "{create}"
+        );
+    }
 
     // 2. One session per datapoint, with the evaluation ids, before any of its spans.
     let sessions = server.sessions();

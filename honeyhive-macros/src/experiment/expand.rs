@@ -121,7 +121,8 @@ fn expand(args: ExperimentArgs, function: ItemFn) -> syn::Result<TokenStream> {
     };
     let dataset = match (&args.dataset, &args.dataset_id) {
         (Some(path), _) => quote! {
-            .dataset_file(#p::manifest_path(::std::env!("CARGO_MANIFEST_DIR"), #path))
+            // Relative to the crate: `Dataset::load` resolves against CARGO_MANIFEST_DIR.
+            .dataset_file(#path)
         },
         (None, Some(id)) => quote!(.hosted_dataset(#id)),
         (None, None) => unreachable!("the parser requires a dataset"),

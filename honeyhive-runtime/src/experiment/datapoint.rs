@@ -1,7 +1,6 @@
 //! One datapoint of a run: its tracer and session, the function inside the root span,
 //! the evaluators as child spans, the session enrichment.
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +17,7 @@ use tokio::sync::Semaphore;
 use super::TaskFn;
 use super::report::{DatapointResult, EvaluationResult};
 use crate::attributes as attr;
+use crate::call::{PANIC_TYPE, exception_attributes, panic_message};
 use crate::capture::Attributes;
 use crate::dataset::Dataset;
 use crate::{Config, Enrichment, EvalInput, Evaluator, HoneyHiveTracer};
@@ -104,13 +104,7 @@ impl RunSpan {
         }
         let span = self.cx.span();
         span.set_attribute(KeyValue::new(attr::ERROR, message.to_owned()));
-        span.add_event(
-            "exception",
-            vec![
-                KeyValue::new("exception.type", exception_type),
-                KeyValue::new("exception.message", message.to_owned()),
-            ],
-        );
+        span.add_event("exception", exception_attributes(exception_type, message));
         span.set_status(Status::error(message.to_owned()));
     }
 
@@ -132,17 +126,6 @@ fn flattened(key: &str, value: &impl Serialize, into: &mut Attributes) {
     // A value that fails to serialise here already failed when the report was built from
     // it; the span just goes without it.
     let _ = into.capture(key, value);
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
 }
 
 /// Runs one datapoint end to end. Never fails: every failure is in the result.
@@ -229,7 +212,7 @@ where
     let outcome = match outcome {
         Ok(Ok(Ok(output))) => Ok(output),
         Ok(Ok(Err(error))) => Err(("error", error)),
-        Ok(Err(panic)) => Err(("panic", format!("panicked: {}", panic_message(&*panic)))),
+        Ok(Err(panic)) => Err((PANIC_TYPE, format!("panicked: {}", panic_message(&*panic)))),
         Err(timeout) => Err(timeout),
     };
     result.duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
@@ -434,7 +417,7 @@ where
             .cloned()
             .unwrap_or_else(|| "the evaluator returned no score".to_owned());
         let kind = if message.starts_with("panicked") {
-            "panic"
+            PANIC_TYPE
         } else if message.starts_with("timed out") {
             "timeout"
         } else {

@@ -1,7 +1,6 @@
 //! The runtime side of `#[experiment]`: what the generated test calls. Not a stable API.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 
 use super::ExperimentReport;
 use crate::Result;
@@ -45,15 +44,5 @@ where
             Ok(payload) => std::panic::resume_unwind(payload),
             Err(e) => panic!("the experiment function's thread was cancelled: {e}"),
         },
-    }
-}
-
-/// `path` under the crate directory unless it is absolute.
-pub fn manifest_path(manifest_dir: &str, path: &str) -> PathBuf {
-    let p = Path::new(path);
-    if p.is_absolute() {
-        p.to_owned()
-    } else {
-        Path::new(manifest_dir).join(p)
     }
 }

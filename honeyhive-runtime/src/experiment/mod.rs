@@ -74,7 +74,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 #[doc(hidden)]
-pub use self::harness::{blocking, manifest_path, run_test};
+pub use self::harness::{blocking, run_test};
 pub use self::report::{
     Comparison, DatapointResult, EvaluationResult, ExperimentFailure, ExperimentReport,
     MetricSummary, Threshold, percentile,

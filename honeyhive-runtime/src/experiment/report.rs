@@ -225,32 +225,40 @@ pub(crate) fn summarise(
     datapoints: &[DatapointResult],
     thresholds: &[Threshold],
 ) -> Vec<MetricSummary> {
-    let mut names: Vec<String> = Vec::new();
-    let mut push = |name: &str| {
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_owned());
-        }
-    };
-    for d in datapoints {
-        for e in &d.evaluations {
-            push(&e.name);
-            for (k, _) in &e.extra {
-                push(&format!("{}_{k}", e.name));
+    // One pass over the results: every metric's values and evaluator errors, in the order
+    // the metrics first appear (few metrics: a linear search beats hashing).
+    let mut metrics: Vec<(String, Vec<f64>, usize)> = Vec::new();
+    fn slot<'a>(
+        metrics: &'a mut Vec<(String, Vec<f64>, usize)>,
+        name: &str,
+    ) -> &'a mut (String, Vec<f64>, usize) {
+        let i = match metrics.iter().position(|m| m.0 == name) {
+            Some(i) => i,
+            None => {
+                metrics.push((name.to_owned(), Vec::new(), 0));
+                metrics.len() - 1
             }
+        };
+        &mut metrics[i]
+    }
+    for e in datapoints.iter().flat_map(|d| &d.evaluations) {
+        let metric = slot(&mut metrics, &e.name);
+        match e.score {
+            Some(score) => metric.1.push(score),
+            None => metric.2 += 1,
+        }
+        for (key, value) in &e.extra {
+            slot(&mut metrics, &format!("{}_{key}", e.name))
+                .1
+                .push(*value);
         }
     }
     for t in thresholds {
-        push(&t.metric);
+        slot(&mut metrics, &t.metric);
     }
-    names
+    metrics
         .into_iter()
-        .map(|name| {
-            let values: Vec<f64> = datapoints.iter().filter_map(|d| d.metric(&name)).collect();
-            let errors = datapoints
-                .iter()
-                .flat_map(|d| &d.evaluations)
-                .filter(|e| e.name == name && e.score.is_none())
-                .count();
+        .map(|(name, values, errors)| {
             let threshold = thresholds.iter().find(|t| t.metric == name).cloned();
             let mean = Aggregate::Mean.apply(&values);
             let evaluated = datapoints.iter().filter(|d| !d.failed()).count();

@@ -37,15 +37,9 @@ where
         .unwrap_or_else(Environment::process);
     let mut config = match experiment.config.clone() {
         Some(config) => config,
-        None => {
-            let mut builder = Config::builder().environment(environment.clone());
-            if let Some(dir) = &experiment.local_dir {
-                builder = builder.local_dir(dir.clone());
-            }
-            builder.build()?
-        }
+        None => Config::builder().environment(environment.clone()).build()?,
     };
-    if let (Some(dir), Some(_)) = (&experiment.local_dir, &experiment.config) {
+    if let Some(dir) = &experiment.local_dir {
         config.local_dir = dir.clone();
     }
     config.source = EVALUATION_SOURCE.to_owned();
@@ -376,4 +370,25 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
         })
         .collect();
     Ok(work)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_url;
+
+    #[test]
+    fn the_run_url_is_the_app_next_to_the_api_or_the_api_resource() {
+        assert_eq!(
+            run_url("https://api.honeyhive.ai", "r1"),
+            "https://app.honeyhive.ai/evaluate/r1"
+        );
+        assert_eq!(
+            run_url("https://api.eu.example.com", "r1"),
+            "https://app.eu.example.com/evaluate/r1"
+        );
+        assert_eq!(
+            run_url("http://127.0.0.1:4000", "r1"),
+            "http://127.0.0.1:4000/v1/runs/r1"
+        );
+    }
 }
