@@ -245,3 +245,43 @@ async fn max_concurrency_bounds_the_functions_running_at_once() {
     assert_eq!(report.datapoints.len(), 24);
     assert_eq!(running::MOST.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_start_ahead_of_the_running_datapoints() {
+    // One datapoint runs at a time; the first waits until the second's session has been
+    // started, which only happens if sessions start ahead.
+    let server = std::sync::Arc::new(
+        TestServer::builder()
+            .api_key(crate::common::API_KEY)
+            .start(),
+    );
+    let watcher = server.clone();
+    let report = connected_experiment("ahead", &server)
+        .dataset(Dataset::from_json(&dataset_json(3)).unwrap())
+        .max_concurrency(1)
+        .quiet()
+        .try_run(move |question: Question| {
+            let server = watcher.clone();
+            async move {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while question.k == 0 && server.sessions().len() < 2 {
+                    if std::time::Instant::now() > deadline {
+                        return Err("the next session never started");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                Ok(Answer {
+                    k: question.k,
+                    text: question.text,
+                })
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        report.failures().count(),
+        0,
+        "{:?}",
+        report.failures().collect::<Vec<_>>()
+    );
+}

@@ -27,7 +27,6 @@ pub(crate) struct Shared<I, O> {
     pub(crate) name: String,
     pub(crate) config: Config,
     pub(crate) run_id: String,
-    pub(crate) dataset_id: String,
     pub(crate) dataset: Arc<Dataset>,
     pub(crate) task: TaskFn<I, O>,
     pub(crate) evaluators: Vec<Box<dyn Evaluator<I, O>>>,
@@ -156,7 +155,7 @@ where
         .config(shared.config.clone())
         .session_name(shared.name.clone())
         .run_id(shared.run_id.clone())
-        .dataset_id(shared.dataset_id.clone())
+        .dataset_id(shared.dataset.id())
         .datapoint_id(datapoint_id)
         .inputs(&inputs_json)
         .start()

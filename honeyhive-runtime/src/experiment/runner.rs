@@ -101,7 +101,6 @@ where
         name: experiment.name.clone(),
         config: config.clone(),
         run_id: run_id.clone(),
-        dataset_id: dataset.id().to_owned(),
         dataset: Arc::clone(&dataset),
         task,
         evaluators: experiment.evaluators,
