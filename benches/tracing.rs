@@ -296,6 +296,8 @@ fn enabled_figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
     let dispatch = s.tracing.clone();
     let mut untraced = |n| time(n, || _ = black_box(answer(q())));
     let mut raw = |n| time(n, || _ = black_box(manual_answer(&otel, q())));
+    let same = eval.otel_tracer().unwrap().clone();
+    let mut raw_same = |n| time(n, || _ = black_box(manual_answer(&same, q())));
     let mut ours = |n| eval.in_scope(|| time(n, || _ = black_box(traced_answer(q()))));
     let mut theirs = |n| {
         tracing::dispatcher::with_default(&dispatch, || {
@@ -312,6 +314,7 @@ fn enabled_figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
             &mut ours,
             &mut theirs,
             &mut no_tracer,
+            &mut raw_same,
         ],
     );
     let ns = |i: usize| median(t[i].clone());
@@ -325,6 +328,17 @@ fn enabled_figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
                 "#[trace] in an evaluation tracer {:.0} ns/call, raw SDK span {:.0} ns/call",
                 ns(2),
                 ns(1)
+            ),
+        },
+        Figure {
+            name: "traced_call_vs_raw_sdk_same_provider",
+            value: ratio(&t[2], &t[5]),
+            unit: "x",
+            target: "<= 1.5",
+            detail: format!(
+                "#[trace] in an evaluation tracer {:.0} ns/call, raw SDK span on its provider {:.0} ns/call",
+                ns(2),
+                ns(5)
             ),
         },
         Figure {

@@ -19,6 +19,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
 use crate::export::Exporter;
+use crate::span_processor::Stamp;
 use crate::{Error, ExportSettings, HoneyHiveSpanProcessor, Result, Warning, WarningHandler};
 
 /// How long unreported drops may wait for a flush before a warning goes out anyway.
@@ -87,14 +88,52 @@ impl Shared {
     }
 }
 
-/// Flushes and reads the counters of a [`BatchProcessor`] from outside the provider.
+/// Queues spans, flushes and reads the counters of a [`BatchProcessor`] from outside the
+/// provider.
 #[derive(Clone)]
 pub(crate) struct QueueHandle {
     control: mpsc::UnboundedSender<Control>,
     shared: Arc<Shared>,
+    queue: Arc<Queue>,
+}
+
+/// An ended span waiting for export.
+struct Queued {
+    span: SpanData,
+    /// Stamped on the span by the export task: set for the spans of `#[trace]` calls
+    /// ([`crate::call_span`]), whose stamp is their tracer's alone; `None` for spans the
+    /// SDK made, stamped at start by the span processor.
+    stamp: Option<Arc<Stamp>>,
 }
 
 impl QueueHandle {
+    /// Queues an ended, sampled span for export; counts it dropped when the queue is full
+    /// or shut down. Never blocks beyond a short lock.
+    pub(crate) fn enqueue(&self, span: SpanData, stamp: Option<Arc<Stamp>>) {
+        let queue = &self.queue;
+        let mut spans = queue.lock();
+        if queue.closed.load(Ordering::Relaxed) {
+            drop(spans);
+            self.shared
+                .dropped(1, || "the export pipeline was already shut down".into());
+            return;
+        }
+        if spans.len() >= queue.max_queue_size {
+            drop(spans);
+            let max = queue.max_queue_size;
+            self.shared.dropped(1, || {
+                format!("the export queue is full (max_queue_size = {max})")
+            });
+            return;
+        }
+        spans.push(Queued { span, stamp });
+        let len = spans.len();
+        drop(spans);
+        if len == 1 || len.is_multiple_of(queue.max_batch) {
+            queue.ready.notify_one();
+        }
+    }
+
     /// Blocks until every span queued before the call is exported (or dropped), or until
     /// `timeout`. Never needs the caller's runtime, so it cannot deadlock inside one.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
@@ -135,7 +174,7 @@ pub(crate) struct BatchProcessor {
 /// here `on_end` wakes it only for the first span of an empty queue (to start the
 /// scheduled delay) and whenever a full batch is ready.
 struct Queue {
-    spans: Mutex<Vec<SpanData>>,
+    spans: Mutex<Vec<Queued>>,
     ready: Notify,
     /// Set when the task stops: later spans are dropped (and counted) at once.
     closed: AtomicBool,
@@ -144,7 +183,7 @@ struct Queue {
 }
 
 impl Queue {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SpanData>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
         self.spans.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -190,7 +229,11 @@ impl BatchProcessor {
             spare: Vec::new(),
         };
         io.spawn(worker.run(control_rx));
-        let handle = QueueHandle { control, shared };
+        let handle = QueueHandle {
+            control,
+            shared,
+            queue: queue.clone(),
+        };
         (
             BatchProcessor {
                 queue,
@@ -207,31 +250,8 @@ impl SpanProcessor for BatchProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        let queue = &self.queue;
-        let mut spans = queue.lock();
-        if queue.closed.load(Ordering::Relaxed) {
-            drop(spans);
-            self.handle
-                .shared
-                .dropped(1, || "the export pipeline was already shut down".into());
-            return;
-        }
-        if spans.len() >= queue.max_queue_size {
-            drop(spans);
-            let max = queue.max_queue_size;
-            self.handle.shared.dropped(1, || {
-                format!("the export queue is full (max_queue_size = {max})")
-            });
-            return;
-        }
-        spans.push(span);
-        let len = spans.len();
-        drop(spans);
-        if len == 1 || len.is_multiple_of(queue.max_batch) {
-            queue.ready.notify_one();
+        if span.span_context.is_sampled() {
+            self.handle.enqueue(span, None);
         }
     }
 
@@ -273,7 +293,7 @@ struct Worker {
     /// The batch being filled.
     batch: Vec<SpanData>,
     /// The queue's previous vector, emptied, swapped back in next time (no regrowing).
-    spare: Vec<SpanData>,
+    spare: Vec<Queued>,
 }
 
 impl Worker {
@@ -356,8 +376,8 @@ impl Worker {
         let mut taken = std::mem::take(&mut self.spare);
         std::mem::swap(&mut *self.queue.lock(), &mut taken);
         let mut spans = taken.drain(..);
-        for span in spans.by_ref() {
-            self.push(span).await;
+        for queued in spans.by_ref() {
+            self.push(queued).await;
         }
         drop(spans);
         // Keep the vector for next time, unless a burst made it much larger than usual.
@@ -365,7 +385,10 @@ impl Worker {
         self.spare = taken;
     }
 
-    async fn push(&mut self, mut span: SpanData) {
+    async fn push(&mut self, Queued { mut span, stamp }: Queued) {
+        if let Some(stamp) = stamp {
+            crate::span_processor::stamp(Some(&stamp), None, |kv| span.attributes.push(kv));
+        }
         crate::event_type::infer(&mut span);
         self.batch.push(span);
         if self.batch.len() >= self.max_batch {

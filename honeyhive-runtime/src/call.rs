@@ -56,11 +56,12 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _};
+use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use serde::Serialize;
 
 use crate::attributes as attr;
+use crate::call_span::CallSpan;
 use crate::capture::{Attributes, KeyName};
 use crate::{HoneyHiveTracer, Warning};
 
@@ -327,7 +328,7 @@ impl Recorder {
             return;
         }
         self.started = true;
-        let Some(otel) = self.tracer.otel_tracer() else {
+        let Some(pipeline) = self.tracer.pipeline() else {
             return;
         };
         // What is captured from now on (output, errors) goes in a second buffer, handed
@@ -337,11 +338,14 @@ impl Recorder {
             crate::batch_processor::attribute_buffer(),
         );
         let started_at = SystemTime::now();
-        let span = SpanBuilder::from_name(self.name.clone())
-            .with_kind(SpanKind::Internal)
-            .with_start_time(started_at)
-            .with_attributes(attributes)
-            .start_with_context(otel, &self.cx);
+        let span = CallSpan::start(
+            pipeline,
+            self.tracer.stamp(),
+            &self.cx,
+            self.name.clone(),
+            started_at,
+            attributes,
+        );
         self.cx = self.cx.with_span(span);
         self.started_at = Some(started_at);
     }

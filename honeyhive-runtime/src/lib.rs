@@ -13,6 +13,7 @@ pub mod baggage;
 mod batch_processor;
 #[doc(hidden)]
 pub mod call;
+mod call_span;
 pub mod capture;
 mod client;
 mod config;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -24,7 +25,7 @@ use crate::session::{Enrichment, SessionStart};
 use crate::{Config, Error, ExportStats, OtlpProtocol, Result, Warning};
 
 /// Most attributes a span keeps (the SDK default of 128 is too few for flattened inputs).
-const MAX_ATTRIBUTES_PER_SPAN: u32 = 4096;
+pub(crate) const MAX_ATTRIBUTES_PER_SPAN: u32 = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Destination {
@@ -74,6 +75,9 @@ pub(crate) struct Pipeline {
     io_handle: tokio::runtime::Handle,
     provider: SdkTracerProvider,
     tracer: SdkTracer,
+    /// The instrumentation scope of `tracer`, for the spans made without it
+    /// ([`crate::call_span`]).
+    scope: InstrumentationScope,
     queue: QueueHandle,
     backend: Backend,
     updates: Arc<InFlight>,
@@ -157,13 +161,14 @@ impl Pipeline {
         let scope = opentelemetry::InstrumentationScope::builder("honeyhive")
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
-        let tracer = provider.tracer_with_scope(scope);
+        let tracer = provider.tracer_with_scope(scope.clone());
         Ok(Pipeline {
             config,
             io_handle: io.handle().clone(),
             io: Some(io),
             provider,
             tracer,
+            scope,
             queue,
             backend,
             updates: Arc::default(),
@@ -176,6 +181,14 @@ impl Pipeline {
 
     pub(crate) fn provider(&self) -> &SdkTracerProvider {
         &self.provider
+    }
+
+    pub(crate) fn scope(&self) -> &InstrumentationScope {
+        &self.scope
+    }
+
+    pub(crate) fn queue(&self) -> &QueueHandle {
+        &self.queue
     }
 
     pub(crate) async fn start_session(&self, session: SessionStart) -> Result<String> {

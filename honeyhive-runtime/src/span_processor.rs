@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use opentelemetry::baggage::BaggageExt;
+use opentelemetry::baggage::{Baggage, BaggageExt};
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue, StringValue};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -26,55 +26,9 @@ pub struct HoneyHiveSpanProcessor;
 impl SpanProcessor for HoneyHiveSpanProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         let tracer = cx.get::<HoneyHiveTracer>().filter(|t| t.is_enabled());
-        let ids = tracer.map(|t| t.evaluation_values());
-        // One pass over the baggage (a handful of entries) instead of one hash lookup per
-        // id: the propagated ids are picked out, every other entry is user baggage.
-        let mut session = tracer.map(|t| t.session_id_value());
-        let mut run = ids.and_then(|i| i.run_id.as_ref());
-        let mut dataset = ids.and_then(|i| i.dataset_id.as_ref());
-        let mut datapoint = ids.and_then(|i| i.datapoint_id.as_ref());
-        let bag = cx.baggage();
-        let mut user_entries = 0;
-        for (key, (value, _)) in bag.iter() {
-            match key.as_str() {
-                baggage::SESSION_ID => session = Some(value),
-                baggage::RUN_ID => run = Some(value),
-                baggage::DATASET_ID => dataset = Some(value),
-                baggage::DATAPOINT_ID => datapoint = Some(value),
-                baggage::TRACER_ID => {}
-                _ => user_entries += 1,
-            }
-        }
-
-        let mut set = |key: &'static str, value: &StringValue| {
-            span.set_attribute(KeyValue::new(key, value.clone()))
-        };
-        if let Some(session) = session {
-            set(attr::SESSION_ID, session);
-            set(attr::TRACELOOP_SESSION_ID, session);
-        }
-        if let Some(t) = tracer {
-            set(attr::PROJECT, t.project_value());
-            set(attr::TRACELOOP_PROJECT, t.project_value());
-            set(attr::SOURCE, t.source_value());
-            set(attr::TRACELOOP_SOURCE, t.source_value());
-        }
-        for (key, value) in [
-            (attr::RUN_ID, run),
-            (attr::DATASET_ID, dataset),
-            (attr::DATAPOINT_ID, datapoint),
-        ] {
-            if let Some(value) = value {
-                set(key, value);
-            }
-        }
-        if user_entries > 0 {
-            for (key, (value, _)) in bag.iter() {
-                if !baggage::PROPAGATED_KEYS.contains(&key.as_str()) {
-                    span.set_attribute(KeyValue::new(baggage_attribute(key), value.clone()));
-                }
-            }
-        }
+        stamp(tracer.map(|t| &**t.stamp()), Some(cx.baggage()), |kv| {
+            span.set_attribute(kv)
+        });
     }
 
     fn on_end(&self, _span: SpanData) {}
@@ -85,6 +39,87 @@ impl SpanProcessor for HoneyHiveSpanProcessor {
 
     fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
         Ok(())
+    }
+}
+
+/// What a tracer stamps on the spans started in its scope, as OpenTelemetry strings built
+/// once (reference counted): stamping a span clones `Arc`s, it copies no text.
+#[derive(Debug)]
+pub(crate) struct Stamp {
+    pub(crate) session_id: StringValue,
+    pub(crate) project: StringValue,
+    pub(crate) source: StringValue,
+    pub(crate) run_id: Option<StringValue>,
+    pub(crate) dataset_id: Option<StringValue>,
+    pub(crate) datapoint_id: Option<StringValue>,
+}
+
+impl Stamp {
+    /// Whether `bag` changes nothing of what this stamp gives a span: no user entries, and
+    /// every propagated id it holds is this stamp's own. A span started in a context with
+    /// such baggage can be stamped later from the stamp alone ([`stamp`] with no baggage
+    /// gives the same attributes), which `#[trace]` calls do on the export thread.
+    pub(crate) fn covers(&self, bag: &Baggage) -> bool {
+        bag.iter().all(|(key, (value, _))| match key.as_str() {
+            baggage::SESSION_ID => *value == self.session_id,
+            baggage::RUN_ID => self.run_id.as_ref() == Some(value),
+            baggage::DATASET_ID => self.dataset_id.as_ref() == Some(value),
+            baggage::DATAPOINT_ID => self.datapoint_id.as_ref() == Some(value),
+            baggage::TRACER_ID => true,
+            _ => false,
+        })
+    }
+}
+
+/// Passes to `push` the attributes of a span started in a context holding `stamp` (its
+/// enabled tracer's) and `bag`: ids from the baggage first (so a distributed caller's
+/// `run_id`/`datapoint_id`/`session_id` win), then the stamp's; every other baggage
+/// entry as `baggage.<key>`.
+pub(crate) fn stamp(stamp: Option<&Stamp>, bag: Option<&Baggage>, mut push: impl FnMut(KeyValue)) {
+    // One pass over the baggage (a handful of entries) instead of one hash lookup per
+    // id: the propagated ids are picked out, every other entry is user baggage.
+    let mut session = stamp.map(|s| &s.session_id);
+    let mut run = stamp.and_then(|s| s.run_id.as_ref());
+    let mut dataset = stamp.and_then(|s| s.dataset_id.as_ref());
+    let mut datapoint = stamp.and_then(|s| s.datapoint_id.as_ref());
+    let mut user_entries = 0;
+    for (key, (value, _)) in bag.into_iter().flat_map(Baggage::iter) {
+        match key.as_str() {
+            baggage::SESSION_ID => session = Some(value),
+            baggage::RUN_ID => run = Some(value),
+            baggage::DATASET_ID => dataset = Some(value),
+            baggage::DATAPOINT_ID => datapoint = Some(value),
+            baggage::TRACER_ID => {}
+            _ => user_entries += 1,
+        }
+    }
+
+    let mut set = |key: &'static str, value: &StringValue| push(KeyValue::new(key, value.clone()));
+    if let Some(session) = session {
+        set(attr::SESSION_ID, session);
+        set(attr::TRACELOOP_SESSION_ID, session);
+    }
+    if let Some(s) = stamp {
+        set(attr::PROJECT, &s.project);
+        set(attr::TRACELOOP_PROJECT, &s.project);
+        set(attr::SOURCE, &s.source);
+        set(attr::TRACELOOP_SOURCE, &s.source);
+    }
+    for (key, value) in [
+        (attr::RUN_ID, run),
+        (attr::DATASET_ID, dataset),
+        (attr::DATAPOINT_ID, datapoint),
+    ] {
+        if let Some(value) = value {
+            set(key, value);
+        }
+    }
+    if user_entries > 0 {
+        for (key, (value, _)) in bag.into_iter().flat_map(Baggage::iter) {
+            if !baggage::PROPAGATED_KEYS.contains(&key.as_str()) {
+                push(KeyValue::new(baggage_attribute(key), value.clone()));
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::pipeline::Pipeline;
 use crate::session::SessionStart;
+use crate::span_processor::Stamp;
 use crate::{Config, ConfigBuilder, Environment, Error, Result, WarningHandler, baggage};
 
 /// The evaluation ids a tracer stamps on its spans.
@@ -23,15 +24,6 @@ pub struct EvaluationIds {
     pub dataset_id: Option<String>,
     /// Datapoint id.
     pub datapoint_id: Option<String>,
-}
-
-/// The same ids as OpenTelemetry strings, built once (reference counted) so span start only
-/// clones `Arc`s.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct EvaluationValues {
-    pub(crate) run_id: Option<StringValue>,
-    pub(crate) dataset_id: Option<StringValue>,
-    pub(crate) datapoint_id: Option<StringValue>,
 }
 
 /// A HoneyHive session: its ids, labels and the export pipeline of its destination.
@@ -72,16 +64,10 @@ struct Inner {
     /// scope (once per datapoint and per `instrument`) only clones `Arc`s.
     baggage: Vec<(&'static str, StringValue)>,
     config: Config,
-    values: Values,
+    /// Shared with the spans waiting for export that are stamped there.
+    stamp: Arc<Stamp>,
     /// `None` when tracing is disabled.
     pipeline: Option<Arc<Pipeline>>,
-}
-
-struct Values {
-    session_id: StringValue,
-    project: StringValue,
-    source: StringValue,
-    ids: EvaluationValues,
 }
 
 impl HoneyHiveTracer {
@@ -97,7 +83,7 @@ impl HoneyHiveTracer {
 
     /// The session id.
     pub fn session_id(&self) -> &str {
-        self.inner.values.session_id.as_str()
+        self.inner.stamp.session_id.as_str()
     }
 
     /// The session name.
@@ -130,20 +116,14 @@ impl HoneyHiveTracer {
         self.inner.pipeline.is_some()
     }
 
-    pub(crate) fn session_id_value(&self) -> &StringValue {
-        &self.inner.values.session_id
+    /// What this tracer stamps on the spans of its scope.
+    pub(crate) fn stamp(&self) -> &Arc<Stamp> {
+        &self.inner.stamp
     }
 
-    pub(crate) fn project_value(&self) -> &StringValue {
-        &self.inner.values.project
-    }
-
-    pub(crate) fn source_value(&self) -> &StringValue {
-        &self.inner.values.source
-    }
-
-    pub(crate) fn evaluation_values(&self) -> &EvaluationValues {
-        &self.inner.values.ids
+    /// The export pipeline; `None` when tracing is disabled.
+    pub(crate) fn pipeline(&self) -> Option<&Arc<Pipeline>> {
+        self.inner.pipeline.as_ref()
     }
 
     /// The OpenTelemetry tracer of this tracer's pipeline, for spans made with the
@@ -507,23 +487,21 @@ impl Prepared {
             ..
         } = self;
         let value = |s: &Option<String>| s.as_deref().map(shared_value);
-        let values = Values {
+        let stamp = Stamp {
             session_id: shared_value(&session_id),
             project: label_value(&config.project),
             source: label_value(&config.source),
-            ids: EvaluationValues {
-                run_id: value(&ids.run_id),
-                dataset_id: value(&ids.dataset_id),
-                datapoint_id: value(&ids.datapoint_id),
-            },
+            run_id: value(&ids.run_id),
+            dataset_id: value(&ids.dataset_id),
+            datapoint_id: value(&ids.datapoint_id),
         };
         let own_ids = [
-            (baggage::RUN_ID, &values.ids.run_id),
-            (baggage::DATASET_ID, &values.ids.dataset_id),
-            (baggage::DATAPOINT_ID, &values.ids.datapoint_id),
+            (baggage::RUN_ID, &stamp.run_id),
+            (baggage::DATASET_ID, &stamp.dataset_id),
+            (baggage::DATAPOINT_ID, &stamp.datapoint_id),
         ];
         let baggage = [
-            (baggage::SESSION_ID, values.session_id.clone()),
+            (baggage::SESSION_ID, stamp.session_id.clone()),
             (
                 baggage::TRACER_ID,
                 shared_value(&uuid::Uuid::new_v4().to_string()),
@@ -545,7 +523,7 @@ impl Prepared {
                 ids,
                 baggage,
                 config,
-                values,
+                stamp: Arc::new(stamp),
                 pipeline,
             }),
         }

@@ -1,6 +1,7 @@
 //! Integration tests of the runtime core, over real HTTP to the in-repo test server on
 //! 127.0.0.1 (one binary, so the suite links once).
 
+mod call_spans;
 mod common;
 mod evaluation_ids;
 mod faults;

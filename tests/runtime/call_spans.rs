@@ -1,0 +1,220 @@
+//! `#[trace]` spans are made and queued by the pipeline itself, not by the SDK's span path
+//! (`call_span.rs`). Each case starts one span with the pipeline's SDK tracer and one with
+//! `#[trace]` in the same context, and checks that the two carry the same stamp (session,
+//! project, source, evaluation ids, user baggage), parent, trace, kind, scope and resource,
+//! whichever way the call's span was stamped (at export from the tracer, or at start when
+//! the context's baggage adds to it).
+
+use std::collections::BTreeMap;
+
+use honeyhive::opentelemetry::baggage::BaggageExt as _;
+use honeyhive::opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+use honeyhive::opentelemetry::{Context, KeyValue};
+use honeyhive::{Enrichment, HoneyHiveTracer, attributes as attr, enrich_span, trace};
+use honeyhive_runtime::testing::{AttrValue, RecordedSpan, TestServer};
+
+use crate::common::{WAIT, connected};
+
+#[trace]
+fn traced(question: &str) -> usize {
+    question.len()
+}
+
+/// One SDK span named `sdk`, then one `#[trace]` span, both in the current context.
+fn both(tracer: &HoneyHiveTracer) {
+    tracer.otel_tracer().unwrap().in_span("sdk", |_| ());
+    traced("why?");
+}
+
+/// The attributes that come from the context, not from the call.
+fn stamp(span: &RecordedSpan) -> BTreeMap<String, AttrValue> {
+    span.attributes
+        .iter()
+        .filter(|(k, _)| {
+            !k.starts_with("honeyhive_inputs.")
+                && !k.starts_with("honeyhive_outputs.")
+                && *k != attr::DURATION_MS
+                && *k != attr::EVENT_NAME
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The `sdk` and `traced` spans of the last `both`, once exported.
+fn pair(server: &TestServer, tracer: &HoneyHiveTracer) -> (RecordedSpan, RecordedSpan) {
+    tracer.flush().unwrap();
+    let spans = server.wait_for_spans(2, WAIT);
+    server.clear();
+    let find = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no span {name} in {spans:?}"))
+            .clone()
+    };
+    (find("sdk"), find("traced"))
+}
+
+fn assert_same_origin(sdk: &RecordedSpan, call: &RecordedSpan) {
+    assert_eq!(stamp(sdk), stamp(call), "stamps differ");
+    assert_eq!(sdk.parent_span_id, call.parent_span_id);
+    assert_eq!(sdk.kind, call.kind);
+    assert_eq!(sdk.scope_name, call.scope_name);
+    assert_eq!(sdk.resource, call.resource);
+    assert_eq!(call.str_attr("honeyhive_inputs.question"), Some("why?"));
+    assert_eq!(
+        call.attr(attr::OUTPUT_RESULT).and_then(AttrValue::as_i64),
+        Some(4)
+    );
+}
+
+#[test]
+fn the_stamp_of_a_call_is_the_sdk_spans_in_every_kind_of_context() {
+    let server = TestServer::start();
+    let tracer = connected(&server)
+        .run_id("run-1")
+        .dataset_id("ds-1")
+        .datapoint_id("dp-1")
+        .build()
+        .unwrap();
+
+    // The tracer's own scope: the call is stamped at export.
+    tracer.in_scope(|| both(&tracer));
+    let (sdk, call) = pair(&server, &tracer);
+    assert_same_origin(&sdk, &call);
+    assert_eq!(call.str_attr(attr::SESSION_ID), Some(tracer.session_id()));
+    assert_eq!(call.str_attr(attr::DATAPOINT_ID), Some("dp-1"));
+    assert_eq!(call.parent_span_id, None);
+
+    // User baggage in the scope: stamped at start, with `baggage.<key>`.
+    tracer.in_scope(|| {
+        let _guard = Context::current_with_baggage([KeyValue::new("customer", "acme")]).attach();
+        both(&tracer);
+    });
+    let (sdk, call) = pair(&server, &tracer);
+    assert_same_origin(&sdk, &call);
+    assert_eq!(call.str_attr("baggage.customer"), Some("acme"));
+    assert_eq!(call.str_attr(attr::RUN_ID), Some("run-1"));
+
+    // A distributed caller's ids and trace parent win over the tracer's.
+    let mut headers = http::HeaderMap::new();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    headers.insert(
+        "traceparent",
+        format!("00-{trace_id}-00f067aa0ba902b7-01")
+            .parse()
+            .unwrap(),
+    );
+    headers.insert(
+        "baggage",
+        "run_id=run-up,datapoint_id=dp-up,session_id=session-up"
+            .parse()
+            .unwrap(),
+    );
+    {
+        let _guard = tracer.context_from_headers(&headers).attach();
+        both(&tracer);
+    }
+    let (sdk, call) = pair(&server, &tracer);
+    assert_same_origin(&sdk, &call);
+    assert_eq!(call.trace_id, trace_id);
+    assert_eq!(call.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+    assert_eq!(call.str_attr(attr::SESSION_ID), Some("session-up"));
+    assert_eq!(call.str_attr(attr::DATAPOINT_ID), Some("dp-up"));
+    assert_eq!(call.str_attr(attr::DATASET_ID), Some("ds-1"));
+}
+
+#[trace(skip(tracer))]
+fn outer(tracer: &HoneyHiveTracer) -> usize {
+    enrich_span(Enrichment::new().metric("tokens", 42));
+    tracer.otel_tracer().unwrap().in_span("sdk-inside", |_| ());
+    traced("inner")
+}
+
+#[test]
+fn calls_and_sdk_spans_nest_both_ways_and_enrichment_reaches_the_call() {
+    let server = TestServer::start();
+    let tracer = connected(&server).datapoint_id("dp-nest").build().unwrap();
+    tracer.in_scope(|| {
+        tracer
+            .otel_tracer()
+            .unwrap()
+            .in_span("sdk-outside", |_| outer(&tracer))
+    });
+    tracer.flush().unwrap();
+    let spans = server.wait_for_spans(4, WAIT);
+    let named = |name: &str| spans.iter().find(|s| s.name == name).unwrap();
+    let (outside, call, inside, inner) = (
+        named("sdk-outside"),
+        named("outer"),
+        named("sdk-inside"),
+        named("traced"),
+    );
+    assert_eq!(
+        call.parent_span_id.as_deref(),
+        Some(outside.span_id.as_str())
+    );
+    assert_eq!(
+        inside.parent_span_id.as_deref(),
+        Some(call.span_id.as_str())
+    );
+    assert_eq!(inner.parent_span_id.as_deref(), Some(call.span_id.as_str()));
+    for span in [outside, call, inside, inner] {
+        assert_eq!(span.trace_id, outside.trace_id, "{}", span.name);
+        assert_eq!(
+            span.str_attr(attr::DATAPOINT_ID),
+            Some("dp-nest"),
+            "{}",
+            span.name
+        );
+        assert_eq!(
+            span.str_attr(attr::SESSION_ID),
+            Some(tracer.session_id()),
+            "{}",
+            span.name
+        );
+    }
+    assert_eq!(
+        call.attr("honeyhive_metrics.tokens")
+            .and_then(AttrValue::as_i64),
+        Some(42)
+    );
+}
+
+#[test]
+fn a_call_under_an_unsampled_parent_is_not_recorded_as_the_sdk_decides() {
+    let server = TestServer::start();
+    let tracer = connected(&server).build().unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+            .parse()
+            .unwrap(),
+    );
+    let (sdk_sampled, call_sampled) = {
+        let _guard = tracer.context_from_headers(&headers).attach();
+        let sdk = tracer
+            .otel_tracer()
+            .unwrap()
+            .in_span("sdk", |cx| cx.span().span_context().is_sampled());
+        let call = traced_reporting_sampling();
+        (sdk, call)
+    };
+    assert!(!sdk_sampled && !call_sampled);
+    // A sampled span afterwards is the only one exported.
+    tracer.in_scope(|| traced("after"));
+    tracer.flush().unwrap();
+    let spans = server.wait_for_spans(1, WAIT);
+    tracer.flush().unwrap();
+    let names: Vec<_> = server.spans().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["traced"], "{spans:?}");
+    assert_eq!(tracer.export_stats().dropped_spans, 0);
+    // The baggage of the unsampled context still reached nothing: no leak into later spans.
+    assert!(Context::current().baggage().is_empty());
+}
+
+#[trace]
+fn traced_reporting_sampling() -> bool {
+    Context::current().span().span_context().is_sampled()
+}
