@@ -132,8 +132,8 @@ pub struct Call {
 
 /// The recording state of a [`Call`]: what the generated code captures goes here.
 pub struct Recorder {
-    tracer: HoneyHiveTracer,
-    /// The parent context until the span starts, then the context holding the span.
+    /// The parent context until the span starts, then the context holding the span; both
+    /// hold the call's (enabled) tracer.
     cx: Context,
     started: bool,
     name: Cow<'static, str>,
@@ -165,23 +165,18 @@ impl Call {
         }
         let recording = Context::map_current(|cx| match cx.get::<HoneyHiveTracer>() {
             Some(tracer) if tracer.is_enabled() && !cx.is_telemetry_suppressed() => {
-                Some((tracer.clone(), cx.clone()))
+                Some(cx.clone())
             }
             _ => None,
         });
         match recording {
             None => Call { state: None },
-            Some((tracer, parent)) => Call::recording(tracer, parent, name, event_type),
+            Some(parent) => Call::recording(parent, name, event_type),
         }
     }
 
     #[inline(never)]
-    fn recording(
-        tracer: HoneyHiveTracer,
-        parent: Context,
-        name: Name,
-        event_type: Option<&'static str>,
-    ) -> Call {
+    fn recording(parent: Context, name: Name, event_type: Option<&'static str>) -> Call {
         let name = name.resolve();
         let mut attrs = Attributes {
             values: crate::batch_processor::attribute_buffer(),
@@ -198,7 +193,6 @@ impl Call {
         }
         Call {
             state: Some(Box::new(Recorder {
-                tracer,
                 cx: parent,
                 started: false,
                 name,
@@ -296,14 +290,13 @@ impl Recorder {
     }
 
     fn capture<T: Serialize + ?Sized>(&mut self, key: KeyName<'_>, value: &T) {
-        if let Err(e) = self.attrs.capture_as(key, value) {
-            self.tracer
-                .config()
-                .warnings()
-                .emit(Warning::CaptureFailed {
-                    key: key.text(),
-                    reason: e.to_string(),
-                });
+        if let Err(e) = self.attrs.capture_as(key, value)
+            && let Some(tracer) = self.cx.get::<HoneyHiveTracer>()
+        {
+            tracer.config().warnings().emit(Warning::CaptureFailed {
+                key: key.text(),
+                reason: e.to_string(),
+            });
         }
     }
 
@@ -328,7 +321,7 @@ impl Recorder {
             return;
         }
         self.started = true;
-        let Some(pipeline) = self.tracer.pipeline() else {
+        let Some(tracer) = self.cx.get::<HoneyHiveTracer>().cloned() else {
             return;
         };
         // What is captured from now on (output, errors) goes in a second buffer, handed
@@ -338,14 +331,7 @@ impl Recorder {
             crate::batch_processor::attribute_buffer(),
         );
         let started_at = SystemTime::now();
-        let span = CallSpan::start(
-            pipeline,
-            self.tracer.stamp(),
-            &self.cx,
-            self.name.clone(),
-            started_at,
-            attributes,
-        );
+        let span = CallSpan::start(tracer, &self.cx, self.name.clone(), started_at, attributes);
         self.cx = self.cx.with_span(span);
         self.started_at = Some(started_at);
     }

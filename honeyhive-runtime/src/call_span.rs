@@ -15,14 +15,13 @@
 //!   is not recorded); the parent's trace state;
 //! - the provider's limits (attributes, events, links) and instrumentation scope;
 //! - the stamp. When the context's baggage adds nothing to the tracer's stamp (the common
-//!   case, [`Stamp::covers`]), the export task stamps the span from the tracer's shared
-//!   [`Stamp`] (one reference-count increment on this thread instead of ten); otherwise
+//!   case, [`Stamp::covers`](crate::span_processor::Stamp::covers)), the export task stamps the span from the tracer's shared
+//!   stamp (one reference-count increment on this thread instead of ten); otherwise
 //!   it is stamped here, at start, with the same function the span processor uses.
 //!
 //! Ending (or dropping) the span queues it on the pipeline's batch queue.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::baggage::BaggageExt as _;
@@ -34,8 +33,9 @@ use opentelemetry_sdk::trace::{
     IdGenerator as _, RandomIdGenerator, SpanData, SpanEvents, SpanLimits, SpanLinks,
 };
 
-use crate::pipeline::{MAX_ATTRIBUTES_PER_SPAN, Pipeline};
-use crate::span_processor::{self, Stamp};
+use crate::HoneyHiveTracer;
+use crate::pipeline::MAX_ATTRIBUTES_PER_SPAN;
+use crate::span_processor;
 
 /// A span started by a `#[trace]` call.
 pub(crate) struct CallSpan {
@@ -45,9 +45,11 @@ pub(crate) struct CallSpan {
 }
 
 struct Data {
-    pipeline: Arc<Pipeline>,
-    /// The tracer's stamp, applied at export; `None` when the span was stamped at start.
-    deferred: Option<Arc<Stamp>>,
+    /// The tracer of the context the span started in: its pipeline queues the span.
+    tracer: HoneyHiveTracer,
+    /// Whether the export task stamps the span with the tracer's stamp (else it was
+    /// stamped at start).
+    deferred: bool,
     parent_span_id: SpanId,
     parent_span_is_remote: bool,
     name: Cow<'static, str>,
@@ -60,11 +62,10 @@ struct Data {
 }
 
 impl CallSpan {
-    /// Starts a span as a child of `parent`, in the scope of the tracer whose pipeline and
-    /// stamp are given, with `attributes` captured so far.
+    /// Starts a span as a child of `parent`, whose (enabled) tracer is `tracer`, with
+    /// `attributes` captured so far.
     pub(crate) fn start(
-        pipeline: &Arc<Pipeline>,
-        stamp: &Arc<Stamp>,
+        tracer: HoneyHiveTracer,
         parent: &Context,
         name: Cow<'static, str>,
         start_time: SystemTime,
@@ -105,19 +106,18 @@ impl CallSpan {
             };
         }
 
-        let deferred = if stamp.covers(parent.baggage()) {
-            Some(stamp.clone())
-        } else {
+        let stamp = tracer.stamp();
+        let deferred = stamp.covers(parent.baggage());
+        if !deferred {
             span_processor::stamp(Some(stamp), Some(parent.baggage()), |kv| {
                 attributes.push(kv)
             });
-            None
-        };
+        }
         let dropped_attributes_count = truncate(&mut attributes, MAX_ATTRIBUTES_PER_SPAN);
         CallSpan {
             context,
             data: Some(Data {
-                pipeline: pipeline.clone(),
+                tracer,
                 deferred,
                 parent_span_id,
                 parent_span_is_remote,
@@ -210,6 +210,9 @@ impl opentelemetry::trace::Span for CallSpan {
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
         let Some(data) = self.data.take() else { return };
+        let Some(pipeline) = data.tracer.pipeline() else {
+            return; // `start` is only called with an enabled tracer
+        };
         let span = SpanData {
             span_context: self.context.clone(),
             parent_span_id: data.parent_span_id,
@@ -223,9 +226,10 @@ impl opentelemetry::trace::Span for CallSpan {
             events: data.events,
             links: data.links,
             status: data.status,
-            instrumentation_scope: data.pipeline.scope().clone(),
+            instrumentation_scope: pipeline.scope().clone(),
         };
-        data.pipeline.queue().enqueue(span, data.deferred);
+        let stamp = data.deferred.then(|| data.tracer.stamp());
+        pipeline.queue().enqueue(span, stamp);
     }
 }
 

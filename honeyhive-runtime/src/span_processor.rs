@@ -60,15 +60,24 @@ impl Stamp {
     /// such baggage can be stamped later from the stamp alone ([`stamp`] with no baggage
     /// gives the same attributes), which `#[trace]` calls do on the export thread.
     pub(crate) fn covers(&self, bag: &Baggage) -> bool {
+        let own = |mine: Option<&StringValue>, value: &StringValue| {
+            mine.is_some_and(|mine| same(mine.as_str(), value.as_str()))
+        };
         bag.iter().all(|(key, (value, _))| match key.as_str() {
-            baggage::SESSION_ID => *value == self.session_id,
-            baggage::RUN_ID => self.run_id.as_ref() == Some(value),
-            baggage::DATASET_ID => self.dataset_id.as_ref() == Some(value),
-            baggage::DATAPOINT_ID => self.datapoint_id.as_ref() == Some(value),
+            baggage::SESSION_ID => own(Some(&self.session_id), value),
+            baggage::RUN_ID => own(self.run_id.as_ref(), value),
+            baggage::DATASET_ID => own(self.dataset_id.as_ref(), value),
+            baggage::DATAPOINT_ID => own(self.datapoint_id.as_ref(), value),
             baggage::TRACER_ID => true,
             _ => false,
         })
     }
+}
+
+/// Equal strings; the baggage a tracer enters holds its own (shared) strings, so the
+/// comparison is usually of one pointer.
+fn same(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// Passes to `push` the attributes of a span started in a context holding `stamp` (its
