@@ -52,6 +52,11 @@ where
             .transpose()?,
     };
 
+    // The git metadata of a new run takes a few git processes: asked off the async
+    // workers, while the dataset loads and is checked.
+    let git = (config.is_connected() && !config.is_disabled() && config.run_id.is_none())
+        .then(|| tokio::task::spawn_blocking(GitInfo::current));
+
     let dataset = Arc::new(load(experiment.dataset.clone(), &config).await?);
     let work = prepare(&dataset, &experiment, shard)?;
     // HH_DISABLED turns the run's telemetry off too: it still runs and scores, locally.
@@ -86,7 +91,10 @@ where
                     experiment.max_concurrency,
                 ),
             )
-            .with_git(GitInfo::current());
+            .with_git(match git {
+                Some(git) => git.await.ok().flatten(),
+                None => None,
+            });
             api.create_run(&body).await?
         }
     };

@@ -209,7 +209,12 @@ impl Backend {
             Endpoint::Events => self.update_event(call),
             Endpoint::Runs => self.create_run(call),
             Endpoint::Run(id) => self.update_run(id, call),
-            Endpoint::RunResult(id) => self.run_result(id, call),
+            Endpoint::RunResult(id) => {
+                return match self.run_result(id, call) {
+                    Ok(body) => response(StatusCode::OK, "application/json", body),
+                    Err((status, message)) => error_response(status, message),
+                };
+            }
             Endpoint::RunCompare { new, old } => self.compare_runs(new, old, call),
             Endpoint::Datasets => self.dataset(call),
             Endpoint::Datapoint(id) => self.datapoint(id),
@@ -283,7 +288,9 @@ impl Backend {
 
     /// One row per session id in the run's `event_ids`, with the datapoint id its session
     /// start named and the metrics its event updates sent.
-    fn rows(&self, run: &Map<String, Value>) -> Vec<Row> {
+    fn rows<'a>(&'a self, run: &'a Map<String, Value>) -> Vec<Row<'a>> {
+        static NO_METRICS: std::sync::LazyLock<Map<String, Value>> =
+            std::sync::LazyLock::new(Map::new);
         let session_ids = run
             .get("event_ids")
             .and_then(Value::as_array)
@@ -297,19 +304,14 @@ impl Backend {
                     .get(session_id)
                     .and_then(|s| s.get("metadata"))
                     .and_then(|m| m.get("datapoint_id"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                session_id: session_id.to_owned(),
-                metrics: self
-                    .event_metrics
-                    .get(session_id)
-                    .cloned()
-                    .unwrap_or_default(),
+                    .and_then(Value::as_str),
+                session_id,
+                metrics: self.event_metrics.get(session_id).unwrap_or(&NO_METRICS),
             })
             .collect()
     }
 
-    fn run_result(&self, id: &str, call: &Call<'_>) -> Result<Value, Failure> {
+    fn run_result(&self, id: &str, call: &Call<'_>) -> Result<String, Failure> {
         let aggregate = Aggregate::from_query(call.query)?;
         let run = self.run(id)?;
         Ok(results::result(run, &self.rows(run), aggregate))

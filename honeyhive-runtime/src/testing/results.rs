@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::backend::{Failure, bad_request, query_param};
@@ -65,20 +66,21 @@ impl Aggregate {
     }
 }
 
-/// One session of a run.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Row {
+/// One session of a run, borrowed from the server's records (a run of thousands of
+/// sessions is answered without copying them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Row<'a> {
     /// `metadata.datapoint_id` of its session start, if it had one.
-    pub(super) datapoint_id: Option<String>,
-    pub(super) session_id: String,
+    pub(super) datapoint_id: Option<&'a str>,
+    pub(super) session_id: &'a str,
     /// The metrics of its event updates.
-    pub(super) metrics: Map<String, Value>,
+    pub(super) metrics: &'a Map<String, Value>,
 }
 
-impl Row {
+impl<'a> Row<'a> {
     /// The id the row is listed under: its datapoint, else its session.
-    fn key(&self) -> &str {
-        self.datapoint_id.as_deref().unwrap_or(&self.session_id)
+    fn key(&self) -> &'a str {
+        self.datapoint_id.unwrap_or(self.session_id)
     }
 
     fn passed(&self) -> bool {
@@ -99,19 +101,19 @@ fn score(value: &Value) -> Option<f64> {
 }
 
 /// Every metric name of `rows`, sorted.
-fn metric_names<'a>(rows: impl IntoIterator<Item = &'a Row>) -> BTreeSet<&'a str> {
+fn metric_names<'a>(rows: impl IntoIterator<Item = &'a Row<'a>>) -> BTreeSet<&'a str> {
     rows.into_iter()
         .flat_map(|row| row.metrics.keys().map(String::as_str))
         .collect()
 }
 
-/// `metric`'s aggregate over `rows`, or `null`.
-fn aggregate_of(rows: &[Row], metric: &str, aggregate: Aggregate) -> Value {
+/// `metric`'s aggregate over `rows`; `None` (`null`) without scores.
+fn aggregate_of(rows: &[Row<'_>], metric: &str, aggregate: Aggregate) -> Option<f64> {
     let scores: Vec<f64> = rows
         .iter()
         .filter_map(|row| row.metrics.get(metric).and_then(score))
         .collect();
-    aggregate.apply(&scores).map_or(Value::Null, Value::from)
+    aggregate.apply(&scores)
 }
 
 /// `boolean` when every value is a bool, else `numeric`.
@@ -123,15 +125,59 @@ fn metric_type<'a>(mut values: impl Iterator<Item = &'a Value>) -> &'static str 
     }
 }
 
-/// The body of `GET /v1/runs/{id}/result`.
-pub(super) fn result(run: &Map<String, Value>, rows: &[Row], aggregate: Aggregate) -> Value {
+/// The body of `GET /v1/runs/{id}/result`, serialised from borrowed rows.
+#[derive(Serialize)]
+struct RunResultBody<'a> {
+    run_id: Option<&'a Value>,
+    status: &'a str,
+    success: bool,
+    passed: Vec<&'a str>,
+    failed: Vec<&'a str>,
+    metrics: MetricsBody<'a>,
+    datapoints: Vec<DatapointBody<'a>>,
+}
+
+#[derive(Serialize)]
+struct MetricsBody<'a> {
+    aggregation_function: &'static str,
+    details: Vec<MetricDetail<'a>>,
+}
+
+#[derive(Serialize)]
+struct MetricDetail<'a> {
+    metric_name: &'a str,
+    metric_type: &'static str,
+    aggregate: Option<f64>,
+    values: Vec<&'a Value>,
+    datapoints: PassedFailed<'a>,
+}
+
+#[derive(Serialize)]
+struct PassedFailed<'a> {
+    passed: Vec<&'a str>,
+    failed: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DatapointBody<'a> {
+    datapoint_id: Option<&'a str>,
+    session_id: &'a str,
+    metrics: &'a Map<String, Value>,
+    passed: bool,
+}
+
+/// The body of `GET /v1/runs/{id}/result`, as JSON text.
+pub(super) fn result<'a>(
+    run: &'a Map<String, Value>,
+    rows: &'a [Row<'a>],
+    aggregate: Aggregate,
+) -> String {
     let status = run
         .get("status")
         .and_then(Value::as_str)
         .unwrap_or("pending");
     let (passed, failed): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|row| row.passed());
-    let keys = |rows: &[&Row]| -> Vec<String> { rows.iter().map(|r| r.key().to_owned()).collect() };
-    let details: Vec<Value> = metric_names(rows)
+    let details = metric_names(rows)
         .into_iter()
         .map(|name| {
             let with: Vec<(&Row, &Value)> = rows
@@ -141,56 +187,62 @@ pub(super) fn result(run: &Map<String, Value>, rows: &[Row], aggregate: Aggregat
             let (metric_passed, metric_failed): (Vec<_>, Vec<_>) = with
                 .iter()
                 .partition(|(_, value)| **value != Value::Bool(false));
-            let ids = |list: Vec<&(&Row, &Value)>| -> Vec<String> {
-                list.iter().map(|(row, _)| row.key().to_owned()).collect()
+            let ids = |list: Vec<&(&Row<'a>, &'a Value)>| -> Vec<&'a str> {
+                list.iter().map(|(row, _)| row.key()).collect()
             };
-            json!({
-                "metric_name": name,
-                "metric_type": metric_type(with.iter().map(|(_, value)| *value)),
-                "aggregate": aggregate_of(rows, name, aggregate),
-                "values": with.iter().map(|(_, value)| (*value).clone()).collect::<Vec<_>>(),
-                "datapoints": {"passed": ids(metric_passed), "failed": ids(metric_failed)},
-            })
+            MetricDetail {
+                metric_name: name,
+                metric_type: metric_type(with.iter().map(|(_, value)| *value)),
+                aggregate: aggregate_of(rows, name, aggregate),
+                values: with.iter().map(|(_, value)| *value).collect(),
+                datapoints: PassedFailed {
+                    passed: ids(metric_passed),
+                    failed: ids(metric_failed),
+                },
+            }
         })
         .collect();
-    let datapoints: Vec<Value> = rows
-        .iter()
-        .map(|row| {
-            json!({
-                "datapoint_id": row.datapoint_id,
-                "session_id": row.session_id,
-                "metrics": row.metrics,
-                "passed": row.passed(),
+    let body = RunResultBody {
+        run_id: run.get("run_id"),
+        status,
+        success: status == "completed" && failed.is_empty(),
+        passed: passed.iter().map(|r| r.key()).collect(),
+        failed: failed.iter().map(|r| r.key()).collect(),
+        metrics: MetricsBody {
+            aggregation_function: aggregate.name(),
+            details,
+        },
+        datapoints: rows
+            .iter()
+            .map(|row| DatapointBody {
+                datapoint_id: row.datapoint_id,
+                session_id: row.session_id,
+                metrics: row.metrics,
+                passed: row.passed(),
             })
-        })
-        .collect();
-    json!({
-        "run_id": run.get("run_id"),
-        "status": status,
-        "success": status == "completed" && failed.is_empty(),
-        "passed": keys(&passed),
-        "failed": keys(&failed),
-        "metrics": {"aggregation_function": aggregate.name(), "details": details},
-        "datapoints": datapoints,
-    })
+            .collect(),
+    };
+    serde_json::to_string(&body).expect("a run result serialises")
 }
 
 /// The body of `GET /v1/runs/{new}/compare-with/{old}`. Datapoints are matched by
 /// datapoint id; sessions without one are in neither run's common set.
+/// The metrics of `rows` by datapoint id.
+fn by_datapoint<'a>(rows: &[Row<'a>]) -> BTreeMap<&'a str, &'a Map<String, Value>> {
+    rows.iter()
+        .filter_map(|row| Some((row.datapoint_id?, row.metrics)))
+        .collect()
+}
+
 pub(super) fn compare(
-    (new_run, new_rows): (&Map<String, Value>, &[Row]),
-    (old_run, old_rows): (&Map<String, Value>, &[Row]),
+    (new_run, new_rows): (&Map<String, Value>, &[Row<'_>]),
+    (old_run, old_rows): (&Map<String, Value>, &[Row<'_>]),
     aggregate: Aggregate,
 ) -> Value {
-    let by_datapoint = |rows: &[Row]| -> BTreeMap<String, Map<String, Value>> {
-        rows.iter()
-            .filter_map(|row| Some((row.datapoint_id.clone()?, row.metrics.clone())))
-            .collect()
-    };
     let old_by_datapoint = by_datapoint(old_rows);
     let mut common: Vec<&str> = Vec::new();
     for row in new_rows {
-        if let Some(id) = row.datapoint_id.as_deref()
+        if let Some(id) = row.datapoint_id
             && old_by_datapoint.contains_key(id)
             && !common.contains(&id)
         {
