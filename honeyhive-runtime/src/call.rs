@@ -3,7 +3,7 @@
 //! `honeyhive::__private`); it is not a stable API.
 //!
 //! A call goes through three steps:
-//! 1. [`Call::begin`] looks for an enabled [`HoneyHiveTracer`] in the current context. With
+//! 1. [`Call::begin`] looks for an enabled [`HoneyHiveTracer`](crate::HoneyHiveTracer) in the current context. With
 //!    none, the call is inert: every later step is a branch on `None`, nothing is allocated
 //!    and nothing is serialised.
 //! 2. While recording, the generated code captures inputs, metadata and config through
@@ -60,10 +60,11 @@ use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use serde::Serialize;
 
+use crate::Warning;
 use crate::attributes as attr;
 use crate::call_span::CallSpan;
 use crate::capture::{Attributes, KeyName};
-use crate::{HoneyHiveTracer, Warning};
+use crate::tracer::entered;
 
 /// `honeyhive_error` (and the status message) of an async call dropped before it
 /// completed.
@@ -155,18 +156,17 @@ struct Failure {
 
 impl Call {
     /// Starts a call: recording when an enabled tracer is in the current context, inert
-    /// otherwise (a load of the process's count of enabled tracers, then, if there are
-    /// any, a thread-local lookup; nothing allocated).
+    /// otherwise (a load of the process's count of contexts holding a tracer, then, if
+    /// there are any, a thread-local lookup; nothing allocated).
     #[inline]
     pub fn begin(name: Name, event_type: Option<&'static str>) -> Call {
-        // No enabled tracer in the process (e.g. `HH_DISABLED`): none can be in context.
-        if !crate::tracer::any_enabled() {
+        // No context holds a tracer anywhere (none entered, or `HH_DISABLED`): neither
+        // does the current one.
+        if !crate::tracer::any_entered() {
             return Call { state: None };
         }
-        let recording = Context::map_current(|cx| match cx.get::<HoneyHiveTracer>() {
-            Some(tracer) if tracer.is_enabled() && !cx.is_telemetry_suppressed() => {
-                Some(cx.clone())
-            }
+        let recording = Context::map_current(|cx| match entered(cx) {
+            Some(_) if !cx.is_telemetry_suppressed() => Some(cx.clone()),
             _ => None,
         });
         match recording {
@@ -291,7 +291,7 @@ impl Recorder {
 
     fn capture<T: Serialize + ?Sized>(&mut self, key: KeyName<'_>, value: &T) {
         if let Err(e) = self.attrs.capture_as(key, value)
-            && let Some(tracer) = self.cx.get::<HoneyHiveTracer>()
+            && let Some(tracer) = entered(&self.cx)
         {
             tracer.config().warnings().emit(Warning::CaptureFailed {
                 key: key.text(),
@@ -321,7 +321,7 @@ impl Recorder {
             return;
         }
         self.started = true;
-        let Some(tracer) = self.cx.get::<HoneyHiveTracer>().cloned() else {
+        let Some(tracer) = entered(&self.cx).cloned() else {
             return;
         };
         // What is captured from now on (output, errors) goes in a second buffer, handed

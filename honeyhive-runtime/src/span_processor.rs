@@ -2,7 +2,7 @@
 //!
 //! Ids come from the span's parent context, never from the call site: baggage first (so a
 //! distributed caller's `run_id`/`datapoint_id`/`session_id` win), then the
-//! [`HoneyHiveTracer`] found in the context. Because every span start passes through here,
+//! [`HoneyHiveTracer`](crate::HoneyHiveTracer) found in the context. Because every span start passes through here,
 //! no nested, spawned or third-party span can miss the ids (the reference SDK's regression).
 
 use std::cell::RefCell;
@@ -15,7 +15,7 @@ use opentelemetry::{Context, Key, KeyValue, StringValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
-use crate::{HoneyHiveTracer, attributes as attr, baggage};
+use crate::{attributes as attr, baggage};
 
 /// Stamps session, project, source, evaluation ids and user baggage on every span.
 /// It never blocks and never fails: a span without a tracer in its context is left alone
@@ -25,7 +25,7 @@ pub struct HoneyHiveSpanProcessor;
 
 impl SpanProcessor for HoneyHiveSpanProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
-        let tracer = cx.get::<HoneyHiveTracer>().filter(|t| t.is_enabled());
+        let tracer = crate::tracer::entered(cx);
         stamp(tracer.map(|t| &**t.stamp()), Some(cx.baggage()), |kv| {
             span.set_attribute(kv)
         });

@@ -78,7 +78,7 @@ impl HoneyHiveTracer {
 
     /// The tracer of the current context, if any.
     pub fn current() -> Option<HoneyHiveTracer> {
-        Context::map_current(|cx| cx.get::<HoneyHiveTracer>().cloned())
+        Context::map_current(|cx| entered(cx).cloned())
     }
 
     /// The session id.
@@ -159,7 +159,7 @@ impl HoneyHiveTracer {
         for (key, value) in &self.inner.baggage {
             bag.insert(*key, value.clone());
         }
-        parent.with_baggage(bag).with_value(self.clone())
+        parent.with_baggage(bag).with_value(Entered::new(self))
     }
 
     /// The current context with this tracer entered.
@@ -185,7 +185,7 @@ impl HoneyHiveTracer {
                 bag.insert(*key, value.clone());
             }
         }
-        remote.with_baggage(bag).with_value(self.clone())
+        remote.with_baggage(bag).with_value(Entered::new(self))
     }
 
     /// Runs `f` with this tracer's context current; it is detached when `f` returns or
@@ -514,9 +514,6 @@ impl Prepared {
                 .filter_map(|(k, v)| v.clone().map(|v| (k, v))),
         )
         .collect();
-        if pipeline.is_some() {
-            ENABLED_TRACERS.fetch_add(1, Ordering::Relaxed);
-        }
         HoneyHiveTracer {
             inner: Arc::new(Inner {
                 session_name,
@@ -530,24 +527,41 @@ impl Prepared {
     }
 }
 
-/// Enabled tracers alive in the process. While there are none (no tracer built yet, or
-/// all built with `HH_DISABLED`), no context can hold one, and `#[trace]` calls skip even
-/// the thread-local context lookup. A context holding a tracer holds a clone of it, so the
-/// count cannot reach zero while such a context exists.
-static ENABLED_TRACERS: AtomicUsize = AtomicUsize::new(0);
+/// An enabled tracer as contexts hold it (entered by [`HoneyHiveTracer::context_on`] and
+/// [`HoneyHiveTracer::context_from_headers`]). Every context derived from one shares the
+/// same value, which is dropped with the last of them.
+pub(crate) struct Entered(HoneyHiveTracer);
 
-/// False when no enabled tracer exists in the process.
-#[inline]
-pub(crate) fn any_enabled() -> bool {
-    ENABLED_TRACERS.load(Ordering::Relaxed) != 0
+/// Values of [`Entered`] alive in the process: contexts holding a tracer exist (attached
+/// or not, on any thread) only while this is not zero. While it is zero, a `#[trace]` call
+/// skips even the thread-local lookup of the current context: code traced but called
+/// outside every tracer's scope (or with `HH_DISABLED`) costs one atomic load.
+static ENTERED: AtomicUsize = AtomicUsize::new(0);
+
+impl Entered {
+    fn new(tracer: &HoneyHiveTracer) -> Entered {
+        ENTERED.fetch_add(1, Ordering::Relaxed);
+        Entered(tracer.clone())
+    }
 }
 
-impl Drop for Inner {
+impl Drop for Entered {
     fn drop(&mut self) {
-        if self.pipeline.is_some() {
-            ENABLED_TRACERS.fetch_sub(1, Ordering::Relaxed);
-        }
+        ENTERED.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// False when no context anywhere holds a tracer (so the current one does not either).
+/// A context reaches another thread only through some synchronisation, which orders its
+/// creation (the increment) before that thread's load.
+#[inline]
+pub(crate) fn any_entered() -> bool {
+    ENTERED.load(Ordering::Relaxed) != 0
+}
+
+/// The (enabled) tracer entered into `cx`, if any.
+pub(crate) fn entered(cx: &Context) -> Option<&HoneyHiveTracer> {
+    cx.get::<Entered>().map(|e| &e.0)
 }
 
 /// Project and source as OpenTelemetry strings: interned (a process has one or two of

@@ -218,3 +218,30 @@ fn a_call_under_an_unsampled_parent_is_not_recorded_as_the_sdk_decides() {
 fn traced_reporting_sampling() -> bool {
     Context::current().span().span_context().is_sampled()
 }
+
+#[test]
+fn a_context_attached_with_the_raw_api_on_another_thread_is_traced() {
+    // `#[trace]` skips its context lookup while no context holds a tracer anywhere; a
+    // context made here and attached there with plain OpenTelemetry must still count.
+    let server = TestServer::start();
+    let tracer = connected(&server).datapoint_id("dp-raw").build().unwrap();
+    let cx = tracer.context();
+    std::thread::spawn(move || {
+        let _guard = cx.attach();
+        traced("from another thread");
+    })
+    .join()
+    .unwrap();
+    // Every context holding the tracer is gone: calls are inert again.
+    traced("outside");
+    tracer.flush().unwrap();
+    let spans = server.wait_for_spans(1, WAIT);
+    tracer.flush().unwrap();
+    let all = server.spans();
+    assert_eq!(all.len(), 1, "{spans:?}");
+    assert_eq!(all[0].str_attr(attr::DATAPOINT_ID), Some("dp-raw"));
+    assert_eq!(
+        all[0].str_attr("honeyhive_inputs.question"),
+        Some("from another thread")
+    );
+}
