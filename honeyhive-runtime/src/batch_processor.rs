@@ -180,7 +180,6 @@ impl QueueHandle {
 /// [`HoneyHiveSpanProcessor`] in `on_start`): the SDK clones every ended span once per
 /// registered processor, so the pipeline registers this one processor only.
 pub(crate) struct BatchProcessor {
-    queue: Arc<Queue>,
     handle: QueueHandle,
 }
 
@@ -208,7 +207,7 @@ impl Queue {
 impl std::fmt::Debug for BatchProcessor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchProcessor")
-            .field("max_queue_size", &self.queue.max_queue_size)
+            .field("max_queue_size", &self.handle.queue.max_queue_size)
             .finish()
     }
 }
@@ -249,11 +248,10 @@ impl BatchProcessor {
         let handle = QueueHandle {
             control,
             shared,
-            queue: queue.clone(),
+            queue,
         };
         (
             BatchProcessor {
-                queue,
                 handle: handle.clone(),
             },
             handle,
@@ -290,8 +288,8 @@ impl SpanProcessor for BatchProcessor {
 impl Drop for BatchProcessor {
     fn drop(&mut self) {
         // The provider is gone without a shutdown: the task exports what is left and stops.
-        self.queue.closed.store(true, Ordering::Relaxed);
-        self.queue.ready.notify_one();
+        self.handle.queue.closed.store(true, Ordering::Relaxed);
+        self.handle.queue.ready.notify_one();
     }
 }
 
