@@ -13,7 +13,7 @@ use honeyhive::opentelemetry::{Context, KeyValue};
 use honeyhive::{Enrichment, HoneyHiveTracer, attributes as attr, enrich_span, trace};
 use honeyhive_runtime::testing::{AttrValue, RecordedSpan, TestServer};
 
-use crate::common::{WAIT, connected};
+use crate::common::{INCOMING_PARENT, INCOMING_TRACE_ID, WAIT, connected, incoming};
 
 #[trace]
 fn traced(question: &str) -> usize {
@@ -97,19 +97,9 @@ fn the_stamp_of_a_call_is_the_sdk_spans_in_every_kind_of_context() {
     assert_eq!(call.str_attr(attr::RUN_ID), Some("run-1"));
 
     // A distributed caller's ids and trace parent win over the tracer's.
-    let mut headers = http::HeaderMap::new();
-    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    headers.insert(
-        "traceparent",
-        format!("00-{trace_id}-00f067aa0ba902b7-01")
-            .parse()
-            .unwrap(),
-    );
-    headers.insert(
-        "baggage",
-        "run_id=run-up,datapoint_id=dp-up,session_id=session-up"
-            .parse()
-            .unwrap(),
+    let headers = incoming(
+        true,
+        Some("run_id=run-up,datapoint_id=dp-up,session_id=session-up"),
     );
     {
         let _guard = tracer.context_from_headers(&headers).attach();
@@ -117,8 +107,8 @@ fn the_stamp_of_a_call_is_the_sdk_spans_in_every_kind_of_context() {
     }
     let (sdk, call) = pair(&server, &tracer);
     assert_same_origin(&sdk, &call);
-    assert_eq!(call.trace_id, trace_id);
-    assert_eq!(call.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+    assert_eq!(call.trace_id, INCOMING_TRACE_ID);
+    assert_eq!(call.parent_span_id.as_deref(), Some(INCOMING_PARENT));
     assert_eq!(call.str_attr(attr::SESSION_ID), Some("session-up"));
     assert_eq!(call.str_attr(attr::DATAPOINT_ID), Some("dp-up"));
     assert_eq!(call.str_attr(attr::DATASET_ID), Some("ds-1"));
@@ -185,13 +175,7 @@ fn calls_and_sdk_spans_nest_both_ways_and_enrichment_reaches_the_call() {
 fn a_call_under_an_unsampled_parent_is_not_recorded_as_the_sdk_decides() {
     let server = TestServer::start();
     let tracer = connected(&server).build().unwrap();
-    let mut headers = http::HeaderMap::new();
-    headers.insert(
-        "traceparent",
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
-            .parse()
-            .unwrap(),
-    );
+    let headers = incoming(false, None);
     let (sdk_sampled, call_sampled) = {
         let _guard = tracer.context_from_headers(&headers).attach();
         let sdk = tracer

@@ -74,3 +74,25 @@ fn uuid_like() -> String {
         COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     )
 }
+
+/// The trace id of [`incoming`] headers.
+pub const INCOMING_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+/// The parent span id of [`incoming`] headers.
+pub const INCOMING_PARENT: &str = "00f067aa0ba902b7";
+
+/// The headers of a request from an instrumented caller: `traceparent` with
+/// [`INCOMING_TRACE_ID`] and [`INCOMING_PARENT`] (`sampled` or not), and `baggage` when given.
+pub fn incoming(sampled: bool, baggage: Option<&str>) -> http::HeaderMap {
+    let flags = if sampled { "01" } else { "00" };
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "traceparent",
+        format!("00-{INCOMING_TRACE_ID}-{INCOMING_PARENT}-{flags}")
+            .parse()
+            .unwrap(),
+    );
+    if let Some(baggage) = baggage {
+        headers.insert("baggage", baggage.parse().unwrap());
+    }
+    headers
+}

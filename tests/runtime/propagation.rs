@@ -4,25 +4,17 @@ use honeyhive::opentelemetry::trace::{TraceContextExt, Tracer};
 use honeyhive::{attributes as attr, baggage};
 use honeyhive_runtime::testing::TestServer;
 
-use crate::common::{WAIT, connected};
+use crate::common::{INCOMING_PARENT, INCOMING_TRACE_ID, WAIT, connected, incoming};
 
 #[test]
 fn incoming_baggage_sets_ids_but_never_project_source_or_keys() {
     let server = TestServer::start();
     let downstream = connected(&server).source("downstream-svc").build().unwrap();
-    let mut headers = http::HeaderMap::new();
-    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    headers.insert(
-        "traceparent",
-        format!("00-{trace_id}-00f067aa0ba902b7-01")
-            .parse()
-            .unwrap(),
-    );
-    headers.insert(
-        "baggage",
-        "run_id=run-up,datapoint_id=dp-up,session_id=session-up,project=evil,source=evil,api_key=stolen,honeyhive_api_key=stolen"
-            .parse()
-            .unwrap(),
+    let headers = incoming(
+        true,
+        Some(
+            "run_id=run-up,datapoint_id=dp-up,session_id=session-up,project=evil,source=evil,api_key=stolen,honeyhive_api_key=stolen",
+        ),
     );
     let cx = downstream.context_from_headers(&headers);
     let otel = downstream.otel_tracer().unwrap().clone();
@@ -32,8 +24,8 @@ fn incoming_baggage_sets_ids_but_never_project_source_or_keys() {
     }
     downstream.flush().unwrap();
     let span = server.wait_for_spans(1, WAIT).remove(0);
-    assert_eq!(span.trace_id, trace_id);
-    assert_eq!(span.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+    assert_eq!(span.trace_id, INCOMING_TRACE_ID);
+    assert_eq!(span.parent_span_id.as_deref(), Some(INCOMING_PARENT));
     assert_eq!(span.str_attr(attr::RUN_ID), Some("run-up"));
     assert_eq!(span.str_attr(attr::DATAPOINT_ID), Some("dp-up"));
     assert_eq!(span.str_attr(attr::SESSION_ID), Some("session-up"));
