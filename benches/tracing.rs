@@ -53,7 +53,9 @@ fn instrumented_answer(question: &str) -> usize {
 }
 
 /// The baseline: the same span made by hand with the OpenTelemetry SDK (started as a child
-/// of the current context, current while the body runs, ended), no capture.
+/// of the current context, current while the body runs, ended), no capture. Timed on the
+/// evaluation tracer's own provider (the figure) and on a provider with no processor (a
+/// reference: its spans are never exported).
 #[inline(never)]
 fn manual_answer(tracer: &SdkTracer, question: &str) -> usize {
     let span = SpanBuilder::from_name("traced_answer")
@@ -100,7 +102,10 @@ struct Setup {
     /// Keeps the local pipeline of the per-datapoint tracers alive, as the run's tracer
     /// does in an experiment (the pipeline is shared by the tracers of one destination).
     run: HoneyHiveTracer,
-    otel: SdkTracer,
+    /// The SDK tracer of `eval`'s provider: the same queue, the same sink.
+    same_provider: SdkTracer,
+    /// An SDK tracer whose provider has no processor.
+    unexported: SdkTracer,
     tracing: tracing::Dispatch,
     counter: u64,
 }
@@ -125,14 +130,16 @@ impl Setup {
             .run_id("run-1")
             .build()
             .expect("run tracer");
-        let otel = bare_provider().tracer("bench");
+        let same_provider = eval.otel_tracer().expect("an enabled tracer").clone();
+        let unexported = bare_provider().tracer("bench");
         let layer = tracing_opentelemetry::layer().with_tracer(bare_provider().tracer("bench"));
         let tracing = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         Setup {
             dir,
             eval,
             run,
-            otel,
+            same_provider,
+            unexported,
             tracing,
             counter: 0,
         }
@@ -180,8 +187,11 @@ fn criterion_disabled(c: &mut Criterion, d: &Disabled) {
 fn criterion_enabled(c: &mut Criterion, s: &mut Setup) {
     let mut g = c.benchmark_group("call");
     g.bench_function("untraced", |b| b.iter(|| answer(black_box(QUESTION))));
-    g.bench_function("raw_sdk_span", |b| {
-        b.iter(|| manual_answer(&s.otel, black_box(QUESTION)))
+    g.bench_function("raw_sdk_span_same_provider", |b| {
+        b.iter(|| manual_answer(&s.same_provider, black_box(QUESTION)))
+    });
+    g.bench_function("raw_sdk_span_unexported", |b| {
+        b.iter(|| manual_answer(&s.unexported, black_box(QUESTION)))
     });
     g.bench_function("trace_in_evaluation_tracer", |b| {
         s.eval
@@ -292,11 +302,11 @@ fn enabled_figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
     let (rounds, n) = rounds(smoke);
     let q = || black_box(QUESTION);
     let eval = s.eval.clone();
-    let otel = s.otel.clone();
+    let unexported = s.unexported.clone();
+    let same = s.same_provider.clone();
     let dispatch = s.tracing.clone();
     let mut untraced = |n| time(n, || _ = black_box(answer(q())));
-    let mut raw = |n| time(n, || _ = black_box(manual_answer(&otel, q())));
-    let same = eval.otel_tracer().unwrap().clone();
+    let mut raw = |n| time(n, || _ = black_box(manual_answer(&unexported, q())));
     let mut raw_same = |n| time(n, || _ = black_box(manual_answer(&same, q())));
     // A context holding the tracer exists (as while another thread runs in its scope),
     // none is current here.

@@ -136,13 +136,13 @@ pub struct Recorder {
     /// The parent context until the span starts, then the context holding the span; both
     /// hold the call's (enabled) tracer.
     cx: Context,
-    started: bool,
     name: Cow<'static, str>,
     attrs: Attributes,
     /// Start of the span (wall clock, as the SDK's span times). The call's duration is read
     /// on the same clock, and the span ends at `started_at + duration`: the span's interval
     /// and `honeyhive_duration_ms` agree, and a call reads the clock twice, not four times.
-    /// (A wall clock stepped back during the call gives a duration of zero.)
+    /// (A wall clock stepped back during the call gives a duration of zero.) `None` until
+    /// the span starts.
     started_at: Option<SystemTime>,
     duration: Option<Duration>,
     error: Option<Failure>,
@@ -194,7 +194,6 @@ impl Call {
         Call {
             state: Some(Box::new(Recorder {
                 cx: parent,
-                started: false,
                 name,
                 attrs,
                 started_at: None,
@@ -317,10 +316,9 @@ impl Recorder {
     /// Starts the span as a child of the context found by [`Call::begin`], with the
     /// attributes captured so far.
     fn start(&mut self) {
-        if self.started {
+        if self.started_at.is_some() {
             return;
         }
-        self.started = true;
         let Some(tracer) = entered(&self.cx).cloned() else {
             return;
         };
@@ -345,19 +343,18 @@ impl Recorder {
     }
 
     fn end(&mut self) {
-        if !self.started {
+        let Some(started_at) = self.started_at else {
             return;
-        }
-        self.stop_clock();
-        let ended_at = match (self.started_at, self.duration) {
-            (Some(start), Some(d)) => Some(start + d),
-            _ => None,
         };
+        self.stop_clock();
+        let duration = self.duration.unwrap_or_default();
+        let ended_at = started_at + duration;
         let span = self.cx.span();
         let mut attributes = std::mem::take(&mut self.attrs.values);
-        if let Some(d) = self.duration {
-            attributes.push(KeyValue::new(attr::DURATION_MS, d.as_secs_f64() * 1000.0));
-        }
+        attributes.push(KeyValue::new(
+            attr::DURATION_MS,
+            duration.as_secs_f64() * 1000.0,
+        ));
         if let Some(truncated) = self.attrs.truncated_attribute() {
             attributes.push(truncated);
         }
@@ -369,19 +366,13 @@ impl Recorder {
             attributes.push(KeyValue::new(attr::ERROR, message.clone()));
             if let Some(exception_type) = exception_type {
                 let attributes = exception_attributes(exception_type, &message);
-                match ended_at {
-                    Some(at) => span.add_event_with_timestamp("exception", at, attributes),
-                    None => span.add_event("exception", attributes),
-                }
+                span.add_event_with_timestamp("exception", ended_at, attributes);
             }
             span.set_status(Status::error(message));
         }
         span.set_attributes(attributes.drain(..));
         crate::batch_processor::give_back(attributes);
-        match ended_at {
-            Some(at) => span.end_with_timestamp(at),
-            None => span.end(),
-        }
+        span.end_with_timestamp(ended_at);
     }
 }
 
@@ -395,7 +386,7 @@ impl fmt::Debug for Recorder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Recorder")
             .field("name", &self.name)
-            .field("started", &self.started)
+            .field("started", &self.started_at.is_some())
             .finish_non_exhaustive()
     }
 }
