@@ -64,6 +64,15 @@ fn join(a: &impl ToTokens, b: &impl ToTokens) -> Span {
     spans.last().and_then(|l| first.join(l)).unwrap_or(first)
 }
 
+/// The span of the first identifier `name` in `tokens`, at any depth of delimiters.
+pub(crate) fn find_ident(tokens: TokenStream, name: &str) -> Option<Span> {
+    tokens.into_iter().find_map(|t| match t {
+        proc_macro2::TokenTree::Ident(i) if i == name => Some(i.span()),
+        proc_macro2::TokenTree::Group(g) => find_ident(g.stream(), name),
+        _ => None,
+    })
+}
+
 /// The candidate closest to `got` when it is plausibly a typo of it.
 pub(crate) fn suggest<'a>(got: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let got = got.to_ascii_lowercase();

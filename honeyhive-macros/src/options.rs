@@ -225,12 +225,14 @@ impl Errors {
     }
 }
 
-/// `= <integer>` after `option`. Syntax errors are returned; the value is the caller's
-/// to check, so that its errors can be collected with the others.
+/// `= <integer>` after `option`, at most `max`. Syntax errors and a value above `max` are
+/// returned; a lower bound is the caller's to check, so that its errors can be collected
+/// with the others.
 pub(crate) fn int_value(
     input: ParseStream<'_>,
     option: &Ident,
     example: &str,
+    max: u64,
 ) -> syn::Result<(u64, proc_macro2::Span)> {
     let expected = |span| {
         syn::Error::new(
@@ -252,6 +254,12 @@ pub(crate) fn int_value(
     }
     let lit: syn::LitInt = input.parse()?;
     let value: u64 = lit.base10_parse().map_err(|_| expected(lit.span()))?;
+    if value > max {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{option} = {value}` is too large: give at most {max}, e.g. `{example}`"),
+        ));
+    }
     Ok((value, lit.span()))
 }
 

@@ -86,6 +86,13 @@ async fn fallible(input: Question) -> honeyhive::Result<String> {
     Ok(input.text)
 }
 
+/// An output type with `impl Trait` in it, at any depth: inferred.
+#[experiment(dataset = "tests/data/qa.csv")]
+async fn opaque(input: Question) -> (impl Serialize + Send + Sync, usize) {
+    let length = input.text.len();
+    (input.text, length)
+}
+
 /// A renamed dependency.
 mod renamed {
     extern crate honeyhive as hh;

@@ -12,7 +12,7 @@
 //! Generated code names runtime items only through `<crate>::__private`, `::core` and
 //! `::std`; its locals have mixed-site hygiene.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
@@ -22,7 +22,7 @@ use syn::{
 };
 
 use super::attr::EvaluatorArgs;
-use crate::common::{both, describe_item, private_path, suggest, with_item};
+use crate::common::{both, describe_item, find_ident, private_path, suggest, with_item};
 use crate::options::Errors;
 
 /// The parameter names an evaluator may take, as written in error messages.
@@ -449,20 +449,12 @@ fn show(ty: &Type) -> String {
 
 /// The span of the first `impl` keyword in `tokens`.
 fn impl_trait(tokens: TokenStream) -> Option<Span> {
-    tokens.into_iter().find_map(|t| match t {
-        TokenTree::Ident(i) if i == "impl" => Some(i.span()),
-        TokenTree::Group(g) => impl_trait(g.stream()),
-        _ => None,
-    })
+    find_ident(tokens, "impl")
 }
 
 /// Whether `tokens` mention `ident`.
 fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
-    tokens.into_iter().any(|t| match t {
-        TokenTree::Ident(i) => i == *ident,
-        TokenTree::Group(g) => mentions(g.stream(), ident),
-        _ => false,
-    })
+    find_ident(tokens, &ident.to_string()).is_some()
 }
 
 fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
@@ -552,12 +544,8 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
         Some(lit) => lit.to_token_stream(),
         None => syn::LitStr::new(&fn_ident.unraw().to_string(), fn_ident.span()).to_token_stream(),
     };
-    let reads = |k: fn(Kind) -> bool| shape.get(k).is_some();
-    let (reads_output, reads_inputs, reads_ground_truth) = (
-        reads(|k| k == Kind::Output),
-        reads(|k| k == Kind::Inputs),
-        reads(|k| matches!(k, Kind::GroundTruth { .. })),
-    );
+    let (reads_output, reads_inputs, reads_ground_truth) =
+        (output.is_some(), inputs.is_some(), ground_truth.is_some());
     let options = (args.repeat.is_some() || args.aggregate.is_some() || args.timeout_ms.is_some())
         .then(|| {
             let repeat = args.repeat.map_or(1, |(n, _)| n);

@@ -66,9 +66,8 @@ impl EvaluatorEntry {
     }
 }
 
-/// One `metric >= value` of `threshold(..)`.
+/// One `metric >= value` of `threshold(..)`, its metric resolved to an evaluator.
 pub(crate) struct ThresholdEntry {
-    pub(crate) metric: Ident,
     pub(crate) operator: &'static str,
     pub(crate) value: f64,
     /// Position of the evaluator it names in `evaluators`.
@@ -237,12 +236,30 @@ impl Parse for ExperimentArgs {
                     raw_thresholds.extend(entries);
                 }
                 "max_concurrency" | "repetitions" | "allow_failures" => {
-                    let (example, min, slot) = match key {
-                        "max_concurrency" => ("max_concurrency = 8", 1, &mut args.max_concurrency),
-                        "repetitions" => ("repetitions = 3", 1, &mut args.repetitions),
-                        _ => ("allow_failures = 1", 0, &mut args.allow_failures),
+                    // The bounds of the builder's parameter types (`usize` at its 32-bit
+                    // size, so the same code builds everywhere), checked here since the
+                    // generated code converts with `as`.
+                    let (example, min, max, slot) = match key {
+                        "max_concurrency" => (
+                            "max_concurrency = 8",
+                            1,
+                            u64::from(u32::MAX),
+                            &mut args.max_concurrency,
+                        ),
+                        "repetitions" => (
+                            "repetitions = 3",
+                            1,
+                            u64::from(u32::MAX),
+                            &mut args.repetitions,
+                        ),
+                        _ => (
+                            "allow_failures = 1",
+                            0,
+                            u64::from(u32::MAX),
+                            &mut args.allow_failures,
+                        ),
                     };
-                    let (value, span) = int_value(input, option, example)?;
+                    let (value, span) = int_value(input, option, example, max)?;
                     if value < min {
                         errors.push(syn::Error::new(
                             span,
@@ -282,21 +299,19 @@ impl Parse for ExperimentArgs {
             .collect();
         for raw in raw_thresholds {
             let metric = raw.metric.unraw().to_string();
-            match names.iter().position(|n| *n == metric) {
-                Some(_) if args.thresholds.iter().any(|t| t.metric == raw.metric) => {
+            let evaluator = args
+                .evaluators
+                .iter()
+                .position(|e| e.ident().is_some_and(|i| i.unraw() == metric));
+            match evaluator {
+                Some(evaluator) if args.thresholds.iter().any(|t| t.evaluator == evaluator) => {
                     errors.push(syn::Error::new(
                         raw.metric.span(),
                         format!("`{metric}` has two thresholds: give one"),
                     ));
                 }
-                Some(_) => {
-                    let evaluator = args
-                        .evaluators
-                        .iter()
-                        .position(|e| e.ident().is_some_and(|i| i.unraw() == metric))
-                        .unwrap_or_default();
+                Some(evaluator) => {
                     args.thresholds.push(ThresholdEntry {
-                        metric: raw.metric,
                         operator: raw.operator,
                         value: raw.value,
                         evaluator,

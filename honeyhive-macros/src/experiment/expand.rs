@@ -7,7 +7,7 @@ use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
 use super::attr::{EvaluatorEntry, ExperimentArgs, entry_span};
-use crate::common::{private_path, with_item};
+use crate::common::{find_ident, private_path, with_item};
 
 pub(crate) fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
     let args: ExperimentArgs = match syn::parse2(args) {
@@ -234,5 +234,5 @@ fn result_ok_type(ty: &Type) -> Option<Type> {
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {
-    quote!(#ty).into_iter().any(|t| t.to_string() == "impl")
+    find_ident(quote!(#ty), "impl").is_some()
 }

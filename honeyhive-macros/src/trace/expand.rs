@@ -13,7 +13,7 @@
 //! code; capture statements are located at the user's token (the argument, the value, the
 //! return type) so that a type error points there.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
@@ -24,7 +24,7 @@ use syn::{
 };
 
 use super::attr::TraceArgs;
-use crate::common::{both, describe_item, private_path, with_item};
+use crate::common::{both, describe_item, find_ident, private_path, with_item};
 
 /// The whole attribute: on any error, the errors are emitted next to the unchanged item,
 /// so that the rest of the crate still compiles and only the real mistake is reported.
@@ -195,13 +195,7 @@ fn bindings(pat: &Pat, out: &mut Vec<Ident>) {
 /// Whether the function is a method or an associated function that says so: it takes
 /// `self` or mentions `Self` in its signature. Its span is then named `Type::method`.
 fn is_associated(sig: &Signature) -> bool {
-    fn mentions_self(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|t| match t {
-            TokenTree::Ident(i) => i == "Self",
-            TokenTree::Group(g) => mentions_self(g.stream()),
-            _ => false,
-        })
-    }
+    let mentions_self = |tokens: TokenStream| find_ident(tokens, "Self").is_some();
     sig.receiver().is_some()
         || mentions_self(sig.inputs.to_token_stream())
         || mentions_self(sig.output.to_token_stream())
@@ -298,8 +292,6 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
             let method = Ident::new(method, at(entry.value.span()));
             let key = LitStr::new(&entry.key, entry.key_span);
             let expr = &entry.value;
-            // `let ref`: borrows a place (`self.name`) without moving it, keeps a
-            // temporary alive, and accepts any expression, struct literals included.
             // The value in an invisible group: it keeps its precedence (`&a + b` stays
             // `&(a + b)`), a place is borrowed, not moved (`self.name`), and a type error
             // points at the user's expression.
