@@ -206,31 +206,6 @@ impl Pipeline {
         }
     }
 
-    /// The REST client of a connected pipeline; `None` for the local store.
-    #[allow(dead_code, reason = "called by the experiment runner")]
-    pub(crate) fn api_client(&self) -> Option<&ApiClient> {
-        match &self.backend {
-            Backend::Remote(client) => Some(client),
-            Backend::Local(_) => None,
-        }
-    }
-
-    /// Runs `call` with the REST client on the pipeline's runtime (for the reason given in
-    /// [`start_session`](Self::start_session)); `None` for the local store.
-    #[allow(dead_code, reason = "called by the experiment runner")]
-    pub(crate) async fn call_api<T, F, Fut>(&self, call: F) -> Option<Result<T>>
-    where
-        F: FnOnce(ApiClient) -> Fut,
-        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        let client = self.api_client()?.clone();
-        Some(match self.io_handle.spawn(call(client)).await {
-            Ok(result) => result,
-            Err(e) => Err(Error::Background(format!("API call: {e}"))),
-        })
-    }
-
     pub(crate) fn start_session_blocking(&self, session: SessionStart) -> Result<String> {
         futures_executor::block_on(self.start_session(session))
     }

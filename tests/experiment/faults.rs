@@ -181,6 +181,38 @@ async fn slow_judge(output: &Answer) -> f64 {
     1.0
 }
 
+/// A judge whose own error reads like a timeout: it is an error all the same.
+#[evaluator]
+fn wordy_judge(output: &Answer) -> Result<f64, String> {
+    match output.k {
+        0 => Err("timed out talking to the judge model".to_owned()),
+        _ => Ok(1.0),
+    }
+}
+
+/// `exception.type` of the evaluator span `name` of the datapoint at `index`.
+fn evaluator_exception_type(
+    spans: &[honeyhive_runtime::testing::RecordedSpan],
+    report: &honeyhive::experiment::ExperimentReport,
+    index: usize,
+    name: &str,
+) -> String {
+    let session = &report.datapoints[index].session_id;
+    let span = spans
+        .iter()
+        .find(|s| s.name == name && s.str_attr("honeyhive.session_id") == Some(session))
+        .unwrap_or_else(|| panic!("no {name} span for datapoint {index}"));
+    let event = span
+        .events
+        .iter()
+        .find(|e| e.name == "exception")
+        .unwrap_or_else(|| panic!("{name} of datapoint {index} has no exception event"));
+    event.attributes["exception.type"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_datapoints_and_evaluators_time_out_alone() {
     let server = TestServer::builder()
@@ -189,9 +221,9 @@ async fn slow_datapoints_and_evaluators_time_out_alone() {
     let dataset = Dataset::from_json(&dataset_json(3)).unwrap();
     let report = connected_experiment("slow", &server)
         .dataset(dataset)
-        .evaluators(evaluators![slow_judge])
+        .evaluators(evaluators![slow_judge, wordy_judge])
         .timeout(Duration::from_millis(200))
-        .allow_failures(1)
+        .allow_failures(2)
         .quiet()
         .run(|q: Question| async move {
             if q.k == 2 {
@@ -216,6 +248,20 @@ async fn slow_datapoints_and_evaluators_time_out_alone() {
         .find(|s| s.name == "slow" && s.attr("honeyhive_error").is_some())
         .unwrap();
     assert_eq!(attr(root, "honeyhive_error"), "timed out after 200ms");
+    // The kind of an evaluator's failure is the way it failed, not what its message says.
+    let spans = server.spans();
+    assert_eq!(
+        evaluator_exception_type(&spans, &report, 1, "slow_judge"),
+        "timeout"
+    );
+    assert_eq!(
+        report.datapoints[0].evaluations[1].errors,
+        ["timed out talking to the judge model"]
+    );
+    assert_eq!(
+        evaluator_exception_type(&spans, &report, 0, "wordy_judge"),
+        "error"
+    );
 }
 
 /// A noisy judge: every call of one datapoint gives the next score of a fixed sequence.

@@ -139,24 +139,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::Environment;
     use crate::testing::{Fault, Route, TestServer};
-    use crate::{Environment, ExportSettings, RetryPolicy};
 
     fn config(server: &TestServer) -> Config {
-        Config::builder()
-            .environment(Environment::empty())
-            .api_key("k")
-            .project("p")
-            .base_url(server.url())
-            .export_settings(ExportSettings {
-                retry: RetryPolicy::default()
-                    .max_retries(2)
-                    .initial_backoff(Duration::from_millis(1))
-                    .max_backoff(Duration::from_millis(5)),
-                ..ExportSettings::default()
-            })
-            .build()
-            .unwrap()
+        crate::testing::fast_retry_config(&server.url())
     }
 
     fn datapoints(n: usize) -> Vec<Value> {

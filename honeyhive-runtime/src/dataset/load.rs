@@ -117,17 +117,13 @@ fn parse_json_array(text: &str, path: Option<Arc<Path>>) -> Result<Vec<Datapoint
     let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|error| {
         syntax_error(&error, &Location::new(path.clone(), Some(1), None), false)
     })?;
+    let mut locator = Locator::new(text);
     items
         .iter()
         .enumerate()
         .map(|(index, item)| {
             let offset = item.get().as_ptr() as usize - text.as_ptr() as usize;
-            parse_datapoint(
-                item.get(),
-                index,
-                location_at(text, offset, path.clone()),
-                false,
-            )
+            parse_datapoint(item.get(), index, locator.at(offset, path.clone()), false)
         })
         .collect()
 }
@@ -353,10 +349,38 @@ fn syntax_error(error: &serde_json::Error, start: &Location, jsonl: bool) -> Dat
 /// The location of byte `offset` of `text`: 1-based line and column (in bytes, as
 /// serde_json counts them in its errors).
 fn location_at(text: &str, offset: usize, path: Option<Arc<Path>>) -> Location {
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-    Location::new(path, Some(line), Some(offset - line_start + 1))
+    Locator::new(text).at(offset, path)
+}
+
+/// Lines and columns of increasing offsets in `text`, each part of the text scanned once:
+/// counting from the start for every item of a JSON array made loading quadratic.
+struct Locator<'a> {
+    text: &'a str,
+    scanned: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> Locator<'a> {
+    fn new(text: &'a str) -> Self {
+        Locator {
+            text,
+            scanned: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// The location of `offset`, at or after the previous one.
+    fn at(&mut self, offset: usize, path: Option<Arc<Path>>) -> Location {
+        let part = &self.text[self.scanned..offset];
+        self.line += part.matches('\n').count();
+        if let Some(newline) = part.rfind('\n') {
+            self.line_start = self.scanned + newline + 1;
+        }
+        self.scanned = offset;
+        Location::new(path, Some(self.line), Some(offset - self.line_start + 1))
+    }
 }
 
 fn without_bom(text: &str) -> &str {

@@ -407,7 +407,8 @@ pub(crate) fn describe(value: &Value) -> String {
     }
 }
 
-fn count(n: usize, noun: &str) -> String {
+/// `n` `noun`s, singular for one: `1 edit`, `3 edits`.
+pub(crate) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
-use super::json::{quote, text};
+use super::json::{count, quote, text};
 use crate::evaluator::Score;
 
 const NAME: &str = "levenshtein";
@@ -259,13 +259,21 @@ impl Builtin for LevenshteinWith {
         let output = self.read_output(output, text)?;
         let options = self.config.text;
         let (a, b) = (options.apply(output), options.apply(truth));
-        let similarity = strsim::normalized_levenshtein(&a, &b);
+        // The distance once, normalised as `strsim::normalized_levenshtein` does (it
+        // would compute the distance a second time).
         let distance = strsim::levenshtein(&a, &b);
+        let longest = a.chars().count().max(b.chars().count());
+        #[allow(clippy::cast_precision_loss)]
+        let similarity = if longest == 0 {
+            1.0
+        } else {
+            1.0 - distance as f64 / longest as f64
+        };
         let mut score = Score::new(similarity).extra("distance", distance);
         if distance > 0 {
             score = score.explanation(format!(
-                "{distance} edit{} from the ground truth {} to the output {}{}",
-                if distance == 1 { "" } else { "s" },
+                "{} from the ground truth {} to the output {}{}",
+                count(distance, "edit"),
                 quote(truth),
                 quote(output),
                 options.note()

@@ -44,17 +44,23 @@ pub(crate) struct Work {
 }
 
 /// What a datapoint produced beyond its [`DatapointResult`]: written to the report's
-/// `datapoints.jsonl` with it, then dropped, so the run does not hold it.
+/// `datapoints.jsonl` with it (next to the datapoint's inputs and ground truth, read from
+/// the dataset), then dropped, so the run does not hold it.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct Details {
-    pub(crate) inputs: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) ground_truth: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) output: Option<Value>,
     /// Evaluator name to the explanation it gave.
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub(crate) explanations: serde_json::Map<String, Value>,
+}
+
+/// The datapoint's inputs (as in the dataset) and the function's output, as JSON: what
+/// evaluator spans record, without serialising the typed values again.
+#[derive(Clone, Copy)]
+struct Json<'a> {
+    inputs: &'a Value,
+    output: &'a Value,
 }
 
 /// A span of the run, or nothing when tracing is disabled.
@@ -130,7 +136,7 @@ fn flattened(key: &str, value: &impl Serialize, into: &mut Attributes) {
 /// Runs one datapoint end to end. Never fails: every failure is in the result.
 pub(crate) async fn run<I, O>(shared: Arc<Shared<I, O>>, work: Work) -> (DatapointResult, Details)
 where
-    I: DeserializeOwned + Serialize + Send + Sync + 'static,
+    I: DeserializeOwned + Send + Sync + 'static,
     O: Serialize + Send + Sync + 'static,
 {
     let Work {
@@ -139,8 +145,8 @@ where
     } = work;
     let datapoint = &shared.dataset.datapoints()[index];
     let datapoint_id = datapoint.id().to_owned();
-    let inputs_json = datapoint.inputs().clone();
-    let ground_truth = datapoint.ground_truth().filter(|g| !g.is_null()).cloned();
+    let inputs_json = datapoint.inputs();
+    let ground_truth = datapoint.ground_truth();
     let mut result = DatapointResult {
         index,
         datapoint_id: datapoint_id.clone(),
@@ -157,15 +163,13 @@ where
         .run_id(shared.run_id.clone())
         .dataset_id(shared.dataset.id())
         .datapoint_id(datapoint_id)
-        .inputs(&inputs_json)
+        .inputs(inputs_json)
         .start()
         .await;
     let tracer = match tracer {
         Ok(t) => t,
         Err(e) => {
             result.error = Some(format!("the datapoint's session could not start: {e}"));
-            details.inputs = inputs_json;
-            details.ground_truth = ground_truth;
             return (result, details);
         }
     };
@@ -180,19 +184,17 @@ where
     attrs
         .values
         .push(KeyValue::new(attr::EVENT_NAME, shared.name.clone()));
-    attrs.flatten(attr::INPUTS, &inputs_json);
+    attrs.flatten(attr::INPUTS, inputs_json);
     let root = RunSpan::start(&tracer, &tracer.context(), shared.name.clone(), attrs);
 
     // Checked against `I` before the run started; read again now (see `runner::prepare`).
-    let inputs = match I::deserialize(&inputs_json) {
+    let inputs = match I::deserialize(inputs_json) {
         Ok(inputs) => inputs,
         Err(e) => {
             let message = format!("the inputs could not be read: {e}");
             root.fail("error", &message);
             root.end();
             result.error = Some(message);
-            details.inputs = inputs_json;
-            details.ground_truth = ground_truth;
             return (result, details);
         }
     };
@@ -217,7 +219,7 @@ where
     result.duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
 
     let mut enrichment = Enrichment::new();
-    if let Some(gt) = &ground_truth {
+    if let Some(gt) = ground_truth {
         enrichment = enrichment.feedback("ground_truth", gt);
     }
     match outcome {
@@ -239,16 +241,20 @@ where
 
             // Evaluators read the inputs after the function consumed its own copy: read
             // them again from the JSON that was already checked against `I`.
-            match I::deserialize(&inputs_json) {
+            match I::deserialize(inputs_json) {
                 Ok(eval_inputs) => {
                     let input = EvalInput {
                         output: &output,
                         inputs: &eval_inputs,
-                        ground_truth: ground_truth.as_ref(),
+                        ground_truth,
+                    };
+                    let json = Json {
+                        inputs: inputs_json,
+                        output: &output_json,
                     };
                     let evaluations =
                         futures_util::future::join_all(shared.evaluators.iter().map(|e| {
-                            evaluate(&shared, &tracer, &root.cx, e.as_ref(), input, &output_json)
+                            evaluate(&shared, &tracer, &root.cx, e.as_ref(), input, json)
                         }))
                         .await;
                     let mut metrics = Attributes::default();
@@ -284,8 +290,6 @@ where
     }
     tracer.enrich_session(enrichment);
     root.end();
-    details.inputs = inputs_json;
-    details.ground_truth = ground_truth;
     (result, details)
 }
 
@@ -297,10 +301,10 @@ async fn evaluate<I, O>(
     root: &Context,
     evaluator: &dyn Evaluator<I, O>,
     input: EvalInput<'_, I, O>,
-    output_json: &Value,
+    json: Json<'_>,
 ) -> (EvaluationResult, Option<String>)
 where
-    I: Serialize + Send + Sync + 'static,
+    I: Send + Sync + 'static,
     O: Send + Sync + 'static,
 {
     let name = evaluator.name().into_owned();
@@ -317,14 +321,10 @@ where
         .values
         .push(KeyValue::new(attr::GEN_AI_EVALUATION_NAME, name.clone()));
     if params.output {
-        attrs.flatten(&format!("{}.output", attr::INPUTS), output_json);
+        attrs.flatten(&format!("{}.output", attr::INPUTS), json.output);
     }
     if params.inputs {
-        flattened(
-            &format!("{}.inputs", attr::INPUTS),
-            input.inputs,
-            &mut attrs,
-        );
+        attrs.flatten(&format!("{}.inputs", attr::INPUTS), json.inputs);
     }
     if let (true, Some(gt)) = (params.ground_truth, input.ground_truth) {
         attrs.flatten(&format!("{}.ground_truth", attr::INPUTS), gt);
@@ -335,15 +335,17 @@ where
         let cx = span.cx.clone();
         async move {
             let Ok(_permit) = shared.evaluator_permits.acquire().await else {
-                return Err("the run was shut down".to_owned());
+                return Err(("error", "the run was shut down".to_owned()));
             };
             let call = AssertUnwindSafe(evaluator.evaluate(input))
                 .catch_unwind()
                 .with_context(cx);
             match tokio::time::timeout(limit, call).await {
-                Ok(Ok(result)) => result,
-                Ok(Err(panic)) => Err(format!("panicked: {}", panic_message(&*panic))),
-                Err(_) => Err(format!("timed out after {limit:?}")),
+                Ok(Ok(result)) => result.map_err(|e| ("error", e)),
+                Ok(Err(panic)) => {
+                    Err((PANIC_TYPE, format!("panicked: {}", panic_message(&*panic))))
+                }
+                Err(_) => Err(("timeout", format!("timed out after {limit:?}"))),
             }
         }
     });
@@ -351,6 +353,8 @@ where
 
     let mut scores = Vec::new();
     let mut errors = Vec::new();
+    // The kind of the first failure (`error`, `panic`, `timeout`), for the span.
+    let mut first_kind = None;
     let mut explanation = None;
     let mut extra: Vec<(String, Vec<f64>)> = Vec::new();
     for outcome in outcomes {
@@ -367,7 +371,10 @@ where
                     }
                 }
             }
-            Err(e) => errors.push(e),
+            Err((kind, message)) => {
+                first_kind.get_or_insert(kind);
+                errors.push(message);
+            }
         }
     }
     let aggregate = options.aggregate;
@@ -415,14 +422,7 @@ where
             .first()
             .cloned()
             .unwrap_or_else(|| "the evaluator returned no score".to_owned());
-        let kind = if message.starts_with("panicked") {
-            PANIC_TYPE
-        } else if message.starts_with("timed out") {
-            "timeout"
-        } else {
-            "error"
-        };
-        span.fail(kind, &message);
+        span.fail(first_kind.unwrap_or("error"), &message);
     } else if !errors.is_empty() {
         // Some repeats failed: the metric stands on the others; the span says so.
         span.set({

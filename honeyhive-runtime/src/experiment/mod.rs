@@ -159,7 +159,7 @@ impl<I, O> fmt::Debug for Experiment<I, O> {
 
 impl<I, O> Experiment<I, O>
 where
-    I: DeserializeOwned + Serialize + Send + Sync + 'static,
+    I: DeserializeOwned + Send + Sync + 'static,
     O: Serialize + Send + Sync + 'static,
 {
     /// A new experiment named `name` (the run's name and the datapoint root span's name).

@@ -11,8 +11,11 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use serde::Serialize;
 
+use serde_json::Value;
+
 use super::datapoint::Details;
 use super::report::{DatapointResult, ExperimentReport, bounded_list, format_score};
+use crate::dataset::Datapoint;
 use crate::{Error, Result};
 
 /// Writes `datapoints.jsonl` while the run goes: each finished datapoint is written as
@@ -25,11 +28,15 @@ pub(crate) struct DatapointsWriter {
     waiting: BTreeMap<usize, String>,
 }
 
-/// One line of `datapoints.jsonl`: the result and what the report does not keep in memory.
+/// One line of `datapoints.jsonl`: the result, the datapoint's inputs and ground truth, and
+/// what the report does not keep in memory.
 #[derive(Serialize)]
 struct Line<'a> {
     #[serde(flatten)]
     result: &'a DatapointResult,
+    inputs: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ground_truth: Option<&'a Value>,
     #[serde(flatten)]
     details: &'a Details,
 }
@@ -50,18 +57,23 @@ impl DatapointsWriter {
         })
     }
 
-    /// Adds the datapoint at position `slot` of the run.
+    /// Adds the result of `datapoint` at position `slot` of the run.
     pub(crate) fn add(
         &mut self,
         slot: usize,
+        datapoint: &Datapoint,
         result: &DatapointResult,
         details: &Details,
     ) -> Result<()> {
-        let line = serde_json::to_string(&Line { result, details }).map_err(|source| {
-            Error::Serialize {
-                what: "a datapoint result",
-                source,
-            }
+        let line = Line {
+            result,
+            inputs: datapoint.inputs(),
+            ground_truth: datapoint.ground_truth(),
+            details,
+        };
+        let line = serde_json::to_string(&line).map_err(|source| Error::Serialize {
+            what: "a datapoint result",
+            source,
         })?;
         self.waiting.insert(slot, line);
         while let Some(line) = self.waiting.remove(&self.next) {

@@ -210,11 +210,16 @@ pub struct MetricSummary {
 /// assert_eq!(percentile(&[], 90.0), None);
 /// ```
 pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
+    percentile_of_sorted(&sorted, p)
+}
+
+/// [`percentile`] of values already in ascending order.
+fn percentile_of_sorted(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
     let rank = (p / 100.0).clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
     let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
     Some(sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64))
@@ -256,12 +261,12 @@ pub(crate) fn summarise(
     for t in thresholds {
         slot(&mut metrics, &t.metric);
     }
+    let evaluated = datapoints.iter().filter(|d| !d.failed()).count();
     metrics
         .into_iter()
-        .map(|(name, values, errors)| {
+        .map(|(name, mut values, errors)| {
             let threshold = thresholds.iter().find(|t| t.metric == name).cloned();
             let mean = Aggregate::Mean.apply(&values);
-            let evaluated = datapoints.iter().filter(|d| !d.failed()).count();
             let pass_rate = threshold.as_ref().map(|t| {
                 let passed = values.iter().filter(|v| t.holds(**v)).count();
                 if evaluated == 0 {
@@ -271,14 +276,15 @@ pub(crate) fn summarise(
                 }
             });
             let passed = threshold.as_ref().map(|t| mean.is_some_and(|m| t.holds(m)));
+            values.sort_by(f64::total_cmp);
             MetricSummary {
                 count: values.len(),
                 errors,
                 mean,
-                min: Aggregate::Min.apply(&values),
-                max: Aggregate::Max.apply(&values),
-                p50: percentile(&values, 50.0),
-                p90: percentile(&values, 90.0),
+                min: values.first().copied(),
+                max: values.last().copied(),
+                p50: percentile_of_sorted(&values, 50.0),
+                p90: percentile_of_sorted(&values, 90.0),
                 threshold,
                 pass_rate,
                 passed,
@@ -360,7 +366,7 @@ impl ExperimentReport {
                 continue;
             };
             match m.mean {
-                Some(mean) if threshold.holds(mean) => {}
+                _ if m.passed == Some(true) => {}
                 Some(mean) => reasons.push(format!(
                     "metric `{}`: mean {} misses the threshold {} {} ({} of {} datapoints scored)",
                     m.name,

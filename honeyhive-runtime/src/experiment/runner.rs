@@ -27,7 +27,7 @@ pub(crate) async fn run<I, O>(
     task: TaskFn<I, O>,
 ) -> Result<ExperimentReport>
 where
-    I: DeserializeOwned + Serialize + Send + Sync + 'static,
+    I: DeserializeOwned + Send + Sync + 'static,
     O: Serialize + Send + Sync + 'static,
 {
     let started = Instant::now();
@@ -139,6 +139,7 @@ where
     let mut identities = Vec::with_capacity(total);
     let mut tasks = tokio::task::JoinSet::new();
     let mut sink = Sink {
+        dataset: &dataset,
         slots: &mut slots,
         writer: &mut writer,
         progress: &progress,
@@ -269,6 +270,7 @@ where
 /// Where finished datapoints go: their slot in dataset order, the report file, the
 /// progress display.
 struct Sink<'a> {
+    dataset: &'a Dataset,
     slots: &'a mut [Option<DatapointResult>],
     writer: &'a mut Option<output::DatapointsWriter>,
     progress: &'a Progress,
@@ -288,7 +290,12 @@ impl Sink<'_> {
         };
         self.progress.advance(result.error.is_some());
         if let Some(writer) = self.writer.as_mut()
-            && let Err(e) = writer.add(slot, &result, &details)
+            && let Err(e) = writer.add(
+                slot,
+                &self.dataset.datapoints()[result.index],
+                &result,
+                &details,
+            )
         {
             warn_report(self.config, self.run_id, &e);
             *self.writer = None;
@@ -339,7 +346,7 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
         // Read here to check, and again when the datapoint runs: holding every typed input
         // for the whole run would make memory grow with the dataset twice over.
         read_as::<I>(datapoint, "inputs", datapoint.inputs())?;
-        let ground_truth = datapoint.ground_truth().filter(|g| !g.is_null());
+        let ground_truth = datapoint.ground_truth();
         let type_error = |message: String| DatasetError::Type {
             at: datapoint.location().clone(),
             index: datapoint.index(),

@@ -1,7 +1,7 @@
 //! Tests of the run bodies and views, of git collection, and (with the `testing` feature) of
 //! every API call over real HTTP against the test server.
 
-use serde_json::{Map, json};
+use serde_json::json;
 
 use super::*;
 
@@ -359,28 +359,14 @@ fn git_info_outside_a_checkout_is_none() {
 mod http {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
-    use std::time::Duration;
 
     use super::*;
+    use crate::Environment;
     use crate::session::{Enrichment, SessionStart};
     use crate::testing::{Fault, Route, TestServer};
-    use crate::{Environment, ExportSettings, RetryPolicy};
 
     fn config(url: &str) -> Config {
-        Config::builder()
-            .environment(Environment::empty())
-            .api_key("k")
-            .project("p")
-            .base_url(url)
-            .export_settings(ExportSettings {
-                retry: RetryPolicy::default()
-                    .max_retries(2)
-                    .initial_backoff(Duration::from_millis(1))
-                    .max_backoff(Duration::from_millis(5)),
-                ..ExportSettings::default()
-            })
-            .build()
-            .unwrap()
+        crate::testing::fast_retry_config(url)
     }
 
     fn client(url: &str) -> ApiClient {
@@ -543,7 +529,7 @@ mod http {
 
     /// What an experiment sends for one datapoint: its session, then the session's metrics.
     async fn evaluate(client: &ApiClient, session_id: &str, datapoint_id: &str, metric: f64) {
-        let mut metadata = Map::new();
+        let mut metadata = serde_json::Map::new();
         metadata.insert("datapoint_id".into(), datapoint_id.into());
         let session = SessionStart {
             session_id: session_id.into(),
@@ -766,31 +752,5 @@ mod http {
         let error = ApiClient::for_config(&config).err().unwrap();
         assert!(matches!(error, Error::Config(_)), "{error:?}");
         assert!(error.to_string().contains("HH_API_KEY"), "{error}");
-    }
-
-    #[tokio::test]
-    async fn a_pipeline_runs_api_calls_on_its_own_runtime() {
-        let server = server();
-        let pipeline = crate::pipeline::Pipeline::shared(&config(&server.url())).unwrap();
-        assert!(pipeline.api_client().is_some());
-        let run = run(None).with_run_id("via-pipeline");
-        let id = pipeline
-            .call_api(|client| async move { client.create_run(&run).await })
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(id, "via-pipeline");
-
-        let local = Config::builder()
-            .environment(Environment::empty())
-            .local_dir(temp_dir("local-pipeline"))
-            .build()
-            .unwrap();
-        let pipeline = crate::pipeline::Pipeline::shared(&local).unwrap();
-        assert!(pipeline.api_client().is_none());
-        let answer = pipeline
-            .call_api(|client| async move { client.run_result("r").await })
-            .await;
-        assert!(answer.is_none());
     }
 }

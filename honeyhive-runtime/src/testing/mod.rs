@@ -34,6 +34,26 @@ mod results;
 #[cfg(test)]
 mod tests;
 
+/// A connected configuration for `url` whose retries take milliseconds (unit tests of the
+/// REST clients).
+#[cfg(test)]
+pub(crate) fn fast_retry_config(url: &str) -> crate::Config {
+    crate::Config::builder()
+        .environment(crate::Environment::empty())
+        .api_key("k")
+        .project("p")
+        .base_url(url)
+        .export_settings(crate::ExportSettings {
+            retry: crate::RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(5)),
+            ..crate::ExportSettings::default()
+        })
+        .build()
+        .unwrap()
+}
+
 pub use self::fault::{Fault, FaultKind, Route};
 pub use self::record::{
     AttrValue, OtlpEncoding, RecordedBody, RecordedEvent, RecordedRequest, RecordedSpan,
