@@ -3,6 +3,7 @@
 
 mod local;
 mod otlp;
+mod protobuf;
 
 pub use local::LocalExporter;
 pub use otlp::OtlpExporter;

@@ -10,9 +10,10 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+
+use super::protobuf::RequestEncoder;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use prost::Message as _;
 
 /// Path of the OTLP traces endpoint below the API base URL.
 pub const TRACES_PATH: &str = "/opentelemetry/v1/traces";
@@ -27,6 +28,7 @@ pub struct OtlpExporter {
     source: http::HeaderValue,
     retry: RetryPolicy,
     resource: ResourceAttributesWithSchema,
+    protobuf: RequestEncoder,
 }
 
 impl OtlpExporter {
@@ -49,23 +51,21 @@ impl OtlpExporter {
             protocol,
             source,
             retry,
+            protobuf: RequestEncoder::new(&resource.into()),
             resource: resource.into(),
         })
     }
 
     fn encode(&self, batch: &[SpanData]) -> Result<(Bytes, &'static str), OTelSdkError> {
-        let request = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(batch.to_vec(), &self.resource),
-        };
         match self.protocol {
             OtlpProtocol::HttpProtobuf => {
-                Ok((request.encode_to_vec().into(), "application/x-protobuf"))
+                Ok((self.protobuf.encode(batch).into(), "application/x-protobuf"))
             }
-            OtlpProtocol::HttpJson => serde_json::to_vec(&request)
-                .map(|body| (body.into(), "application/json"))
-                .map_err(|e| {
-                    OTelSdkError::InternalFailure(format!("OTLP/JSON encoding failed: {e}"))
-                }),
+            OtlpProtocol::HttpJson => serde_json::to_vec(&ExportTraceServiceRequest {
+                resource_spans: group_spans_by_resource_and_scope(batch.to_vec(), &self.resource),
+            })
+            .map(|body| (body.into(), "application/json"))
+            .map_err(|e| OTelSdkError::InternalFailure(format!("OTLP/JSON encoding failed: {e}"))),
         }
     }
 }

@@ -278,13 +278,15 @@ async fn protobuf_export_round_trips() {
         None,
         "no silent type conversion"
     );
-    assert_eq!(
-        server.requests()[0].body,
+    let body = &server.requests()[0].body;
+    assert!(matches!(
+        body,
         RecordedBody::Otlp {
             encoding: OtlpEncoding::Protobuf,
-            request: export()
+            ..
         }
-    );
+    ));
+    assert_eq!(body.otlp_request(), Some(export()));
 }
 
 #[tokio::test]
