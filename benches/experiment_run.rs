@@ -84,7 +84,7 @@ async fn experiment(n: u64, concurrency: usize, config: Config) -> Duration {
         .await
         .expect("the bench experiment runs");
     let elapsed = started.elapsed();
-    assert_eq!(report.failures().count(), 0);
+    assert_eq!(report.failed_count, 0);
     assert_eq!(report.metric("echo").and_then(|m| m.mean), Some(1.0));
     elapsed
 }

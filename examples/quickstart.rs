@@ -45,13 +45,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .run(answer)
         .await?;
 
-    // The report is typed: every datapoint in dataset order (inputs and outputs are in
-    // its datapoints.jsonl), every metric's statistics.
-    for datapoint in report
-        .datapoints
-        .iter()
-        .filter(|d| d.metric("correct") != Some(1.0))
-    {
+    // The report is typed: every metric's statistics, and every datapoint in dataset order
+    // (inputs and outputs are in its datapoints.jsonl). The datapoints are stored on disk
+    // as they finish, so a run's memory does not grow with its dataset: they are read back
+    // here one at a time.
+    for datapoint in report.read_datapoints()? {
+        let datapoint = datapoint?;
+        if datapoint.metric("correct") == Some(1.0) {
+            continue;
+        }
         println!(
             "datapoint {} ({}) is not correct: see session {}",
             datapoint.index, datapoint.datapoint_id, datapoint.session_id

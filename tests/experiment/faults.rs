@@ -57,22 +57,20 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
         .unwrap();
 
     // The panicking datapoint failed; the others ran, in dataset order.
-    let failed: Vec<(usize, &str)> = report
-        .failures()
+    let failures = report.failures().unwrap();
+    let failed: Vec<(usize, &str)> = failures
+        .iter()
         .map(|d| (d.index, d.error.as_deref().unwrap()))
         .collect();
     assert_eq!(failed, [(3, "panicked: model exploded on 3")]);
-    assert_eq!(report.datapoints.len(), 10);
-    assert!(
-        report
-            .datapoints
-            .iter()
-            .enumerate()
-            .all(|(i, d)| d.index == i)
-    );
+    assert_eq!(report.failure_sample(), failures.as_slice());
+    assert_eq!((report.datapoint_count, report.failed_count), (10, 1));
+    let datapoints = report.datapoints().unwrap();
+    assert_eq!(datapoints.len(), 10);
+    assert!(datapoints.iter().enumerate().all(|(i, d)| d.index == i));
     // Each evaluator failure is that evaluator's alone.
     let evaluation = |index: usize, name: &str| {
-        report.datapoints[index]
+        datapoints[index]
             .evaluations
             .iter()
             .find(|e| e.name == name)
@@ -104,7 +102,7 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
     // 9 datapoints: root, fragile, three evaluators; the panicking one: root and fragile.
     assert_eq!(spans.len(), 9 * 5 + 2);
     let sessions = by_session(&spans);
-    let broken = &report.datapoints[3].session_id;
+    let broken = &datapoints[3].session_id;
     let broken_spans = &sessions[broken];
     for s in broken_spans {
         assert_eq!(s.status.code, StatusCode::Error, "{}", s.name);
@@ -118,14 +116,14 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
         );
         assert_eq!(s.events.iter().filter(|e| e.name == "exception").count(), 1);
     }
-    let picky_span = sessions[&report.datapoints[5].session_id]
+    let picky_span = sessions[&datapoints[5].session_id]
         .iter()
         .find(|s| s.name == "picky")
         .copied()
         .unwrap();
     assert_eq!(picky_span.status.code, StatusCode::Error);
     assert_eq!(attr(picky_span, "honeyhive_error"), "cannot judge 5");
-    let shaky_span = sessions[&report.datapoints[6].session_id]
+    let shaky_span = sessions[&datapoints[6].session_id]
         .iter()
         .find(|s| s.name == "shaky")
         .copied()
@@ -163,7 +161,8 @@ async fn allowed_failures_complete_the_run() {
         .run(fragile)
         .await
         .unwrap();
-    assert_eq!(report.failures().count(), 1);
+    assert_eq!(report.failed_count, 1);
+    assert_eq!(report.failures().unwrap().len(), 1);
     report.check().unwrap();
     let finish = server
         .requests_to(&format!("/v1/runs/{}", report.run_id))
@@ -197,7 +196,7 @@ fn evaluator_exception_type(
     index: usize,
     name: &str,
 ) -> String {
-    let session = &report.datapoints[index].session_id;
+    let session = &report.datapoints().unwrap()[index].session_id;
     let span = spans
         .iter()
         .find(|s| s.name == name && s.str_attr("honeyhive.session_id") == Some(session))
@@ -233,15 +232,16 @@ async fn slow_datapoints_and_evaluators_time_out_alone() {
         })
         .await
         .unwrap();
+    let datapoints = report.datapoints().unwrap();
     assert_eq!(
-        report.datapoints[2].error.as_deref(),
+        datapoints[2].error.as_deref(),
         Some("timed out after 200ms")
     );
     assert_eq!(
-        report.datapoints[1].evaluations[0].errors,
+        datapoints[1].evaluations[0].errors,
         ["timed out after 50ms"]
     );
-    assert_eq!(report.datapoints[0].evaluations[0].score, Some(1.0));
+    assert_eq!(datapoints[0].evaluations[0].score, Some(1.0));
     let spans = server.wait_for_spans(1, Duration::from_secs(5));
     let root = spans
         .iter()
@@ -255,7 +255,7 @@ async fn slow_datapoints_and_evaluators_time_out_alone() {
         "timeout"
     );
     assert_eq!(
-        report.datapoints[0].evaluations[1].errors,
+        datapoints[0].evaluations[1].errors,
         ["timed out talking to the judge model"]
     );
     assert_eq!(
@@ -295,7 +295,8 @@ async fn a_repeated_evaluator_keeps_every_score_and_reports_the_aggregate() {
         .run(crate::support::pipeline)
         .await
         .unwrap();
-    let evaluation = &report.datapoints[0].evaluations[0];
+    let datapoints = report.datapoints().unwrap();
+    let evaluation = &datapoints[0].evaluations[0];
     let mut scores = evaluation.scores.clone();
     scores.sort_by(f64::total_cmp);
     assert_eq!(scores, [0.2, 0.4, 0.5, 0.8, 0.9]);

@@ -144,7 +144,12 @@ async fn calls_follow_the_experiment_flow_in_order() {
     );
 
     // The report: dataset order, metrics, threshold.
-    let order: Vec<usize> = report.datapoints.iter().map(|d| d.index).collect();
+    let order: Vec<usize> = report
+        .datapoints()
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
     assert_eq!(order, [0, 1, 2]);
     let exact = report.metric("exact_match").unwrap();
     assert_eq!((exact.count, exact.passed), (3, Some(true)));
@@ -177,12 +182,9 @@ async fn root_and_evaluator_spans_carry_section_3_attributes() {
         "{:#?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
+    let datapoints = report.datapoints().unwrap();
     for (session, spans) in by_session(&spans) {
-        let result = report
-            .datapoints
-            .iter()
-            .find(|d| d.session_id == session)
-            .unwrap();
+        let result = datapoints.iter().find(|d| d.session_id == session).unwrap();
         let datapoint = &dataset.datapoints()[result.index];
         for s in &spans {
             assert_eq!(attr(s, "honeyhive_metadata.run_id"), report.run_id);
@@ -271,10 +273,11 @@ async fn a_hosted_dataset_runs_with_its_managed_ids() {
         .await
         .unwrap();
     assert_eq!(report.dataset_id, "ds-managed");
-    let ids: Vec<&str> = report
-        .datapoints
-        .iter()
-        .map(|d| d.datapoint_id.as_str())
+    let ids: Vec<String> = report
+        .datapoints()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.datapoint_id)
         .collect();
     assert_eq!(ids, ["dp-0", "dp-1", "dp-2"]);
     assert_eq!(report.metric("exact_match").unwrap().mean, Some(1.0));

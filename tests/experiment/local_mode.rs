@@ -111,7 +111,12 @@ async fn hh_shard_runs_a_deterministic_subset_and_hh_run_id_joins_a_run() {
         .run(pipeline)
         .await
         .unwrap();
-    let indices: Vec<usize> = report.datapoints.iter().map(|d| d.index).collect();
+    let indices: Vec<usize> = report
+        .datapoints()
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
     assert_eq!(indices, [1, 4, 7]);
     assert_eq!(report.run_id, "shared-run");
     assert_eq!(report.shard.as_deref(), Some("2/3"));
@@ -125,7 +130,12 @@ async fn hh_shard_runs_a_deterministic_subset_and_hh_run_id_joins_a_run() {
         .run(pipeline)
         .await
         .unwrap();
-    let indices: Vec<usize> = report.datapoints.iter().map(|d| d.index).collect();
+    let indices: Vec<usize> = report
+        .datapoints()
+        .unwrap()
+        .iter()
+        .map(|d| d.index)
+        .collect();
     assert_eq!(indices, [0, 3, 6]);
     let error = Experiment::<Question, Answer>::new("qa")
         .environment(Environment::from_pairs([("HH_SHARD", "4/3")]))
@@ -157,12 +167,14 @@ async fn repetitions_run_every_datapoint_in_its_own_sessions() {
         .await
         .unwrap();
     let order: Vec<(usize, u32)> = report
-        .datapoints
+        .datapoints()
+        .unwrap()
         .iter()
         .map(|d| (d.index, d.repetition))
         .collect();
     assert_eq!(order, [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]);
-    let sessions: std::collections::BTreeSet<&str> = report.session_ids().into_iter().collect();
+    let sessions: std::collections::BTreeSet<String> =
+        report.session_ids().unwrap().into_iter().collect();
     assert_eq!(sessions.len(), 6);
     assert_eq!(report.metric("exact_match").unwrap().count, 6);
     std::fs::remove_dir_all(&dir).ok();

@@ -12,4 +12,5 @@ mod fixtures;
 mod flow;
 mod local_mode;
 mod macro_tests;
+mod stored_results;
 mod support;

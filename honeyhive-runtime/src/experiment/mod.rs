@@ -20,7 +20,9 @@
 //!    session id, `completed`, or `failed` when more datapoints failed than allowed.
 //! 5. The report: statistics per metric, thresholds, failures, in dataset order; printed
 //!    as a table on stderr and written to `<local dir>/runs/<run id>/` (`summary.json`,
-//!    `datapoints.jsonl`).
+//!    `datapoints.jsonl`). Each datapoint's result is stored on disk as it finishes, not
+//!    kept in memory, so a run's memory does not grow with its datapoints;
+//!    [`ExperimentReport::datapoints`] reads them back.
 //!
 //! # Example
 //! ```
@@ -58,9 +60,12 @@ mod datapoint;
 mod harness;
 mod output;
 mod progress;
+mod recorder;
 mod report;
+mod results;
 mod runner;
 mod shard;
+mod statistics;
 
 use std::fmt;
 use std::future::Future;
@@ -77,9 +82,11 @@ use serde::de::DeserializeOwned;
 pub use self::harness::{blocking, run_test};
 pub use self::report::{
     Comparison, DatapointResult, EvaluationResult, ExperimentFailure, ExperimentReport,
-    MetricSummary, Threshold, percentile,
+    FAILURE_SAMPLE, Threshold,
 };
+pub use self::results::DatapointResults;
 pub use self::shard::Shard;
+pub use self::statistics::{MetricSummary, percentile};
 use crate::dataset::Dataset;
 use crate::{Config, Environment, Evaluator, EvaluatorList, Result};
 

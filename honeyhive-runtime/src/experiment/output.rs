@@ -1,7 +1,6 @@
 //! What a run leaves behind for people: the summary table on stderr, and the report
 //! files `summary.json` and `datapoints.jsonl`.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
@@ -14,18 +13,17 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::datapoint::Details;
-use super::report::{DatapointResult, ExperimentReport, bounded_list, format_score};
+use super::report::{
+    DatapointResult, ExperimentReport, FAILURE_SAMPLE, bounded_list, format_score,
+};
 use crate::dataset::Datapoint;
 use crate::{Error, Result};
 
-/// Writes `datapoints.jsonl` while the run goes: each finished datapoint is written as
-/// soon as every earlier one (in dataset order) is, so the file is in dataset order and only
-/// the datapoints finished out of order wait in memory, already serialised.
+/// Writes `datapoints.jsonl` while the run goes, one line per datapoint in the order
+/// given (the runner gives dataset order).
 pub(crate) struct DatapointsWriter {
     dir: PathBuf,
     out: BufWriter<fs::File>,
-    next: usize,
-    waiting: BTreeMap<usize, String>,
 }
 
 /// One line of `datapoints.jsonl`: the result, the datapoint's inputs and ground truth, and
@@ -52,75 +50,52 @@ impl DatapointsWriter {
         Ok(DatapointsWriter {
             dir: dir.to_owned(),
             out: BufWriter::new(file),
-            next: 0,
-            waiting: BTreeMap::new(),
         })
     }
 
-    /// Adds the result of `datapoint` at position `slot` of the run.
-    pub(crate) fn add(
-        &mut self,
-        slot: usize,
+    /// The line of `datapoint`'s result, serialised as soon as the datapoint finishes so
+    /// its output need not be kept until the line's turn comes.
+    pub(crate) fn line(
         datapoint: &Datapoint,
         result: &DatapointResult,
         details: &Details,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let line = Line {
             result,
             inputs: datapoint.inputs(),
             ground_truth: datapoint.ground_truth(),
             details,
         };
-        let line = serde_json::to_string(&line).map_err(|source| Error::Serialize {
+        serde_json::to_string(&line).map_err(|source| Error::Serialize {
             what: "a datapoint result",
             source,
-        })?;
-        self.waiting.insert(slot, line);
-        while let Some(line) = self.waiting.remove(&self.next) {
-            self.next += 1;
-            self.out
-                .write_all(line.as_bytes())
-                .and_then(|()| self.out.write_all(b"\n"))
-                .map_err(|source| Error::LocalStore {
-                    path: self.dir.join("datapoints.jsonl"),
-                    source,
-                })?;
-        }
-        Ok(())
+        })
     }
 
-    /// Writes what is left (the datapoints after a lost one) and flushes.
+    /// Appends a line made by [`line`](Self::line).
+    pub(crate) fn write(&mut self, line: &str) -> Result<()> {
+        self.out
+            .write_all(line.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(|source| Error::LocalStore {
+                path: self.dir.join("datapoints.jsonl"),
+                source,
+            })
+    }
+
+    /// Flushes the file; the report's directory.
     pub(crate) fn finish(mut self) -> Result<PathBuf> {
-        let io = |source| Error::LocalStore {
+        self.out.flush().map_err(|source| Error::LocalStore {
             path: self.dir.join("datapoints.jsonl"),
             source,
-        };
-        for line in std::mem::take(&mut self.waiting).into_values() {
-            self.out.write_all(line.as_bytes()).map_err(io)?;
-            self.out.write_all(b"\n").map_err(io)?;
-        }
-        self.out.flush().map_err(io)?;
+        })?;
         Ok(self.dir)
     }
 }
 
-/// `summary.json`: the report without the per-datapoint list.
-#[derive(Serialize)]
-struct Summary<'a> {
-    #[serde(flatten)]
-    report: &'a ExperimentReport,
-    datapoint_count: usize,
-    failed_count: usize,
-}
-
-/// Writes `summary.json` into `dir`.
+/// Writes `summary.json` into `dir`: the report, without the per-datapoint results.
 pub(crate) fn write_summary(report: &ExperimentReport, dir: &Path) -> Result<()> {
-    let summary = Summary {
-        report,
-        datapoint_count: report.datapoints.len(),
-        failed_count: report.failures().count(),
-    };
-    let mut text = serde_json::to_string_pretty(&summary).map_err(|source| Error::Serialize {
+    let mut text = serde_json::to_string_pretty(report).map_err(|source| Error::Serialize {
         what: "the experiment summary",
         source,
     })?;
@@ -135,11 +110,11 @@ pub(crate) fn write_summary(report: &ExperimentReport, dir: &Path) -> Result<()>
 /// run is.
 pub(crate) fn render_summary(report: &ExperimentReport) -> String {
     let mut text = String::new();
-    let failed = report.failures().count();
+    let failed = report.failed_count;
     text.push_str(&format!(
         "experiment `{}`: {} datapoint(s), {} failed, {:.1}s{}\n",
         report.name,
-        report.datapoints.len(),
+        report.datapoint_count,
         failed,
         report.duration_ms / 1000.0,
         report
@@ -209,41 +184,36 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
             "failed datapoints ({failed}, {} allowed):\n",
             report.allow_failures
         ));
-        let lines: Vec<String> = report
-            .failures()
-            .map(|d| {
-                let repetition = match d.repetition {
-                    0 => String::new(),
-                    n => format!(" (repetition {n})"),
-                };
-                format!(
-                    "#{} {}{repetition}: {}",
-                    d.index,
-                    d.datapoint_id,
-                    d.error.as_deref().unwrap_or_default()
-                )
-            })
-            .collect();
-        text.push_str(&bounded_list(lines.into_iter(), 20, "  ", "\n"));
+        let lines = report.failure_sample().iter().map(|d| {
+            let repetition = match d.repetition {
+                0 => String::new(),
+                n => format!(" (repetition {n})"),
+            };
+            format!(
+                "#{} {}{repetition}: {}",
+                d.index,
+                d.datapoint_id,
+                d.error.as_deref().unwrap_or_default()
+            )
+        });
+        text.push_str(&bounded_list(lines, failed, FAILURE_SAMPLE, "  ", "\n"));
     }
-    let evaluator_errors: Vec<String> = report
-        .datapoints
-        .iter()
-        .flat_map(|d| {
-            d.evaluations
-                .iter()
-                .filter(|e| !e.errors.is_empty())
-                .map(move |e| {
-                    format!(
-                        "#{} {}: {}: {}",
-                        d.index, d.datapoint_id, e.name, e.errors[0]
-                    )
-                })
-        })
-        .collect();
-    if !evaluator_errors.is_empty() {
-        text.push_str(&format!("evaluator errors ({}):\n", evaluator_errors.len()));
-        text.push_str(&bounded_list(evaluator_errors.into_iter(), 20, "  ", "\n"));
+    let evaluator_errors = report.failures.evaluator_error_count;
+    if evaluator_errors > 0 {
+        text.push_str(&format!("evaluator errors ({evaluator_errors}):\n"));
+        let lines = report.failures.evaluator_errors.iter().map(|e| {
+            format!(
+                "#{} {}: {}: {}",
+                e.index, e.datapoint_id, e.evaluator, e.error
+            )
+        });
+        text.push_str(&bounded_list(
+            lines,
+            evaluator_errors,
+            FAILURE_SAMPLE,
+            "  ",
+            "\n",
+        ));
     }
     text.push_str(&format!("run {}", report.run_id));
     match &report.url {

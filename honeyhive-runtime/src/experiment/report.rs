@@ -1,13 +1,15 @@
-//! What an experiment produced: per-datapoint results in dataset order, per-metric
-//! statistics, threshold verdicts, and the check that fails a test.
+//! What an experiment produced: per-datapoint results in dataset order (stored, read back
+//! on demand), per-metric statistics, threshold verdicts, and the check that fails a test.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Aggregate;
+use super::results::{DatapointResults, StoredResults};
+use super::statistics::MetricSummary;
+use crate::Result;
 
 /// A comparison of a metric's mean against a bound: `threshold(exact_match >= 0.9)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,10 +133,11 @@ impl EvaluationResult {
     }
 }
 
-/// The outcome of one datapoint (one repetition of it), as the report keeps it in memory:
-/// ids, error and scores, a few hundred bytes whatever the data, so a run's memory does not
-/// grow with its finished datapoints. The datapoint's inputs, ground truth, output and
-/// evaluator explanations are written with it to the report's `datapoints.jsonl`.
+/// The outcome of one datapoint (one repetition of it), as the report reads it back: ids,
+/// error and scores. The run stores each as it finishes rather than keeping it, so its
+/// memory does not grow with its finished datapoints. The datapoint's inputs, ground truth,
+/// output and evaluator explanations are written with it to the report's
+/// `datapoints.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DatapointResult {
     /// Its 0-based position in the dataset.
@@ -170,133 +173,58 @@ impl DatapointResult {
     }
 }
 
-/// Statistics of one metric over the datapoints that have it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MetricSummary {
-    /// The metric.
-    pub name: String,
-    /// How many datapoints have a value.
-    pub count: usize,
-    /// How many evaluator calls for this metric failed.
-    pub errors: usize,
-    /// Mean; `None` without values (as are the other statistics).
-    pub mean: Option<f64>,
-    /// Lowest value.
-    pub min: Option<f64>,
-    /// Highest value.
-    pub max: Option<f64>,
-    /// Median.
-    pub p50: Option<f64>,
-    /// 90th percentile (linear interpolation).
-    pub p90: Option<f64>,
-    /// The threshold on its mean, when the experiment sets one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<Threshold>,
-    /// Share of the datapoints (those the function did not fail on) whose value meets the
-    /// threshold; a datapoint whose evaluator failed does not pass.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pass_rate: Option<f64>,
-    /// Whether the mean meets the threshold.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub passed: Option<bool>,
+/// How many failed datapoints (and evaluator errors) a report keeps in memory, for its
+/// messages: the first ones in dataset order. The rest are in the stored results
+/// ([`ExperimentReport::failures`]).
+pub const FAILURE_SAMPLE: usize = 20;
+
+/// An evaluator's error on one datapoint, as the summary lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EvaluatorError {
+    pub(crate) index: usize,
+    pub(crate) datapoint_id: String,
+    pub(crate) evaluator: String,
+    pub(crate) error: String,
 }
 
-/// A percentile with linear interpolation between closest ranks, as numpy's default.
-///
-/// ```
-/// use honeyhive_runtime::experiment::percentile;
-/// assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.5));
-/// assert_eq!(percentile(&[10.0, 1.0, 5.0], 90.0), Some(9.0));
-/// assert_eq!(percentile(&[], 90.0), None);
-/// ```
-pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    percentile_of_sorted(&sorted, p)
+/// What the report keeps in memory of the failures: how many, and the first
+/// [`FAILURE_SAMPLE`] of each kind, enough for [`ExperimentReport::check`] and the summary
+/// however many datapoints ran.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Failures {
+    pub(crate) datapoints: Vec<DatapointResult>,
+    pub(crate) evaluator_errors: Vec<EvaluatorError>,
+    pub(crate) evaluator_error_count: usize,
 }
 
-/// [`percentile`] of values already in ascending order.
-fn percentile_of_sorted(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p / 100.0).clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
-    Some(sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64))
-}
-
-/// Statistics of every metric, in the order metrics first appear (evaluator order).
-pub(crate) fn summarise(
-    datapoints: &[DatapointResult],
-    thresholds: &[Threshold],
-) -> Vec<MetricSummary> {
-    // One pass over the results: every metric's values and evaluator errors, in the order
-    // the metrics first appear (few metrics: a linear search beats hashing).
-    let mut metrics: Vec<(String, Vec<f64>, usize)> = Vec::new();
-    fn slot<'a>(
-        metrics: &'a mut Vec<(String, Vec<f64>, usize)>,
-        name: &str,
-    ) -> &'a mut (String, Vec<f64>, usize) {
-        let i = match metrics.iter().position(|m| m.0 == name) {
-            Some(i) => i,
-            None => {
-                metrics.push((name.to_owned(), Vec::new(), 0));
-                metrics.len() - 1
-            }
-        };
-        &mut metrics[i]
-    }
-    for e in datapoints.iter().flat_map(|d| &d.evaluations) {
-        let metric = slot(&mut metrics, &e.name);
-        match e.score {
-            Some(score) => metric.1.push(score),
-            None => metric.2 += 1,
+impl Failures {
+    /// Notes `result`'s failures; results come in dataset order.
+    pub(crate) fn add(&mut self, result: &DatapointResult) {
+        if result.failed() && self.datapoints.len() < FAILURE_SAMPLE {
+            self.datapoints.push(result.clone());
         }
-        for (key, value) in &e.extra {
-            slot(&mut metrics, &format!("{}_{key}", e.name))
-                .1
-                .push(*value);
+        for e in result.evaluations.iter().filter(|e| !e.errors.is_empty()) {
+            self.evaluator_error_count += 1;
+            if self.evaluator_errors.len() < FAILURE_SAMPLE {
+                self.evaluator_errors.push(EvaluatorError {
+                    index: result.index,
+                    datapoint_id: result.datapoint_id.clone(),
+                    evaluator: e.name.clone(),
+                    error: e.errors[0].clone(),
+                });
+            }
         }
     }
-    for t in thresholds {
-        slot(&mut metrics, &t.metric);
-    }
-    let evaluated = datapoints.iter().filter(|d| !d.failed()).count();
-    metrics
-        .into_iter()
-        .map(|(name, mut values, errors)| {
-            let threshold = thresholds.iter().find(|t| t.metric == name).cloned();
-            let mean = Aggregate::Mean.apply(&values);
-            let pass_rate = threshold.as_ref().map(|t| {
-                let passed = values.iter().filter(|v| t.holds(**v)).count();
-                if evaluated == 0 {
-                    0.0
-                } else {
-                    passed as f64 / evaluated as f64
-                }
-            });
-            let passed = threshold.as_ref().map(|t| mean.is_some_and(|m| t.holds(m)));
-            values.sort_by(f64::total_cmp);
-            MetricSummary {
-                count: values.len(),
-                errors,
-                mean,
-                min: values.first().copied(),
-                max: values.last().copied(),
-                p50: percentile_of_sorted(&values, 50.0),
-                p90: percentile_of_sorted(&values, 90.0),
-                threshold,
-                pass_rate,
-                passed,
-                name,
-            }
-        })
-        .collect()
 }
 
 /// Everything an experiment run produced. Returned by
 /// [`Experiment::run`](super::Experiment::run); [`check`](Self::check) turns it into the
 /// verdict of a test.
+///
+/// The per-datapoint results are not in memory (a run's memory must not grow with its
+/// datapoints): they are stored on disk as they finish and read back by
+/// [`datapoints`](Self::datapoints) and [`read_datapoints`](Self::read_datapoints). The
+/// file is deleted when the last clone of the report is dropped.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExperimentReport {
     /// The experiment's name.
@@ -313,9 +241,6 @@ pub struct ExperimentReport {
     /// `k/n` when only shard `k` of `n` ran (`HH_SHARD`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
-    /// Every datapoint (and repetition) that ran, in dataset order.
-    #[serde(skip_serializing)]
-    pub datapoints: Vec<DatapointResult>,
     /// Every metric's statistics.
     pub metrics: Vec<MetricSummary>,
     /// How many failed datapoints the experiment tolerates.
@@ -329,12 +254,62 @@ pub struct ExperimentReport {
     /// The directory of the local report (`summary.json`, `datapoints.jsonl`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_dir: Option<PathBuf>,
+    /// How many datapoints (counting each repetition) ran.
+    pub datapoint_count: usize,
+    /// How many of them failed (their function erred, panicked or timed out).
+    pub failed_count: usize,
+    #[serde(skip)]
+    pub(crate) failures: Failures,
+    #[serde(skip)]
+    pub(crate) results: StoredResults,
 }
 
 impl ExperimentReport {
-    /// The datapoints whose function failed.
-    pub fn failures(&self) -> impl Iterator<Item = &DatapointResult> {
-        self.datapoints.iter().filter(|d| d.failed())
+    /// Every datapoint (and repetition) that ran, in dataset order, read back from where
+    /// the run stored them. For a large run, [`read_datapoints`](Self::read_datapoints)
+    /// goes through them without holding them all.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LocalStore`](crate::Error::LocalStore) when the stored results cannot be read, or could not all be
+    /// written during the run (the run warned then).
+    pub fn datapoints(&self) -> Result<Vec<DatapointResult>> {
+        self.read_datapoints()?.collect()
+    }
+
+    /// The datapoints' results one at a time, in dataset order (see
+    /// [`datapoints`](Self::datapoints)); a read error ends the iteration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LocalStore`](crate::Error::LocalStore) when the stored results cannot be opened, or could not all be
+    /// written during the run.
+    pub fn read_datapoints(&self) -> Result<DatapointResults> {
+        self.results.read()
+    }
+
+    /// The file the results are read back from, while the report holds it.
+    pub fn results_file(&self) -> Option<&Path> {
+        self.results.path()
+    }
+
+    /// Every datapoint whose function failed, in dataset order, read back like
+    /// [`datapoints`](Self::datapoints); [`failed_count`](Self::failed_count) says how many
+    /// without reading.
+    ///
+    /// # Errors
+    ///
+    /// As [`datapoints`](Self::datapoints).
+    pub fn failures(&self) -> Result<Vec<DatapointResult>> {
+        self.read_datapoints()?
+            .filter(|d| d.as_ref().map_or(true, DatapointResult::failed))
+            .collect()
+    }
+
+    /// The first [`FAILURE_SAMPLE`] failed datapoints, in dataset order: what the report
+    /// keeps in memory to name them in [`check`](Self::check) and the summary.
+    pub fn failure_sample(&self) -> &[DatapointResult] {
+        &self.failures.datapoints
     }
 
     /// The statistics of one metric.
@@ -343,22 +318,29 @@ impl ExperimentReport {
     }
 
     /// Every session the run created, in dataset order.
-    pub fn session_ids(&self) -> Vec<&str> {
-        self.datapoints
-            .iter()
-            .map(|d| d.session_id.as_str())
-            .filter(|s| !s.is_empty())
+    ///
+    /// # Errors
+    ///
+    /// As [`datapoints`](Self::datapoints).
+    pub fn session_ids(&self) -> Result<Vec<String>> {
+        self.read_datapoints()?
+            .filter_map(|d| match d {
+                Ok(d) if d.session_id.is_empty() => None,
+                Ok(d) => Some(Ok(d.session_id)),
+                Err(e) => Some(Err(e)),
+            })
             .collect()
     }
 
     /// Whether the run failed: more datapoints failed than `allow_failures` tolerates.
     pub fn run_failed(&self) -> bool {
-        self.failures().count() > self.allow_failures
+        self.failed_count > self.allow_failures
     }
 
     /// `Ok` when every threshold holds and no more datapoints failed than allowed;
     /// otherwise the reasons, each naming the metric, the threshold and the measured value,
-    /// or the failed datapoints with their errors.
+    /// or the failed datapoints with their errors. Reads nothing back: the report's counts
+    /// and its [`failure_sample`](Self::failure_sample) are enough.
     pub fn check(&self) -> Result<(), ExperimentFailure> {
         let mut reasons = Vec::new();
         for m in &self.metrics {
@@ -374,7 +356,7 @@ impl ExperimentReport {
                     threshold.comparison,
                     threshold.value,
                     m.count,
-                    self.datapoints.len()
+                    self.datapoint_count
                 )),
                 None => reasons.push(format!(
                     "metric `{}`: no datapoint has a score ({} evaluator error(s)), so the \
@@ -383,14 +365,12 @@ impl ExperimentReport {
                 )),
             }
         }
-        let failed: Vec<&DatapointResult> = self.failures().collect();
-        if failed.len() > self.allow_failures {
+        if self.run_failed() {
             let mut reason = format!(
                 "{} datapoint(s) failed, {} allowed (raise `allow_failures` to tolerate them):",
-                failed.len(),
-                self.allow_failures
+                self.failed_count, self.allow_failures
             );
-            let lines = failed.iter().map(|d| {
+            let lines = self.failure_sample().iter().map(|d| {
                 format!(
                     "datapoint {} ({}): {}",
                     d.index,
@@ -398,7 +378,7 @@ impl ExperimentReport {
                     d.error.as_deref().unwrap_or_default()
                 )
             });
-            reason.push_str(&bounded_list(lines, 10, "\n    ", ""));
+            reason.push_str(&bounded_list(lines, self.failed_count, 10, "\n    ", ""));
             reasons.push(reason);
         }
         if reasons.is_empty() {
@@ -426,20 +406,22 @@ pub struct ExperimentFailure {
 }
 
 /// Each of `lines` as `<prefix><line><suffix>`, at most `limit` of them, then a line
-/// saying how many more there are.
+/// saying how many more of the `total` there are (`lines` may be only the first of them).
 pub(crate) fn bounded_list(
-    lines: impl ExactSizeIterator<Item = String>,
+    lines: impl Iterator<Item = String>,
+    total: usize,
     limit: usize,
     prefix: &str,
     suffix: &str,
 ) -> String {
-    let total = lines.len();
+    let mut shown = 0;
     let mut out: String = lines
         .take(limit)
+        .inspect(|_| shown += 1)
         .map(|line| format!("{prefix}{line}{suffix}"))
         .collect();
-    if total > limit {
-        out.push_str(&format!("{prefix}... and {} more{suffix}", total - limit));
+    if total > shown {
+        out.push_str(&format!("{prefix}... and {} more{suffix}", total - shown));
     }
     out
 }
@@ -462,6 +444,7 @@ pub(crate) fn format_score(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::recorder::Recorder;
 
     fn datapoint(
         index: usize,
@@ -492,11 +475,21 @@ mod tests {
         }
     }
 
+    /// A report made the way a run makes it: the results recorded in order, stored, read
+    /// back for the percentiles.
     fn report(
         datapoints: Vec<DatapointResult>,
         thresholds: &[Threshold],
         allow: usize,
     ) -> ExperimentReport {
+        let dir = std::env::temp_dir().join("honeyhive-report-tests");
+        let (mut recorder, error) = Recorder::new(&dir, thresholds);
+        assert!(error.is_none(), "{error:?}");
+        for d in datapoints {
+            recorder.record(d).unwrap();
+        }
+        let (recorded, error) = recorder.finish();
+        assert!(error.is_none(), "{error:?}");
         ExperimentReport {
             name: "qa".into(),
             run_id: "r1".into(),
@@ -504,12 +497,15 @@ mod tests {
             connected: false,
             url: None,
             shard: None,
-            metrics: summarise(&datapoints, thresholds),
-            datapoints,
+            metrics: recorded.metrics,
             allow_failures: allow,
             duration_ms: 0.0,
             server_result: None,
             report_dir: None,
+            datapoint_count: recorded.datapoint_count,
+            failed_count: recorded.failed_count,
+            failures: recorded.failures,
+            results: recorded.results,
         }
     }
 
@@ -570,6 +566,64 @@ mod tests {
             failure.reasons,
             vec!["1 datapoint(s) failed, 0 allowed (raise `allow_failures` to tolerate them):\n    datapoint 0 (dp0): panicked: boom".to_owned()]
         );
+    }
+
+    #[test]
+    fn many_failures_keep_a_bounded_sample_and_read_back_whole() {
+        let dps: Vec<DatapointResult> = (0..50)
+            .map(|i| match i % 5 {
+                0 => datapoint(i, &[("m", Some(1.0))], None),
+                _ => datapoint(i, &[], Some(&format!("error {i}"))),
+            })
+            .collect();
+        let r = report(dps.clone(), &[], 3);
+        assert_eq!((r.datapoint_count, r.failed_count), (50, 40));
+        assert!(r.run_failed());
+        let sample: Vec<usize> = r.failure_sample().iter().map(|d| d.index).collect();
+        let first: Vec<usize> = (0..50)
+            .filter(|i| i % 5 != 0)
+            .take(FAILURE_SAMPLE)
+            .collect();
+        assert_eq!(sample, first);
+        let reason = &r.check().unwrap_err().reasons[0];
+        assert!(
+            reason.starts_with("40 datapoint(s) failed, 3 allowed"),
+            "{reason}"
+        );
+        assert!(reason.contains("datapoint 1 (dp1): error 1"), "{reason}");
+        assert!(reason.ends_with("\n    ... and 30 more"), "{reason}");
+        // Everything else is read back, whole and in order.
+        assert_eq!(r.datapoints().unwrap(), dps);
+        let failures = r.failures().unwrap();
+        assert_eq!(failures.len(), 40);
+        assert!(failures.iter().all(|d| d.index % 5 != 0));
+        let sessions = r.session_ids().unwrap();
+        assert_eq!(sessions.len(), 50);
+        assert_eq!(sessions[49], "s49");
+    }
+
+    #[test]
+    fn metrics_come_in_evaluator_order_with_extras_and_thresholds_only_metrics_last() {
+        let mut first = datapoint(0, &[("b", Some(1.0)), ("a", None)], None);
+        first.evaluations[0].extra = vec![("tokens".into(), 7.0)];
+        let second = datapoint(1, &[("a", Some(0.25)), ("b", Some(0.0))], None);
+        let thresholds = [
+            Threshold::new("never_scored", Comparison::AtLeast, 1.0),
+            Threshold::new("a", Comparison::AtMost, 0.5),
+        ];
+        let r = report(vec![first, second], &thresholds, 5);
+        let names: Vec<&str> = r.metrics.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["b", "b_tokens", "a", "never_scored"]);
+        let a = r.metric("a").unwrap();
+        // Of the 2 evaluated datapoints, the one whose `a` errored does not pass.
+        assert_eq!((a.count, a.errors, a.pass_rate), (1, 1, Some(0.5)));
+        assert_eq!((a.mean, a.passed), (Some(0.25), Some(true)));
+        let never = r.metric("never_scored").unwrap();
+        assert_eq!(
+            (never.count, never.mean, never.passed),
+            (0, None, Some(false))
+        );
+        assert_eq!(r.metric("b_tokens").unwrap().p90, Some(7.0));
     }
 
     #[test]

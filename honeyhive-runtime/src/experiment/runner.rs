@@ -1,5 +1,6 @@
 //! The run: dataset, run creation, datapoints in parallel, export, run completion, report.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,7 +11,8 @@ use tokio::sync::Semaphore;
 use super::datapoint::{self, Details, Shared, Work};
 use super::output;
 use super::progress::Progress;
-use super::report::{DatapointResult, ExperimentReport, summarise};
+use super::recorder::Recorder;
+use super::report::{DatapointResult, ExperimentReport};
 use super::{DatasetSource, Experiment, Shard, TaskFn};
 use crate::client::ApiClient;
 use crate::dataset::validate::{check_inputs, read_as};
@@ -23,7 +25,7 @@ use crate::{Config, Environment, Error, Evaluator, Result, Warning};
 const EVALUATION_SOURCE: &str = "evaluation";
 
 pub(crate) async fn run<I, O>(
-    experiment: Experiment<I, O>,
+    mut experiment: Experiment<I, O>,
     task: TaskFn<I, O>,
 ) -> Result<ExperimentReport>
 where
@@ -57,7 +59,8 @@ where
     let git = (config.is_connected() && !config.is_disabled() && config.run_id.is_none())
         .then(|| tokio::task::spawn_blocking(GitInfo::current));
 
-    let dataset = Arc::new(load(experiment.dataset.clone(), &config).await?);
+    // Taken, not cloned: a loaded dataset is the largest thing a run holds.
+    let dataset = Arc::new(load(experiment.dataset.take(), &config).await?);
     let work = prepare(&dataset, &experiment, shard)?;
     // HH_DISABLED turns the run's telemetry off too: it still runs and scores, locally.
     let api = match config.is_connected() && !config.is_disabled() {
@@ -118,15 +121,21 @@ where
         evaluator_timeout: experiment.evaluator_timeout,
     });
 
-    // Results are written to the report as they finish (only scores stay in memory).
+    // Results leave memory as they finish: each goes to the report's `datapoints.jsonl`
+    // and to the run's stored results (what the report reads back), once every earlier
+    // one has (dataset order). Only counts, sums and a few failures stay in memory.
     let dir = config.local_dir().join("runs").join(&run_id);
-    let mut writer = match output::DatapointsWriter::create(&dir) {
+    let writer = match output::DatapointsWriter::create(&dir) {
         Ok(w) => Some(w),
         Err(e) => {
             warn_report(&config, &run_id, &e);
             None
         }
     };
+    let (recorder, error) = Recorder::new(config.local_dir(), &experiment.thresholds);
+    if let Some(e) = error {
+        warn_results(&config, &run_id, &e);
+    }
 
     // Datapoints run as tasks of the caller's runtime, so they use all its workers. Up to
     // `max_concurrency` run their function at once (`Shared::running`); as many more may
@@ -134,20 +143,20 @@ where
     // critical path of every datapoint.
     let progress = Progress::new(&experiment.name, work.len(), experiment.quiet);
     let permits = Arc::new(Semaphore::new(experiment.max_concurrency.saturating_mul(2)));
-    let total = work.len();
-    let mut slots: Vec<Option<DatapointResult>> = (0..total).map(|_| None).collect();
-    let mut identities = Vec::with_capacity(total);
+    let identities: Vec<(usize, u32)> = work.iter().map(|w| (w.position, w.repetition)).collect();
     let mut tasks = tokio::task::JoinSet::new();
     let mut sink = Sink {
         dataset: &dataset,
-        slots: &mut slots,
-        writer: &mut writer,
+        identities: &identities,
+        waiting: BTreeMap::new(),
+        next: 0,
+        writer,
+        recorder,
         progress: &progress,
         config: &config,
         run_id: &run_id,
     };
     for (slot, item) in work.into_iter().enumerate() {
-        identities.push((item.position, item.repetition));
         let permit = permits
             .clone()
             .acquire_owned()
@@ -167,22 +176,13 @@ where
         sink.collect(done);
     }
     progress.finish();
-    let datapoints: Vec<DatapointResult> = slots
-        .into_iter()
-        .zip(identities)
-        .map(|(slot, (position, repetition))| {
-            slot.unwrap_or_else(|| DatapointResult {
-                index: position,
-                datapoint_id: dataset.datapoints()[position].id().to_owned(),
-                repetition,
-                session_id: String::new(),
-                error: Some("the datapoint's task was lost (the runtime shut down?)".into()),
-                evaluations: Vec::new(),
-                duration_ms: 0.0,
-            })
-        })
-        .collect();
+    let (writer, recorder) = sink.finish();
+    drop(identities);
     drop(shared);
+    let (recorded, error) = recorder.finish();
+    if let Some(e) = error {
+        warn_results(&config, &run_id, &e);
+    }
 
     // Every span and session update of the run is exported before the run is finished.
     // Flushing blocks, so it runs off the async workers.
@@ -212,12 +212,15 @@ where
         connected: api.is_some(),
         url: api.as_ref().map(|_| run_url(config.base_url(), &run_id)),
         shard: shard.map(|s| s.to_string()),
-        metrics: summarise(&datapoints, &experiment.thresholds),
-        datapoints,
+        metrics: recorded.metrics,
         allow_failures: experiment.allow_failures,
         duration_ms: 0.0,
         server_result: None,
         report_dir: None,
+        datapoint_count: recorded.datapoint_count,
+        failed_count: recorded.failed_count,
+        failures: recorded.failures,
+        results: recorded.results,
     };
     if let Some(api) = &api {
         let status = if report.run_failed() {
@@ -225,11 +228,12 @@ where
         } else {
             RunStatus::Completed
         };
-        let session_ids = report
-            .session_ids()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        // Read back only now, for this one request. Without them (the run warned that its
+        // results could not be stored) the run is still finished, with its status.
+        let session_ids = report.session_ids().unwrap_or_else(|e| {
+            warn_results(&config, &run_id, &e);
+            Vec::new()
+        });
         let update = RunUpdate::new(
             experiment.name.clone(),
             status,
@@ -267,12 +271,19 @@ where
     Ok(report)
 }
 
-/// Where finished datapoints go: their slot in dataset order, the report file, the
-/// progress display.
+/// Where finished datapoints go, in dataset order: the report file, the recorder (stored
+/// results, statistics, failures); and the progress display as they finish.
 struct Sink<'a> {
     dataset: &'a Dataset,
-    slots: &'a mut [Option<DatapointResult>],
-    writer: &'a mut Option<output::DatapointsWriter>,
+    /// Each slot's datapoint and repetition, to name a datapoint whose task was lost.
+    identities: &'a [(usize, u32)],
+    /// Finished out of order: waiting for every earlier slot. Only the datapoints running
+    /// alongside the oldest unfinished one are here.
+    waiting: BTreeMap<usize, (DatapointResult, Option<String>)>,
+    /// The next slot in dataset order.
+    next: usize,
+    writer: Option<output::DatapointsWriter>,
+    recorder: Recorder,
     progress: &'a Progress,
     config: &'a Config,
     run_id: &'a str,
@@ -289,24 +300,82 @@ impl Sink<'_> {
             return;
         };
         self.progress.advance(result.error.is_some());
-        if let Some(writer) = self.writer.as_mut()
-            && let Err(e) = writer.add(
-                slot,
-                &self.dataset.datapoints()[result.index],
-                &result,
-                &details,
-            )
+        let line = self.line(&result, &details);
+        self.waiting.insert(slot, (result, line));
+        while let Some((result, line)) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            self.store(result, line);
+        }
+    }
+
+    /// The report line of `result`, made now so the details can go.
+    fn line(&mut self, result: &DatapointResult, details: &Details) -> Option<String> {
+        self.writer.as_ref()?;
+        let datapoint = &self.dataset.datapoints()[result.index];
+        match output::DatapointsWriter::line(datapoint, result, details) {
+            Ok(line) => Some(line),
+            Err(e) => {
+                warn_report(self.config, self.run_id, &e);
+                self.writer = None;
+                None
+            }
+        }
+    }
+
+    fn store(&mut self, result: DatapointResult, line: Option<String>) {
+        if let (Some(writer), Some(line)) = (self.writer.as_mut(), line)
+            && let Err(e) = writer.write(&line)
         {
             warn_report(self.config, self.run_id, &e);
-            *self.writer = None;
+            self.writer = None;
         }
-        self.slots[slot] = Some(result);
+        if let Err(e) = self.recorder.record(result) {
+            warn_results(self.config, self.run_id, &e);
+        }
+    }
+
+    /// Stores what is left: the datapoints after a lost one, and the lost ones (as failed)
+    /// in their place.
+    fn finish(mut self) -> (Option<output::DatapointsWriter>, Recorder) {
+        for slot in self.next..self.identities.len() {
+            let (result, line) = match self.waiting.remove(&slot) {
+                Some(finished) => finished,
+                None => {
+                    let (position, repetition) = self.identities[slot];
+                    let lost = DatapointResult {
+                        index: position,
+                        datapoint_id: self.dataset.datapoints()[position].id().to_owned(),
+                        repetition,
+                        session_id: String::new(),
+                        error: Some(
+                            "the datapoint's task was lost (the runtime shut down?)".into(),
+                        ),
+                        evaluations: Vec::new(),
+                        duration_ms: 0.0,
+                    };
+                    let line = self.line(&lost, &Details::default());
+                    (lost, line)
+                }
+            };
+            self.store(result, line);
+        }
+        self.next = self.identities.len();
+        (self.writer, self.recorder)
     }
 }
 
 fn warn_report(config: &Config, run_id: &str, error: &Error) {
     config.warnings().emit(Warning::UpdateFailed {
         what: format!("writing the report of run {run_id}"),
+        reason: error.to_string(),
+    });
+}
+
+/// The run's results could not be stored or read back: the report keeps its statistics
+/// (without percentiles) and counts, and reading its datapoints returns the error.
+fn warn_results(config: &Config, run_id: &str, error: &Error) {
+    config.warnings().emit(Warning::UpdateFailed {
+        what: format!("storing the datapoint results of run {run_id}"),
         reason: error.to_string(),
     });
 }

@@ -1,0 +1,320 @@
+//! Statistics of every metric over a run: counts, errors, mean, extremes and pass counts
+//! streamed while results arrive in dataset order, so nothing per datapoint stays in
+//! memory; the percentiles from the values read back once the run is over.
+
+use std::cmp::Ordering;
+
+use serde::Serialize;
+
+use super::report::{DatapointResult, Threshold};
+use crate::Result;
+
+/// Statistics of one metric over the datapoints that have it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricSummary {
+    /// The metric.
+    pub name: String,
+    /// How many datapoints have a value.
+    pub count: usize,
+    /// How many evaluator calls for this metric failed.
+    pub errors: usize,
+    /// Mean; `None` without values (as are the other statistics).
+    pub mean: Option<f64>,
+    /// Lowest value.
+    pub min: Option<f64>,
+    /// Highest value.
+    pub max: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 90th percentile (linear interpolation).
+    pub p90: Option<f64>,
+    /// The threshold on its mean, when the experiment sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+    /// Share of the datapoints (those the function did not fail on) whose value meets the
+    /// threshold; a datapoint whose evaluator failed does not pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass_rate: Option<f64>,
+    /// Whether the mean meets the threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passed: Option<bool>,
+}
+
+/// A percentile with linear interpolation between closest ranks, as numpy's default.
+///
+/// ```
+/// use honeyhive_runtime::experiment::percentile;
+/// assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.5));
+/// assert_eq!(percentile(&[10.0, 1.0, 5.0], 90.0), Some(9.0));
+/// assert_eq!(percentile(&[], 90.0), None);
+/// ```
+pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    percentile_of_sorted(&sorted, p)
+}
+
+/// [`percentile`] of values already in ascending order.
+fn percentile_of_sorted(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p / 100.0).clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
+    Some(sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64))
+}
+
+/// One metric's figures so far.
+#[derive(Debug)]
+struct Running {
+    name: String,
+    threshold: Option<Threshold>,
+    count: usize,
+    errors: usize,
+    /// Summed in dataset order from the first value on, as `Aggregate::Mean` sums a slice.
+    sum: Option<f64>,
+    /// Extremes in `f64::total_cmp` order, as the ends of the sorted values.
+    min: Option<f64>,
+    max: Option<f64>,
+    /// Values that meet the threshold.
+    passing: usize,
+}
+
+/// Every metric's figures so far, in the order the metrics first appear (evaluator order).
+#[derive(Debug)]
+pub(crate) struct Statistics {
+    thresholds: Vec<Threshold>,
+    metrics: Vec<Running>,
+    /// Datapoints the function did not fail on: the base of every pass rate.
+    evaluated: usize,
+}
+
+/// Each metric's values in dataset order, index for index with [`Statistics`]' metrics:
+/// what the percentiles need, read back from the stored results once the run is over.
+pub(crate) struct Values(Vec<Vec<f64>>);
+
+impl Statistics {
+    pub(crate) fn new(thresholds: &[Threshold]) -> Statistics {
+        Statistics {
+            thresholds: thresholds.to_vec(),
+            metrics: Vec::new(),
+            evaluated: 0,
+        }
+    }
+
+    /// Adds one datapoint's result. Results must come in dataset order, so the mean is
+    /// summed in the same order whatever order the datapoints finished in.
+    pub(crate) fn add(&mut self, result: &DatapointResult) {
+        if !result.failed() {
+            self.evaluated += 1;
+        }
+        for e in &result.evaluations {
+            let i = self.slot(&e.name);
+            match e.score {
+                Some(score) => self.metrics[i].push(score),
+                None => self.metrics[i].errors += 1,
+            }
+            for (key, value) in &e.extra {
+                let i = self.slot(&format!("{}_{key}", e.name));
+                self.metrics[i].push(*value);
+            }
+        }
+    }
+
+    /// The position of metric `name`, added on its first appearance (few metrics: a
+    /// linear search beats hashing).
+    fn slot(&mut self, name: &str) -> usize {
+        if let Some(i) = self.metrics.iter().position(|m| m.name == name) {
+            return i;
+        }
+        let threshold = self.thresholds.iter().find(|t| t.metric == name).cloned();
+        self.metrics.push(Running {
+            name: name.to_owned(),
+            threshold,
+            count: 0,
+            errors: 0,
+            sum: None,
+            min: None,
+            max: None,
+            passing: 0,
+        });
+        self.metrics.len() - 1
+    }
+
+    /// Each metric's values from `results`, the same results [`add`](Self::add) saw, in
+    /// the same order. `None` when they are not the same (a different count for some
+    /// metric): percentiles of other values would be wrong, not just imprecise.
+    pub(crate) fn values(
+        &self,
+        results: impl Iterator<Item = Result<DatapointResult>>,
+    ) -> Result<Option<Values>> {
+        let mut values: Vec<Vec<f64>> = self
+            .metrics
+            .iter()
+            .map(|m| Vec::with_capacity(m.count))
+            .collect();
+        for result in results {
+            for (name, value) in result?.evaluations.iter().flat_map(|e| e.metrics()) {
+                match self.metrics.iter().position(|m| m.name == name) {
+                    Some(i) => values[i].push(value),
+                    None => return Ok(None),
+                }
+            }
+        }
+        let same = values
+            .iter()
+            .zip(&self.metrics)
+            .all(|(v, m)| v.len() == m.count);
+        Ok(same.then_some(Values(values)))
+    }
+
+    /// Every metric's summary, then the metrics that only a threshold names. Without
+    /// `values` (the results could not be read back) the percentiles are `None`; every
+    /// other figure is exact either way.
+    pub(crate) fn finish(mut self, values: Option<Values>) -> Vec<MetricSummary> {
+        let thresholds = self.thresholds.clone();
+        for t in &thresholds {
+            self.slot(&t.metric);
+        }
+        let mut values = values.map(|v| v.0.into_iter());
+        let evaluated = self.evaluated;
+        self.metrics
+            .into_iter()
+            .map(|m| {
+                let (p50, p90) = match values.as_mut().map(|v| v.next().unwrap_or_default()) {
+                    Some(mut values) => {
+                        values.sort_by(f64::total_cmp);
+                        (
+                            percentile_of_sorted(&values, 50.0),
+                            percentile_of_sorted(&values, 90.0),
+                        )
+                    }
+                    None => (None, None),
+                };
+                let mean = m.sum.map(|sum| sum / m.count as f64);
+                let pass_rate = m.threshold.as_ref().map(|_| {
+                    if evaluated == 0 {
+                        0.0
+                    } else {
+                        m.passing as f64 / evaluated as f64
+                    }
+                });
+                let passed = m
+                    .threshold
+                    .as_ref()
+                    .map(|t| mean.is_some_and(|mean| t.holds(mean)));
+                MetricSummary {
+                    count: m.count,
+                    errors: m.errors,
+                    mean,
+                    min: m.min,
+                    max: m.max,
+                    p50,
+                    p90,
+                    threshold: m.threshold,
+                    pass_rate,
+                    passed,
+                    name: m.name,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Running {
+    fn push(&mut self, value: f64) {
+        self.count += 1;
+        self.sum = Some(self.sum.map_or(value, |sum| sum + value));
+        if self
+            .min
+            .is_none_or(|min| value.total_cmp(&min) == Ordering::Less)
+        {
+            self.min = Some(value);
+        }
+        if self
+            .max
+            .is_none_or(|max| value.total_cmp(&max) == Ordering::Greater)
+        {
+            self.max = Some(value);
+        }
+        if self.threshold.as_ref().is_some_and(|t| t.holds(value)) {
+            self.passing += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Aggregate;
+    use crate::experiment::{Comparison, EvaluationResult};
+
+    fn result(
+        index: usize,
+        name: &str,
+        score: Option<f64>,
+        extra: &[(&str, f64)],
+    ) -> DatapointResult {
+        DatapointResult {
+            index,
+            datapoint_id: format!("dp{index}"),
+            repetition: 0,
+            session_id: String::new(),
+            error: None,
+            evaluations: vec![EvaluationResult {
+                name: name.to_owned(),
+                score,
+                scores: score.into_iter().collect(),
+                extra: extra.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+                errors: Vec::new(),
+            }],
+            duration_ms: 0.0,
+        }
+    }
+
+    /// Streamed figures equal those of the whole slice, bit for bit, whatever the values.
+    #[test]
+    fn streamed_figures_equal_those_of_all_the_values() {
+        let values = [0.1, 0.2, 0.3, -0.0, 1e-17, 7.25, f64::NAN, 0.0, -3.5, 1e300];
+        let mut statistics = Statistics::new(&[]);
+        let results: Vec<DatapointResult> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| result(i, "m", Some(*v), &[]))
+            .collect();
+        for r in &results {
+            statistics.add(r);
+        }
+        let read_back = statistics.values(results.into_iter().map(Ok)).unwrap();
+        let m = &statistics.finish(read_back)[0];
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let bits = |v: Option<f64>| v.map(f64::to_bits);
+        assert_eq!(bits(m.mean), bits(Aggregate::Mean.apply(&values)));
+        assert_eq!(bits(m.min), bits(sorted.first().copied()));
+        assert_eq!(bits(m.max), bits(sorted.last().copied()));
+        assert_eq!(bits(m.p50), bits(percentile(&values, 50.0)));
+        assert_eq!(bits(m.p90), bits(percentile(&values, 90.0)));
+    }
+
+    #[test]
+    fn values_that_are_not_the_streamed_ones_give_no_percentiles() {
+        let mut statistics = Statistics::new(&[Threshold::new("m", Comparison::AtLeast, 1.0)]);
+        statistics.add(&result(0, "m", Some(1.0), &[("tokens", 3.0)]));
+        let fewer = statistics.values(std::iter::empty()).unwrap();
+        assert!(fewer.is_none());
+        let other = statistics
+            .values(std::iter::once(Ok(result(0, "other", Some(1.0), &[]))))
+            .unwrap();
+        assert!(other.is_none());
+        // Without values every other figure stays exact.
+        let metrics = statistics.finish(None);
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["m", "m_tokens"]);
+        assert_eq!((metrics[0].mean, metrics[0].p50), (Some(1.0), None));
+        assert_eq!(
+            (metrics[0].pass_rate, metrics[0].passed),
+            (Some(1.0), Some(true))
+        );
+    }
+}
