@@ -133,8 +133,10 @@ pub struct Call {
 
 /// The recording state of a [`Call`]: what the generated code captures goes here.
 pub struct Recorder {
-    /// The parent context until the span starts, then the context holding the span; both
-    /// hold the call's (enabled) tracer.
+    /// Empty until the span starts, then the context holding the span (and the call's
+    /// enabled tracer). Until then the current context is the parent: the span starts in
+    /// the same synchronous step as [`Call::begin`] (the generated code captures, then
+    /// runs or instruments the body), so the parent is read there, not cloned here.
     cx: Context,
     name: Cow<'static, str>,
     attrs: Attributes,
@@ -165,18 +167,18 @@ impl Call {
         if !crate::tracer::any_entered() {
             return Call { state: None };
         }
-        let recording = Context::map_current(|cx| match entered(cx) {
-            Some(_) if !cx.is_telemetry_suppressed() => Some(cx.clone()),
-            _ => None,
+        let recording = Context::map_current(|cx| {
+            entered(cx).is_some() && !cx.is_telemetry_suppressed()
         });
-        match recording {
-            None => Call { state: None },
-            Some(parent) => Call::recording(parent, name, event_type),
+        if recording {
+            Call::recording(name, event_type)
+        } else {
+            Call { state: None }
         }
     }
 
     #[inline(never)]
-    fn recording(parent: Context, name: Name, event_type: Option<&'static str>) -> Call {
+    fn recording(name: Name, event_type: Option<&'static str>) -> Call {
         let name = name.resolve();
         let mut attrs = Attributes {
             values: crate::batch_processor::attribute_buffer(),
@@ -193,7 +195,7 @@ impl Call {
         }
         Call {
             state: Some(Box::new(Recorder {
-                cx: parent,
+                cx: Context::new(),
                 name,
                 attrs,
                 started_at: None,
@@ -289,13 +291,21 @@ impl Recorder {
     }
 
     fn capture<T: Serialize + ?Sized>(&mut self, key: KeyName<'_>, value: &T) {
-        if let Err(e) = self.attrs.capture_as(key, value)
-            && let Some(tracer) = entered(&self.cx)
-        {
-            tracer.config().warnings().emit(Warning::CaptureFailed {
+        if let Err(e) = self.attrs.capture_as(key, value) {
+            let warning = Warning::CaptureFailed {
                 key: key.text(),
                 reason: e.to_string(),
-            });
+            };
+            let emit = |cx: &Context| {
+                if let Some(tracer) = entered(cx) {
+                    tracer.config().warnings().emit(warning);
+                }
+            };
+            if self.started_at.is_some() {
+                emit(&self.cx);
+            } else {
+                Context::map_current(emit);
+            }
         }
     }
 
@@ -313,25 +323,29 @@ impl Recorder {
         self.fail(Some(Cow::Borrowed(PANIC_TYPE)), panic_message(payload));
     }
 
-    /// Starts the span as a child of the context found by [`Call::begin`], with the
-    /// attributes captured so far.
+    /// Starts the span as a child of the current context (the one [`Call::begin`] found),
+    /// with the attributes captured so far.
     fn start(&mut self) {
         if self.started_at.is_some() {
             return;
         }
-        let Some(tracer) = entered(&self.cx).cloned() else {
-            return;
-        };
-        // What is captured from now on (output, errors) goes in a second buffer, handed
-        // back to the pool when the span ends.
-        let attributes = std::mem::replace(
-            &mut self.attrs.values,
-            crate::batch_processor::attribute_buffer(),
-        );
         let started_at = SystemTime::now();
-        let span = CallSpan::start(tracer, &self.cx, self.name.clone(), started_at, attributes);
-        self.cx = self.cx.with_span(span);
-        self.started_at = Some(started_at);
+        let (values, name) = (&mut self.attrs.values, &self.name);
+        let started = Context::map_current(|parent| {
+            let tracer = entered(parent)?.clone();
+            // What is captured from now on (output, errors) goes in a second buffer,
+            // handed back to the pool when the span ends.
+            let attributes =
+                std::mem::replace(values, crate::batch_processor::attribute_buffer());
+            let span = CallSpan::start(tracer, parent, name.clone(), started_at, attributes);
+            Some(parent.with_span(span))
+        });
+        // No tracer any more: only a capture's own code could have changed the context
+        // since `begin`; the call stays unrecorded.
+        if let Some(cx) = started {
+            self.cx = cx;
+            self.started_at = Some(started_at);
+        }
     }
 
     fn stop_clock(&mut self) {
