@@ -56,13 +56,13 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{Status, TraceContextExt as _};
+use opentelemetry::trace::{Event, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use serde::Serialize;
 
 use crate::Warning;
 use crate::attributes as attr;
-use crate::call_span::CallSpan;
+use crate::call_span::{CallSpan, Closing};
 use crate::capture::{Attributes, KeyName};
 use crate::tracer::entered;
 
@@ -363,30 +363,33 @@ impl Recorder {
         self.stop_clock();
         let duration = self.duration.unwrap_or_default();
         let ended_at = started_at + duration;
-        let span = self.cx.span();
-        let mut attributes = std::mem::take(&mut self.attrs.values);
-        attributes.push(KeyValue::new(
+        let mut closing = Closing {
+            attributes: std::mem::take(&mut self.attrs.values),
+            status: Status::Unset,
+            event: None,
+        };
+        closing.attributes.push(KeyValue::new(
             attr::DURATION_MS,
             duration.as_secs_f64() * 1000.0,
         ));
         if let Some(truncated) = self.attrs.truncated_attribute() {
-            attributes.push(truncated);
+            closing.attributes.push(truncated);
         }
         if let Some(Failure {
             exception_type,
             message,
         }) = self.error.take()
         {
-            attributes.push(KeyValue::new(attr::ERROR, message.clone()));
-            if let Some(exception_type) = exception_type {
+            closing
+                .attributes
+                .push(KeyValue::new(attr::ERROR, message.clone()));
+            closing.event = exception_type.map(|exception_type| {
                 let attributes = exception_attributes(exception_type, &message);
-                span.add_event_with_timestamp("exception", ended_at, attributes);
-            }
-            span.set_status(Status::error(message));
+                Event::new("exception", ended_at, attributes, 0)
+            });
+            closing.status = Status::error(message);
         }
-        span.set_attributes(attributes.drain(..));
-        crate::batch_processor::give_back(attributes);
-        span.end_with_timestamp(ended_at);
+        crate::call_span::end(&self.cx, closing, ended_at);
     }
 }
 

@@ -19,9 +19,12 @@
 //!   stamp (one reference-count increment on this thread instead of ten); otherwise
 //!   it is stamped here, at start, with the same function the span processor uses.
 //!
-//! Ending (or dropping) the span queues it on the pipeline's batch queue.
+//! Ending (or dropping) the span queues it on the pipeline's batch queue. A call ends its
+//! span with [`end`], which hands the call's closing attributes, status and event over
+//! with the end itself.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::time::SystemTime;
 
 use opentelemetry::baggage::BaggageExt as _;
@@ -36,6 +39,49 @@ use opentelemetry_sdk::trace::{
 use crate::HoneyHiveTracer;
 use crate::pipeline::MAX_ATTRIBUTES_PER_SPAN;
 use crate::span_processor;
+
+/// What a call adds to its span as it ends: the output, duration and error attributes,
+/// an error status, the `exception` event.
+pub(crate) struct Closing {
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) status: Status,
+    pub(crate) event: Option<Event>,
+}
+
+thread_local! {
+    /// The closing of the span [`end`] is ending, with the span's id.
+    static CLOSING: Cell<Option<(SpanId, Closing)>> = const { Cell::new(None) };
+}
+
+/// Ends the call span current in `cx` at `timestamp`, with `closing`.
+///
+/// Why a hand-over: the span sits in the context behind the SDK's `SynchronizedSpan`, whose
+/// every method takes its mutex, so setting the closing attributes and then ending took the
+/// lock twice (three times with an error), on every call. `CallSpan::end_with_timestamp`
+/// takes the closing from here, under the one lock of the end. A span already ended (by the
+/// user's code, through the context) does not take it: it is dropped, as the separate calls
+/// would have been ignored.
+pub(crate) fn end(cx: &Context, closing: Closing, timestamp: SystemTime) {
+    let span = cx.span();
+    let id = span.span_context().span_id();
+    let _ = CLOSING.try_with(|slot| slot.set(Some((id, closing))));
+    span.end_with_timestamp(timestamp);
+    let _ = CLOSING.try_with(Cell::take);
+}
+
+/// The closing [`end`] handed over for span `id`, if any.
+fn take_closing(id: SpanId) -> Option<Closing> {
+    CLOSING
+        .try_with(|slot| match slot.take() {
+            Some((for_span, closing)) if for_span == id => Some(closing),
+            other => {
+                slot.set(other);
+                None
+            }
+        })
+        .ok()
+        .flatten()
+}
 
 /// A span started by a `#[trace]` call.
 pub(crate) struct CallSpan {
@@ -133,6 +179,34 @@ impl CallSpan {
     }
 }
 
+impl Data {
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        if self.attributes.len() < MAX_ATTRIBUTES_PER_SPAN as usize {
+            self.attributes.push(attribute);
+        } else {
+            self.dropped_attributes_count += 1;
+        }
+    }
+
+    fn set_status(&mut self, status: Status) {
+        // As the SDK: Ok > Error > Unset, a status never goes down.
+        if status > self.status {
+            self.status = status;
+        }
+    }
+
+    fn add_event(&mut self, mut event: Event) {
+        let limits = SpanLimits::default();
+        if self.events.len() < limits.max_events_per_span as usize {
+            event.dropped_attributes_count +=
+                truncate(&mut event.attributes, limits.max_attributes_per_event);
+            self.events.events.push(event);
+        } else {
+            self.events.dropped_count += 1;
+        }
+    }
+}
+
 /// At most `limit` attributes kept; returns how many were dropped.
 fn truncate(attributes: &mut Vec<KeyValue>, limit: u32) -> u32 {
     let dropped = attributes.len().saturating_sub(limit as usize);
@@ -145,19 +219,12 @@ impl opentelemetry::trace::Span for CallSpan {
         &mut self,
         name: T,
         timestamp: SystemTime,
-        mut attributes: Vec<KeyValue>,
+        attributes: Vec<KeyValue>,
     ) where
         T: Into<Cow<'static, str>>,
     {
-        let Some(data) = &mut self.data else { return };
-        let limits = SpanLimits::default();
-        if data.events.len() < limits.max_events_per_span as usize {
-            let dropped = truncate(&mut attributes, limits.max_attributes_per_event);
-            data.events
-                .events
-                .push(Event::new(name, timestamp, attributes, dropped));
-        } else {
-            data.events.dropped_count += 1;
+        if let Some(data) = &mut self.data {
+            data.add_event(Event::new(name, timestamp, attributes, 0));
         }
     }
 
@@ -170,19 +237,14 @@ impl opentelemetry::trace::Span for CallSpan {
     }
 
     fn set_attribute(&mut self, attribute: KeyValue) {
-        let Some(data) = &mut self.data else { return };
-        if data.attributes.len() < MAX_ATTRIBUTES_PER_SPAN as usize {
-            data.attributes.push(attribute);
-        } else {
-            data.dropped_attributes_count += 1;
+        if let Some(data) = &mut self.data {
+            data.set_attribute(attribute);
         }
     }
 
     fn set_status(&mut self, status: Status) {
-        let Some(data) = &mut self.data else { return };
-        // As the SDK: Ok > Error > Unset, a status never goes down.
-        if status > data.status {
-            data.status = status;
+        if let Some(data) = &mut self.data {
+            data.set_status(status);
         }
     }
 
@@ -209,7 +271,24 @@ impl opentelemetry::trace::Span for CallSpan {
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        let Some(data) = self.data.take() else { return };
+        let Some(mut data) = self.data.take() else {
+            return;
+        };
+        if let Some(Closing {
+            mut attributes,
+            status,
+            event,
+        }) = take_closing(self.context.span_id())
+        {
+            for attribute in attributes.drain(..) {
+                data.set_attribute(attribute);
+            }
+            crate::batch_processor::give_back(attributes);
+            data.set_status(status);
+            if let Some(event) = event {
+                data.add_event(event);
+            }
+        }
         let Some(pipeline) = data.tracer.pipeline() else {
             return; // `start` is only called with an enabled tracer
         };

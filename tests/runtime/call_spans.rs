@@ -229,3 +229,37 @@ fn a_context_attached_with_the_raw_api_on_another_thread_is_traced() {
         Some("from another thread")
     );
 }
+
+/// Ends its own span through the context, then fails.
+#[trace]
+fn ends_its_own_span() -> Result<(), String> {
+    Context::current().span().end();
+    Err("after the end".to_owned())
+}
+
+/// Fails inside `ends_its_own_span`.
+#[trace]
+fn wraps_a_self_ending_call() -> Result<(), String> {
+    ends_its_own_span()?;
+    Ok(())
+}
+
+#[test]
+fn a_span_the_body_ended_keeps_what_it_had_and_its_caller_gets_only_its_own_closing() {
+    let server = TestServer::start();
+    let tracer = connected(&server).build().unwrap();
+    assert!(tracer.in_scope(wraps_a_self_ending_call).is_err());
+    tracer.flush().unwrap();
+    let spans = server.wait_for_spans(2, WAIT);
+    let find = |name: &str| spans.iter().find(|s| s.name == name).unwrap().clone();
+    let (inner, outer) = (find("ends_its_own_span"), find("wraps_a_self_ending_call"));
+    // The inner span ended before the call did: nothing of the call's end reached it.
+    assert_eq!(inner.attr(attr::ERROR), None);
+    assert_eq!(inner.attr(attr::DURATION_MS), None);
+    assert!(inner.events.is_empty(), "{inner:?}");
+    // Its caller's end carries the caller's own closing, once.
+    assert_eq!(outer.str_attr(attr::ERROR), Some("after the end"));
+    assert!(outer.attr(attr::DURATION_MS).is_some());
+    assert_eq!(outer.events.len(), 1, "{outer:?}");
+    assert_eq!(outer.parent_span_id, None);
+}
