@@ -48,6 +48,7 @@ impl<T: serde::Serialize + ?Sized> CaptureValue for T {}
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -193,16 +194,22 @@ impl Call {
                 .values
                 .push(KeyValue::new(attr::EVENT_TYPE, event_type));
         }
-        Call {
-            state: Some(Box::new(Recorder {
-                cx: Context::new(),
-                name,
-                attrs,
-                started_at: None,
-                duration: None,
-                error: None,
-            })),
-        }
+        let recorder = Recorder {
+            cx: Context::new(),
+            name,
+            attrs,
+            started_at: None,
+            duration: None,
+            error: None,
+        };
+        let state = match SPARE.try_with(Cell::take).ok().flatten() {
+            Some(mut spare) => {
+                *spare = recorder;
+                spare
+            }
+            None => Box::new(recorder),
+        };
+        Call { state: Some(state) }
     }
 
     /// The recorder, when this call is recorded.
@@ -251,6 +258,31 @@ impl Call {
             inner: ManuallyDrop::new(body),
             state: self.state.take(),
         }
+    }
+}
+
+thread_local! {
+    /// The box of the last call that ended on this thread, emptied, for the next call's
+    /// recorder: a traced call then allocates no box of its own.
+    static SPARE: Cell<Option<Box<Recorder>>> = const { Cell::new(None) };
+}
+
+impl Drop for Call {
+    #[inline]
+    fn drop(&mut self) {
+        // Inline: an inert call's drop is this one branch.
+        if let Some(state) = self.state.take() {
+            Call::finish(state);
+        }
+    }
+}
+
+impl Call {
+    #[inline(never)]
+    fn finish(mut state: Box<Recorder>) {
+        state.end();
+        state.clear();
+        let _ = SPARE.try_with(|spare| spare.set(Some(state)));
     }
 }
 
@@ -356,11 +388,23 @@ impl Recorder {
         }
     }
 
+    /// Back to the state of a recorder that never started, keeping nothing of the call.
+    fn clear(&mut self) {
+        self.cx = Context::new();
+        self.name = Cow::Borrowed("");
+        self.attrs.values.clear();
+        self.attrs.truncated.clear();
+        self.started_at = None;
+        self.duration = None;
+        self.error = None;
+    }
+
+    /// Ends the span, once: a second call does nothing.
     fn end(&mut self) {
-        let Some(started_at) = self.started_at else {
+        self.stop_clock();
+        let Some(started_at) = self.started_at.take() else {
             return;
         };
-        self.stop_clock();
         let duration = self.duration.unwrap_or_default();
         let ended_at = started_at + duration;
         let mut closing = Closing {

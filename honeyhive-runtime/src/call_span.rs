@@ -15,7 +15,7 @@
 //!   is not recorded); the parent's trace state;
 //! - the provider's limits (attributes, events, links) and instrumentation scope;
 //! - the stamp. When the context's baggage adds nothing to the tracer's stamp (the common
-//!   case, [`Stamp::covers`](crate::span_processor::Stamp::covers)), the export task stamps the span from the tracer's shared
+//!   case, [`HoneyHiveTracer::covers`]), the export task stamps the span from the tracer's shared
 //!   stamp (one reference-count increment on this thread instead of ten); otherwise
 //!   it is stamped here, at start, with the same function the span processor uses.
 //!
@@ -152,10 +152,9 @@ impl CallSpan {
             };
         }
 
-        let stamp = tracer.stamp();
-        let deferred = stamp.covers(parent.baggage());
+        let deferred = tracer.covers(parent.baggage());
         if !deferred {
-            span_processor::stamp(Some(stamp), Some(parent.baggage()), |kv| {
+            span_processor::stamp(Some(tracer.stamp()), Some(parent.baggage()), |kv| {
                 attributes.push(kv)
             });
         }

@@ -54,32 +54,6 @@ pub(crate) struct Stamp {
     pub(crate) datapoint_id: Option<StringValue>,
 }
 
-impl Stamp {
-    /// Whether `bag` changes nothing of what this stamp gives a span: no user entries, and
-    /// every propagated id it holds is this stamp's own. A span started in a context with
-    /// such baggage can be stamped later from the stamp alone ([`stamp`] with no baggage
-    /// gives the same attributes), which `#[trace]` calls do on the export thread.
-    pub(crate) fn covers(&self, bag: &Baggage) -> bool {
-        let own = |mine: Option<&StringValue>, value: &StringValue| {
-            mine.is_some_and(|mine| same(mine.as_str(), value.as_str()))
-        };
-        bag.iter().all(|(key, (value, _))| match key.as_str() {
-            baggage::SESSION_ID => own(Some(&self.session_id), value),
-            baggage::RUN_ID => own(self.run_id.as_ref(), value),
-            baggage::DATASET_ID => own(self.dataset_id.as_ref(), value),
-            baggage::DATAPOINT_ID => own(self.datapoint_id.as_ref(), value),
-            baggage::TRACER_ID => true,
-            _ => false,
-        })
-    }
-}
-
-/// Equal strings; the baggage a tracer enters holds its own (shared) strings, so the
-/// comparison is usually of one pointer.
-fn same(a: &str, b: &str) -> bool {
-    std::ptr::eq(a, b) || a == b
-}
-
 /// Passes to `push` the attributes of a span started in a context holding `stamp` (its
 /// enabled tracer's) and `bag`: ids from the baggage first (so a distributed caller's
 /// `run_id`/`datapoint_id`/`session_id` win), then the stamp's; every other baggage

@@ -143,6 +143,26 @@ impl HoneyHiveTracer {
         &self.inner.baggage
     }
 
+    /// Whether `bag` holds nothing but entries this tracer enters itself (as in its own
+    /// scope): a span started there is stamped from the tracer's [`Stamp`] alone, which
+    /// `#[trace]` calls leave to the export task ([`crate::call_span`]). Stricter than
+    /// needed (another tracer's id, or equal ids from a caller, answer no and the span is
+    /// stamped at start), never looser.
+    pub(crate) fn covers(&self, bag: &Baggage) -> bool {
+        let own = &self.inner.baggage;
+        // The entries of this tracer's scope are its own strings: one pointer comparison
+        // each, where matching key names cost a string comparison per entry.
+        let same = |a: &str, b: &str| std::ptr::eq(a, b) || a == b;
+        bag.len() <= own.len()
+            && bag.iter().all(|(key, (value, _))| {
+                own.iter().any(|(k, v)| {
+                    std::ptr::eq(*k, key.as_str()) && std::ptr::eq(v.as_str(), value.as_str())
+                }) || own
+                    .iter()
+                    .any(|(k, v)| same(k, key.as_str()) && same(v.as_str(), value.as_str()))
+            })
+    }
+
     /// `parent` with this tracer entered: its ids replace any inherited ones (a tracer's
     /// spans never carry another session's ids), the parent span stays the parent.
     pub fn context_on(&self, parent: &Context) -> Context {
@@ -560,6 +580,7 @@ pub(crate) fn any_entered() -> bool {
 }
 
 /// The (enabled) tracer entered into `cx`, if any.
+#[inline]
 pub(crate) fn entered(cx: &Context) -> Option<&HoneyHiveTracer> {
     cx.get::<Entered>().map(|e| &e.0)
 }
