@@ -61,6 +61,7 @@ pub mod __private {
         Call, CaptureInput, CaptureOutput, CaptureValue, ErrorRef, ErrorTextDebug,
         ErrorTextDisplay, ErrorTextName, Name, Recorder, Traced,
     };
+    pub use honeyhive_runtime::__attribute_prefix as attribute_prefix;
 
     // `#[evaluator]`.
     /// The ground truth as the runtime gives it to evaluators.

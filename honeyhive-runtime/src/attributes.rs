@@ -29,7 +29,7 @@ pub const EVENT_TYPE: &str = "honeyhive_event_type";
 /// Event name (the span name).
 pub const EVENT_NAME: &str = "honeyhive_event_name";
 /// Prefix of captured inputs.
-pub const INPUTS: &str = "honeyhive_inputs";
+pub const INPUTS: &str = crate::__attribute_prefix!(inputs);
 /// Prefix of outputs.
 pub const OUTPUTS: &str = "honeyhive_outputs";
 /// The return value of a traced call.
@@ -37,9 +37,26 @@ pub const OUTPUT_RESULT: &str = "honeyhive_outputs.result";
 /// Wall time of a call in milliseconds (f64).
 pub const DURATION_MS: &str = "honeyhive_duration_ms";
 /// Prefix of configuration values.
-pub const CONFIG: &str = "honeyhive_config";
+pub const CONFIG: &str = crate::__attribute_prefix!(config);
 /// Prefix of metadata values.
-pub const METADATA: &str = "honeyhive_metadata";
+pub const METADATA: &str = crate::__attribute_prefix!(metadata);
+
+/// The prefixes `#[trace]` joins to argument and option names at compile time, as literals:
+/// `concat!` takes literals (and macros expanding to them), not constants. Each whole
+/// attribute name is then a `&'static str` in the user's binary, found by no lookup.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __attribute_prefix {
+    (inputs) => {
+        "honeyhive_inputs"
+    };
+    (metadata) => {
+        "honeyhive_metadata"
+    };
+    (config) => {
+        "honeyhive_config"
+    };
+}
 /// Prefix of metrics.
 pub const METRICS: &str = "honeyhive_metrics";
 /// Prefix of feedback.

@@ -295,19 +295,20 @@ impl fmt::Debug for Call {
 }
 
 impl Recorder {
-    /// Captures one argument under `honeyhive_inputs.<name>`.
-    pub fn input<T: CaptureInput + ?Sized>(&mut self, name: &str, value: &T) {
-        self.capture(KeyName::Joined(attr::INPUTS, name), value);
+    /// Captures one argument under `key`, `honeyhive_inputs.<name>` (the generated code
+    /// joins it at compile time).
+    pub fn input<T: CaptureInput + ?Sized>(&mut self, key: &'static str, value: &T) {
+        self.capture(KeyName::Static(key), value);
     }
 
-    /// Records one `metadata(key = value)` entry under `honeyhive_metadata.<key>`.
-    pub fn metadata<T: CaptureValue + ?Sized>(&mut self, key: &str, value: &T) {
-        self.capture(KeyName::Joined(attr::METADATA, key), value);
+    /// Records one `metadata(key = value)` entry under `key`, `honeyhive_metadata.<key>`.
+    pub fn metadata<T: CaptureValue + ?Sized>(&mut self, key: &'static str, value: &T) {
+        self.capture(KeyName::Static(key), value);
     }
 
-    /// Records one `config(key = value)` entry under `honeyhive_config.<key>`.
-    pub fn config<T: CaptureValue + ?Sized>(&mut self, key: &str, value: &T) {
-        self.capture(KeyName::Joined(attr::CONFIG, key), value);
+    /// Records one `config(key = value)` entry under `key`, `honeyhive_config.<key>`.
+    pub fn config<T: CaptureValue + ?Sized>(&mut self, key: &'static str, value: &T) {
+        self.capture(KeyName::Static(key), value);
     }
 
     /// Records the return value (the `Ok` value of a `Result`) under

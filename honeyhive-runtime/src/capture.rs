@@ -4,10 +4,8 @@
 //! then walk the value, objects as `prefix.key`, arrays as `prefix.<index>`, nulls skipped,
 //! scalars as native OpenTelemetry types.
 
-use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt::{Display, Write as _};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 use opentelemetry::{Key, KeyValue, Value};
@@ -40,8 +38,6 @@ pub(crate) enum KeyName<'a> {
     Static(&'static str),
     /// A name given at run time.
     Borrowed(&'a str),
-    /// `prefix.name`, e.g. `honeyhive_inputs.question`.
-    Joined(&'static str, &'a str),
 }
 
 impl KeyName<'_> {
@@ -49,20 +45,12 @@ impl KeyName<'_> {
         match self {
             KeyName::Static(s) => Key::from_static_str(s),
             KeyName::Borrowed(_) => Key::from(self.text()),
-            KeyName::Joined(prefix, name) => joined_key(prefix, name),
         }
     }
 
     pub(crate) fn text(self) -> String {
         match self {
             KeyName::Static(s) | KeyName::Borrowed(s) => s.to_owned(),
-            KeyName::Joined(prefix, name) => {
-                let mut s = String::with_capacity(prefix.len() + 1 + name.len());
-                s.push_str(prefix);
-                s.push('.');
-                s.push_str(name);
-                s
-            }
         }
     }
 }
@@ -232,9 +220,9 @@ struct Interned {
 
 /// `s` as a string that lives as long as the process, or `None` once the interned strings
 /// reach [`MAX_INTERNED_BYTES`]. For the few distinct strings that are on every span
-/// (attribute names of `#[trace]` arguments, project, source): spans carry a `&'static
-/// str` instead of an allocation or a reference count each. The bound keeps the memory
-/// fixed however many distinct strings come.
+/// (project, source; the attribute names of `#[trace]` arguments are literals already):
+/// spans carry a `&'static str` instead of an allocation or a reference count each. The
+/// bound keeps the memory fixed however many distinct strings come.
 pub(crate) fn intern(s: &str) -> Option<&'static str> {
     let mut interned = INTERNED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(&hit) = interned.strings.get(s) {
@@ -247,65 +235,6 @@ pub(crate) fn intern(s: &str) -> Option<&'static str> {
     interned.bytes += s.len();
     interned.strings.insert(leaked);
     Some(leaked)
-}
-
-/// Most entries of a thread's cache of joined keys.
-const JOINED_CACHE: usize = 1024;
-
-/// `prefix.name` keys by addresses and length (see [`JOINED`]).
-type JoinedCache = HashMap<(usize, usize, usize), &'static str, BuildHasherDefault<WordHasher>>;
-
-thread_local! {
-    /// `prefix.name` keys by the address of `prefix` and the address and length of `name`
-    /// (the argument names of `#[trace]` are string literals: one address each), so
-    /// finding one costs a hash of three words and a comparison of `name`.
-    static JOINED: RefCell<JoinedCache> = RefCell::new(HashMap::default());
-}
-
-/// The `prefix.name` attribute key, interned when possible.
-fn joined_key(prefix: &'static str, name: &str) -> Key {
-    let id = (prefix.as_ptr() as usize, name.as_ptr() as usize, name.len());
-    let found = JOINED.try_with(|cache| {
-        let mut cache = cache.borrow_mut();
-        // The address identifies a literal; the text is compared all the same, since
-        // the memory of a non-literal name may be reused for another one.
-        if let Some(&hit) = cache.get(&id)
-            && hit.as_bytes().get(prefix.len() + 1..) == Some(name.as_bytes())
-        {
-            return Some(hit);
-        }
-        let interned = intern(&KeyName::Joined(prefix, name).text())?;
-        if cache.len() >= JOINED_CACHE {
-            cache.clear();
-        }
-        cache.insert(id, interned);
-        Some(interned)
-    });
-    match found {
-        Ok(Some(key)) => Key::from_static_str(key),
-        _ => Key::from(KeyName::Joined(prefix, name).text()),
-    }
-}
-
-/// A hasher for keys made of a few machine words.
-#[derive(Default)]
-struct WordHasher(u64);
-
-impl Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, word: usize) {
-        self.write_u64(word as u64);
-    }
 }
 
 enum Scalar<'a> {
@@ -581,11 +510,11 @@ mod tests {
         );
         assert_eq!(direct.values, reference.values);
         assert_eq!(direct.truncated, reference.truncated);
-        let mut joined = Attributes::default();
-        if joined.capture_as(KeyName::Joined("a", "b"), value).is_ok() {
+        let mut named = Attributes::default();
+        if named.capture_as(KeyName::Static("a.b"), value).is_ok() {
             let mut reference = Attributes::default();
             reference.capture("a.b", value).unwrap();
-            assert_eq!(joined.values, reference.values);
+            assert_eq!(named.values, reference.values);
         }
     }
 
@@ -659,22 +588,8 @@ mod tests {
     }
 
     #[test]
-    fn joined_keys_are_interned_and_checked() {
-        let name = String::from("question");
-        let first = joined_key("honeyhive_inputs", &name);
-        assert_eq!(first.as_str(), "honeyhive_inputs.question");
-        assert_eq!(
-            joined_key("honeyhive_inputs", &name).as_str(),
-            first.as_str()
-        );
-        // Same address and length, other text: never the cached key.
-        let mut reused = name;
-        reused.replace_range(.., "response");
-        assert_eq!(
-            joined_key("honeyhive_inputs", &reused).as_str(),
-            "honeyhive_inputs.response"
-        );
-        assert_eq!(intern("p"), intern("p"));
+    fn interned_strings_are_shared() {
+        assert!(std::ptr::eq(intern("p").unwrap(), intern("p").unwrap()));
     }
 
     #[test]

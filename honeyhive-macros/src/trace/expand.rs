@@ -281,7 +281,7 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
             if args.skip.iter().any(|s| s.unraw() == ident.unraw()) {
                 continue;
             }
-            let key = LitStr::new(&ident.unraw().to_string(), ident.span());
+            let key = attribute_name(&p, "inputs", &ident.unraw().to_string(), ident.span());
             let rec = local(&rec, ident.span());
             let borrow = (!reference).then(|| quote_spanned!(at(ident.span())=> &));
             captures.push(quote_spanned!(at(ident.span())=> #rec.input(#key, #borrow #ident);));
@@ -289,8 +289,8 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
     }
     for (method, entries) in [("metadata", &args.metadata), ("config", &args.config)] {
         for entry in entries {
+            let key = attribute_name(&p, method, &entry.key, entry.key_span);
             let method = Ident::new(method, at(entry.value.span()));
-            let key = LitStr::new(&entry.key, entry.key_span);
             let expr = &entry.value;
             // The value in an invisible group: it keeps its precedence (`&a + b` stays
             // `&(a + b)`), a place is borrowed, not moved (`self.name`), and a type error
@@ -391,6 +391,15 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
             #out
         }
     })
+}
+
+/// The attribute name `honeyhive_<prefix>.<name>` as one `&'static str` literal, joined
+/// at compile time from the runtime's prefix (so the spec's names are written once, in the
+/// runtime), spanned at the user's `name`.
+fn attribute_name(p: &TokenStream, prefix: &str, name: &str, span: Span) -> TokenStream {
+    let prefix = Ident::new(prefix, span);
+    let name = LitStr::new(&format!(".{name}"), span);
+    quote_spanned!(span=> ::core::concat!(#p::attribute_prefix!(#prefix), #name))
 }
 
 #[cfg(test)]
