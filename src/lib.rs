@@ -57,11 +57,11 @@ pub mod __private {
     pub use honeyhive_runtime::opentelemetry;
 
     // `#[trace]`.
+    pub use honeyhive_runtime::__attribute_prefix as attribute_prefix;
     pub use honeyhive_runtime::call::{
         Call, CaptureInput, CaptureOutput, CaptureValue, ErrorRef, ErrorTextDebug,
         ErrorTextDisplay, ErrorTextName, Name, Recorder, Traced,
     };
-    pub use honeyhive_runtime::__attribute_prefix as attribute_prefix;
 
     // `#[evaluator]`.
     /// The ground truth as the runtime gives it to evaluators.

@@ -168,9 +168,8 @@ impl Call {
         if !crate::tracer::any_entered() {
             return Call { state: None };
         }
-        let recording = Context::map_current(|cx| {
-            entered(cx).is_some() && !cx.is_telemetry_suppressed()
-        });
+        let recording =
+            Context::map_current(|cx| entered(cx).is_some() && !cx.is_telemetry_suppressed());
         if recording {
             Call::recording(name, event_type)
         } else {
@@ -368,8 +367,7 @@ impl Recorder {
             let tracer = entered(parent)?.clone();
             // What is captured from now on (output, errors) goes in a second buffer,
             // handed back to the pool when the span ends.
-            let attributes =
-                std::mem::replace(values, crate::batch_processor::attribute_buffer());
+            let attributes = std::mem::replace(values, crate::batch_processor::attribute_buffer());
             let span = CallSpan::start(tracer, parent, name.clone(), started_at, attributes);
             Some(parent.with_span(span))
         });

@@ -135,7 +135,7 @@ impl Pipeline {
                     &resource,
                 )?;
                 let client = ApiClient::new(http, &config.base_url, config.export.retry.clone());
-                (Backend::Remote(client), Exporter::Otlp(exporter))
+                (Backend::Remote(client), Exporter::Otlp(Box::new(exporter)))
             }
             None => {
                 let store = LocalStore::open(&config.local_dir)?;

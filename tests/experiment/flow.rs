@@ -9,7 +9,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::support::{
-    attr, by_session, connected_experiment, dataset_json, exact_match, judged, pipeline,
+    attr, by_session, connected_experiment, dataset_json, exact_match, indices, judged, pipeline,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -144,13 +144,7 @@ async fn calls_follow_the_experiment_flow_in_order() {
     );
 
     // The report: dataset order, metrics, threshold.
-    let order: Vec<usize> = report
-        .datapoints()
-        .unwrap()
-        .iter()
-        .map(|d| d.index)
-        .collect();
-    assert_eq!(order, [0, 1, 2]);
+    assert_eq!(indices(&report), [0, 1, 2]);
     let exact = report.metric("exact_match").unwrap();
     assert_eq!((exact.count, exact.passed), (3, Some(true)));
     assert!((exact.mean.unwrap() - 2.0 / 3.0).abs() < 1e-9);

@@ -9,7 +9,7 @@ use honeyhive_runtime::testing::TestServer;
 use serde_json::Value;
 
 use crate::common::temp_dir;
-use crate::support::{Answer, Question, dataset_json, exact_match, judged, pipeline};
+use crate::support::{Answer, Question, dataset_json, exact_match, indices, judged, pipeline};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_local_run_writes_its_report_and_sends_nothing() {
@@ -111,13 +111,7 @@ async fn hh_shard_runs_a_deterministic_subset_and_hh_run_id_joins_a_run() {
         .run(pipeline)
         .await
         .unwrap();
-    let indices: Vec<usize> = report
-        .datapoints()
-        .unwrap()
-        .iter()
-        .map(|d| d.index)
-        .collect();
-    assert_eq!(indices, [1, 4, 7]);
+    assert_eq!(indices(&report), [1, 4, 7]);
     assert_eq!(report.run_id, "shared-run");
     assert_eq!(report.shard.as_deref(), Some("2/3"));
     // The builder's shard wins over the environment.
@@ -130,13 +124,7 @@ async fn hh_shard_runs_a_deterministic_subset_and_hh_run_id_joins_a_run() {
         .run(pipeline)
         .await
         .unwrap();
-    let indices: Vec<usize> = report
-        .datapoints()
-        .unwrap()
-        .iter()
-        .map(|d| d.index)
-        .collect();
-    assert_eq!(indices, [0, 3, 6]);
+    assert_eq!(indices(&report), [0, 3, 6]);
     let error = Experiment::<Question, Answer>::new("qa")
         .environment(Environment::from_pairs([("HH_SHARD", "4/3")]))
         .local_dir(&dir)

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use honeyhive::experiment::Experiment;
+use honeyhive::experiment::{Experiment, ExperimentReport};
 use honeyhive::{Config, Environment, Score, evaluator, trace};
 use honeyhive_runtime::testing::{RecordedSpan, TestServer};
 use serde::{Deserialize, Serialize};
@@ -126,4 +126,14 @@ pub fn by_session(spans: &[RecordedSpan]) -> BTreeMap<String, Vec<&RecordedSpan>
             .push(s);
     }
     map
+}
+
+/// The dataset positions of the datapoints a report read back, in its order.
+pub fn indices(report: &ExperimentReport) -> Vec<usize> {
+    report
+        .datapoints()
+        .expect("the report's results read back")
+        .iter()
+        .map(|d| d.index)
+        .collect()
 }

@@ -14,7 +14,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 /// The exporter of a pipeline: one of the two destinations, or (benchmarks only) none.
 #[derive(Debug)]
 pub(crate) enum Exporter {
-    Otlp(OtlpExporter),
+    /// Boxed: the exporter holds its encoder, several times the size of the others.
+    Otlp(Box<OtlpExporter>),
     Local(LocalExporter),
     /// Accepts every span and keeps none: the sink of
     /// `TracerBuilder::discard_spans` (feature `testing`), so benchmarks time the tracing

@@ -465,7 +465,7 @@ mod tests {
         vec![
             KeyValue::new("s", "text"),
             KeyValue::new("empty", ""),
-            KeyValue::new("owned", String::from("é ✓ long ".repeat(40))),
+            KeyValue::new("owned", "é ✓ long ".repeat(40)),
             KeyValue::new("t", true),
             KeyValue::new("f", false),
             KeyValue::new("zero", 0_i64),
