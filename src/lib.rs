@@ -53,9 +53,6 @@ pub use honeyhive_macros::experiment;
 /// Items used by the code the macros generate. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use honeyhive_runtime;
-    pub use honeyhive_runtime::opentelemetry;
-
     // `#[trace]`.
     pub use honeyhive_runtime::__attribute_prefix as attribute_prefix;
     pub use honeyhive_runtime::call::{

@@ -547,9 +547,10 @@ impl<F> fmt::Debug for Traced<F> {
     }
 }
 
-/// Wraps a returned error for [`ErrorText`]-style method resolution: the generated code
-/// calls `(&&&ErrorRef(e)).__honeyhive_error_text()` with the three text traits in
-/// scope, which picks `Display`, else `Debug`, else the type name.
+/// Wraps a returned error for autoref-specialised method resolution: the generated code
+/// calls `(&&&ErrorRef(e)).__honeyhive_error_text()` with the three text traits in scope
+/// ([`ErrorTextDisplay`], [`ErrorTextDebug`], [`ErrorTextName`]), which picks `Display`,
+/// else `Debug`, else the type name.
 pub struct ErrorRef<'a, E: ?Sized>(pub &'a E);
 
 /// Error text through `Display` (preferred).

@@ -49,11 +49,12 @@ pub(crate) struct Closing {
 }
 
 thread_local! {
-    /// The closing of the span [`end`] is ending, with the span's id.
-    static CLOSING: Cell<Option<(SpanId, Closing)>> = const { Cell::new(None) };
+    /// The closing of the span [`end`] is ending. Filled only for the length of that call,
+    /// during which no other code runs that could end another span.
+    static CLOSING: Cell<Option<Closing>> = const { Cell::new(None) };
 }
 
-/// Ends the call span current in `cx` at `timestamp`, with `closing`.
+/// Ends the call span of `cx` (the context its call made) at `timestamp`, with `closing`.
 ///
 /// Why a hand-over: the span sits in the context behind the SDK's `SynchronizedSpan`, whose
 /// every method takes its mutex, so setting the closing attributes and then ending took the
@@ -62,25 +63,9 @@ thread_local! {
 /// user's code, through the context) does not take it: it is dropped, as the separate calls
 /// would have been ignored.
 pub(crate) fn end(cx: &Context, closing: Closing, timestamp: SystemTime) {
-    let span = cx.span();
-    let id = span.span_context().span_id();
-    let _ = CLOSING.try_with(|slot| slot.set(Some((id, closing))));
-    span.end_with_timestamp(timestamp);
+    let _ = CLOSING.try_with(|slot| slot.set(Some(closing)));
+    cx.span().end_with_timestamp(timestamp);
     let _ = CLOSING.try_with(Cell::take);
-}
-
-/// The closing [`end`] handed over for span `id`, if any.
-fn take_closing(id: SpanId) -> Option<Closing> {
-    CLOSING
-        .try_with(|slot| match slot.take() {
-            Some((for_span, closing)) if for_span == id => Some(closing),
-            other => {
-                slot.set(other);
-                None
-            }
-        })
-        .ok()
-        .flatten()
 }
 
 /// A span started by a `#[trace]` call.
@@ -277,7 +262,7 @@ impl opentelemetry::trace::Span for CallSpan {
             mut attributes,
             status,
             event,
-        }) = take_closing(self.context.span_id())
+        }) = CLOSING.try_with(Cell::take).ok().flatten()
         {
             for attribute in attributes.drain(..) {
                 data.set_attribute(attribute);

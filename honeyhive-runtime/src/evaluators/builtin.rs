@@ -69,12 +69,13 @@ impl Config {
     }
 }
 
-/// Defines builder methods that set the [`Config`] of a built-in, each given with its
+/// Defines builder methods that set the [`Config`] of a built-in, each given once with its
 /// docs and parameter.
 ///
 /// `impl Configured { .. }` sets the type's `config` field. `impl Unit => Configured { .. }`
-/// is for a unit type (which a bare path names): its methods start from
-/// `Configured::default()` and return that.
+/// does that and gives the unit type (which a bare path names, as in `ExactMatch.field(..)`)
+/// the same methods, with the same docs: each starts from `Configured::default()` and
+/// returns it.
 macro_rules! config_methods {
     (impl $ty:ty { $($(#[$attr:meta])* fn $method:ident($($arg:ident: $arg_ty:ty)?);)* }) => {
         impl $ty {$(
@@ -86,6 +87,7 @@ macro_rules! config_methods {
         )*}
     };
     (impl $unit:ty => $with:ty { $($(#[$attr:meta])* fn $method:ident($($arg:ident: $arg_ty:ty)?);)* }) => {
+        config_methods! { impl $with { $($(#[$attr])* fn $method($($arg: $arg_ty)?);)* } }
         impl $unit {$(
             $(#[$attr])*
             pub fn $method(self $(, $arg: $arg_ty)?) -> $with {

@@ -67,61 +67,6 @@ impl ExactMatch {
     }
 }
 
-config_methods! {
-    impl ExactMatch => ExactMatchWith {
-        /// Renames the metric; see [`ExactMatchWith::named`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// assert_eq!(ExactMatch.named("same_answer").name(), "same_answer");
-        /// ```
-        #[track_caller]
-        fn named(name: impl Into<Cow<'static, str>>);
-
-        /// Compares the field at `path` of both; see [`ExactMatchWith::field`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// let evaluator = ExactMatch.field("answer.city");
-        /// ```
-        fn field(path: impl Into<String>);
-
-        /// Compares the output's field at `path`; see [`ExactMatchWith::output_field`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// let evaluator = ExactMatch.output_field("answer");
-        /// ```
-        fn output_field(path: impl Into<String>);
-
-        /// Compares with the ground truth's field at `path`; see
-        /// [`ExactMatchWith::ground_truth_field`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// let evaluator = ExactMatch.ground_truth_field("answer");
-        /// ```
-        fn ground_truth_field(path: impl Into<String>);
-
-        /// Compares text, ignoring case; see [`ExactMatchWith::case_insensitive`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// let evaluator = ExactMatch.case_insensitive();
-        /// ```
-        fn case_insensitive();
-
-        /// Compares text, ignoring whitespace differences; see
-        /// [`ExactMatchWith::normalize_whitespace`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// let evaluator = ExactMatch.normalize_whitespace();
-        /// ```
-        fn normalize_whitespace();
-    }
-}
-
 /// [`ExactMatch`] with options, built by its builder methods.
 ///
 /// # Example
@@ -166,7 +111,7 @@ impl ExactMatchWith {
 }
 
 config_methods! {
-    impl ExactMatchWith {
+    impl ExactMatch => ExactMatchWith {
         /// Renames the metric (`honeyhive_metrics.<name>`), as two `ExactMatch` of one run
         /// need.
         ///

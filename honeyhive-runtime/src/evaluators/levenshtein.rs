@@ -56,60 +56,6 @@ impl Levenshtein {
     }
 }
 
-config_methods! {
-    impl Levenshtein => LevenshteinWith {
-        /// Renames the metric; see [`LevenshteinWith::named`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// assert_eq!(Levenshtein.named("similarity").name(), "similarity");
-        /// ```
-        #[track_caller]
-        fn named(name: impl Into<Cow<'static, str>>);
-
-        /// Compares the text at `path` of both; see [`LevenshteinWith::field`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// let evaluator = Levenshtein.field("answer");
-        /// ```
-        fn field(path: impl Into<String>);
-
-        /// Compares the output's text at `path`; see [`LevenshteinWith::output_field`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// let evaluator = Levenshtein.output_field("answer");
-        /// ```
-        fn output_field(path: impl Into<String>);
-
-        /// Compares with the ground truth's text at `path`; see
-        /// [`LevenshteinWith::ground_truth_field`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// let evaluator = Levenshtein.ground_truth_field("answer");
-        /// ```
-        fn ground_truth_field(path: impl Into<String>);
-
-        /// Ignores case; see [`LevenshteinWith::case_insensitive`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// let evaluator = Levenshtein.case_insensitive();
-        /// ```
-        fn case_insensitive();
-
-        /// Ignores whitespace differences; see [`LevenshteinWith::normalize_whitespace`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// let evaluator = Levenshtein.normalize_whitespace();
-        /// ```
-        fn normalize_whitespace();
-    }
-}
-
 /// [`Levenshtein`] with options, built by its builder methods.
 ///
 /// # Example
@@ -146,7 +92,7 @@ impl LevenshteinWith {
 }
 
 config_methods! {
-    impl LevenshteinWith {
+    impl Levenshtein => LevenshteinWith {
         /// Renames the metric (`honeyhive_metrics.<name>`; the distance is then
         /// `<name>_distance`).
         ///

@@ -54,27 +54,6 @@ impl ValidJson {
     }
 }
 
-config_methods! {
-    impl ValidJson => ValidJsonWith {
-        /// Renames the metric; see [`ValidJsonWith::named`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::ValidJson;
-        /// assert_eq!(ValidJson.named("parses").name(), "parses");
-        /// ```
-        #[track_caller]
-        fn named(name: impl Into<Cow<'static, str>>);
-
-        /// Checks the text at `path` of the output; see [`ValidJsonWith::field`].
-        ///
-        /// ```
-        /// use honeyhive_runtime::evaluators::ValidJson;
-        /// let evaluator = ValidJson.field("raw_reply");
-        /// ```
-        fn field(path: impl Into<String>);
-    }
-}
-
 /// [`ValidJson`] with options, built by its builder methods.
 ///
 /// # Example
@@ -109,7 +88,7 @@ impl ValidJsonWith {
 }
 
 config_methods! {
-    impl ValidJsonWith {
+    impl ValidJson => ValidJsonWith {
         /// Renames the metric (`honeyhive_metrics.<name>`).
         ///
         /// # Panics
