@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::recorder::Recorded;
 use super::results::{DatapointResults, StoredResults};
 use super::statistics::MetricSummary;
 use crate::Result;
@@ -265,6 +266,35 @@ pub struct ExperimentReport {
 }
 
 impl ExperimentReport {
+    /// The report of run `run_id` of experiment `name` over `dataset_id`, with what its
+    /// recorder kept: local, unsharded, no server view, no duration yet (the runner fills
+    /// those in).
+    pub(crate) fn of_run(
+        name: String,
+        run_id: String,
+        dataset_id: String,
+        allow_failures: usize,
+        recorded: Recorded,
+    ) -> ExperimentReport {
+        ExperimentReport {
+            name,
+            run_id,
+            dataset_id,
+            connected: false,
+            url: None,
+            shard: None,
+            metrics: recorded.metrics,
+            allow_failures,
+            duration_ms: 0.0,
+            server_result: None,
+            report_dir: None,
+            datapoint_count: recorded.datapoint_count,
+            failed_count: recorded.failed_count,
+            failures: recorded.failures,
+            results: recorded.results,
+        }
+    }
+
     /// Every datapoint (and repetition) that ran, in dataset order, read back from where
     /// the run stored them. For a large run, [`read_datapoints`](Self::read_datapoints)
     /// goes through them without holding them all.
@@ -490,23 +520,7 @@ mod tests {
         }
         let (recorded, error) = recorder.finish();
         assert!(error.is_none(), "{error:?}");
-        ExperimentReport {
-            name: "qa".into(),
-            run_id: "r1".into(),
-            dataset_id: "d".into(),
-            connected: false,
-            url: None,
-            shard: None,
-            metrics: recorded.metrics,
-            allow_failures: allow,
-            duration_ms: 0.0,
-            server_result: None,
-            report_dir: None,
-            datapoint_count: recorded.datapoint_count,
-            failed_count: recorded.failed_count,
-            failures: recorded.failures,
-            results: recorded.results,
-        }
+        ExperimentReport::of_run("qa".into(), "r1".into(), "d".into(), allow, recorded)
     }
 
     #[test]

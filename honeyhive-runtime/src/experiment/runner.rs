@@ -205,23 +205,16 @@ where
         }),
     }
 
-    let mut report = ExperimentReport {
-        name: experiment.name.clone(),
-        run_id: run_id.clone(),
-        dataset_id: dataset.id().to_owned(),
-        connected: api.is_some(),
-        url: api.as_ref().map(|_| run_url(config.base_url(), &run_id)),
-        shard: shard.map(|s| s.to_string()),
-        metrics: recorded.metrics,
-        allow_failures: experiment.allow_failures,
-        duration_ms: 0.0,
-        server_result: None,
-        report_dir: None,
-        datapoint_count: recorded.datapoint_count,
-        failed_count: recorded.failed_count,
-        failures: recorded.failures,
-        results: recorded.results,
-    };
+    let mut report = ExperimentReport::of_run(
+        experiment.name.clone(),
+        run_id.clone(),
+        dataset.id().to_owned(),
+        experiment.allow_failures,
+        recorded,
+    );
+    report.connected = api.is_some();
+    report.url = api.as_ref().map(|_| run_url(config.base_url(), &run_id));
+    report.shard = shard.map(|s| s.to_string());
     if let Some(api) = &api {
         let status = if report.run_failed() {
             RunStatus::Failed
