@@ -1063,3 +1063,78 @@ async fn self_by_value_async_trait_methods_where_clauses_impl_trait_and_unsafe()
         }),
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Event type inference (section 2) on `#[trace]` spans.
+
+/// Sets `key = value` on the current span, as another crate's instrumentation would.
+fn annotate(key: &'static str, value: &'static str) {
+    use honeyhive::opentelemetry::trace::TraceContextExt as _;
+    honeyhive::opentelemetry::Context::map_current(|cx| {
+        cx.span()
+            .set_attribute(honeyhive::opentelemetry::KeyValue::new(key, value))
+    });
+}
+
+#[trace]
+fn chat_completion(prompt: &str) -> usize {
+    annotate("gen_ai.operation.name", "chat");
+    prompt.len()
+}
+
+#[trace]
+fn agent_step(step: u32) -> u32 {
+    annotate("openinference.span.kind", "AGENT");
+    step
+}
+
+#[trace]
+fn says_nothing(step: u32) -> u32 {
+    step
+}
+
+#[trace(event_type = "tool")]
+fn typed_tool(step: u32) -> u32 {
+    annotate("gen_ai.operation.name", "chat");
+    step
+}
+
+#[test]
+fn the_event_type_of_a_call_is_inferred_from_what_its_body_set_and_a_given_one_wins() {
+    let (tracer, dir) = plain("inference");
+    tracer.in_scope(|| {
+        chat_completion("hi");
+        agent_step(1);
+        says_nothing(2);
+        typed_tool(3);
+    });
+    let spans = spans(&tracer, &dir);
+    let event_type = |name: &str| named(&spans, name).attributes["honeyhive_event_type"].clone();
+    assert_eq!(event_type("chat_completion"), "model");
+    assert_eq!(event_type("agent_step"), "chain");
+    assert_eq!(event_type("says_nothing"), "tool");
+    assert_eq!(event_type("typed_tool"), "tool");
+    // The full attribute sets, whoever settled the type: at the call's end or at export.
+    assert_attributes(
+        named(&spans, "says_nothing"),
+        event(
+            &tracer,
+            "tool",
+            "says_nothing",
+            json!({"honeyhive_inputs.step": 2, "honeyhive_outputs.result": 2}),
+        ),
+    );
+    assert_attributes(
+        named(&spans, "chat_completion"),
+        event(
+            &tracer,
+            "model",
+            "chat_completion",
+            json!({
+                "honeyhive_inputs.prompt": "hi",
+                "honeyhive_outputs.result": 2,
+                "gen_ai.operation.name": "chat",
+            }),
+        ),
+    );
+}

@@ -49,16 +49,39 @@ struct Shared {
 #[derive(Default)]
 struct Unreported {
     count: u64,
-    reason: String,
+    reason: Option<DropReason>,
     since: Option<Instant>,
 }
 
+/// Why spans were dropped. Made into text only when reported: a span dropped because the
+/// queue is full costs its thread no formatting, at the time it can least afford it.
+enum DropReason {
+    ShutDown,
+    QueueFull { max_queue_size: usize },
+    Export(String),
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DropReason::ShutDown => f.write_str("the export pipeline was already shut down"),
+            DropReason::QueueFull { max_queue_size } => {
+                write!(
+                    f,
+                    "the export queue is full (max_queue_size = {max_queue_size})"
+                )
+            }
+            DropReason::Export(e) => f.write_str(e),
+        }
+    }
+}
+
 impl Shared {
-    fn dropped(&self, count: u64, reason: impl FnOnce() -> String) {
+    fn dropped(&self, count: u64, reason: DropReason) {
         self.dropped.fetch_add(count, Ordering::Relaxed);
         let mut u = self.unreported.lock().unwrap_or_else(|p| p.into_inner());
         u.count += count;
-        u.reason = reason();
+        u.reason = Some(reason);
         u.since.get_or_insert_with(Instant::now);
     }
 
@@ -74,7 +97,7 @@ impl Shared {
             let u = std::mem::take(&mut *u);
             Warning::SpansDropped {
                 count: u.count,
-                reason: u.reason,
+                reason: u.reason.map(|r| r.to_string()).unwrap_or_default(),
             }
         };
         self.warnings.emit(warning);
@@ -105,6 +128,10 @@ struct Pending {
     /// spans: taking a reference per span was an atomic increment on the span's thread
     /// and a decrement on the export thread, the count's cache line changing cores twice.
     stamps: Vec<Arc<Stamp>>,
+    /// Whether the export task has its scheduled delay running (or has been woken to
+    /// start it): the queue then needs no wake until a full batch is ready. Cleared, under
+    /// the same lock, whenever the task takes the queue without keeping the delay running.
+    armed: bool,
 }
 
 /// An ended span waiting for export.
@@ -114,26 +141,31 @@ struct Queued {
     /// spans of `#[trace]` calls ([`crate::call_span`]); `None` for spans the SDK made,
     /// stamped at start by the span processor.
     stamp: Option<usize>,
+    /// Whether the export task infers the event type (the SDK's spans); a call span
+    /// settles its own when nothing it carries could change the answer.
+    infer: bool,
 }
 
 impl QueueHandle {
     /// Queues an ended, sampled span for export; counts it dropped when the queue is full
     /// or shut down. Never blocks beyond a short lock.
-    pub(crate) fn enqueue(&self, span: SpanData, stamp: Option<&Arc<Stamp>>) {
+    pub(crate) fn enqueue(&self, span: SpanData, stamp: Option<&Arc<Stamp>>, infer: bool) {
         let queue = &self.queue;
         let mut pending = queue.lock();
         if queue.closed.load(Ordering::Relaxed) {
             drop(pending);
-            self.shared
-                .dropped(1, || "the export pipeline was already shut down".into());
+            self.shared.dropped(1, DropReason::ShutDown);
             return;
         }
         if pending.spans.len() >= queue.max_queue_size {
             drop(pending);
             let max = queue.max_queue_size;
-            self.shared.dropped(1, || {
-                format!("the export queue is full (max_queue_size = {max})")
-            });
+            self.shared.dropped(
+                1,
+                DropReason::QueueFull {
+                    max_queue_size: max,
+                },
+            );
             return;
         }
         let stamp = stamp.map(|stamp| match pending.stamps.last() {
@@ -143,10 +175,11 @@ impl QueueHandle {
                 pending.stamps.len() - 1
             }
         });
-        pending.spans.push(Queued { span, stamp });
-        let len = pending.spans.len();
+        pending.spans.push(Queued { span, stamp, infer });
+        let wake = !pending.armed || pending.spans.len().is_multiple_of(queue.max_batch);
+        pending.armed = true;
         drop(pending);
-        if len == 1 || len.is_multiple_of(queue.max_batch) {
+        if wake {
             queue.ready.notify_one();
         }
     }
@@ -187,8 +220,9 @@ pub(crate) struct BatchProcessor {
 ///
 /// A plain vector behind a mutex, filled by `on_end` and swapped out whole by the task: a
 /// channel woke the task for every span (a system call on the span's thread each time);
-/// here `on_end` wakes it only for the first span of an empty queue (to start the
-/// scheduled delay) and whenever a full batch is ready.
+/// here `on_end` wakes it only to start the scheduled delay when none is running, and
+/// whenever a full batch is ready. The delay keeps running after a full batch, so a
+/// steady stream of spans costs one wake per batch.
 struct Queue {
     pending: Mutex<Pending>,
     ready: Notify,
@@ -266,7 +300,7 @@ impl SpanProcessor for BatchProcessor {
 
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
-            self.handle.enqueue(span, None);
+            self.handle.enqueue(span, None, true);
         }
     }
 
@@ -291,6 +325,17 @@ impl Drop for BatchProcessor {
         self.handle.queue.closed.store(true, Ordering::Relaxed);
         self.handle.queue.ready.notify_one();
     }
+}
+
+/// What becomes of the scheduled delay when the export task takes the queue.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delay {
+    /// It keeps running (the task took a full batch): spans queued next wait for it
+    /// without waking the task.
+    KeepsRunning,
+    /// It stops (it fired, or a flush or shutdown took everything): the next span wakes
+    /// the task to start a new one.
+    Stops,
 }
 
 /// Export requests in flight at once. Two let the next batch be encoded (on the I/O thread)
@@ -319,7 +364,7 @@ impl Worker {
                 biased;
                 message = control.recv() => {
                     // Everything ended before the request was sent is in the queue now.
-                    self.take_queue().await;
+                    self.take_queue(Delay::Stops).await;
                     self.export().await;
                     self.finish_exports().await;
                     deadline = None;
@@ -347,18 +392,15 @@ impl Worker {
                     }
                     // Full batches go now; a partial one waits (in the queue, so that the
                     // next span does not wake this task again) for the scheduled delay,
-                    // counted from its first span.
+                    // counted from its first span. The delay keeps running after a full
+                    // batch: spans queued meanwhile need no wake of their own.
                     if self.queued() + self.batch.len() >= self.max_batch {
-                        self.take_queue().await;
+                        self.take_queue(Delay::KeepsRunning).await;
                     }
-                    if self.batch.is_empty() && self.queued() == 0 {
-                        deadline = None;
-                    } else if deadline.is_none() {
-                        deadline = Some(tokio::time::Instant::now() + self.delay);
-                    }
+                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.delay);
                 }
                 () = sleep_until(deadline), if deadline.is_some() => {
-                    self.take_queue().await;
+                    self.take_queue(Delay::Stops).await;
                     self.export().await;
                     deadline = None;
                     self.shared.report(false);
@@ -370,7 +412,7 @@ impl Worker {
     /// Stops taking spans and exports those left.
     async fn close(&mut self) {
         self.queue.closed.store(true, Ordering::Relaxed);
-        self.take_queue().await;
+        self.take_queue(Delay::Stops).await;
         self.export().await;
         self.finish_exports().await;
         self.shared.report(true);
@@ -387,16 +429,28 @@ impl Worker {
 
     /// Moves every queued span into batches, exporting each batch that fills up. The
     /// queue's lock is held only to swap its vector out.
-    async fn take_queue(&mut self) {
+    async fn take_queue(&mut self, delay: Delay) {
         let mut taken = std::mem::take(&mut self.spare);
-        std::mem::swap(&mut *self.queue.lock(), &mut taken);
+        {
+            let mut pending = self.queue.lock();
+            std::mem::swap(&mut *pending, &mut taken);
+            // The next span wakes the task to start a delay, unless the one running stays.
+            pending.armed = taken.armed && delay == Delay::KeepsRunning;
+        }
         let mut spans = taken.spans.drain(..);
-        for Queued { mut span, stamp } in spans.by_ref() {
+        for Queued {
+            mut span,
+            stamp,
+            infer,
+        } in spans.by_ref()
+        {
             if let Some(i) = stamp {
                 let stamp = &taken.stamps[i];
                 crate::span_processor::stamp(Some(stamp), None, |kv| span.attributes.push(kv));
             }
-            crate::event_type::infer(&mut span);
+            if infer {
+                crate::event_type::infer(&mut span);
+            }
             self.batch.push(span);
             if self.batch.len() >= self.max_batch {
                 self.export().await;
@@ -428,7 +482,7 @@ impl Worker {
                 Ok(()) => {
                     shared.exported.fetch_add(n, Ordering::Relaxed);
                 }
-                Err(e) => shared.dropped(n, || e.to_string()),
+                Err(e) => shared.dropped(n, DropReason::Export(e.to_string())),
             }
             recycle(batch);
         });
@@ -484,18 +538,6 @@ pub(crate) fn attribute_buffer() -> Vec<KeyValue> {
         .ok()
         .flatten()
         .unwrap_or_else(|| Vec::with_capacity(SPAN_ATTRIBUTES))
-}
-
-/// Keeps an emptied buffer of this thread for its next spans.
-pub(crate) fn give_back(buffer: Vec<KeyValue>) {
-    if buffer.is_empty() && (SPAN_ATTRIBUTES..=4 * SPAN_ATTRIBUTES).contains(&buffer.capacity()) {
-        let _ = LOCAL_POOL.try_with(|local| {
-            let mut local = local.borrow_mut();
-            if local.len() < 2 * LOCAL_BUFFERS {
-                local.push(buffer);
-            }
-        });
-    }
 }
 
 /// Returns the attribute buffers of exported spans to the pool, emptied; the rest of each

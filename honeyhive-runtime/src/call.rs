@@ -141,6 +141,13 @@ pub struct Recorder {
     cx: Context,
     name: Cow<'static, str>,
     attrs: Attributes,
+    /// An empty buffer kept from call to call (the recorder is reused per thread): what is
+    /// captured once the span started (output, error) goes there, and the span takes it
+    /// over at its end, handing the emptied buffer back.
+    closing: Vec<KeyValue>,
+    /// Whether the call's event type was given (`#[trace(event_type = ..)]`), so that
+    /// nothing is left to infer from the span's attributes.
+    typed: bool,
     /// Start of the span (wall clock, as the SDK's span times). The call's duration is read
     /// on the same clock, and the span ends at `started_at + duration`: the span's interval
     /// and `honeyhive_duration_ms` agree, and a call reads the clock twice, not four times.
@@ -179,35 +186,25 @@ impl Call {
 
     #[inline(never)]
     fn recording(name: Name, event_type: Option<&'static str>) -> Call {
-        let name = name.resolve();
-        let mut attrs = Attributes {
-            values: crate::batch_processor::attribute_buffer(),
-            truncated: Vec::new(),
-        };
-        attrs.values.push(KeyValue::new(
+        let mut state = SPARE
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Box::new(Recorder::idle()));
+        state.name = name.resolve();
+        // The last span took the buffer; a call that never started left its own.
+        if state.attrs.values.capacity() == 0 {
+            state.attrs.values = crate::batch_processor::attribute_buffer();
+        }
+        let values = &mut state.attrs.values;
+        values.push(KeyValue::new(
             attr::EVENT_NAME,
-            StringValue::from(name.clone()),
+            StringValue::from(state.name.clone()),
         ));
         if let Some(event_type) = event_type {
-            attrs
-                .values
-                .push(KeyValue::new(attr::EVENT_TYPE, event_type));
+            values.push(KeyValue::new(attr::EVENT_TYPE, event_type));
         }
-        let recorder = Recorder {
-            cx: Context::new(),
-            name,
-            attrs,
-            started_at: None,
-            duration: None,
-            error: None,
-        };
-        let state = match SPARE.try_with(Cell::take).ok().flatten() {
-            Some(mut spare) => {
-                *spare = recorder;
-                spare
-            }
-            None => Box::new(recorder),
-        };
+        state.typed = event_type.is_some();
         Call { state: Some(state) }
     }
 
@@ -259,6 +256,10 @@ impl Call {
         }
     }
 }
+
+/// Most attributes the kept closing buffer has room for: an output that flattened to more
+/// leaves than this gives its buffer up with its span.
+const MAX_KEPT_CLOSING: usize = 64;
 
 thread_local! {
     /// The box of the last call that ended on this thread, emptied, for the next call's
@@ -362,13 +363,17 @@ impl Recorder {
             return;
         }
         let started_at = SystemTime::now();
-        let (values, name) = (&mut self.attrs.values, &self.name);
+        let (values, closing, name, typed) = (
+            &mut self.attrs.values,
+            &mut self.closing,
+            &self.name,
+            self.typed,
+        );
         let started = Context::map_current(|parent| {
-            let tracer = entered(parent)?.clone();
-            // What is captured from now on (output, errors) goes in a second buffer,
-            // handed back to the pool when the span ends.
-            let attributes = std::mem::replace(values, crate::batch_processor::attribute_buffer());
-            let span = CallSpan::start(tracer, parent, name.clone(), started_at, attributes);
+            let scope = crate::tracer::scope(parent)?;
+            // What is captured from now on (output, errors) goes in the closing buffer.
+            let attributes = std::mem::replace(values, std::mem::take(closing));
+            let span = CallSpan::start(scope, parent, name.clone(), started_at, attributes, typed);
             Some(parent.with_span(span))
         });
         // No tracer any more: only a capture's own code could have changed the context
@@ -387,7 +392,22 @@ impl Recorder {
         }
     }
 
-    /// Back to the state of a recorder that never started, keeping nothing of the call.
+    /// A recorder that never started.
+    fn idle() -> Recorder {
+        Recorder {
+            cx: Context::new(),
+            name: Cow::Borrowed(""),
+            attrs: Attributes::default(),
+            closing: Vec::new(),
+            typed: false,
+            started_at: None,
+            duration: None,
+            error: None,
+        }
+    }
+
+    /// Back to the state of a recorder that never started, keeping nothing of the call
+    /// (only empty buffers).
     fn clear(&mut self) {
         self.cx = Context::new();
         self.name = Cow::Borrowed("");
@@ -432,7 +452,12 @@ impl Recorder {
             });
             closing.status = Status::error(message);
         }
-        crate::call_span::end(&self.cx, closing, ended_at);
+        let mut emptied = crate::call_span::end(&self.cx, closing, ended_at);
+        emptied.clear();
+        // Kept for the next call unless an unusually large output grew it.
+        if emptied.capacity() <= MAX_KEPT_CLOSING {
+            self.closing = emptied;
+        }
     }
 }
 

@@ -39,6 +39,7 @@ use opentelemetry_sdk::trace::{
 use crate::HoneyHiveTracer;
 use crate::pipeline::MAX_ATTRIBUTES_PER_SPAN;
 use crate::span_processor;
+use crate::tracer::Entered;
 
 /// What a call adds to its span as it ends: the output, duration and error attributes,
 /// an error status, the `exception` event.
@@ -49,8 +50,9 @@ pub(crate) struct Closing {
 }
 
 thread_local! {
-    /// The closing of the span [`end`] is ending. Filled only for the length of that call,
-    /// during which no other code runs that could end another span.
+    /// The closing of the span [`end`] is ending, then its emptied buffer on the way back.
+    /// Filled only for the length of that call, during which no other code runs that could
+    /// end another span.
     static CLOSING: Cell<Option<Closing>> = const { Cell::new(None) };
 }
 
@@ -62,10 +64,20 @@ thread_local! {
 /// takes the closing from here, under the one lock of the end. A span already ended (by the
 /// user's code, through the context) does not take it: it is dropped, as the separate calls
 /// would have been ignored.
-pub(crate) fn end(cx: &Context, closing: Closing, timestamp: SystemTime) {
-    let _ = CLOSING.try_with(|slot| slot.set(Some(closing)));
+///
+/// Returns the closing's attribute buffer, emptied by the span (or not, when the span did
+/// not take it), for the caller to reuse.
+pub(crate) fn end(cx: &Context, closing: Closing, timestamp: SystemTime) -> Vec<KeyValue> {
+    let Ok(()) = CLOSING.try_with(|slot| slot.set(Some(closing))) else {
+        return Vec::new(); // the thread is exiting
+    };
     cx.span().end_with_timestamp(timestamp);
-    let _ = CLOSING.try_with(Cell::take);
+    CLOSING
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .map(|closing| closing.attributes)
+        .unwrap_or_default()
 }
 
 /// A span started by a `#[trace]` call.
@@ -81,6 +93,11 @@ struct Data {
     /// Whether the export task stamps the span with the tracer's stamp (else it was
     /// stamped at start).
     deferred: bool,
+    /// Whether the event type was given at start.
+    typed: bool,
+    /// Whether an attribute event type inference reads was set on the span (by the
+    /// user's code, through the context): only then is the type left to the export task.
+    inference_input: bool,
     parent_span_id: SpanId,
     parent_span_is_remote: bool,
     name: Cow<'static, str>,
@@ -93,14 +110,15 @@ struct Data {
 }
 
 impl CallSpan {
-    /// Starts a span as a child of `parent`, whose (enabled) tracer is `tracer`, with
-    /// `attributes` captured so far.
+    /// Starts a span as a child of `parent`, which is in the (enabled) tracer's `scope`,
+    /// with `attributes` captured so far (the event type among them when `typed`).
     pub(crate) fn start(
-        tracer: HoneyHiveTracer,
+        scope: &Entered,
         parent: &Context,
         name: Cow<'static, str>,
         start_time: SystemTime,
         mut attributes: Vec<KeyValue>,
+        typed: bool,
     ) -> CallSpan {
         let ids = RandomIdGenerator::default();
         let parent_span = parent.span();
@@ -137,7 +155,8 @@ impl CallSpan {
             };
         }
 
-        let deferred = tracer.covers(parent.baggage());
+        let tracer = scope.tracer().clone();
+        let deferred = scope.covers(parent);
         if !deferred {
             span_processor::stamp(Some(tracer.stamp()), Some(parent.baggage()), |kv| {
                 attributes.push(kv)
@@ -149,6 +168,8 @@ impl CallSpan {
             data: Some(Data {
                 tracer,
                 deferred,
+                typed,
+                inference_input: false,
                 parent_span_id,
                 parent_span_is_remote,
                 name,
@@ -165,6 +186,7 @@ impl CallSpan {
 
 impl Data {
     fn set_attribute(&mut self, attribute: KeyValue) {
+        self.inference_input |= crate::event_type::reads(attribute.key.as_str());
         if self.attributes.len() < MAX_ATTRIBUTES_PER_SPAN as usize {
             self.attributes.push(attribute);
         } else {
@@ -264,14 +286,34 @@ impl opentelemetry::trace::Span for CallSpan {
             event,
         }) = CLOSING.try_with(Cell::take).ok().flatten()
         {
-            for attribute in attributes.drain(..) {
-                data.set_attribute(attribute);
+            // The emptied buffer goes back through the slot, to the call that ends us.
+            if data.attributes.len() + attributes.len() <= MAX_ATTRIBUTES_PER_SPAN as usize {
+                data.attributes.append(&mut attributes);
+            } else {
+                for attribute in attributes.drain(..) {
+                    data.set_attribute(attribute);
+                }
             }
-            crate::batch_processor::give_back(attributes);
+            let _ = CLOSING.try_with(|slot| {
+                slot.set(Some(Closing {
+                    attributes,
+                    status: Status::Unset,
+                    event: None,
+                }))
+            });
             data.set_status(status);
             if let Some(event) = event {
                 data.add_event(event);
             }
+        }
+        // Nothing inference reads was set: its answer is the default, known here, and
+        // the export task need not look through the attributes for it.
+        let infer = !data.typed && data.inference_input;
+        if !data.typed && !data.inference_input {
+            data.set_attribute(KeyValue::new(
+                crate::attributes::EVENT_TYPE,
+                crate::event_type::DEFAULT,
+            ));
         }
         let Some(pipeline) = data.tracer.pipeline() else {
             return; // `start` is only called with an enabled tracer
@@ -292,7 +334,7 @@ impl opentelemetry::trace::Span for CallSpan {
             instrumentation_scope: pipeline.scope().clone(),
         };
         let stamp = data.deferred.then(|| data.tracer.stamp());
-        pipeline.queue().enqueue(span, stamp);
+        pipeline.queue().enqueue(span, stamp, infer);
     }
 }
 

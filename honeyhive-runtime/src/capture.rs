@@ -87,6 +87,7 @@ impl Attributes {
     ) -> Result<(), serde_json::Error> {
         match value.serialize(Leaves)? {
             Leaf::Null => {}
+            Leaf::Value(value) => self.values.push(KeyValue::new(key.to_key(), value)),
             Leaf::Str(s) => {
                 let value = self.cap_owned(key, s);
                 self.values.push(KeyValue::new(key.to_key(), value));
@@ -247,6 +248,8 @@ enum Scalar<'a> {
 enum Leaf {
     /// Nothing to record (`None`, `()`, a non-finite float).
     Null,
+    /// A bool or a number, as flattening its `to_value` types it.
+    Value(Value),
     /// A string, owned once.
     Str(String),
     /// Anything else, as `serde_json::to_value` makes it.
@@ -290,6 +293,41 @@ impl ser::Serializer for Leaves {
         Ok(Leaf::Str(value.to_string()))
     }
 
+    // The scalars of most return values, typed as `scalar` types their `to_value`, without
+    // a `serde_json::Value` in between.
+    fn serialize_bool(self, v: bool) -> Result<Leaf, serde_json::Error> {
+        Ok(Leaf::Value(Value::Bool(v)))
+    }
+
+    fn serialize_i64(self, v: i64) -> Result<Leaf, serde_json::Error> {
+        Ok(Leaf::Value(Value::I64(v)))
+    }
+
+    fn serialize_i32(self, v: i32) -> Result<Leaf, serde_json::Error> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_u32(self, v: u32) -> Result<Leaf, serde_json::Error> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_u64(self, v: u64) -> Result<Leaf, serde_json::Error> {
+        match i64::try_from(v) {
+            Ok(v) => self.serialize_i64(v),
+            // Beyond i64: the digits as text, as `scalar` keeps them.
+            Err(_) => Ok(Leaf::Value(Value::String(v.to_string().into()))),
+        }
+    }
+
+    fn serialize_f64(self, v: f64) -> Result<Leaf, serde_json::Error> {
+        // serde_json has no non-finite numbers: `to_value` makes them null.
+        Ok(if v.is_finite() {
+            Leaf::Value(Value::F64(v))
+        } else {
+            Leaf::Null
+        })
+    }
+
     fn serialize_none(self) -> Result<Leaf, serde_json::Error> {
         Ok(Leaf::Null)
     }
@@ -311,19 +349,13 @@ impl ser::Serializer for Leaves {
     }
 
     delegate! {
-        serialize_bool(v: bool);
         serialize_i8(v: i8);
         serialize_i16(v: i16);
-        serialize_i32(v: i32);
-        serialize_i64(v: i64);
         serialize_i128(v: i128);
         serialize_u8(v: u8);
         serialize_u16(v: u16);
-        serialize_u32(v: u32);
-        serialize_u64(v: u64);
         serialize_u128(v: u128);
         serialize_f32(v: f32);
-        serialize_f64(v: f64);
         serialize_char(v: char);
         serialize_bytes(v: &[u8]);
         serialize_unit_struct(name: &'static str);
@@ -544,7 +576,16 @@ mod tests {
         same_as_to_value(&"é".repeat(MAX_VALUE_BYTES));
         same_as_to_value(&String::from("owned"));
         same_as_to_value(&true);
+        same_as_to_value(&false);
         same_as_to_value(&-7i8);
+        same_as_to_value(&i32::MIN);
+        same_as_to_value(&u32::MAX);
+        same_as_to_value(&usize::MAX);
+        same_as_to_value(&0u64);
+        same_as_to_value(&(i64::MAX as u64 + 1));
+        same_as_to_value(&-0.0f64);
+        same_as_to_value(&f64::MAX);
+        same_as_to_value(&f64::NEG_INFINITY);
         same_as_to_value(&42u16);
         same_as_to_value(&i64::MIN);
         same_as_to_value(&u64::MAX);

@@ -9,8 +9,20 @@ use opentelemetry_sdk::trace::SpanData;
 
 use crate::attributes as attr;
 
+/// The event type of a span that says nothing inference reads.
+pub(crate) const DEFAULT: &str = "tool";
+
+/// Whether inference reads attribute `key`: a span with none of these gets [`DEFAULT`].
+#[inline]
+pub(crate) fn reads(key: &str) -> bool {
+    matches!(
+        key,
+        attr::EVENT_TYPE | attr::GEN_AI_OPERATION_NAME | attr::OPENINFERENCE_SPAN_KIND
+    )
+}
+
 /// Sets `honeyhive_event_type` on `span` when it has none: from `gen_ai.operation.name`,
-/// then `openinference.span.kind`, else `tool`.
+/// then `openinference.span.kind`, else [`DEFAULT`].
 pub(crate) fn infer(span: &mut SpanData) {
     let mut operation = None;
     let mut kind = None;
@@ -25,7 +37,7 @@ pub(crate) fn infer(span: &mut SpanData) {
     let event_type = operation
         .and_then(|v| from_operation(&as_text(v)))
         .or_else(|| kind.and_then(|v| from_span_kind(&as_text(v))))
-        .unwrap_or("tool");
+        .unwrap_or(DEFAULT);
     span.attributes
         .push(KeyValue::new(attr::EVENT_TYPE, event_type));
 }

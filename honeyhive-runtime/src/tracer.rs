@@ -179,7 +179,7 @@ impl HoneyHiveTracer {
         for (key, value) in &self.inner.baggage {
             bag.insert(*key, value.clone());
         }
-        parent.with_baggage(bag).with_value(Entered::new(self))
+        Entered::enter(self, parent.with_baggage(bag))
     }
 
     /// The current context with this tracer entered.
@@ -205,7 +205,7 @@ impl HoneyHiveTracer {
                 bag.insert(*key, value.clone());
             }
         }
-        remote.with_baggage(bag).with_value(Entered::new(self))
+        Entered::enter(self, remote.with_baggage(bag))
     }
 
     /// Runs `f` with this tracer's context current; it is detached when `f` returns or
@@ -550,7 +550,16 @@ impl Prepared {
 /// An enabled tracer as contexts hold it (entered by [`HoneyHiveTracer::context_on`] and
 /// [`HoneyHiveTracer::context_from_headers`]). Every context derived from one shares the
 /// same value, which is dropped with the last of them.
-pub(crate) struct Entered(HoneyHiveTracer);
+pub(crate) struct Entered {
+    tracer: HoneyHiveTracer,
+    /// Where the baggage this scope put in lives, when that baggage holds nothing but the
+    /// tracer's own entries (the common case: a tracer entered where no other baggage
+    /// was); 0 otherwise. `_baggage` keeps it alive as long as this value, so no other
+    /// baggage can be at that address meanwhile: a context whose baggage is there has
+    /// exactly this scope's baggage.
+    own_baggage_at: usize,
+    _baggage: Option<Context>,
+}
 
 /// Values of [`Entered`] alive in the process: contexts holding a tracer exist (attached
 /// or not, on any thread) only while this is not zero. While it is zero, a `#[trace]` call
@@ -559,10 +568,38 @@ pub(crate) struct Entered(HoneyHiveTracer);
 static ENTERED: AtomicUsize = AtomicUsize::new(0);
 
 impl Entered {
-    fn new(tracer: &HoneyHiveTracer) -> Entered {
+    /// `with_baggage` (the baggage of `tracer`'s scope in place) with `tracer` entered.
+    fn enter(tracer: &HoneyHiveTracer, with_baggage: Context) -> Context {
         ENTERED.fetch_add(1, Ordering::Relaxed);
-        Entered(tracer.clone())
+        let bag = with_baggage.baggage();
+        let own = tracer.covers(bag);
+        let entered = Entered {
+            tracer: tracer.clone(),
+            own_baggage_at: if own { baggage_address(bag) } else { 0 },
+            _baggage: own.then(|| with_baggage.clone()),
+        };
+        with_baggage.with_value(entered)
     }
+
+    /// The tracer.
+    pub(crate) fn tracer(&self) -> &HoneyHiveTracer {
+        &self.tracer
+    }
+
+    /// [`HoneyHiveTracer::covers`] for the baggage of `cx`, a context holding this value.
+    /// Why the address: a context derived from the scope's own (a span started in it, a
+    /// value added) shares its baggage, and one address comparison replaces a walk of
+    /// every entry on every `#[trace]` call.
+    #[inline]
+    pub(crate) fn covers(&self, cx: &Context) -> bool {
+        let bag = cx.baggage();
+        (self.own_baggage_at != 0 && baggage_address(bag) == self.own_baggage_at)
+            || self.tracer.covers(bag)
+    }
+}
+
+fn baggage_address(bag: &Baggage) -> usize {
+    std::ptr::from_ref(bag).addr()
 }
 
 impl Drop for Entered {
@@ -582,7 +619,13 @@ pub(crate) fn any_entered() -> bool {
 /// The (enabled) tracer entered into `cx`, if any.
 #[inline]
 pub(crate) fn entered(cx: &Context) -> Option<&HoneyHiveTracer> {
-    cx.get::<Entered>().map(|e| &e.0)
+    scope(cx).map(Entered::tracer)
+}
+
+/// The tracer's scope `cx` is in, if any.
+#[inline]
+pub(crate) fn scope(cx: &Context) -> Option<&Entered> {
+    cx.get::<Entered>()
 }
 
 /// Project and source as OpenTelemetry strings: interned (a process has one or two of
@@ -634,4 +677,60 @@ fn default_session_name() -> String {
             _ => s,
         })
         .unwrap_or_else(|| "session".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+
+    use super::*;
+
+    fn local_tracer(dir: &std::path::Path) -> HoneyHiveTracer {
+        HoneyHiveTracer::builder()
+            .environment(Environment::empty())
+            .local_dir(dir)
+            .session_name("covers")
+            .run_id("run-1")
+            .datapoint_id("dp-1")
+            .build()
+            .expect("local tracer")
+    }
+
+    #[test]
+    fn a_scope_answers_by_address_only_for_the_baggage_it_put_in() {
+        let dir = std::env::temp_dir().join(format!("honeyhive-covers-{}", std::process::id()));
+        let tracer = local_tracer(&dir);
+        let cx = tracer.context_on(&Context::new());
+        let own = scope(&cx).expect("entered");
+        assert_ne!(own.own_baggage_at, 0, "a scope of the tracer's own entries");
+        assert!(own.covers(&cx));
+
+        // A span started in the scope shares its baggage.
+        let span = tracer
+            .otel_tracer()
+            .unwrap()
+            .start_with_context("child", &cx);
+        let child = cx.with_span(span);
+        assert_eq!(baggage_address(child.baggage()), own.own_baggage_at);
+        assert!(scope(&child).unwrap().covers(&child));
+
+        // Baggage added under the scope: same entered tracer, another baggage, no.
+        let user = child.with_baggage([KeyValue::new("customer", "acme")]);
+        assert!(!scope(&user).unwrap().covers(&user));
+
+        // The scope's own context is gone: what keeps its baggage alive is the scope
+        // itself, so the address cannot be taken by another baggage meanwhile.
+        let own_at = own.own_baggage_at;
+        drop(cx);
+        let kept = scope(&child).unwrap()._baggage.as_ref().expect("kept");
+        assert_eq!(baggage_address(kept.baggage()), own_at);
+
+        // Entered where user baggage already was: the scope's baggage is not only the
+        // tracer's, so there is no address to answer by, and the entries decide.
+        let parent = Context::new().with_baggage([KeyValue::new("customer", "acme")]);
+        let mixed = tracer.context_on(&parent);
+        assert_eq!(scope(&mixed).unwrap().own_baggage_at, 0);
+        assert!(!scope(&mixed).unwrap().covers(&mixed));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

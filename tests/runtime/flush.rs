@@ -65,3 +65,38 @@ fn tracers_of_one_destination_share_one_pipeline() {
     assert_eq!(server.spans().len(), 2);
     assert_eq!(a.export_stats(), b.export_stats());
 }
+
+/// Without any flush, the scheduled delay delivers every span, whatever state the delay
+/// is in when the span ends: none running (the first span), running after a full batch
+/// went out (the spans that follow wake nobody), and stopped after it fired.
+#[test]
+fn the_scheduled_delay_delivers_spans_after_full_batches_and_after_it_fired() {
+    let server = TestServer::start();
+    let settings = honeyhive::ExportSettings {
+        max_batch_size: 4,
+        ..crate::common::fast_export()
+    };
+    let tracer = connected(&server)
+        .export_settings(settings)
+        .build()
+        .unwrap();
+    let spans = |from: usize, to: usize| {
+        for i in from..to {
+            record(&tracer, &format!("span-{i}"));
+        }
+    };
+    // Two full batches, then two more spans while the delay the first batch started runs.
+    spans(0, 10);
+    server.wait_for_spans(10, WAIT);
+    // The delay has fired and stopped: one span must start a new one.
+    spans(10, 11);
+    server.wait_for_spans(11, WAIT);
+    // A full batch, then a partial one, after a stopped delay.
+    spans(11, 17);
+    let names: std::collections::BTreeSet<String> = server
+        .wait_for_spans(17, WAIT)
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names.len(), 17, "every span exported once: {names:?}");
+}
