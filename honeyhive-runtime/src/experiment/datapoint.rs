@@ -31,7 +31,10 @@ pub(crate) struct Shared<I, O> {
     pub(crate) task: TaskFn<I, O>,
     pub(crate) evaluators: Vec<Box<dyn Evaluator<I, O>>>,
     pub(crate) evaluator_permits: Semaphore,
-    /// Datapoints whose function (and evaluators) may run at once: `max_concurrency`.
+    /// Datapoint functions that may run at once: `max_concurrency`. A datapoint gives its
+    /// permit back as soon as its function returns: its evaluators (bounded by
+    /// `evaluator_permits`) and its session update then overlap the next function, instead
+    /// of delaying it.
     pub(crate) running: Semaphore,
     pub(crate) timeout: Option<Duration>,
     pub(crate) evaluator_timeout: Duration,
@@ -174,7 +177,7 @@ where
         }
     };
     result.session_id = tracer.session_id().to_owned();
-    let Ok(_running) = shared.running.acquire().await else {
+    let Ok(running) = shared.running.acquire().await else {
         result.error = Some("the run was shut down".to_owned());
         return (result, details);
     };
@@ -217,6 +220,11 @@ where
         Err(timeout) => Err(timeout),
     };
     result.duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+    // The next datapoint's function may start now; letting it run first (it was woken
+    // onto this worker) puts its model call in flight before this datapoint's evaluators
+    // take their turn on the CPU.
+    drop(running);
+    tokio::task::yield_now().await;
 
     let mut enrichment = Enrichment::new();
     if let Some(gt) = ground_truth {

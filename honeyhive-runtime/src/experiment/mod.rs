@@ -221,7 +221,13 @@ where
         self
     }
 
-    /// Most datapoints in flight at once (default [`DEFAULT_MAX_CONCURRENCY`]; at least 1).
+    /// Most datapoint functions running at once (default [`DEFAULT_MAX_CONCURRENCY`]; at
+    /// least 1).
+    ///
+    /// A datapoint's evaluators run after its function has given its place to the next
+    /// datapoint (they are bounded by [`evaluator_concurrency`](Self::evaluator_concurrency)),
+    /// and up to as many datapoints again may be starting their sessions or finishing: at
+    /// most twice this many datapoints are in flight.
     pub fn max_concurrency(mut self, n: usize) -> Self {
         self.max_concurrency = n.max(1);
         self
