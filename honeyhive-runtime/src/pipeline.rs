@@ -7,6 +7,7 @@
 //! nothing about a pipeline is global state that a test could observe from another.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -66,6 +67,30 @@ impl Destination {
 enum Backend {
     Remote(ApiClient),
     Local(LocalStore),
+}
+
+/// The REST API of a pipeline's HoneyHive destination ([`Pipeline::remote_api`]).
+#[derive(Clone)]
+pub(crate) struct RemoteApi {
+    client: ApiClient,
+    io: tokio::runtime::Handle,
+}
+
+impl RemoteApi {
+    /// Runs `call` with the client on the pipeline's runtime and waits for its answer.
+    /// Why there: reqwest connections belong to the runtime that opened them, and the
+    /// caller's runtime (a test's) may be gone tomorrow while the pipeline lives on.
+    pub(crate) async fn call<T, F, Fut>(&self, what: &str, call: F) -> Result<T>
+    where
+        F: FnOnce(ApiClient) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.io
+            .spawn(call(self.client.clone()))
+            .await
+            .map_err(|e| Error::Background(format!("{what}: {e}")))?
+    }
 }
 
 pub(crate) struct Pipeline {
@@ -191,16 +216,30 @@ impl Pipeline {
         &self.queue
     }
 
+    /// The REST API of the destination, when it is HoneyHive: the pipeline's own HTTP
+    /// client (a run builds no second one), its calls run on the pipeline's runtime.
+    pub(crate) fn remote_api(&self) -> Option<RemoteApi> {
+        match &self.backend {
+            Backend::Remote(client) => Some(self.api(client)),
+            Backend::Local(_) => None,
+        }
+    }
+
+    fn api(&self, client: &ApiClient) -> RemoteApi {
+        RemoteApi {
+            client: client.clone(),
+            io: self.io_handle.clone(),
+        }
+    }
+
     pub(crate) async fn start_session(&self, session: SessionStart) -> Result<String> {
         match &self.backend {
             Backend::Remote(client) => {
-                let client = client.clone();
-                // On the pipeline's runtime: reqwest connections belong to the runtime that
-                // opened them, and the caller's runtime (a test's) may be gone tomorrow.
-                self.io_handle
-                    .spawn(async move { client.start_session(&session).await })
+                self.api(client)
+                    .call("session start", move |client| async move {
+                        client.start_session(&session).await
+                    })
                     .await
-                    .map_err(|e| Error::Background(format!("session start: {e}")))?
             }
             Backend::Local(store) => store.start_session(&session).map(|()| session.session_id),
         }

@@ -137,10 +137,13 @@ async fn calls_follow_the_experiment_flow_in_order() {
         finish + 2,
         "nothing after the results: {calls:?}"
     );
-    let server_view = report.server_result.as_ref().expect("the server's results");
+    let server_view = report.server_view().expect("the server's results");
+    assert_eq!(server_view.run_id.as_deref(), Some(run_id.as_str()));
+    assert_eq!(server_view.datapoints.len(), 3);
     assert!(
-        server_view.to_string().contains("exact_match"),
-        "{server_view}"
+        server_view.metric("exact_match").is_some(),
+        "{:?}",
+        report.server_result
     );
 
     // The report: dataset order, metrics, threshold.

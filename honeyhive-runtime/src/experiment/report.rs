@@ -249,7 +249,7 @@ pub struct ExperimentReport {
     /// Wall time of the whole run, in milliseconds.
     pub duration_ms: f64,
     /// The backend's own view of the run (`GET /v1/runs/{id}/result`), when connected and
-    /// available.
+    /// available, as the server sent it; [`server_view`](Self::server_view) reads it typed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_result: Option<Value>,
     /// The directory of the local report (`summary.json`, `datapoints.jsonl`).
@@ -345,6 +345,13 @@ impl ExperimentReport {
     /// The statistics of one metric.
     pub fn metric(&self, name: &str) -> Option<&MetricSummary> {
         self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// The backend's view of the run ([`server_result`](Self::server_result)) read as a
+    /// [`RunResult`](crate::runs::RunResult): `None` when there is none, or when it is not
+    /// an object (fields of unexpected types read as absent).
+    pub fn server_view(&self) -> Option<crate::runs::RunResult> {
+        serde::Deserialize::deserialize(self.server_result.as_ref()?).ok()
     }
 
     /// Every session the run created, in dataset order.

@@ -1,7 +1,8 @@
 //! The run: dataset, run creation, datapoints in parallel, export, run completion, report.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -14,7 +15,6 @@ use super::progress::Progress;
 use super::recorder::Recorder;
 use super::report::{DatapointResult, ExperimentReport};
 use super::{DatasetSource, Experiment, Shard, TaskFn};
-use crate::client::ApiClient;
 use crate::dataset::validate::{check_inputs, read_as};
 use crate::dataset::{Dataset, DatasetError};
 use crate::pipeline::Pipeline;
@@ -57,16 +57,21 @@ where
     // The git metadata of a new run takes a few git processes: asked off the async
     // workers, while the dataset loads and is checked.
     let git = (config.is_connected() && !config.is_disabled() && config.run_id.is_none())
-        .then(|| tokio::task::spawn_blocking(GitInfo::current));
+        .then(|| tokio::task::spawn_blocking(git_of_this_process));
 
     // Taken, not cloned: a loaded dataset is the largest thing a run holds.
     let dataset = Arc::new(load(experiment.dataset.take(), &config).await?);
     let work = prepare(&dataset, &experiment, shard)?;
-    // HH_DISABLED turns the run's telemetry off too: it still runs and scores, locally.
-    let api = match config.is_connected() && !config.is_disabled() {
-        true => Some(ApiClient::for_config(&config)?),
-        false => None,
+
+    // Holding the destination's pipeline keeps it alive between datapoints (every
+    // datapoint's tracer shares it) and lets the run flush it at the end. Its HTTP client
+    // makes the run's own calls too. HH_DISABLED turns the run's telemetry off as well: it
+    // still runs and scores, locally.
+    let pipeline = match config.disabled {
+        true => None,
+        false => Some(Pipeline::shared(&config)?),
     };
+    let api = pipeline.as_ref().and_then(|p| p.remote_api());
 
     // Join the run named by HH_RUN_ID, or create one (locally: just an id).
     let function = experiment.name.clone();
@@ -98,15 +103,11 @@ where
                 Some(git) => git.await.ok().flatten(),
                 None => None,
             });
-            api.create_run(&body).await?
+            api.call("creating the run", move |client| async move {
+                client.create_run(&body).await
+            })
+            .await?
         }
-    };
-
-    // Holding the destination's pipeline keeps it alive between datapoints (every
-    // datapoint's tracer shares it) and lets the run flush it at the end.
-    let pipeline = match config.disabled {
-        true => None,
-        false => Some(Pipeline::shared(&config)?),
     };
     let shared = Arc::new(Shared {
         name: experiment.name.clone(),
@@ -233,14 +234,26 @@ where
             session_ids,
             Some(dataset.id()),
         );
-        if let Err(e) = api.update_run(&run_id, &update).await {
+        let id = run_id.clone();
+        let finished = api
+            .call("finishing the run", move |client| async move {
+                client.update_run(&id, &update).await
+            })
+            .await;
+        if let Err(e) = finished {
             config.warnings().emit(Warning::UpdateFailed {
                 what: format!("finishing run {run_id}"),
                 reason: e.to_string(),
             });
         }
-        match api.run_result(&run_id).await {
-            Ok(result) => report.server_result = serde_json::to_value(&result).ok(),
+        let id = run_id.clone();
+        let result = api
+            .call("fetching the run's results", move |client| async move {
+                client.run_result(&id).await
+            })
+            .await;
+        match result {
+            Ok(result) => report.server_result = Some(result),
             Err(e) => config.warnings().emit(Warning::UpdateFailed {
                 what: format!("fetching the results of run {run_id}"),
                 reason: e.to_string(),
@@ -371,6 +384,24 @@ fn warn_results(config: &Config, run_id: &str, error: &Error) {
         what: format!("storing the datapoint results of run {run_id}"),
         reason: error.to_string(),
     });
+}
+
+/// [`GitInfo::current`], asked once per process and directory: the code under test does
+/// not change while its tests run, and a test binary with several experiments would
+/// otherwise start the same git processes for each (a few milliseconds before every run
+/// can be created). A run records the state its process started testing.
+fn git_of_this_process() -> Option<GitInfo> {
+    static SEEN: Mutex<Option<(PathBuf, Option<GitInfo>)>> = Mutex::new(None);
+    let dir = std::env::current_dir().ok()?;
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    match &*seen {
+        Some((at, git)) if *at == dir => git.clone(),
+        _ => {
+            let git = GitInfo::collect(&dir);
+            *seen = Some((dir, git.clone()));
+            git
+        }
+    }
 }
 
 /// The run's page on HoneyHive: the app next to the API (`api.` becomes `app.`), or the

@@ -446,6 +446,11 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
+        // As a production server does: a response written in pieces (head, then a large
+        // body) must not wait for the client's delayed acknowledgement of the first piece
+        // (Nagle's algorithm; 40 ms on Linux, on every large answer of a kept-alive
+        // connection).
+        let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let service = service_fn(move |request| handle(Arc::clone(&shared), request));
