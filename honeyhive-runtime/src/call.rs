@@ -452,7 +452,8 @@ impl Recorder {
             });
             closing.status = Status::error(message);
         }
-        let mut emptied = crate::call_span::end(&self.cx, closing, ended_at);
+        crate::call_span::end(&self.cx, &mut closing, ended_at);
+        let mut emptied = closing.attributes;
         emptied.clear();
         // Kept for the next call unless an unusually large output grew it.
         if emptied.capacity() <= MAX_KEPT_CLOSING {

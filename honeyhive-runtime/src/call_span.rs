@@ -50,10 +50,10 @@ pub(crate) struct Closing {
 }
 
 thread_local! {
-    /// The closing of the span [`end`] is ending, then its emptied buffer on the way back.
-    /// Filled only for the length of that call, during which no other code runs that could
-    /// end another span.
-    static CLOSING: Cell<Option<Closing>> = const { Cell::new(None) };
+    /// The closing of the span [`end`] is ending: a pointer to the caller's, so that
+    /// handing it over copies nothing. Set only for the length of that call, during which
+    /// no other code runs that could end another span; null otherwise.
+    static CLOSING: Cell<*mut Closing> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 /// Ends the call span of `cx` (the context its call made) at `timestamp`, with `closing`.
@@ -65,19 +65,25 @@ thread_local! {
 /// user's code, through the context) does not take it: it is dropped, as the separate calls
 /// would have been ignored.
 ///
-/// Returns the closing's attribute buffer, emptied by the span (or not, when the span did
-/// not take it), for the caller to reuse.
-pub(crate) fn end(cx: &Context, closing: Closing, timestamp: SystemTime) -> Vec<KeyValue> {
-    let Ok(()) = CLOSING.try_with(|slot| slot.set(Some(closing))) else {
-        return Vec::new(); // the thread is exiting
-    };
+/// The span empties `closing.attributes` when it takes them (the caller reuses the
+/// buffer); a span that did not take them leaves them there.
+pub(crate) fn end(cx: &Context, closing: &mut Closing, timestamp: SystemTime) {
+    let previous = CLOSING.try_with(|slot| slot.replace(std::ptr::from_mut(closing)));
     cx.span().end_with_timestamp(timestamp);
-    CLOSING
-        .try_with(Cell::take)
-        .ok()
-        .flatten()
-        .map(|closing| closing.attributes)
-        .unwrap_or_default()
+    if let Ok(previous) = previous {
+        let _ = CLOSING.try_with(|slot| slot.set(previous));
+    }
+}
+
+/// The closing [`end`] is handing over, taken: at most once per `end`.
+fn take_closing<'a>() -> Option<&'a mut Closing> {
+    let closing = CLOSING
+        .try_with(|slot| slot.replace(std::ptr::null_mut()))
+        .unwrap_or(std::ptr::null_mut());
+    // SAFETY: a non-null pointer in the slot comes from the `&mut Closing` that `end`
+    // borrows for the whole of its call, on this thread, and does not touch until the
+    // span's end returns; replacing it by null makes this the pointer's only use.
+    unsafe { closing.as_mut() }
 }
 
 /// A span started by a `#[trace]` call.
@@ -280,29 +286,17 @@ impl opentelemetry::trace::Span for CallSpan {
         let Some(mut data) = self.data.take() else {
             return;
         };
-        if let Some(Closing {
-            mut attributes,
-            status,
-            event,
-        }) = CLOSING.try_with(Cell::take).ok().flatten()
-        {
-            // The emptied buffer goes back through the slot, to the call that ends us.
+        if let Some(closing) = take_closing() {
+            let attributes = &mut closing.attributes;
             if data.attributes.len() + attributes.len() <= MAX_ATTRIBUTES_PER_SPAN as usize {
-                data.attributes.append(&mut attributes);
+                data.attributes.append(attributes);
             } else {
                 for attribute in attributes.drain(..) {
                     data.set_attribute(attribute);
                 }
             }
-            let _ = CLOSING.try_with(|slot| {
-                slot.set(Some(Closing {
-                    attributes,
-                    status: Status::Unset,
-                    event: None,
-                }))
-            });
-            data.set_status(status);
-            if let Some(event) = event {
+            data.set_status(std::mem::replace(&mut closing.status, Status::Unset));
+            if let Some(event) = closing.event.take() {
                 data.add_event(event);
             }
         }
