@@ -77,6 +77,23 @@ impl ApiClient {
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<Value> {
+        let text = self.send_for_text(method, path, body).await?;
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| Error::UnexpectedResponse {
+            path: path.to_owned(),
+            reason: format!("not JSON: {e}"),
+        })
+    }
+
+    /// [`send`](Self::send), returning the answer's text as received.
+    pub(crate) async fn send_for_text(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<String> {
         let name = method_name(&method);
         let body = body
             .map(|b| serde_json::to_vec(b).map(Bytes::from))
@@ -105,17 +122,10 @@ impl ApiClient {
             }
         })
         .await;
-        let text = result.map_err(|(e, attempts)| Error::Api {
+        result.map_err(|(e, attempts)| Error::Api {
             method: name,
             path: path.to_owned(),
             reason: format!("{} (after {attempts} attempt(s))", e.reason),
-        })?;
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text).map_err(|e| Error::UnexpectedResponse {
-            path: path.to_owned(),
-            reason: format!("not JSON: {e}"),
         })
     }
 

@@ -16,6 +16,7 @@ use http::Method;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::client::{ApiClient, http_client};
 use crate::{Config, Error, Result};
@@ -808,19 +809,22 @@ impl ApiClient {
     }
 
     /// `GET /v1/runs/{run_id}/result?aggregate_function=average`: the object as the server
-    /// sent it (a report keeps it whole; [`RunResult`] reads it typed). Not read into
-    /// [`RunResult`] and back: for a run of thousands of datapoints that took longer than
+    /// sent it, checked to be JSON (a report keeps it whole; [`RunResult`] reads it typed).
+    /// Why the text: for a run of thousands of datapoints, building it as a
+    /// `serde_json::Value` (and reading that into a `RunResult` and back) took longer than
     /// the request.
-    pub(crate) async fn run_result(&self, run_id: &str) -> Result<Value> {
+    pub(crate) async fn run_result(&self, run_id: &str) -> Result<Box<RawValue>> {
         let path = format!(
             "/v1/runs/{}/result?aggregate_function={AGGREGATE_FUNCTION}",
             encode(run_id)
         );
-        let answer = self.send(Method::GET, &path, None::<&()>).await?;
-        if !answer.is_object() {
+        let text = self.send_for_text(Method::GET, &path, None::<&()>).await?;
+        let answer = RawValue::from_string(text)
+            .map_err(|e| unexpected(&path, format!("expected a run result object: {e}")))?;
+        if !answer.get().trim_start().starts_with('{') {
             return Err(unexpected(
                 &path,
-                format!("expected a run result object, got {answer}"),
+                format!("expected a run result object, got {}", answer.get()),
             ));
         }
         Ok(answer)

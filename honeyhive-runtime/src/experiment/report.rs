@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::recorder::Recorded;
 use super::results::{DatapointResults, StoredResults};
@@ -249,9 +249,11 @@ pub struct ExperimentReport {
     /// Wall time of the whole run, in milliseconds.
     pub duration_ms: f64,
     /// The backend's own view of the run (`GET /v1/runs/{id}/result`), when connected and
-    /// available, as the server sent it; [`server_view`](Self::server_view) reads it typed.
+    /// available: the JSON object as the server sent it (kept as text: for thousands of
+    /// datapoints it is large, and a report only passes it on);
+    /// [`server_view`](Self::server_view) reads it typed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server_result: Option<Value>,
+    pub server_result: Option<Box<RawValue>>,
     /// The directory of the local report (`summary.json`, `datapoints.jsonl`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_dir: Option<PathBuf>,
@@ -348,10 +350,10 @@ impl ExperimentReport {
     }
 
     /// The backend's view of the run ([`server_result`](Self::server_result)) read as a
-    /// [`RunResult`](crate::runs::RunResult): `None` when there is none, or when it is not
-    /// an object (fields of unexpected types read as absent).
+    /// [`RunResult`](crate::runs::RunResult): `None` when there is none (fields of
+    /// unexpected types read as absent).
     pub fn server_view(&self) -> Option<crate::runs::RunResult> {
-        serde::Deserialize::deserialize(self.server_result.as_ref()?).ok()
+        serde_json::from_str(self.server_result.as_ref()?.get()).ok()
     }
 
     /// Every session the run created, in dataset order.

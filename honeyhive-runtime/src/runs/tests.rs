@@ -567,7 +567,7 @@ mod http {
         finished(&client, "r1", &["s1", "s2"]).await;
         server.inject(Route::Runs, Fault::status(502));
 
-        let result: RunResult = serde_json::from_value(client.run_result("r1").await.unwrap())
+        let result: RunResult = serde_json::from_str(client.run_result("r1").await.unwrap().get())
             .expect("the server's view reads as a RunResult");
         assert_eq!(result.run_id.as_deref(), Some("r1"));
         assert_eq!(result.status.as_deref(), Some("completed"));
