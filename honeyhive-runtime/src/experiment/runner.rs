@@ -153,6 +153,7 @@ where
         next: 0,
         writer,
         recorder,
+        session_ids: api.as_ref().map(|_| Vec::with_capacity(identities.len())),
         progress: &progress,
         config: &config,
         run_id: &run_id,
@@ -177,7 +178,7 @@ where
         sink.collect(done);
     }
     progress.finish();
-    let (writer, recorder) = sink.finish();
+    let (writer, recorder, session_ids) = sink.finish();
     drop(identities);
     drop(shared);
     let (recorded, error) = recorder.finish();
@@ -216,18 +217,12 @@ where
     report.connected = api.is_some();
     report.url = api.as_ref().map(|_| run_url(config.base_url(), &run_id));
     report.shard = shard.map(|s| s.to_string());
-    if let Some(api) = &api {
+    if let (Some(api), Some(session_ids)) = (&api, session_ids) {
         let status = if report.run_failed() {
             RunStatus::Failed
         } else {
             RunStatus::Completed
         };
-        // Read back only now, for this one request. Without them (the run warned that its
-        // results could not be stored) the run is still finished, with its status.
-        let session_ids = report.session_ids().unwrap_or_else(|e| {
-            warn_results(&config, &run_id, &e);
-            Vec::new()
-        });
         let update = RunUpdate::new(
             experiment.name.clone(),
             status,
@@ -290,6 +285,10 @@ struct Sink<'a> {
     next: usize,
     writer: Option<output::DatapointsWriter>,
     recorder: Recorder,
+    /// The session ids, in dataset order, when the run is finished on HoneyHive: the
+    /// request that finishes it carries them all anyway, and collecting them here spares
+    /// reading every stored result back for it.
+    session_ids: Option<Vec<String>>,
     progress: &'a Progress,
     config: &'a Config,
     run_id: &'a str,
@@ -335,6 +334,11 @@ impl Sink<'_> {
             warn_report(self.config, self.run_id, &e);
             self.writer = None;
         }
+        if let Some(ids) = &mut self.session_ids
+            && !result.session_id.is_empty()
+        {
+            ids.push(result.session_id.clone());
+        }
         if let Err(e) = self.recorder.record(result) {
             warn_results(self.config, self.run_id, &e);
         }
@@ -342,7 +346,13 @@ impl Sink<'_> {
 
     /// Stores what is left: the datapoints after a lost one, and the lost ones (as failed)
     /// in their place.
-    fn finish(mut self) -> (Option<output::DatapointsWriter>, Recorder) {
+    fn finish(
+        mut self,
+    ) -> (
+        Option<output::DatapointsWriter>,
+        Recorder,
+        Option<Vec<String>>,
+    ) {
         for slot in self.next..self.identities.len() {
             let (result, line) = match self.waiting.remove(&slot) {
                 Some(finished) => finished,
@@ -366,7 +376,7 @@ impl Sink<'_> {
             self.store(result, line);
         }
         self.next = self.identities.len();
-        (self.writer, self.recorder)
+        (self.writer, self.recorder, self.session_ids)
     }
 }
 
