@@ -283,3 +283,64 @@ async fn sessions_start_ahead_of_the_running_datapoints() {
     assert_eq!(report.failed_count, 0, "{:?}", report.failure_sample());
     assert!(report.failures().unwrap().is_empty());
 }
+
+/// A datapoint's evaluator waits for the next datapoint's function.
+mod handover {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use honeyhive::evaluator;
+
+    use crate::support::{Answer, Question};
+
+    pub static SECOND_STARTED: AtomicBool = AtomicBool::new(false);
+
+    pub async fn answer(question: Question) -> Answer {
+        if question.k == 1 {
+            SECOND_STARTED.store(true, Ordering::SeqCst);
+        }
+        Answer {
+            k: question.k,
+            text: question.text,
+        }
+    }
+
+    /// Passes on the first datapoint only once the second one's function has started,
+    /// which happens only if the first gave its function slot back before its evaluators.
+    #[evaluator]
+    pub async fn overlapped(output: &Answer) -> bool {
+        if output.k != 0 {
+            return true;
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !SECOND_STARTED.load(Ordering::SeqCst) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluators_overlap_the_next_datapoints_function() {
+    let dir = crate::common::temp_dir("handover");
+    let report = Experiment::<Question, Answer>::new("handover")
+        .environment(Environment::empty())
+        .local_dir(&dir)
+        .dataset(Dataset::from_json(&dataset_json(2)).unwrap())
+        .evaluators(evaluators![handover::overlapped])
+        // One function at a time: the second datapoint's must wait for the first's.
+        .max_concurrency(1)
+        .quiet()
+        .run(handover::answer)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.metric("overlapped").unwrap().mean,
+        Some(1.0),
+        "the first datapoint's evaluator ran while the second's function did"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
