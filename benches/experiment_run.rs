@@ -112,9 +112,10 @@ fn wall_time(smoke: bool) {
         .export_settings(ExportSettings::default())
         .build()
         .expect("a config");
-    // Warm up the pipeline and the connection pool, then measure: the median of a few runs
-    // (one run on a shared 2-core machine varies by +-30 ms).
-    let runs = if smoke { 1 } else { 3 };
+    // Warm up (the process, the test server, the allocator; each run makes its own
+    // pipeline and connections, as a test's experiment does), then measure: the median of
+    // five runs (one run on a shared 2-core machine varies by +-40 ms).
+    let runs = if smoke { 1 } else { 5 };
     runtime.block_on(experiment(n.min(100), concurrency, config.clone()));
     let base = runtime.block_on(baseline(n, concurrency));
     let mut times: Vec<Duration> = (0..runs)
