@@ -556,7 +556,9 @@ pub(crate) struct Entered {
     /// tracer's own entries (the common case: a tracer entered where no other baggage
     /// was); 0 otherwise. `_baggage` keeps it alive as long as this value, so no other
     /// baggage can be at that address meanwhile: a context whose baggage is there has
-    /// exactly this scope's baggage.
+    /// exactly this scope's baggage. (It is the context the baggage was put in, the only
+    /// handle on it: what that context holds, the parent's values, lives as long, as it
+    /// does in every context derived from the scope's.)
     own_baggage_at: usize,
     _baggage: Option<Context>,
 }
