@@ -17,12 +17,14 @@ pub(crate) fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
     let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            return syn::Error::new(
+            // The item stays as written, so the one error is the only one: without it,
+            // every use of the item would be an error of its own.
+            let error = syn::Error::new(
                 first_token_span(&item),
                 "`#[experiment]` goes on a function taking the datapoint's inputs, e.g. \
                  `async fn qa(input: Question) -> Answer { .. }`",
-            )
-            .to_compile_error();
+            );
+            return with_item(error, item);
         }
     };
     match expand(args, function.clone()) {
@@ -235,4 +237,20 @@ fn result_ok_type(ty: &Type) -> Option<Type> {
 
 fn contains_impl_trait(ty: &Type) -> bool {
     find_ident(quote!(#ty), "impl").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_that_is_not_a_function_stays_next_to_the_error() {
+        let out = experiment(
+            "dataset = \"d.jsonl\"".parse().unwrap(),
+            "pub struct Qa { k: u32 }".parse().unwrap(),
+        )
+        .to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("pub struct Qa"), "the item is kept: {out}");
+    }
 }
