@@ -66,6 +66,13 @@ impl Dataset {
     /// ```
     pub async fn hosted_with(id: impl Into<String>, config: &Config) -> Result<Dataset, Error> {
         let id = id.into();
+        Dataset::check_hosted(&id, config)?;
+        Dataset::fetch_hosted(ApiClient::for_config(config)?, id).await
+    }
+
+    /// What [`Dataset::hosted_with`] needs before it sends anything: an API key, an id, a
+    /// Tokio runtime.
+    pub(crate) fn check_hosted(id: &str, config: &Config) -> Result<(), Error> {
         if !config.is_connected() {
             return Err(Error::Config(format!(
                 "hosted dataset {id:?} cannot be fetched: hosted datasets need HH_API_KEY (and \
@@ -86,7 +93,12 @@ impl Dataset {
                 "hosted dataset {id:?}: Dataset::hosted must be awaited inside a Tokio runtime"
             )));
         }
-        let client = ApiClient::for_config(config)?;
+        Ok(())
+    }
+
+    /// The hosted dataset `id`, fetched with `client`; the datapoint requests are tasks of
+    /// the current runtime (the one `client`'s connections belong to).
+    pub(crate) async fn fetch_hosted(client: ApiClient, id: String) -> Result<Dataset, Error> {
         let info = client.dataset(&id).await?;
         let values = fetch_datapoints(&client, &info.datapoints).await?;
         let mut datapoints = Vec::with_capacity(values.len());

@@ -17,7 +17,7 @@ use super::report::{DatapointResult, ExperimentReport};
 use super::{DatasetSource, Experiment, Shard, TaskFn};
 use crate::dataset::validate::{check_inputs, read_as};
 use crate::dataset::{Dataset, DatasetError};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, RemoteApi};
 use crate::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
 use crate::{Config, Environment, Error, Evaluator, Result, Warning};
 
@@ -59,19 +59,19 @@ where
     let git = (config.is_connected() && !config.is_disabled() && config.run_id.is_none())
         .then(|| tokio::task::spawn_blocking(git_of_this_process));
 
-    // Taken, not cloned: a loaded dataset is the largest thing a run holds.
-    let dataset = Arc::new(load(experiment.dataset.take(), &config).await?);
-    let work = prepare(&dataset, &experiment, shard)?;
-
     // Holding the destination's pipeline keeps it alive between datapoints (every
     // datapoint's tracer shares it) and lets the run flush it at the end. Its HTTP client
-    // makes the run's own calls too. HH_DISABLED turns the run's telemetry off as well: it
-    // still runs and scores, locally.
+    // makes the run's own calls too (a hosted dataset's as well). HH_DISABLED turns the
+    // run's telemetry off as well: it still runs and scores, locally.
     let pipeline = match config.disabled {
         true => None,
         false => Some(Pipeline::shared(&config)?),
     };
     let api = pipeline.as_ref().and_then(|p| p.remote_api());
+
+    // Taken, not cloned: a loaded dataset is the largest thing a run holds.
+    let dataset = Arc::new(load(experiment.dataset.take(), &config, api.as_ref()).await?);
+    let work = prepare(&dataset, &experiment, shard)?;
 
     // Join the run named by HH_RUN_ID, or create one (locally: just an id).
     let function = experiment.name.clone();
@@ -423,7 +423,11 @@ fn run_url(base_url: &str, run_id: &str) -> String {
     }
 }
 
-async fn load(source: Option<DatasetSource>, config: &Config) -> Result<Dataset> {
+async fn load(
+    source: Option<DatasetSource>,
+    config: &Config,
+    api: Option<&RemoteApi>,
+) -> Result<Dataset> {
     match source {
         None => Err(Error::Config(
             "the experiment has no dataset: call .dataset(..), .dataset_file(\"path\") or \
@@ -432,7 +436,17 @@ async fn load(source: Option<DatasetSource>, config: &Config) -> Result<Dataset>
         )),
         Some(DatasetSource::Loaded(dataset)) => Ok(dataset),
         Some(DatasetSource::File(path)) => Dataset::load(&path).map_err(Error::from),
-        Some(DatasetSource::Hosted(id)) => Dataset::hosted_with(id, config).await,
+        Some(DatasetSource::Hosted(id)) => match api {
+            Some(api) => {
+                Dataset::check_hosted(&id, config)?;
+                api.call("loading the hosted dataset", move |client| {
+                    Dataset::fetch_hosted(client, id)
+                })
+                .await
+            }
+            // No pipeline (`HH_DISABLED`): a client of its own, for this one dataset.
+            None => Dataset::hosted_with(id, config).await,
+        },
     }
 }
 
