@@ -25,6 +25,7 @@ use syn::{
 
 use super::attr::TraceArgs;
 use crate::common::{both, describe_item, find_ident, private_path, with_item};
+use crate::options::Errors;
 
 /// The whole attribute: on any error, the errors are emitted next to the unchanged item,
 /// so that the rest of the crate still compiles and only the real mistake is reported.
@@ -218,7 +219,7 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
     let names = parameter_names(&sig);
 
     // `skip(..)` may only name parameters (`self` included).
-    let mut errors: Option<syn::Error> = None;
+    let mut errors = Errors::default();
     for skipped in &args.skip {
         let known = names.iter().any(|(n, _)| n.unraw() == skipped.unraw())
             || (skipped == "self" && sig.receiver().is_some());
@@ -232,22 +233,16 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
             } else {
                 format!("its parameters are {}", listed.join(", "))
             };
-            let e = syn::Error::new(
+            errors.push(syn::Error::new(
                 skipped.span(),
                 format!(
                     "`skip({skipped})`: `{}` has no parameter named `{skipped}`; {listed}",
                     sig.ident
                 ),
-            );
-            match &mut errors {
-                Some(all) => all.combine(e),
-                None => errors = Some(e),
-            }
+            ));
         }
     }
-    if let Some(e) = errors {
-        return Err(e);
-    }
+    errors.finish()?;
 
     let call = Ident::new("__honeyhive_call", Span::mixed_site());
     let rec = Ident::new("__honeyhive_rec", Span::mixed_site());
