@@ -66,9 +66,22 @@ impl EvaluatorEntry {
     }
 }
 
+/// The comparison of a threshold, named as the runtime's `Comparison` variants are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operator {
+    /// `>=`
+    AtLeast,
+    /// `>`
+    Above,
+    /// `<=`
+    AtMost,
+    /// `<`
+    Below,
+}
+
 /// One `metric >= value` of `threshold(..)`, its metric resolved to an evaluator.
 pub(crate) struct ThresholdEntry {
-    pub(crate) operator: &'static str,
+    pub(crate) operator: Operator,
     pub(crate) value: f64,
     /// Position of the evaluator it names in `evaluators`.
     pub(crate) evaluator: usize,
@@ -76,7 +89,7 @@ pub(crate) struct ThresholdEntry {
 
 struct RawThreshold {
     metric: Ident,
-    operator: &'static str,
+    operator: Operator,
     value: f64,
 }
 
@@ -91,16 +104,16 @@ impl Parse for RawThreshold {
         })?;
         let operator = if input.peek(Token![>=]) {
             input.parse::<Token![>=]>()?;
-            ">="
+            Operator::AtLeast
         } else if input.peek(Token![<=]) {
             input.parse::<Token![<=]>()?;
-            "<="
+            Operator::AtMost
         } else if input.peek(Token![>]) {
             input.parse::<Token![>]>()?;
-            ">"
+            Operator::Above
         } else if input.peek(Token![<]) {
             input.parse::<Token![<]>()?;
-            "<"
+            Operator::Below
         } else {
             let span = if input.is_empty() {
                 metric.span()
@@ -394,7 +407,7 @@ mod tests {
         assert_eq!(a.thresholds[1].evaluator, 1);
         assert_eq!(
             (a.thresholds[1].operator, a.thresholds[1].value),
-            ("<", -2.0)
+            (Operator::Below, -2.0)
         );
         assert_eq!(a.timeout_ms, Some(30_000));
         assert_eq!(

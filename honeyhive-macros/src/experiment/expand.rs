@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
-use super::attr::{EvaluatorEntry, ExperimentArgs, entry_span};
+use super::attr::{EvaluatorEntry, ExperimentArgs, Operator, entry_span};
 use crate::common::{find_ident, private_path, with_item};
 
 pub(crate) fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -141,10 +141,10 @@ fn expand(args: ExperimentArgs, function: ItemFn) -> syn::Result<TokenStream> {
         let index = t.evaluator;
         let value = t.value;
         let comparison = match t.operator {
-            ">=" => quote!(AtLeast),
-            ">" => quote!(Above),
-            "<=" => quote!(AtMost),
-            _ => quote!(Below),
+            Operator::AtLeast => quote!(AtLeast),
+            Operator::Above => quote!(Above),
+            Operator::AtMost => quote!(AtMost),
+            Operator::Below => quote!(Below),
         };
         quote!(.__threshold_on_evaluator(#index, #p::Comparison::#comparison, #value))
     });
