@@ -145,8 +145,8 @@ pub struct Recorder {
     /// captured once the span started (output, error) goes there, and the span takes it
     /// over at its end, handing the emptied buffer back.
     closing: Vec<KeyValue>,
-    /// Whether the call's event type was given (`#[trace(event_type = ..)]`), so that
-    /// nothing is left to infer from the span's attributes.
+    /// Whether the call's event type was given (`#[trace(event_type = ..)]`): its span then
+    /// starts with an attribute event type inference reads.
     typed: bool,
     /// Start of the span (wall clock, as the SDK's span times). The call's duration is read
     /// on the same clock, and the span ends at `started_at + duration`: the span's interval

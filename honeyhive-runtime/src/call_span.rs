@@ -99,10 +99,9 @@ struct Data {
     /// Whether the export task stamps the span with the tracer's stamp (else it was
     /// stamped at start).
     deferred: bool,
-    /// Whether the event type was given at start.
-    typed: bool,
-    /// Whether an attribute event type inference reads was set on the span (by the
-    /// user's code, through the context): only then is the type left to the export task.
+    /// Whether the span carries an attribute event type inference reads: the event type
+    /// given at start, or one the user's code set through the context. Only then is the
+    /// type left to the export task.
     inference_input: bool,
     parent_span_id: SpanId,
     parent_span_is_remote: bool,
@@ -174,8 +173,7 @@ impl CallSpan {
             data: Some(Data {
                 tracer,
                 deferred,
-                typed,
-                inference_input: false,
+                inference_input: typed,
                 parent_span_id,
                 parent_span_is_remote,
                 name,
@@ -300,10 +298,10 @@ impl opentelemetry::trace::Span for CallSpan {
                 data.add_event(event);
             }
         }
-        // Nothing inference reads was set: its answer is the default, known here, and
-        // the export task need not look through the attributes for it.
-        let infer = !data.typed && data.inference_input;
-        if !data.typed && !data.inference_input {
+        // Nothing inference reads is on the span: its answer is the default, known here,
+        // and the export task need not look through the attributes for it.
+        let infer = data.inference_input;
+        if !infer {
             data.set_attribute(KeyValue::new(
                 crate::attributes::EVENT_TYPE,
                 crate::event_type::DEFAULT,
