@@ -187,7 +187,13 @@ impl QueueHandle {
     /// Blocks until every span queued before the call is exported (or dropped), or until
     /// `timeout`. Never needs the caller's runtime, so it cannot deadlock inside one.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
-        self.request(Control::Flush, timeout)
+        self.start_flush().wait(timeout)
+    }
+
+    /// Asks the export task to export every span queued so far, without waiting: the
+    /// caller can wait for other work meanwhile, then for the returned [`Reply`].
+    pub(crate) fn start_flush(&self) -> Reply {
+        self.send(Control::Flush)
     }
 
     fn request(
@@ -195,17 +201,32 @@ impl QueueHandle {
         make: fn(std::sync::mpsc::SyncSender<()>) -> Control,
         timeout: Duration,
     ) -> Result<()> {
+        self.send(make).wait(timeout)
+    }
+
+    fn send(&self, make: fn(std::sync::mpsc::SyncSender<()>) -> Control) -> Reply {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.control.send(make(tx)).map_err(|_| Error::Shutdown)?;
+        Reply(self.control.send(make(tx)).ok().map(|()| rx))
+    }
+
+    pub(crate) fn stats(&self) -> ExportStats {
+        self.shared.stats()
+    }
+}
+
+/// The export task's answer to a flush or shutdown request; `None` when the request could
+/// not be sent (the task is gone).
+pub(crate) struct Reply(Option<std::sync::mpsc::Receiver<()>>);
+
+impl Reply {
+    /// Blocks until the export task has done what was asked, or until `timeout`.
+    pub(crate) fn wait(self, timeout: Duration) -> Result<()> {
+        let rx = self.0.ok_or(Error::Shutdown)?;
         match rx.recv_timeout(timeout) {
             Ok(()) => Ok(()),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Error::FlushTimeout(timeout)),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::Shutdown),
         }
-    }
-
-    pub(crate) fn stats(&self) -> ExportStats {
-        self.shared.stats()
     }
 }
 

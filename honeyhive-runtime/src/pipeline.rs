@@ -284,11 +284,13 @@ impl Pipeline {
 
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
+        // The spans go out while the session updates finish: no update makes a span, so
+        // neither needs to wait for the other.
+        let spans = self.queue.start_flush();
         if !self.updates.wait_idle(deadline) {
             return Err(Error::FlushTimeout(timeout));
         }
-        self.queue
-            .flush(deadline.saturating_duration_since(Instant::now()))
+        spans.wait(deadline.saturating_duration_since(Instant::now()))
     }
 
     pub(crate) fn stats(&self) -> ExportStats {
