@@ -112,16 +112,20 @@ fn event(tracer: &HoneyHiveTracer, event_type: &str, name: &str, extra: Value) -
     m
 }
 
-/// Compares every attribute of `span` with `expected`; `honeyhive_duration_ms` must be a
-/// float, present on every traced span, and is left out of the comparison.
+/// Compares every attribute of `span` with `expected`; `honeyhive_duration_ms` must be
+/// present on every traced span, the span's own interval in milliseconds, and is left out
+/// of the comparison.
 fn assert_attributes(span: &SpanRecord, expected: Value) {
     let mut got: Map<String, Value> = span.attributes.clone();
     let duration = got
         .remove("honeyhive_duration_ms")
         .unwrap_or_else(|| panic!("{} has no honeyhive_duration_ms", span.name));
+    let interval_ms = (span.end_unix_nanos - span.start_unix_nanos) as f64 / 1e6;
     assert!(
-        duration.is_f64() && duration.as_f64().unwrap() >= 0.0,
-        "{}: duration {duration}",
+        duration
+            .as_f64()
+            .is_some_and(|d| d >= 0.0 && (d - interval_ms).abs() < 1e-6),
+        "{}: duration {duration}, interval {interval_ms} ms",
         span.name
     );
     assert_eq!(

@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use std::cell::RefCell;
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
+use crate::buffer_pool;
 use crate::export::Exporter;
 use crate::span_processor::Stamp;
 use crate::{Error, ExportSettings, HoneyHiveSpanProcessor, Result, Warning, WarningHandler};
@@ -134,6 +134,16 @@ struct Pending {
     armed: bool,
 }
 
+/// What the export task completes a queued span with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Finish {
+    /// A span the SDK made: its event type is inferred.
+    Sdk,
+    /// The span of a `#[trace]` call ([`crate::call_span::complete`]): `infer` when it
+    /// carries something event type inference reads, `duration` when the call ended it.
+    Call { infer: bool, duration: bool },
+}
+
 /// An ended span waiting for export.
 struct Queued {
     span: SpanData,
@@ -141,15 +151,24 @@ struct Queued {
     /// spans of `#[trace]` calls ([`crate::call_span`]); `None` for spans the SDK made,
     /// stamped at start by the span processor.
     stamp: Option<usize>,
-    /// Whether the export task infers the event type (the SDK's spans); a call span
-    /// settles its own when nothing it carries could change the answer.
-    infer: bool,
+    /// What the export task completes the span with.
+    finish: Finish,
+    /// The strings of the span's placeholder attributes ([`crate::call_span`]), made into
+    /// attribute values by the export task; empty for every other span.
+    text: String,
 }
 
 impl QueueHandle {
-    /// Queues an ended, sampled span for export; counts it dropped when the queue is full
-    /// or shut down. Never blocks beyond a short lock.
-    pub(crate) fn enqueue(&self, span: SpanData, stamp: Option<&Arc<Stamp>>, infer: bool) {
+    /// Queues an ended, sampled span for export, with the `text` of its placeholder
+    /// attributes; counts it dropped when the queue is full or shut down. Never blocks
+    /// beyond a short lock.
+    pub(crate) fn enqueue(
+        &self,
+        span: SpanData,
+        stamp: Option<&Arc<Stamp>>,
+        finish: Finish,
+        text: String,
+    ) {
         let queue = &self.queue;
         let mut pending = queue.lock();
         if queue.closed.load(Ordering::Relaxed) {
@@ -175,7 +194,12 @@ impl QueueHandle {
                 pending.stamps.len() - 1
             }
         });
-        pending.spans.push(Queued { span, stamp, infer });
+        pending.spans.push(Queued {
+            span,
+            stamp,
+            finish,
+            text,
+        });
         let wake = !pending.armed || pending.spans.len().is_multiple_of(queue.max_batch);
         pending.armed = true;
         drop(pending);
@@ -321,7 +345,7 @@ impl SpanProcessor for BatchProcessor {
 
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
-            self.handle.enqueue(span, None, true);
+            self.handle.enqueue(span, None, Finish::Sdk, String::new());
         }
     }
 
@@ -459,18 +483,30 @@ impl Worker {
             pending.armed = taken.armed && delay == Delay::KeepsRunning;
         }
         let mut spans = taken.spans.drain(..);
+        let mut texts = Vec::new();
         for Queued {
             mut span,
             stamp,
-            infer,
+            finish,
+            mut text,
         } in spans.by_ref()
         {
+            if !text.is_empty() {
+                crate::capture::resolve_deferred(&mut span.attributes, &text);
+                if buffer_pool::keeps_text(&text) {
+                    text.clear();
+                    texts.push(text);
+                }
+            }
             if let Some(i) = stamp {
                 let stamp = &taken.stamps[i];
                 crate::span_processor::stamp(Some(stamp), None, |kv| span.attributes.push(kv));
             }
-            if infer {
-                crate::event_type::infer(&mut span);
+            match finish {
+                Finish::Sdk => crate::event_type::infer(&mut span),
+                Finish::Call { infer, duration } => {
+                    crate::call_span::complete(&mut span, infer, duration);
+                }
             }
             self.batch.push(span);
             if self.batch.len() >= self.max_batch {
@@ -478,6 +514,7 @@ impl Worker {
             }
         }
         drop(spans);
+        buffer_pool::TEXT.give_back(&mut texts);
         taken.stamps.clear();
         // Keep the vectors for next time, unless a burst made them much larger than usual.
         taken.spans.shrink_to(4 * self.max_batch);
@@ -517,67 +554,19 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Room for the attributes of one span when it starts: name and type, a few inputs, and
-/// the ten the span processor stamps (session, project and source twice each, three
-/// evaluation ids). 16 keeps a buffer within the allocator's per-thread cache.
-pub(crate) const SPAN_ATTRIBUTES: usize = 16;
-
-/// Attribute buffers kept for reuse, at most (about 1 MiB).
-const POOLED_BUFFERS: usize = 1024;
-
-/// Buffers a thread takes from the pool at once.
-const LOCAL_BUFFERS: usize = 32;
-
-/// Emptied attribute buffers of exported spans, for the spans to come.
-///
-/// A span's attribute list is allocated on the thread that makes the span and freed on the
-/// export thread. With the system allocator that pattern made every such allocation miss
-/// the span thread's cache and contend with the export thread's frees for the allocator's
-/// lock (futex waits and context switches: about a third of a traced call's time,
-/// measured). Recycled buffers are neither allocated nor freed. The values are dropped on
-/// the export thread: dropping them on the span's thread when it takes a buffer measured
-/// slower twice (1,135 ns against 985 ns per call; later 17% of the call's samples, the
-/// values' memory being last touched by the export thread).
-static POOL: Mutex<Vec<Vec<KeyValue>>> = Mutex::new(Vec::new());
-
-thread_local! {
-    static LOCAL_POOL: RefCell<Vec<Vec<KeyValue>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// An empty attribute buffer with room for [`SPAN_ATTRIBUTES`], recycled when possible.
-pub(crate) fn attribute_buffer() -> Vec<KeyValue> {
-    LOCAL_POOL
-        .try_with(|local| {
-            let mut local = local.borrow_mut();
-            if local.is_empty() {
-                let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-                let keep = pool.len().saturating_sub(LOCAL_BUFFERS);
-                local.extend(pool.drain(keep..));
-            }
-            local.pop()
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| Vec::with_capacity(SPAN_ATTRIBUTES))
-}
-
 /// Returns the attribute buffers of exported spans to the pool, emptied; the rest of each
 /// span is dropped.
 fn recycle(mut batch: Vec<SpanData>) {
     let mut buffers: Vec<Vec<KeyValue>> = Vec::with_capacity(batch.len());
     for span in &mut batch {
-        if (SPAN_ATTRIBUTES..=4 * SPAN_ATTRIBUTES).contains(&span.attributes.capacity()) {
+        if buffer_pool::keeps_attributes(&span.attributes) {
             let mut attributes = std::mem::take(&mut span.attributes);
             attributes.clear();
             buffers.push(attributes);
         }
     }
     drop(batch);
-    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-    let room = POOLED_BUFFERS.saturating_sub(pool.len());
-    let excess = buffers.len().saturating_sub(room);
-    pool.extend(buffers.drain(excess..));
-    drop(pool);
+    buffer_pool::ATTRIBUTES.give_back(&mut buffers);
     // What did not fit is freed here, after the lock.
 }
 
@@ -586,14 +575,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn attribute_buffers_come_back_empty() {
-        let mut buffer = attribute_buffer();
-        assert!(buffer.is_empty() && buffer.capacity() >= SPAN_ATTRIBUTES);
+    fn attribute_buffers_of_exported_spans_come_back_empty() {
+        let mut buffer = buffer_pool::attribute_buffer();
+        assert!(buffer_pool::keeps_attributes(&buffer));
         buffer.push(KeyValue::new("k", "v"));
         let span = crate::export::test_span(buffer);
         recycle(vec![span]);
-        for _ in 0..(LOCAL_BUFFERS + 2) {
-            assert!(attribute_buffer().is_empty());
+        for _ in 0..40 {
+            assert!(buffer_pool::attribute_buffer().is_empty());
         }
     }
 }

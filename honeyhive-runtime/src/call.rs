@@ -145,6 +145,11 @@ pub struct Recorder {
     /// captured once the span started (output, error) goes there, and the span takes it
     /// over at its end, handing the emptied buffer back.
     closing: Vec<KeyValue>,
+    /// The short strings captured before the span starts (inputs, metadata, config), which
+    /// their attributes hold placeholders for
+    /// ([`Attributes::capture_deferring`](crate::capture::Attributes)): the span takes it
+    /// when it starts, when anything is in it, and the export thread makes the strings.
+    text: String,
     /// Whether the call's event type was given (`#[trace(event_type = ..)]`): its span then
     /// starts with an attribute event type inference reads.
     typed: bool,
@@ -194,15 +199,15 @@ impl Call {
         state.name = name.resolve();
         // The last span took the buffer; a call that never started left its own.
         if state.attrs.values.capacity() == 0 {
-            state.attrs.values = crate::batch_processor::attribute_buffer();
+            state.attrs.values = crate::buffer_pool::attribute_buffer();
         }
-        let values = &mut state.attrs.values;
-        values.push(KeyValue::new(
-            attr::EVENT_NAME,
-            StringValue::from(state.name.clone()),
-        ));
+        // `honeyhive_event_name` and `honeyhive_duration_ms` are the export task's to add
+        // (`call_span`): they follow from the span's name and times.
         if let Some(event_type) = event_type {
-            values.push(KeyValue::new(attr::EVENT_TYPE, event_type));
+            state
+                .attrs
+                .values
+                .push(KeyValue::new(attr::EVENT_TYPE, event_type));
         }
         state.typed = event_type.is_some();
         Call { state: Some(state) }
@@ -324,7 +329,16 @@ impl Recorder {
     }
 
     fn capture<T: Serialize + ?Sized>(&mut self, key: KeyName<'_>, value: &T) {
-        if let Err(e) = self.attrs.capture_as(key, value) {
+        let captured = if self.started_at.is_none() {
+            if self.text.capacity() == 0 {
+                self.text = crate::buffer_pool::text_buffer();
+            }
+            self.attrs.capture_deferring(key, value, &mut self.text)
+        } else {
+            // The span has its text already: what comes now is allocated as it is.
+            self.attrs.capture_as(key, value)
+        };
+        if let Err(e) = captured {
             let warning = Warning::CaptureFailed {
                 key: key.text(),
                 reason: e.to_string(),
@@ -363,9 +377,10 @@ impl Recorder {
             return;
         }
         let started_at = SystemTime::now();
-        let (values, closing, name, typed) = (
+        let (values, closing, text, name, typed) = (
             &mut self.attrs.values,
             &mut self.closing,
+            &mut self.text,
             &self.name,
             self.typed,
         );
@@ -373,7 +388,20 @@ impl Recorder {
             let scope = crate::tracer::scope(parent)?;
             // What is captured from now on (output, errors) goes in the closing buffer.
             let attributes = std::mem::replace(values, std::mem::take(closing));
-            let span = CallSpan::start(scope, parent, name.clone(), started_at, attributes, typed);
+            // A call that deferred nothing keeps its (empty) buffer for the next one.
+            let text = match text.is_empty() {
+                true => String::new(),
+                false => std::mem::take(text),
+            };
+            let span = CallSpan::start(
+                scope,
+                parent,
+                name.clone(),
+                started_at,
+                attributes,
+                text,
+                typed,
+            );
             Some(parent.with_span(span))
         });
         // No tracer any more: only a capture's own code could have changed the context
@@ -399,6 +427,7 @@ impl Recorder {
             name: Cow::Borrowed(""),
             attrs: Attributes::default(),
             closing: Vec::new(),
+            text: String::new(),
             typed: false,
             started_at: None,
             duration: None,
@@ -413,6 +442,7 @@ impl Recorder {
         self.name = Cow::Borrowed("");
         self.attrs.values.clear();
         self.attrs.truncated.clear();
+        self.text.clear();
         self.started_at = None;
         self.duration = None;
         self.error = None;
@@ -431,10 +461,6 @@ impl Recorder {
             status: Status::Unset,
             event: None,
         };
-        closing.attributes.push(KeyValue::new(
-            attr::DURATION_MS,
-            duration.as_secs_f64() * 1000.0,
-        ));
         if let Some(truncated) = self.attrs.truncated_attribute() {
             closing.attributes.push(truncated);
         }

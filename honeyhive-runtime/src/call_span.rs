@@ -19,6 +19,11 @@
 //!   stamp (one reference-count increment on this thread instead of ten); otherwise
 //!   it is stamped here, at start, with the same function the span processor uses.
 //!
+//! - what follows from the span itself: `honeyhive_event_name`, `honeyhive_duration_ms`
+//!   and the default event type are added by the export task ([`complete`]), and the short
+//!   strings a call captured before its span started are made into their attribute values
+//!   there too ([`crate::capture::resolve_deferred`]): the calling thread writes neither.
+//!
 //! Ending (or dropping) the span queues it on the pipeline's batch queue. A call ends its
 //! span with [`end`], which hands the call's closing attributes, status and event over
 //! with the end itself.
@@ -37,12 +42,13 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::HoneyHiveTracer;
+use crate::batch_processor::Finish;
 use crate::pipeline::MAX_ATTRIBUTES_PER_SPAN;
 use crate::span_processor;
 use crate::tracer::Entered;
 
-/// What a call adds to its span as it ends: the output, duration and error attributes,
-/// an error status, the `exception` event.
+/// What a call adds to its span as it ends: the output and error attributes, an error
+/// status, the `exception` event.
 pub(crate) struct Closing {
     pub(crate) attributes: Vec<KeyValue>,
     pub(crate) status: Status,
@@ -108,6 +114,9 @@ struct Data {
     name: Cow<'static, str>,
     start_time: SystemTime,
     attributes: Vec<KeyValue>,
+    /// The strings that placeholders among `attributes` stand for (see
+    /// [`crate::capture::resolve_deferred`]); empty when there are none.
+    text: String,
     dropped_attributes_count: u32,
     events: SpanEvents,
     links: SpanLinks,
@@ -116,13 +125,15 @@ struct Data {
 
 impl CallSpan {
     /// Starts a span as a child of `parent`, which is in the (enabled) tracer's `scope`,
-    /// with `attributes` captured so far (the event type among them when `typed`).
+    /// with `attributes` captured so far (the event type among them when `typed`), and the
+    /// `text` of the placeholders among them.
     pub(crate) fn start(
         scope: &Entered,
         parent: &Context,
         name: Cow<'static, str>,
         start_time: SystemTime,
         mut attributes: Vec<KeyValue>,
+        text: String,
         typed: bool,
     ) -> CallSpan {
         let ids = RandomIdGenerator::default();
@@ -179,6 +190,7 @@ impl CallSpan {
                 name,
                 start_time,
                 attributes,
+                text,
                 dropped_attributes_count,
                 events: SpanEvents::default(),
                 links: SpanLinks::default(),
@@ -284,7 +296,9 @@ impl opentelemetry::trace::Span for CallSpan {
         let Some(mut data) = self.data.take() else {
             return;
         };
-        if let Some(closing) = take_closing() {
+        let closing = take_closing();
+        let closed = closing.is_some();
+        if let Some(closing) = closing {
             let attributes = &mut closing.attributes;
             if data.attributes.len() + attributes.len() <= MAX_ATTRIBUTES_PER_SPAN as usize {
                 data.attributes.append(attributes);
@@ -297,15 +311,6 @@ impl opentelemetry::trace::Span for CallSpan {
             if let Some(event) = closing.event.take() {
                 data.add_event(event);
             }
-        }
-        // Nothing inference reads is on the span: its answer is the default, known here,
-        // and the export task need not look through the attributes for it.
-        let infer = data.inference_input;
-        if !infer {
-            data.set_attribute(KeyValue::new(
-                crate::attributes::EVENT_TYPE,
-                crate::event_type::DEFAULT,
-            ));
         }
         let Some(pipeline) = data.tracer.pipeline() else {
             return; // `start` is only called with an enabled tracer
@@ -326,7 +331,43 @@ impl opentelemetry::trace::Span for CallSpan {
             instrumentation_scope: pipeline.scope().clone(),
         };
         let stamp = data.deferred.then(|| data.tracer.stamp());
-        pipeline.queue().enqueue(span, stamp, infer);
+        let finish = Finish::Call {
+            infer: data.inference_input,
+            duration: closed,
+        };
+        pipeline.queue().enqueue(span, stamp, finish, data.text);
+    }
+}
+
+/// Adds what a call's span carries that follows from the span itself, on the export
+/// thread: `honeyhive_event_name` (its name), `honeyhive_duration_ms` (from its times, when
+/// the call ended it: the call's duration is exactly its interval) and, unless `infer`
+/// (something on the span that inference reads), the default event type.
+///
+/// Why here: each was an attribute built and written on the calling thread, in memory the
+/// export thread then reads (a cache line crossing cores per attribute); they cannot be
+/// told apart from the calling thread's, and nothing the call does can change them.
+pub(crate) fn complete(span: &mut SpanData, infer: bool, duration: bool) {
+    use crate::attributes as attr;
+    span.attributes
+        .push(KeyValue::new(attr::EVENT_NAME, span.name.clone()));
+    if duration {
+        let interval = span
+            .end_time
+            .duration_since(span.start_time)
+            .unwrap_or_default();
+        span.attributes.push(KeyValue::new(
+            attr::DURATION_MS,
+            interval.as_secs_f64() * 1000.0,
+        ));
+    }
+    if infer {
+        crate::event_type::infer(span);
+    } else {
+        span.attributes.push(KeyValue::new(
+            attr::EVENT_TYPE,
+            crate::event_type::DEFAULT,
+        ));
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt::{Display, Write as _};
 use std::sync::Mutex;
 
-use opentelemetry::{Key, KeyValue, Value};
+use opentelemetry::{Key, KeyValue, StringValue, Value};
 use serde::Serialize;
 use serde::ser;
 use serde_json::Value as Json;
@@ -85,13 +85,52 @@ impl Attributes {
         key: KeyName<'_>,
         value: &T,
     ) -> Result<(), serde_json::Error> {
-        match value.serialize(Leaves)? {
+        let leaf = value.serialize(Leaves { text: None })?;
+        self.push_leaf(key, leaf);
+        Ok(())
+    }
+
+    /// [`capture_as`](Self::capture_as), except that a short string (up to
+    /// [`MAX_DEFERRED_BYTES`]) is appended to `text` and its attribute holds a placeholder
+    /// of the same length: [`resolve_deferred`] makes the placeholders into the strings,
+    /// on the export thread, before the span is exported.
+    ///
+    /// Why: the string's own allocation was the largest single cost of a traced call with
+    /// a string argument. It was made on the calling thread and freed on the export thread,
+    /// so it always took the allocator's slow path; appended to a recycled buffer it is a
+    /// copy, and the export thread allocates and frees the string itself (its fast path).
+    pub(crate) fn capture_deferring<T: Serialize + ?Sized>(
+        &mut self,
+        key: KeyName<'_>,
+        value: &T,
+        text: &mut String,
+    ) -> Result<(), serde_json::Error> {
+        let before = text.len();
+        match value.serialize(Leaves { text: Some(text) }) {
+            Ok(leaf) => {
+                self.push_leaf(key, leaf);
+                Ok(())
+            }
+            Err(e) => {
+                // A `Serialize` impl may write a string and then fail: its bytes must not
+                // be taken for the next placeholder's.
+                text.truncate(before);
+                Err(e)
+            }
+        }
+    }
+
+    fn push_leaf(&mut self, key: KeyName<'_>, leaf: Leaf) {
+        match leaf {
             Leaf::Null => {}
             Leaf::Value(value) => self.values.push(KeyValue::new(key.to_key(), value)),
             Leaf::Str(s) => {
                 let value = self.cap_owned(key, s);
                 self.values.push(KeyValue::new(key.to_key(), value));
             }
+            Leaf::Deferred(len) => self
+                .values
+                .push(KeyValue::new(key.to_key(), placeholder(len))),
             Leaf::Json(json) => match Self::scalar(&json) {
                 Some(Scalar::Value(value)) => self.values.push(KeyValue::new(key.to_key(), value)),
                 Some(Scalar::Str(s)) => {
@@ -102,7 +141,6 @@ impl Attributes {
                 None => self.flatten(&key.text(), &json),
             },
         }
-        Ok(())
     }
 
     /// Flattens an already serialised value under `prefix`.
@@ -205,6 +243,57 @@ impl Attributes {
     }
 }
 
+/// Longest string [`Attributes::capture_deferring`] defers; longer ones are allocated
+/// at once (their copy costs about what the allocation does).
+pub(crate) const MAX_DEFERRED_BYTES: usize = 1024;
+
+static PLACEHOLDER_BYTES: [u8; MAX_DEFERRED_BYTES] = [b'?'; MAX_DEFERRED_BYTES];
+
+/// The text every placeholder is a prefix of: placeholders are told from any other
+/// string by their address, which no string but a slice of this one can have.
+static PLACEHOLDERS: &str = match std::str::from_utf8(&PLACEHOLDER_BYTES) {
+    Ok(s) => s,
+    Err(_) => panic!("placeholder bytes are ASCII"),
+};
+
+/// The placeholder of a deferred string of `len` bytes (`1..=MAX_DEFERRED_BYTES`).
+fn placeholder(len: usize) -> Value {
+    Value::String(StringValue::from(&PLACEHOLDERS[..len]))
+}
+
+fn is_placeholder(value: &Value) -> Option<usize> {
+    match value {
+        Value::String(s) if std::ptr::eq(s.as_str().as_ptr(), PLACEHOLDERS.as_ptr()) => {
+            Some(s.as_str().len())
+        }
+        _ => None,
+    }
+}
+
+/// Makes the placeholders among `attributes` into the strings deferred to `text`, in
+/// order (each takes as many bytes as it is long). Attributes cut off a span's end take
+/// their strings with them; a placeholder with no text left (which only a bug could
+/// make) becomes an empty string rather than a wrong one.
+pub(crate) fn resolve_deferred(attributes: &mut [KeyValue], text: &str) {
+    let mut rest = text;
+    for kv in attributes {
+        let Some(len) = is_placeholder(&kv.value) else {
+            continue;
+        };
+        let s = match rest.get(..len) {
+            Some(s) => {
+                rest = &rest[len..];
+                s
+            }
+            None => {
+                rest = "";
+                ""
+            }
+        };
+        kv.value = Value::String(StringValue::from(s.to_owned()));
+    }
+}
+
 /// Most bytes [`intern`] keeps.
 const MAX_INTERNED_BYTES: usize = 256 * 1024;
 
@@ -252,6 +341,8 @@ enum Leaf {
     Value(Value),
     /// A string, owned once.
     Str(String),
+    /// A string of this many bytes, appended to the serializer's text buffer.
+    Deferred(usize),
     /// Anything else, as `serde_json::to_value` makes it.
     Json(Json),
 }
@@ -260,7 +351,10 @@ enum Leaf {
 /// it calls for everything but the few kinds it builds directly, so a captured value is
 /// exactly what flattening its `to_value` gives, without building a `serde_json::Value`
 /// for a string.
-struct Leaves;
+struct Leaves<'t> {
+    /// Where short strings go instead of an allocation of their own, when deferring.
+    text: Option<&'t mut String>,
+}
 
 use serde_json::value::Serializer as JsonSerializer;
 
@@ -272,7 +366,7 @@ macro_rules! delegate {
     )*};
 }
 
-impl ser::Serializer for Leaves {
+impl ser::Serializer for Leaves<'_> {
     type Ok = Leaf;
     type Error = serde_json::Error;
     type SerializeSeq = Compound<<JsonSerializer as ser::Serializer>::SerializeSeq>;
@@ -286,7 +380,13 @@ impl ser::Serializer for Leaves {
         Compound<<JsonSerializer as ser::Serializer>::SerializeStructVariant>;
 
     fn serialize_str(self, v: &str) -> Result<Leaf, serde_json::Error> {
-        Ok(Leaf::Str(v.to_owned()))
+        Ok(match self.text {
+            Some(text) if (1..=MAX_DEFERRED_BYTES).contains(&v.len()) => {
+                text.push_str(v);
+                Leaf::Deferred(v.len())
+            }
+            _ => Leaf::Str(v.to_owned()),
+        })
     }
 
     fn collect_str<T: ?Sized + Display>(self, value: &T) -> Result<Leaf, serde_json::Error> {
@@ -498,6 +598,94 @@ mod tests {
             .into_iter()
             .map(|kv| (kv.key.as_str().to_owned(), kv.value))
             .collect()
+    }
+
+    fn pairs(attrs: &[KeyValue]) -> Vec<(&str, Value)> {
+        attrs
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn deferred_strings_resolve_to_what_capture_as_gives() {
+        let long = "x".repeat(MAX_DEFERRED_BYTES + 1);
+        let values: [(&'static str, Json); 6] = [
+            ("a", json!("first")),
+            ("b", json!(7)),
+            ("c", json!("")),
+            ("d", json!({"nested": "stays a JSON leaf"})),
+            ("e", json!(long)),
+            ("f", json!("héllo ✓")),
+        ];
+        let (mut direct, mut deferred, mut text) =
+            (Attributes::default(), Attributes::default(), String::new());
+        for (key, value) in &values {
+            direct.capture_as(KeyName::Static(key), value).unwrap();
+            deferred
+                .capture_deferring(KeyName::Static(key), value, &mut text)
+                .unwrap();
+        }
+        // Only the short, non-empty top-level strings were deferred.
+        assert_eq!(text, "firsthéllo ✓");
+        assert_ne!(pairs(&deferred.values), pairs(&direct.values));
+        resolve_deferred(&mut deferred.values, &text);
+        assert_eq!(pairs(&deferred.values), pairs(&direct.values));
+    }
+
+    #[test]
+    fn a_serializer_that_fails_after_a_string_leaves_no_bytes_behind() {
+        struct WritesThenFails;
+        impl Serialize for WritesThenFails {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let _ = s.serialize_str("stray");
+                Err(ser::Error::custom("failed after writing"))
+            }
+        }
+        let (mut attrs, mut text) = (Attributes::default(), String::new());
+        attrs
+            .capture_deferring(KeyName::Static("a"), &"kept", &mut text)
+            .unwrap();
+        assert!(
+            attrs
+                .capture_deferring(KeyName::Static("b"), &WritesThenFails, &mut text)
+                .is_err()
+        );
+        attrs
+            .capture_deferring(KeyName::Static("c"), &"also kept", &mut text)
+            .unwrap();
+        resolve_deferred(&mut attrs.values, &text);
+        assert_eq!(
+            pairs(&attrs.values),
+            [
+                ("a", Value::String("kept".into())),
+                ("c", Value::String("also kept".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn placeholders_are_told_by_address_and_cut_ones_take_their_text_along() {
+        let (mut attrs, mut text) = (Attributes::default(), String::new());
+        for (key, value) in [("a", "one"), ("b", "two"), ("c", "three")] {
+            attrs
+                .capture_deferring(KeyName::Static(key), value, &mut text)
+                .unwrap();
+        }
+        // A string equal to a placeholder's text is not one.
+        let lookalike = KeyValue::new("user", "???".to_owned());
+        attrs.values.insert(1, lookalike.clone());
+        // The span's limit cut the last attribute.
+        attrs.values.pop();
+        resolve_deferred(&mut attrs.values, &text);
+        assert_eq!(
+            pairs(&attrs.values),
+            [
+                ("a", Value::String("one".into())),
+                ("user", lookalike.value),
+                ("b", Value::String("two".into())),
+            ]
+        );
     }
 
     #[test]

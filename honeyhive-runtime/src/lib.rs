@@ -11,6 +11,7 @@
 pub mod attributes;
 pub mod baggage;
 mod batch_processor;
+mod buffer_pool;
 #[doc(hidden)]
 pub mod call;
 mod call_span;
