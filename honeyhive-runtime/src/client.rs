@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::retry::{AttemptError, RetryPolicy, retry};
 use crate::session::{Enrichment, EventUpdate, SessionStart};
@@ -113,12 +113,13 @@ impl ApiClient {
             async move {
                 let response = request.send().await.map_err(AttemptError::from_reqwest)?;
                 let status = response.status();
-                let headers = response.headers().clone();
+                // The headers are read only on failure (`Retry-After`), so only then kept.
+                let headers = (!status.is_success()).then(|| response.headers().clone());
                 let text = response.text().await.map_err(AttemptError::from_reqwest)?;
-                if !status.is_success() {
-                    return Err(AttemptError::from_status(status, &headers, &text));
+                match headers {
+                    Some(headers) => Err(AttemptError::from_status(status, &headers, &text)),
+                    None => Ok(text),
                 }
-                Ok(text)
             }
         })
         .await;
@@ -131,12 +132,14 @@ impl ApiClient {
 
     /// `POST /session/start`; returns the session id the backend settled on.
     pub(crate) async fn start_session(&self, session: &SessionStart) -> Result<String> {
+        /// The body, serialised straight from the session (`json!` would copy it into a
+        /// JSON value first).
+        #[derive(Serialize)]
+        struct Body<'a> {
+            session: &'a SessionStart,
+        }
         let answer = self
-            .send(
-                Method::POST,
-                "/session/start",
-                Some(&json!({ "session": session })),
-            )
+            .send(Method::POST, "/session/start", Some(&Body { session }))
             .await?;
         match answer.get("session_id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => Ok(id.to_owned()),
