@@ -1142,3 +1142,46 @@ fn the_event_type_of_a_call_is_inferred_from_what_its_body_set_and_a_given_one_w
         ),
     );
 }
+
+#[trace]
+fn renames_its_span(topic: &str) -> usize {
+    use honeyhive::opentelemetry::trace::TraceContextExt as _;
+    honeyhive::opentelemetry::Context::map_current(|cx| cx.span().update_name("renamed"));
+    topic.len()
+}
+
+#[trace]
+fn names_its_event(topic: &str) -> usize {
+    annotate("honeyhive_event_name", "named by the body");
+    topic.len()
+}
+
+#[test]
+fn the_event_name_is_the_calls_unless_its_body_sets_one_and_a_rename_keeps_it() {
+    let (tracer, dir) = plain("event-name");
+    tracer.in_scope(|| {
+        renames_its_span("a");
+        names_its_event("bb");
+    });
+    let spans = spans(&tracer, &dir);
+    // The span's name is what the body made it; its event name stays the call's.
+    assert_attributes(
+        named(&spans, "renamed"),
+        event(
+            &tracer,
+            "tool",
+            "renames_its_span",
+            json!({"honeyhive_inputs.topic": "a", "honeyhive_outputs.result": 1}),
+        ),
+    );
+    // An event name the body set comes after the call's, so it is the one kept.
+    assert_attributes(
+        named(&spans, "names_its_event"),
+        event(
+            &tracer,
+            "tool",
+            "named by the body",
+            json!({"honeyhive_inputs.topic": "bb", "honeyhive_outputs.result": 2}),
+        ),
+    );
+}

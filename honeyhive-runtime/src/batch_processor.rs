@@ -140,8 +140,13 @@ pub(crate) enum Finish {
     /// A span the SDK made: its event type is inferred.
     Sdk,
     /// The span of a `#[trace]` call ([`crate::call_span::complete`]): `infer` when it
-    /// carries something event type inference reads, `duration` when the call ended it.
-    Call { infer: bool, duration: bool },
+    /// carries something event type inference reads, `duration` when the call ended it,
+    /// `name` unless its event name is on it already.
+    Call {
+        infer: bool,
+        duration: bool,
+        name: bool,
+    },
 }
 
 /// An ended span waiting for export.
@@ -504,9 +509,11 @@ impl Worker {
             }
             match finish {
                 Finish::Sdk => crate::event_type::infer(&mut span),
-                Finish::Call { infer, duration } => {
-                    crate::call_span::complete(&mut span, infer, duration);
-                }
+                Finish::Call {
+                    infer,
+                    duration,
+                    name,
+                } => crate::call_span::complete(&mut span, infer, duration, name),
             }
             self.batch.push(span);
             if self.batch.len() >= self.max_batch {

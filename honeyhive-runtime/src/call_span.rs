@@ -109,6 +109,11 @@ struct Data {
     /// given at start, or one the user's code set through the context. Only then is the
     /// type left to the export task.
     inference_input: bool,
+    /// Whether `honeyhive_event_name` is on the span already: put there (with the call's
+    /// name) before the user's code sets it or renames the span, so that what the user set
+    /// comes after it, as when every call span started with it. Otherwise the export task
+    /// adds it ([`complete`]).
+    named: bool,
     parent_span_id: SpanId,
     parent_span_is_remote: bool,
     name: Cow<'static, str>,
@@ -185,6 +190,7 @@ impl CallSpan {
                 tracer,
                 deferred,
                 inference_input: typed,
+                named: false,
                 parent_span_id,
                 parent_span_is_remote,
                 name,
@@ -202,7 +208,26 @@ impl CallSpan {
 
 impl Data {
     fn set_attribute(&mut self, attribute: KeyValue) {
-        self.inference_input |= crate::event_type::reads(attribute.key.as_str());
+        let key = attribute.key.as_str();
+        self.inference_input |= crate::event_type::reads(key);
+        if key == crate::attributes::EVENT_NAME {
+            self.name_now();
+        }
+        self.push(attribute);
+    }
+
+    /// Puts `honeyhive_event_name` (the call's name) on the span now, if it is not there.
+    fn name_now(&mut self) {
+        if !self.named {
+            self.named = true;
+            // Past the attribute limit too, as the export task would add it: every call
+            // span carries its event name.
+            self.attributes
+                .push(KeyValue::new(crate::attributes::EVENT_NAME, self.name.clone()));
+        }
+    }
+
+    fn push(&mut self, attribute: KeyValue) {
         if self.attributes.len() < MAX_ATTRIBUTES_PER_SPAN as usize {
             self.attributes.push(attribute);
         } else {
@@ -275,6 +300,8 @@ impl opentelemetry::trace::Span for CallSpan {
         T: Into<Cow<'static, str>>,
     {
         if let Some(data) = &mut self.data {
+            // `honeyhive_event_name` stays the call's name (`span-attributes.md`).
+            data.name_now();
             data.name = new_name.into();
         }
     }
@@ -334,23 +361,27 @@ impl opentelemetry::trace::Span for CallSpan {
         let finish = Finish::Call {
             infer: data.inference_input,
             duration: closed,
+            name: !data.named,
         };
         pipeline.queue().enqueue(span, stamp, finish, data.text);
     }
 }
 
 /// Adds what a call's span carries that follows from the span itself, on the export
-/// thread: `honeyhive_event_name` (its name), `honeyhive_duration_ms` (from its times, when
+/// thread: `honeyhive_event_name` (its name, unless already `named`: the span was renamed
+/// or the attribute set by the user's code), `honeyhive_duration_ms` (from its times, when
 /// the call ended it: the call's duration is exactly its interval) and, unless `infer`
 /// (something on the span that inference reads), the default event type.
 ///
 /// Why here: each was an attribute built and written on the calling thread, in memory the
 /// export thread then reads (a cache line crossing cores per attribute); they cannot be
 /// told apart from the calling thread's, and nothing the call does can change them.
-pub(crate) fn complete(span: &mut SpanData, infer: bool, duration: bool) {
+pub(crate) fn complete(span: &mut SpanData, infer: bool, duration: bool, name: bool) {
     use crate::attributes as attr;
-    span.attributes
-        .push(KeyValue::new(attr::EVENT_NAME, span.name.clone()));
+    if name {
+        span.attributes
+            .push(KeyValue::new(attr::EVENT_NAME, span.name.clone()));
+    }
     if duration {
         let interval = span
             .end_time
