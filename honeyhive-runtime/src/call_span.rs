@@ -19,10 +19,11 @@
 //!   stamp (one reference-count increment on this thread instead of ten); otherwise
 //!   it is stamped here, at start, with the same function the span processor uses.
 //!
-//! - what follows from the span itself: `honeyhive_event_name`, `honeyhive_duration_ms`
-//!   and the default event type are added by the export task ([`complete`]), and the short
-//!   strings a call captured before its span started are made into their attribute values
-//!   there too ([`crate::capture::resolve_deferred`]): the calling thread writes neither.
+//! What follows from the span itself is left to the export task as well: it adds
+//! `honeyhive_event_name`, `honeyhive_duration_ms` and the default event type
+//! ([`complete`]), and makes the short strings the call captured before its span started
+//! into their attribute values ([`crate::capture::resolve_deferred`]). Each was data the
+//! calling thread wrote and the export thread then read, a cache line crossing cores.
 //!
 //! Ending (or dropping) the span queues it on the pipeline's batch queue. A call ends its
 //! span with [`end`], which hands the call's closing attributes, status and event over
