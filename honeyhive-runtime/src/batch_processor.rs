@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::buffer_pool;
 use crate::export::Exporter;
-use crate::span_processor::Stamp;
+use crate::span_processor::{BatchStamps, Stamp};
 use crate::{Error, ExportSettings, HoneyHiveSpanProcessor, Result, Warning, WarningHandler};
 
 /// How long unreported drops may wait for a flush before a warning goes out anyway.
@@ -124,10 +124,8 @@ pub(crate) struct QueueHandle {
 #[derive(Default)]
 struct Pending {
     spans: Vec<Queued>,
-    /// The distinct stamps of the spans stamped at export, each held once for a run of
-    /// spans: taking a reference per span was an atomic increment on the span's thread
-    /// and a decrement on the export thread, the count's cache line changing cores twice.
-    stamps: Vec<Arc<Stamp>>,
+    /// The stamps of `spans` that are stamped at export, in order.
+    stamps: BatchStamps,
     /// Whether the export task has its scheduled delay running (or has been woken to
     /// start it): the queue then needs no wake until a full batch is ready. Cleared, under
     /// the same lock, whenever the task takes the queue without keeping the delay running.
@@ -151,11 +149,10 @@ pub(crate) enum Finish {
 
 /// An ended span waiting for export.
 struct Queued {
+    /// Its stamp, if it is stamped at export (the spans of `#[trace]` calls,
+    /// [`crate::call_span`]), is in [`Pending::stamps`]; the SDK's spans are stamped at
+    /// start, by the span processor.
     span: SpanData,
-    /// Index in [`Pending::stamps`] of the stamp the export task applies: set for the
-    /// spans of `#[trace]` calls ([`crate::call_span`]); `None` for spans the SDK made,
-    /// stamped at start by the span processor.
-    stamp: Option<usize>,
     /// What the export task completes the span with.
     finish: Finish,
     /// The strings of the span's placeholder attributes ([`crate::call_span`]), made into
@@ -192,19 +189,8 @@ impl QueueHandle {
             );
             return;
         }
-        let stamp = stamp.map(|stamp| match pending.stamps.last() {
-            Some(last) if Arc::ptr_eq(last, stamp) => pending.stamps.len() - 1,
-            _ => {
-                pending.stamps.push(stamp.clone());
-                pending.stamps.len() - 1
-            }
-        });
-        pending.spans.push(Queued {
-            span,
-            stamp,
-            finish,
-            text,
-        });
+        pending.stamps.push(stamp);
+        pending.spans.push(Queued { span, finish, text });
         let wake = !pending.armed || pending.spans.len().is_multiple_of(queue.max_batch);
         pending.armed = true;
         drop(pending);
@@ -326,6 +312,7 @@ impl BatchProcessor {
             max_batch: settings.max_batch_size,
             delay: settings.scheduled_delay,
             batch: Vec::with_capacity(settings.max_batch_size),
+            batch_stamps: BatchStamps::default(),
             spare: Pending::default(),
         };
         io.spawn(worker.run(control_rx));
@@ -402,6 +389,8 @@ struct Worker {
     delay: Duration,
     /// The batch being filled.
     batch: Vec<SpanData>,
+    /// The stamps of `batch`'s spans that are stamped on their way out.
+    batch_stamps: BatchStamps,
     /// The queue's previous vector, emptied, swapped back in next time (no regrowing).
     spare: Pending,
 }
@@ -487,14 +476,16 @@ impl Worker {
             // The next span wakes the task to start a delay, unless the one running stays.
             pending.armed = taken.armed && delay == Delay::KeepsRunning;
         }
-        let mut spans = taken.spans.drain(..);
+        let mut spans = taken.spans.drain(..).enumerate();
         let mut texts = Vec::new();
-        for Queued {
-            mut span,
-            stamp,
-            finish,
-            mut text,
-        } in spans.by_ref()
+        for (
+            i,
+            Queued {
+                mut span,
+                finish,
+                mut text,
+            },
+        ) in spans.by_ref()
         {
             if !text.is_empty() {
                 crate::capture::resolve_deferred(&mut span.attributes, &text);
@@ -502,10 +493,6 @@ impl Worker {
                     text.clear();
                     texts.push(text);
                 }
-            }
-            if let Some(i) = stamp {
-                let stamp = &taken.stamps[i];
-                crate::span_processor::stamp(Some(stamp), None, |kv| span.attributes.push(kv));
             }
             match finish {
                 Finish::Sdk => crate::event_type::infer(&mut span),
@@ -516,6 +503,7 @@ impl Worker {
                 } => crate::call_span::complete(&mut span, infer, duration, name),
             }
             self.batch.push(span);
+            self.batch_stamps.push(taken.stamps.of(i));
             if self.batch.len() >= self.max_batch {
                 self.export().await;
             }
@@ -539,11 +527,12 @@ impl Worker {
             self.in_flight.join_next().await;
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.max_batch));
+        let stamps = std::mem::take(&mut self.batch_stamps);
         let n = batch.len() as u64;
         let exporter = self.exporter.clone();
         let shared = self.shared.clone();
         self.in_flight.spawn(async move {
-            match exporter.export_spans(&batch).await {
+            match exporter.export_spans(&batch, &stamps).await {
                 Ok(()) => {
                     shared.exported.fetch_add(n, Ordering::Relaxed);
                 }

@@ -223,8 +223,10 @@ impl Data {
             self.named = true;
             // Past the attribute limit too, as the export task would add it: every call
             // span carries its event name.
-            self.attributes
-                .push(KeyValue::new(crate::attributes::EVENT_NAME, self.name.clone()));
+            self.attributes.push(KeyValue::new(
+                crate::attributes::EVENT_NAME,
+                self.name.clone(),
+            ));
         }
     }
 
@@ -396,10 +398,8 @@ pub(crate) fn complete(span: &mut SpanData, infer: bool, duration: bool, name: b
     if infer {
         crate::event_type::infer(span);
     } else {
-        span.attributes.push(KeyValue::new(
-            attr::EVENT_TYPE,
-            crate::event_type::DEFAULT,
-        ));
+        span.attributes
+            .push(KeyValue::new(attr::EVENT_TYPE, crate::event_type::DEFAULT));
     }
 }
 

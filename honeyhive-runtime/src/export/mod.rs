@@ -11,6 +11,8 @@ pub use otlp::OtlpExporter;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+use crate::span_processor::BatchStamps;
+
 /// The exporter of a pipeline: one of the two destinations, or (benchmarks only) none.
 #[derive(Debug)]
 pub(crate) enum Exporter {
@@ -25,12 +27,20 @@ pub(crate) enum Exporter {
 }
 
 impl Exporter {
-    /// Exports `batch`, which stays the caller's: the batch queue takes the spans' buffers
-    /// back for reuse afterwards.
-    pub(crate) async fn export_spans(&self, batch: &[SpanData]) -> OTelSdkResult {
+    /// Exports `batch`, with the `stamps` its spans still need, and leaves it the
+    /// caller's: the batch queue takes the spans' buffers back for reuse afterwards.
+    pub(crate) async fn export_spans(
+        &self,
+        batch: &[SpanData],
+        stamps: &BatchStamps,
+    ) -> OTelSdkResult {
         match self {
-            Exporter::Otlp(e) => e.export_spans(batch).await,
-            Exporter::Local(e) => e.export(batch.to_vec()).await,
+            Exporter::Otlp(e) => e.export_spans(batch, stamps).await,
+            Exporter::Local(e) => {
+                let mut spans = batch.to_vec();
+                stamps.apply(&mut spans);
+                e.export(spans).await
+            }
             Exporter::Discard => Ok(()),
         }
     }

@@ -6,6 +6,7 @@
 
 use crate::OtlpProtocol;
 use crate::retry::{AttemptError, RetryPolicy, retry};
+use crate::span_processor::BatchStamps;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
@@ -56,13 +57,25 @@ impl OtlpExporter {
         })
     }
 
-    fn encode(&self, batch: &[SpanData]) -> Result<(Bytes, &'static str), OTelSdkError> {
+    fn encode(
+        &self,
+        batch: &[SpanData],
+        stamps: &BatchStamps,
+    ) -> Result<(Bytes, &'static str), OTelSdkError> {
         match self.protocol {
-            OtlpProtocol::HttpProtobuf => {
-                Ok((self.protobuf.encode(batch).into(), "application/x-protobuf"))
-            }
+            OtlpProtocol::HttpProtobuf => Ok((
+                self.protobuf.encode(batch, stamps).into(),
+                "application/x-protobuf",
+            )),
             OtlpProtocol::HttpJson => serde_json::to_vec(&ExportTraceServiceRequest {
-                resource_spans: group_spans_by_resource_and_scope(batch.to_vec(), &self.resource),
+                resource_spans: group_spans_by_resource_and_scope(
+                    {
+                        let mut spans = batch.to_vec();
+                        stamps.apply(&mut spans);
+                        spans
+                    },
+                    &self.resource,
+                ),
             })
             .map(|body| (body.into(), "application/json"))
             .map_err(|e| OTelSdkError::InternalFailure(format!("OTLP/JSON encoding failed: {e}"))),
@@ -72,14 +85,18 @@ impl OtlpExporter {
 
 impl SpanExporter for OtlpExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.export_spans(&batch).await
+        self.export_spans(&batch, &BatchStamps::default()).await
     }
 }
 
 impl OtlpExporter {
     /// [`export`](SpanExporter::export) of spans the caller keeps.
-    pub(crate) async fn export_spans(&self, batch: &[SpanData]) -> OTelSdkResult {
-        let (body, content_type) = self.encode(batch)?;
+    pub(crate) async fn export_spans(
+        &self,
+        batch: &[SpanData],
+        stamps: &BatchStamps,
+    ) -> OTelSdkResult {
+        let (body, content_type) = self.encode(batch, stamps)?;
         let result = retry(&self.retry, || {
             let request = self
                 .http
