@@ -120,16 +120,63 @@ pub(crate) struct QueueHandle {
     queue: Arc<Queue>,
 }
 
-/// The spans waiting for the export task, with the stamps some of them still need.
+/// The spans waiting for the export task, in chunks of at most a batch.
+///
+/// Why chunks: a full chunk is an export batch as it is. The export task completes its
+/// spans in place and exports it; moving each span (some 350 bytes) out of one queue vector
+/// and into a batch was a fifth of the export thread's work.
 #[derive(Default)]
 struct Pending {
-    spans: Vec<Queued>,
-    /// The stamps of `spans` that are stamped at export, in order.
-    stamps: BatchStamps,
+    /// Chunks of exactly `max_batch` spans, oldest first.
+    full: Vec<Chunk>,
+    /// The chunk being filled.
+    current: Chunk,
+    /// Chunks whose spans were exported, emptied, for the chunks to come (no regrowing).
+    spare: Vec<Chunk>,
     /// Whether the export task has its scheduled delay running (or has been woken to
     /// start it): the queue then needs no wake until a full batch is ready. Cleared, under
     /// the same lock, whenever the task takes the queue without keeping the delay running.
     armed: bool,
+}
+
+impl Pending {
+    fn len(&self, max_batch: usize) -> usize {
+        self.full.len() * max_batch + self.current.spans.len()
+    }
+
+    /// The chunk being filled, replaced by a spare one (or a new one).
+    fn take_current(&mut self, max_batch: usize) -> Chunk {
+        let next = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Chunk::with_capacity(max_batch));
+        std::mem::replace(&mut self.current, next)
+    }
+}
+
+/// Ended spans waiting for export, with what the export task still does to them.
+#[derive(Default)]
+struct Chunk {
+    spans: Vec<SpanData>,
+    /// What the export task does to `spans[i]` before it is exported.
+    completions: Vec<Completion>,
+    /// The stamps of the `spans` stamped on their way out (those of `#[trace]` calls,
+    /// [`crate::call_span`]); the SDK's spans are stamped at start, by the span processor.
+    stamps: BatchStamps,
+}
+
+impl Chunk {
+    fn with_capacity(n: usize) -> Chunk {
+        Chunk {
+            spans: Vec::with_capacity(n),
+            completions: Vec::with_capacity(n),
+            stamps: BatchStamps::default(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
 }
 
 /// What the export task completes a queued span with.
@@ -147,13 +194,8 @@ pub(crate) enum Finish {
     },
 }
 
-/// An ended span waiting for export.
-struct Queued {
-    /// Its stamp, if it is stamped at export (the spans of `#[trace]` calls,
-    /// [`crate::call_span`]), is in [`Pending::stamps`]; the SDK's spans are stamped at
-    /// start, by the span processor.
-    span: SpanData,
-    /// What the export task completes the span with.
+/// What the export task does to an ended span before it is exported.
+struct Completion {
     finish: Finish,
     /// The strings of the span's placeholder attributes ([`crate::call_span`]), made into
     /// attribute values by the export task; empty for every other span.
@@ -178,7 +220,7 @@ impl QueueHandle {
             self.shared.dropped(1, DropReason::ShutDown);
             return;
         }
-        if pending.spans.len() >= queue.max_queue_size {
+        if pending.len(queue.max_batch) >= queue.max_queue_size {
             drop(pending);
             let max = queue.max_queue_size;
             self.shared.dropped(
@@ -189,9 +231,16 @@ impl QueueHandle {
             );
             return;
         }
-        pending.stamps.push(stamp);
-        pending.spans.push(Queued { span, finish, text });
-        let wake = !pending.armed || pending.spans.len().is_multiple_of(queue.max_batch);
+        let current = &mut pending.current;
+        current.spans.push(span);
+        current.completions.push(Completion { finish, text });
+        current.stamps.push(stamp);
+        let filled = current.spans.len() >= queue.max_batch;
+        if filled {
+            let full = pending.take_current(queue.max_batch);
+            pending.full.push(full);
+        }
+        let wake = !pending.armed || filled;
         pending.armed = true;
         drop(pending);
         if wake {
@@ -254,10 +303,10 @@ pub(crate) struct BatchProcessor {
 
 /// The spans waiting for the export task.
 ///
-/// A plain vector behind a mutex, filled by `on_end` and swapped out whole by the task: a
-/// channel woke the task for every span (a system call on the span's thread each time);
-/// here `on_end` wakes it only to start the scheduled delay when none is running, and
-/// whenever a full batch is ready. The delay keeps running after a full batch, so a
+/// Chunks of spans behind a mutex ([`Pending`]), filled by `on_end` and taken whole by
+/// the task: a channel woke the task for every span (a system call on the span's thread
+/// each time); here `on_end` wakes it only to start the scheduled delay when none is
+/// running, and whenever a chunk (a full batch) is ready. The delay keeps running after a full batch, so a
 /// steady stream of spans costs one wake per batch.
 struct Queue {
     pending: Mutex<Pending>,
@@ -291,7 +340,10 @@ impl BatchProcessor {
         warnings: WarningHandler,
     ) -> (Self, QueueHandle) {
         let queue = Arc::new(Queue {
-            pending: Mutex::default(),
+            pending: Mutex::new(Pending {
+                current: Chunk::with_capacity(settings.max_batch_size),
+                ..Pending::default()
+            }),
             ready: Notify::new(),
             closed: AtomicBool::new(false),
             max_queue_size: settings.max_queue_size,
@@ -311,9 +363,7 @@ impl BatchProcessor {
             queue: queue.clone(),
             max_batch: settings.max_batch_size,
             delay: settings.scheduled_delay,
-            batch: Vec::with_capacity(settings.max_batch_size),
-            batch_stamps: BatchStamps::default(),
-            spare: Pending::default(),
+            taken: Vec::new(),
         };
         io.spawn(worker.run(control_rx));
         let handle = QueueHandle {
@@ -387,12 +437,8 @@ struct Worker {
     queue: Arc<Queue>,
     max_batch: usize,
     delay: Duration,
-    /// The batch being filled.
-    batch: Vec<SpanData>,
-    /// The stamps of `batch`'s spans that are stamped on their way out.
-    batch_stamps: BatchStamps,
-    /// The queue's previous vector, emptied, swapped back in next time (no regrowing).
-    spare: Pending,
+    /// Chunks taken from the queue, not exported yet.
+    taken: Vec<Chunk>,
 }
 
 impl Worker {
@@ -404,7 +450,6 @@ impl Worker {
                 message = control.recv() => {
                     // Everything ended before the request was sent is in the queue now.
                     self.take_queue(Delay::Stops).await;
-                    self.export().await;
                     self.finish_exports().await;
                     deadline = None;
                     self.shared.report(true);
@@ -433,14 +478,13 @@ impl Worker {
                     // next span does not wake this task again) for the scheduled delay,
                     // counted from its first span. The delay keeps running after a full
                     // batch: spans queued meanwhile need no wake of their own.
-                    if self.queued() + self.batch.len() >= self.max_batch {
+                    if self.has_full_chunks() {
                         self.take_queue(Delay::KeepsRunning).await;
                     }
                     deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.delay);
                 }
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.take_queue(Delay::Stops).await;
-                    self.export().await;
                     deadline = None;
                     self.shared.report(false);
                 }
@@ -452,7 +496,6 @@ impl Worker {
     async fn close(&mut self) {
         self.queue.closed.store(true, Ordering::Relaxed);
         self.take_queue(Delay::Stops).await;
-        self.export().await;
         self.finish_exports().await;
         self.shared.report(true);
     }
@@ -462,84 +505,77 @@ impl Worker {
         while self.in_flight.join_next().await.is_some() {}
     }
 
-    fn queued(&self) -> usize {
-        self.queue.lock().spans.len()
+    fn has_full_chunks(&self) -> bool {
+        !self.queue.lock().full.is_empty()
     }
 
-    /// Moves every queued span into batches, exporting each batch that fills up. The
-    /// queue's lock is held only to swap its vector out.
+    /// Exports the queue's full chunks, each a batch, and with [`Delay::Stops`] the chunk
+    /// being filled too. The queue's lock is held only to take the chunks.
     async fn take_queue(&mut self, delay: Delay) {
-        let mut taken = std::mem::take(&mut self.spare);
         {
             let mut pending = self.queue.lock();
-            std::mem::swap(&mut *pending, &mut taken);
+            std::mem::swap(&mut self.taken, &mut pending.full);
+            if delay == Delay::Stops && !pending.current.is_empty() {
+                let current = pending.take_current(self.max_batch);
+                self.taken.push(current);
+            }
             // The next span wakes the task to start a delay, unless the one running stays.
-            pending.armed = taken.armed && delay == Delay::KeepsRunning;
+            pending.armed = pending.armed && delay == Delay::KeepsRunning;
         }
-        let mut spans = taken.spans.drain(..).enumerate();
         let mut texts = Vec::new();
-        for (
-            i,
-            Queued {
-                mut span,
-                finish,
-                mut text,
-            },
-        ) in spans.by_ref()
-        {
-            if !text.is_empty() {
-                crate::capture::resolve_deferred(&mut span.attributes, &text);
-                if buffer_pool::keeps_text(&text) {
-                    text.clear();
-                    texts.push(text);
-                }
-            }
-            match finish {
-                Finish::Sdk => crate::event_type::infer(&mut span),
-                Finish::Call {
-                    infer,
-                    duration,
-                    name,
-                } => crate::call_span::complete(&mut span, infer, duration, name),
-            }
-            self.batch.push(span);
-            self.batch_stamps.push(taken.stamps.of(i));
-            if self.batch.len() >= self.max_batch {
-                self.export().await;
-            }
+        let mut taken = std::mem::take(&mut self.taken);
+        for mut chunk in taken.drain(..) {
+            complete(&mut chunk, &mut texts);
+            self.export(chunk).await;
         }
-        drop(spans);
+        // The (emptied) list of chunks goes back to the queue next time.
+        self.taken = taken;
         buffer_pool::TEXT.give_back(&mut texts);
-        taken.stamps.clear();
-        // Keep the vectors for next time, unless a burst made them much larger than usual.
-        taken.spans.shrink_to(4 * self.max_batch);
-        taken.stamps.shrink_to(4 * self.max_batch);
-        self.spare = taken;
     }
 
-    /// Starts exporting the current batch, once fewer than [`MAX_IN_FLIGHT`] requests are
-    /// under way.
-    async fn export(&mut self) {
-        if self.batch.is_empty() {
-            return;
-        }
+    /// Starts exporting `chunk` as a batch, once fewer than [`MAX_IN_FLIGHT`] requests are
+    /// under way; the emptied chunk goes back to the queue.
+    async fn export(&mut self, chunk: Chunk) {
         while self.in_flight.len() >= MAX_IN_FLIGHT {
             self.in_flight.join_next().await;
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.max_batch));
-        let stamps = std::mem::take(&mut self.batch_stamps);
-        let n = batch.len() as u64;
+        let n = chunk.spans.len() as u64;
         let exporter = self.exporter.clone();
         let shared = self.shared.clone();
+        let queue = self.queue.clone();
         self.in_flight.spawn(async move {
-            match exporter.export_spans(&batch, &stamps).await {
+            match exporter.export_spans(&chunk.spans, &chunk.stamps).await {
                 Ok(()) => {
                     shared.exported.fetch_add(n, Ordering::Relaxed);
                 }
                 Err(e) => shared.dropped(n, DropReason::Export(e.to_string())),
             }
-            recycle(batch);
+            recycle(chunk, &queue);
         });
+    }
+}
+
+/// Makes the spans of `chunk` ready for export, in place: their placeholder strings, their
+/// event type and, for `#[trace]` calls, what follows from the span itself; the emptied
+/// text buffers go to `texts`.
+fn complete(chunk: &mut Chunk, texts: &mut Vec<String>) {
+    for (span, completion) in chunk.spans.iter_mut().zip(chunk.completions.drain(..)) {
+        let Completion { finish, mut text } = completion;
+        if !text.is_empty() {
+            crate::capture::resolve_deferred(&mut span.attributes, &text);
+            if buffer_pool::keeps_text(&text) {
+                text.clear();
+                texts.push(text);
+            }
+        }
+        match finish {
+            Finish::Sdk => crate::event_type::infer(span),
+            Finish::Call {
+                infer,
+                duration,
+                name,
+            } => crate::call_span::complete(span, infer, duration, name),
+        }
     }
 }
 
@@ -550,20 +586,32 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Returns the attribute buffers of exported spans to the pool, emptied; the rest of each
-/// span is dropped.
-fn recycle(mut batch: Vec<SpanData>) {
-    let mut buffers: Vec<Vec<KeyValue>> = Vec::with_capacity(batch.len());
-    for span in &mut batch {
+/// Most emptied chunks a queue keeps for reuse.
+const SPARE_CHUNKS: usize = 4;
+
+/// Returns the attribute buffers of an exported chunk's spans to the pool, emptied, drops
+/// the rest of each span, and gives the emptied chunk back to `queue` for reuse.
+fn recycle(mut chunk: Chunk, queue: &Queue) {
+    let mut buffers: Vec<Vec<KeyValue>> = Vec::with_capacity(chunk.spans.len());
+    for span in &mut chunk.spans {
         if buffer_pool::keeps_attributes(&span.attributes) {
             let mut attributes = std::mem::take(&mut span.attributes);
             attributes.clear();
             buffers.push(attributes);
         }
     }
-    drop(batch);
+    chunk.spans.clear();
+    chunk.stamps.clear();
     buffer_pool::ATTRIBUTES.give_back(&mut buffers);
     // What did not fit is freed here, after the lock.
+    drop(buffers);
+    // A chunk a burst made larger than a batch is not kept.
+    if chunk.spans.capacity() <= queue.max_batch {
+        let mut pending = queue.lock();
+        if pending.spare.len() < SPARE_CHUNKS {
+            pending.spare.push(chunk);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -575,8 +623,22 @@ mod tests {
         let mut buffer = buffer_pool::attribute_buffer();
         assert!(buffer_pool::keeps_attributes(&buffer));
         buffer.push(KeyValue::new("k", "v"));
-        let span = crate::export::test_span(buffer);
-        recycle(vec![span]);
+        let queue = Queue {
+            pending: Mutex::default(),
+            ready: Notify::new(),
+            closed: AtomicBool::new(false),
+            max_queue_size: 8,
+            max_batch: 4,
+        };
+        let mut chunk = Chunk::with_capacity(4);
+        chunk.spans.push(crate::export::test_span(buffer));
+        chunk.stamps.push(None);
+        recycle(chunk, &queue);
+        let spare = &queue.lock().spare;
+        assert!(
+            spare.len() == 1 && spare[0].is_empty(),
+            "the chunk is kept, emptied"
+        );
         for _ in 0..40 {
             assert!(buffer_pool::attribute_buffer().is_empty());
         }

@@ -146,12 +146,6 @@ impl BatchStamps {
         self.of_span.clear();
     }
 
-    /// Gives back room that a burst made much larger than `usual` spans need.
-    pub(crate) fn shrink_to(&mut self, usual: usize) {
-        self.table.shrink_to(usual);
-        self.of_span.shrink_to(usual);
-    }
-
     /// Puts each span's stamp on it, as attributes after its own.
     pub(crate) fn apply(&self, spans: &mut [SpanData]) {
         for (i, span) in spans.iter_mut().enumerate() {
