@@ -1164,24 +1164,16 @@ fn the_event_name_is_the_calls_unless_its_body_sets_one_and_a_rename_keeps_it() 
         names_its_event("bb");
     });
     let spans = spans(&tracer, &dir);
-    // The span's name is what the body made it; its event name stays the call's.
-    assert_attributes(
-        named(&spans, "renamed"),
-        event(
-            &tracer,
-            "tool",
-            "renames_its_span",
-            json!({"honeyhive_inputs.topic": "a", "honeyhive_outputs.result": 1}),
-        ),
-    );
-    // An event name the body set comes after the call's, so it is the one kept.
-    assert_attributes(
-        named(&spans, "names_its_event"),
-        event(
-            &tracer,
-            "tool",
-            "named by the body",
-            json!({"honeyhive_inputs.topic": "bb", "honeyhive_outputs.result": 2}),
-        ),
-    );
+    for (span, event_name, topic, length) in [
+        // The span's name is what the body made it; its event name stays the call's.
+        ("renamed", "renames_its_span", "a", 1),
+        // An event name the body set comes after the call's, so it is the one kept.
+        ("names_its_event", "named by the body", "bb", 2),
+    ] {
+        let extra = json!({"honeyhive_inputs.topic": topic, "honeyhive_outputs.result": length});
+        assert_attributes(
+            named(&spans, span),
+            event(&tracer, "tool", event_name, extra),
+        );
+    }
 }
