@@ -45,6 +45,20 @@ fn traced_answer(question: &str) -> usize {
     body(question)
 }
 
+/// Three traced calls, each inside the one before (a pipeline calling a step calling the
+/// model): a criterion case only, for what nesting costs per call.
+#[trace]
+#[inline(never)]
+fn traced_pipeline(question: &str) -> usize {
+    traced_step(question)
+}
+
+#[trace]
+#[inline(never)]
+fn traced_step(question: &str) -> usize {
+    traced_answer(question)
+}
+
 /// The same function under the Rust convention, `tracing::instrument`.
 #[tracing::instrument]
 #[inline(never)]
@@ -196,6 +210,10 @@ fn criterion_enabled(c: &mut Criterion, s: &mut Setup) {
     g.bench_function("trace_in_evaluation_tracer", |b| {
         s.eval
             .in_scope(|| b.iter(|| traced_answer(black_box(QUESTION))))
+    });
+    g.bench_function("trace_3_nested_in_evaluation_tracer", |b| {
+        s.eval
+            .in_scope(|| b.iter(|| traced_pipeline(black_box(QUESTION))))
     });
     g.bench_function("tracing_instrument_otel", |b| {
         tracing::dispatcher::with_default(&s.tracing, || {

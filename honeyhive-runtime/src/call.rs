@@ -48,7 +48,7 @@ impl<T: serde::Serialize + ?Sized> CaptureValue for T {}
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -192,7 +192,7 @@ impl Call {
     #[inline(never)]
     fn recording(name: Name, event_type: Option<&'static str>) -> Call {
         let mut state = SPARE
-            .try_with(Cell::take)
+            .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
             .ok()
             .flatten()
             .unwrap_or_else(|| Box::new(Recorder::idle()));
@@ -266,10 +266,17 @@ impl Call {
 /// leaves than this gives its buffer up with its span.
 const MAX_KEPT_CLOSING: usize = 64;
 
+/// Most emptied recorder boxes a thread keeps.
+const SPARE_RECORDERS: usize = 8;
+
 thread_local! {
-    /// The box of the last call that ended on this thread, emptied, for the next call's
-    /// recorder: a traced call then allocates no box of its own.
-    static SPARE: Cell<Option<Box<Recorder>>> = const { Cell::new(None) };
+    /// The boxes of the last calls that ended on this thread, emptied, for the next calls'
+    /// recorders: a traced call then allocates no box of its own. Several, because a call
+    /// inside another (or an async call while others are in flight on the thread) needs a
+    /// box while the outer one holds its own: with one kept, every nested call allocated
+    /// one and freed it again.
+    #[allow(clippy::vec_box, reason = "a call owns its recorder as a box (a `Call` is one pointer), which goes back here whole")]
+    static SPARE: RefCell<Vec<Box<Recorder>>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Drop for Call {
@@ -287,7 +294,16 @@ impl Call {
     fn finish(mut state: Box<Recorder>) {
         state.end();
         state.clear();
-        let _ = SPARE.try_with(|spare| spare.set(Some(state)));
+        let mut state = Some(state);
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut()
+                && spare.len() < SPARE_RECORDERS
+            {
+                spare.extend(state.take());
+            }
+        });
+        // A box the thread has no room for is freed here, outside the borrow.
+        drop(state);
     }
 }
 
