@@ -668,6 +668,34 @@ mod tests {
     }
 
     #[test]
+    fn nested_calls_keep_a_recorder_box_for_each_level() {
+        let dir = std::env::temp_dir().join(format!("honeyhive-spare-{}", std::process::id()));
+        let tracer = crate::HoneyHiveTracer::builder()
+            .environment(crate::Environment::empty())
+            .local_dir(&dir)
+            .session_name("spare")
+            .build()
+            .expect("local tracer");
+        let spare = || SPARE.with(|spare| spare.borrow().len());
+        let nested = || {
+            let (_, outer) = Call::begin(Name::Static("outer"), None).run(|| {
+                let (_, middle) = Call::begin(Name::Static("middle"), None).run(|| {
+                    let (_, inner) = Call::begin(Name::Static("inner"), None).run(|| ());
+                    assert!(inner.is_recording());
+                });
+                drop(middle);
+            });
+            drop(outer);
+        };
+        tracer.in_scope(nested);
+        // Each level's box went back to this thread, for the next nested call to reuse.
+        assert_eq!(spare(), 3);
+        tracer.in_scope(nested);
+        assert_eq!(spare(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn method_names_use_the_short_self_type() {
         struct Local;
         let name = Name::Method("go", std::any::type_name::<Local>).resolve();

@@ -113,7 +113,7 @@ impl Stamp {
 /// Why not on the spans: stamping pushed ten attributes per span (a reference count up,
 /// and down again after the export) only for the exporter to read them once. The protobuf
 /// encoder writes them straight from the stamp; the other exporters, which copy the batch
-/// anyway, put them on their copies ([`BatchStamps::apply`]).
+/// anyway, put them on their copies ([`BatchStamps::stamped_copy`]).
 #[derive(Default)]
 pub(crate) struct BatchStamps {
     table: Vec<Arc<Stamp>>,
@@ -135,9 +135,9 @@ impl BatchStamps {
     }
 
     /// The stamp of the batch's span `i`, if it has one.
-    pub(crate) fn of(&self, i: usize) -> Option<&Arc<Stamp>> {
+    pub(crate) fn of(&self, i: usize) -> Option<&Stamp> {
         let index = (*self.of_span.get(i)?)?;
-        self.table.get(index as usize)
+        self.table.get(index as usize).map(|stamp| &**stamp)
     }
 
     /// Forgets every span and stamp, keeping the room.
@@ -146,13 +146,16 @@ impl BatchStamps {
         self.of_span.clear();
     }
 
-    /// Puts each span's stamp on it, as attributes after its own.
-    pub(crate) fn apply(&self, spans: &mut [SpanData]) {
-        for (i, span) in spans.iter_mut().enumerate() {
+    /// A copy of `spans` (this table's batch) with each span's stamp on it, as attributes
+    /// after its own: for the exporters that copy the batch anyway.
+    pub(crate) fn stamped_copy(&self, spans: &[SpanData]) -> Vec<SpanData> {
+        let mut copy = spans.to_vec();
+        for (i, span) in copy.iter_mut().enumerate() {
             if let Some(stamp) = self.of(i) {
                 stamp.each(|key, value| span.attributes.push(KeyValue::new(key, value.clone())));
             }
         }
+        copy
     }
 }
 

@@ -68,6 +68,21 @@ fn assert_same_origin(sdk: &RecordedSpan, call: &RecordedSpan) {
     );
 }
 
+/// Runs [`both`] in the tracer's own scope (where a call's span is stamped at export) and
+/// checks the call's stamp against the SDK span's; returns the call's span.
+fn stamped_at_export(
+    server: &TestServer,
+    tracer: &HoneyHiveTracer,
+    datapoint: &str,
+) -> RecordedSpan {
+    tracer.in_scope(|| both(tracer));
+    let (sdk, call) = pair(server, tracer);
+    assert_same_origin(&sdk, &call);
+    assert_eq!(call.str_attr(attr::SESSION_ID), Some(tracer.session_id()));
+    assert_eq!(call.str_attr(attr::DATAPOINT_ID), Some(datapoint));
+    call
+}
+
 #[test]
 fn the_stamp_of_a_call_is_the_sdk_spans_in_every_kind_of_context() {
     let server = TestServer::start();
@@ -79,11 +94,7 @@ fn the_stamp_of_a_call_is_the_sdk_spans_in_every_kind_of_context() {
         .unwrap();
 
     // The tracer's own scope: the call is stamped at export.
-    tracer.in_scope(|| both(&tracer));
-    let (sdk, call) = pair(&server, &tracer);
-    assert_same_origin(&sdk, &call);
-    assert_eq!(call.str_attr(attr::SESSION_ID), Some(tracer.session_id()));
-    assert_eq!(call.str_attr(attr::DATAPOINT_ID), Some("dp-1"));
+    let call = stamped_at_export(&server, &tracer, "dp-1");
     assert_eq!(call.parent_span_id, None);
 
     // User baggage in the scope: stamped at start, with `baggage.<key>`.
@@ -112,6 +123,20 @@ fn the_stamp_of_a_call_is_the_sdk_spans_in_every_kind_of_context() {
     assert_eq!(call.str_attr(attr::SESSION_ID), Some("session-up"));
     assert_eq!(call.str_attr(attr::DATAPOINT_ID), Some("dp-up"));
     assert_eq!(call.str_attr(attr::DATASET_ID), Some("ds-1"));
+}
+
+/// OTLP/JSON is written from copies of the spans, on which the exporter puts the stamps
+/// of call spans (the protobuf encoder writes them straight from the stamp).
+#[test]
+fn the_stamp_of_a_call_exported_as_otlp_json_is_the_sdk_spans() {
+    let server = TestServer::start();
+    let tracer = connected(&server)
+        .otlp_protocol(honeyhive::OtlpProtocol::HttpJson)
+        .run_id("run-j")
+        .datapoint_id("dp-j")
+        .build()
+        .unwrap();
+    stamped_at_export(&server, &tracer, "dp-j");
 }
 
 #[trace(skip(tracer))]

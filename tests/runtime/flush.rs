@@ -99,4 +99,11 @@ fn the_scheduled_delay_delivers_spans_after_full_batches_and_after_it_fired() {
         .map(|s| s.name)
         .collect();
     assert_eq!(names.len(), 17, "every span exported once: {names:?}");
+    // A batch is never larger than `max_batch_size`.
+    let sizes: Vec<usize> = server
+        .requests_to("/opentelemetry/v1/traces")
+        .iter()
+        .map(|r| r.spans().len())
+        .collect();
+    assert!(sizes.iter().all(|&n| (1..=4).contains(&n)), "{sizes:?}");
 }

@@ -36,11 +36,7 @@ impl Exporter {
     ) -> OTelSdkResult {
         match self {
             Exporter::Otlp(e) => e.export_spans(batch, stamps).await,
-            Exporter::Local(e) => {
-                let mut spans = batch.to_vec();
-                stamps.apply(&mut spans);
-                e.export(spans).await
-            }
+            Exporter::Local(e) => e.export(stamps.stamped_copy(batch)).await,
             Exporter::Discard => Ok(()),
         }
     }

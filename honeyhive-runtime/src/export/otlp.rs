@@ -69,11 +69,7 @@ impl OtlpExporter {
             )),
             OtlpProtocol::HttpJson => serde_json::to_vec(&ExportTraceServiceRequest {
                 resource_spans: group_spans_by_resource_and_scope(
-                    {
-                        let mut spans = batch.to_vec();
-                        stamps.apply(&mut spans);
-                        spans
-                    },
+                    stamps.stamped_copy(batch),
                     &self.resource,
                 ),
             })

@@ -54,13 +54,13 @@ impl RequestEncoder {
 
     /// An `ExportTraceServiceRequest` with `batch`: one `ResourceSpans`, one `ScopeSpans`
     /// per instrumentation scope in order of first appearance. A span's stamp in `stamps`
-    /// is written after its own attributes, as [`BatchStamps::apply`] would put it there.
+    /// is written after its own attributes, as [`BatchStamps::stamped_copy`] puts it there.
     pub(crate) fn encode(&self, batch: &[SpanData], stamps: &BatchStamps) -> Vec<u8> {
         // Lengths first (each span's is needed three times), then the bytes.
         let span_lens: Vec<usize> = batch
             .iter()
             .enumerate()
-            .map(|(i, span)| span_len(span, stamps.of(i).map(|s| &**s)))
+            .map(|(i, span)| span_len(span, stamps.of(i)))
             .collect();
         let mut scopes: Vec<(&InstrumentationScope, Vec<usize>)> = Vec::new();
         for (i, span) in batch.iter().enumerate() {
@@ -93,7 +93,7 @@ impl RequestEncoder {
             put_scope(&mut buf, scope);
             for &i in spans {
                 put_len(&mut buf, 2, span_lens[i]);
-                put_span(&mut buf, &batch[i], stamps.of(i).map(|s| &**s));
+                put_span(&mut buf, &batch[i], stamps.of(i));
             }
             put_string(&mut buf, 3, scope.schema_url().unwrap_or_default());
         }
@@ -154,18 +154,25 @@ fn attributes_len(tag: u32, attributes: &[KeyValue]) -> usize {
 }
 
 fn key_value_len(kv: &KeyValue) -> usize {
-    string_field(1, kv.key.as_str()) + len_field(2, any_value_len(&kv.value))
+    entry_len(kv.key.as_str(), any_value_len(&kv.value))
 }
 
-/// The length of a string attribute's `KeyValue` message.
-fn string_key_value_len(key: &str, value: &StringValue) -> usize {
-    string_field(1, key) + len_field(2, len_field(1, value.as_str().len()))
+/// The length of a `KeyValue` message with `key` and an `AnyValue` of `value_len` bytes.
+fn entry_len(key: &str, value_len: usize) -> usize {
+    string_field(1, key) + len_field(2, value_len)
+}
+
+/// The length of an `AnyValue` holding the string `text`.
+fn string_value_len(text: &str) -> usize {
+    len_field(1, text.len())
 }
 
 fn stamp_len(tag: u32, stamp: Option<&Stamp>) -> usize {
     let mut len = 0;
     if let Some(stamp) = stamp {
-        stamp.each(|key, value| len += len_field(tag, string_key_value_len(key, value)));
+        stamp.each(|key, value| {
+            len += len_field(tag, entry_len(key, string_value_len(value.as_str())));
+        });
     }
     len
 }
@@ -176,7 +183,7 @@ fn any_value_len(value: &Value) -> usize {
         Value::Bool(_) => key_len(2) + 1,
         Value::I64(v) => key_len(3) + varint_len(*v as u64),
         Value::F64(_) => key_len(4) + 8,
-        Value::String(s) => len_field(1, s.as_str().len()),
+        Value::String(s) => string_value_len(s.as_str()),
         Value::Array(array) => len_field(5, array_len(array)),
         other => len_field(1, other.to_string().len()),
     }
@@ -368,11 +375,25 @@ fn put_fixed32(buf: &mut Vec<u8>, tag: u32, value: u32) {
 
 fn put_attributes<'a>(buf: &mut Vec<u8>, tag: u32, attributes: impl Iterator<Item = &'a KeyValue>) {
     for kv in attributes {
-        put_len(buf, tag, key_value_len(kv));
-        put_string(buf, 1, kv.key.as_str());
-        put_len(buf, 2, any_value_len(&kv.value));
-        put_any_value(buf, &kv.value);
+        put_entry(buf, tag, kv.key.as_str(), any_value_len(&kv.value), |buf| {
+            put_any_value(buf, &kv.value)
+        });
     }
+}
+
+/// A `KeyValue` message under `tag`: `key`, then the `AnyValue` of `value_len` bytes that
+/// `put_value` writes (its length computed once, for both length prefixes).
+fn put_entry(
+    buf: &mut Vec<u8>,
+    tag: u32,
+    key: &str,
+    value_len: usize,
+    put_value: impl FnOnce(&mut Vec<u8>),
+) {
+    put_len(buf, tag, entry_len(key, value_len));
+    put_string(buf, 1, key);
+    put_len(buf, 2, value_len);
+    put_value(buf);
 }
 
 fn put_any_value(buf: &mut Vec<u8>, value: &Value) {
@@ -427,10 +448,10 @@ fn put_trace_state(buf: &mut Vec<u8>, state: &TraceState) {
 fn put_stamp(buf: &mut Vec<u8>, tag: u32, stamp: Option<&Stamp>) {
     if let Some(stamp) = stamp {
         stamp.each(|key, value| {
-            put_len(buf, tag, string_key_value_len(key, value));
-            put_string(buf, 1, key);
-            put_len(buf, 2, len_field(1, value.as_str().len()));
-            put_bytes(buf, 1, value.as_str().as_bytes());
+            let text = value.as_str();
+            put_entry(buf, tag, key, string_value_len(text), |buf| {
+                put_bytes(buf, 1, text.as_bytes())
+            });
         });
     }
 }
@@ -668,8 +689,7 @@ mod tests {
             stamps.push(which);
         }
         let resource = resource();
-        let mut stamped = batch.clone();
-        stamps.apply(&mut stamped);
+        let stamped = stamps.stamped_copy(&batch);
         // Session, project and source twice each, the run and the datapoint.
         assert_eq!(stamped[0].attributes.len(), batch[0].attributes.len() + 8);
         assert_eq!(stamped[1].attributes, batch[1].attributes);
