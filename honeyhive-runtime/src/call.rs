@@ -405,9 +405,10 @@ impl Recorder {
             // What is captured from now on (output, errors) goes in the closing buffer.
             let attributes = std::mem::replace(values, std::mem::take(closing));
             // A call that deferred nothing keeps its (empty) buffer for the next one.
-            let text = match text.is_empty() {
-                true => String::new(),
-                false => std::mem::take(text),
+            let text = if text.is_empty() {
+                String::new()
+            } else {
+                std::mem::take(text)
             };
             let span = CallSpan::start(
                 scope,
