@@ -16,8 +16,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use honeyhive::testing::TestServer;
 use honeyhive::{Environment, ExportSettings, HoneyHiveTracer, OtlpProtocol, trace};
+use honeyhive_runtime::testing::TestServer;
 
 const TRACES_PATH: &str = "/opentelemetry/v1/traces";
 

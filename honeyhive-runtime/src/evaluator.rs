@@ -375,13 +375,13 @@ pub fn ground_truth<G: serde::de::DeserializeOwned>(
         None | Some(Value::Null) if required => Err(format!(
             "this evaluator needs ground truth (`ground_truth: &{}`) but the datapoint has none; \
              take `ground_truth: Option<&{0}>` to score datapoints without one",
-            crate::call::short_type_name(std::any::type_name::<G>())
+            crate::trace::call::short_type_name(std::any::type_name::<G>())
         )),
         None | Some(Value::Null) => Ok(None),
         Some(v) => G::deserialize(v).map(Some).map_err(|e| {
             format!(
                 "the ground truth does not fit `{}`: {e}",
-                crate::call::short_type_name(std::any::type_name::<G>())
+                crate::trace::call::short_type_name(std::any::type_name::<G>())
             )
         }),
     }
@@ -411,23 +411,15 @@ macro_rules! evaluators {
     // `Contains::new(..)`, and whose expansion `$p {}` is not a struct literal), so that an
     // entry continuing past the path (a call, a method chain) falls through to `$value:expr`.
     (@list [$($done:expr,)*] $($segment:ident)::+ $(, $($rest:tt)*)?) => {
-        $crate::evaluators!(@list [$($done,)* $crate::__boxed_evaluator($($segment)::+ {}),] $($($rest)*)?)
+        $crate::evaluators!(@list [$($done,)* $crate::__macro_support::boxed_evaluator($($segment)::+ {}),] $($($rest)*)?)
     };
     (@list [$($done:expr,)*] :: $($segment:ident)::+ $(, $($rest:tt)*)?) => {
-        $crate::evaluators!(@list [$($done,)* $crate::__boxed_evaluator(:: $($segment)::+ {}),] $($($rest)*)?)
+        $crate::evaluators!(@list [$($done,)* $crate::__macro_support::boxed_evaluator(:: $($segment)::+ {}),] $($($rest)*)?)
     };
     (@list [$($done:expr,)*] $value:expr $(, $($rest:tt)*)?) => {
-        $crate::evaluators!(@list [$($done,)* $crate::__boxed_evaluator($value),] $($($rest)*)?)
+        $crate::evaluators!(@list [$($done,)* $crate::__macro_support::boxed_evaluator($value),] $($($rest)*)?)
     };
     ($($entries:tt)*) => {
         $crate::evaluators!(@list [] $($entries)*)
     };
-}
-
-/// Boxes one evaluator of [`evaluators!`], keeping its types for inference.
-#[doc(hidden)]
-pub fn __boxed_evaluator<I, O, E: Evaluator<I, O> + 'static>(
-    evaluator: E,
-) -> Box<dyn Evaluator<I, O>> {
-    Box::new(evaluator)
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::{Datapoint, Dataset};
-use crate::client::ApiClient;
+use crate::api::client::ApiClient;
 use crate::{Config, Error};
 
 /// Datapoints fetched at once at most: enough to hide the latency of one request per

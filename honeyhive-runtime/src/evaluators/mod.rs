@@ -186,9 +186,9 @@ mod tests {
     fn bare_paths_build_the_zero_config_evaluators() {
         // What `#[experiment(evaluators = [P])]` and `evaluators![P]` expand a path to.
         let list: EvaluatorList<(), String> = vec![
-            crate::__boxed_evaluator(ExactMatch {}),
-            crate::__boxed_evaluator(ValidJson {}),
-            crate::__boxed_evaluator(Levenshtein {}),
+            crate::__macro_support::boxed_evaluator(ExactMatch {}),
+            crate::__macro_support::boxed_evaluator(ValidJson {}),
+            crate::__macro_support::boxed_evaluator(Levenshtein {}),
         ];
         assert_eq!(list.len(), 3);
         let list: EvaluatorList<(), String> =

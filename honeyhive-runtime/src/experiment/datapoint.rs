@@ -17,9 +17,9 @@ use tokio::sync::Semaphore;
 use super::TaskFn;
 use super::report::{DatapointResult, EvaluationResult};
 use crate::attributes as attr;
-use crate::call::{PANIC_TYPE, exception_attributes, panic_message};
-use crate::capture::Attributes;
 use crate::dataset::Dataset;
+use crate::trace::call::{PANIC_TYPE, exception_attributes, panic_message};
+use crate::trace::capture::Attributes;
 use crate::{Config, Enrichment, EvalInput, Evaluator, HoneyHiveTracer};
 
 /// What every datapoint of a run shares.

@@ -350,9 +350,9 @@ impl ExperimentReport {
     }
 
     /// The backend's view of the run ([`server_result`](Self::server_result)) read as a
-    /// [`RunResult`](crate::runs::RunResult): `None` when there is none (fields of
+    /// [`RunResult`](crate::api::runs::RunResult): `None` when there is none (fields of
     /// unexpected types read as absent).
-    pub fn server_view(&self) -> Option<crate::runs::RunResult> {
+    pub fn server_view(&self) -> Option<crate::api::runs::RunResult> {
         serde_json::from_str(self.server_result.as_ref()?.get()).ok()
     }
 

@@ -15,10 +15,10 @@ use super::progress::Progress;
 use super::recorder::Recorder;
 use super::report::{DatapointResult, ExperimentReport};
 use super::{DatasetSource, Experiment, Shard, TaskFn};
+use crate::api::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
 use crate::dataset::validate::{check_inputs, read_as};
 use crate::dataset::{Dataset, DatasetError};
-use crate::pipeline::{Pipeline, RemoteApi};
-use crate::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
+use crate::export::pipeline::{Pipeline, RemoteApi};
 use crate::{Config, Environment, Error, Evaluator, Result, Warning};
 
 /// Source label of every experiment session (`honeyhive-api.md`).

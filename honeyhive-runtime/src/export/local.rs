@@ -6,7 +6,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::{Map, Value};
 
-use crate::local_store::{EventRecord, LocalStore, SpanRecord};
+use crate::export::local_store::{EventRecord, LocalStore, SpanRecord};
 
 /// Writes spans to the local store.
 #[derive(Clone)]

@@ -1,9 +1,15 @@
-//! Span exporters: OTLP over HTTP to HoneyHive, or the local store. Both implement the
-//! OpenTelemetry SDK's `SpanExporter`, so either also works with the SDK's own processors.
+//! What runs after a span ends: the export pipeline of a destination, its batch queue,
+//! the exporters (OTLP over HTTP to HoneyHive, or the local store) and the local store.
+//! Both exporters implement the OpenTelemetry SDK's `SpanExporter`, so either also works
+//! with the SDK's own processors.
 
+pub(crate) mod buffer_pool;
 mod local;
+pub mod local_store;
 mod otlp;
+pub(crate) mod pipeline;
 mod protobuf;
+pub(crate) mod queue;
 
 pub use local::LocalExporter;
 pub use otlp::OtlpExporter;
@@ -11,7 +17,7 @@ pub use otlp::OtlpExporter;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use crate::span_processor::BatchStamps;
+use crate::trace::span_processor::BatchStamps;
 
 /// The exporter of a pipeline: one of the two destinations, or (benchmarks only) none.
 #[derive(Debug)]

@@ -6,7 +6,7 @@
 
 use crate::OtlpProtocol;
 use crate::retry::{AttemptError, RetryPolicy, retry};
-use crate::span_processor::BatchStamps;
+use crate::trace::span_processor::BatchStamps;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;

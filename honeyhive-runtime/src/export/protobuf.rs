@@ -20,7 +20,7 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use prost::Message as _;
 
-use crate::span_processor::{BatchStamps, Stamp};
+use crate::trace::span_processor::{BatchStamps, Stamp};
 
 /// Wire types of the protobuf encoding.
 #[derive(Clone, Copy)]

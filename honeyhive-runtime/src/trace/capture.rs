@@ -57,15 +57,6 @@ impl KeyName<'_> {
 
 impl Attributes {
     /// Serialises `value` and flattens it under `prefix`.
-    ///
-    /// ```
-    /// use honeyhive_runtime::capture::Attributes;
-    ///
-    /// let mut attrs = Attributes::default();
-    /// attrs.capture("honeyhive_outputs.result", &serde_json::json!({"sum": 3, "items": [1, 2]})).unwrap();
-    /// let keys: Vec<_> = attrs.values.iter().map(|kv| kv.key.as_str().to_owned()).collect();
-    /// assert_eq!(keys, ["honeyhive_outputs.result.items.0", "honeyhive_outputs.result.items.1", "honeyhive_outputs.result.sum"]);
-    /// ```
     pub fn capture<T: Serialize + ?Sized>(
         &mut self,
         prefix: &str,
@@ -684,6 +675,26 @@ mod tests {
                 ("a", Value::String("one".into())),
                 ("user", lookalike.value),
                 ("b", Value::String("two".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn capture_flattens_under_the_prefix() {
+        let mut attrs = Attributes::default();
+        attrs
+            .capture(
+                "honeyhive_outputs.result",
+                &json!({"sum": 3, "items": [1, 2]}),
+            )
+            .unwrap();
+        let keys: Vec<_> = attrs.values.iter().map(|kv| kv.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "honeyhive_outputs.result.items.0",
+                "honeyhive_outputs.result.items.1",
+                "honeyhive_outputs.result.sum"
             ]
         );
     }

@@ -22,7 +22,7 @@
 //! What follows from the span itself is left to the export task as well: it adds
 //! `honeyhive_event_name`, `honeyhive_duration_ms` and the default event type
 //! ([`complete`]), and makes the short strings the call captured before its span started
-//! into their attribute values ([`crate::capture::resolve_deferred`]). Each was data the
+//! into their attribute values ([`crate::trace::capture::resolve_deferred`]). Each was data the
 //! calling thread wrote and the export thread then read, a cache line crossing cores.
 //!
 //! Ending (or dropping) the span queues it on the pipeline's batch queue. A call ends its
@@ -43,10 +43,10 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::HoneyHiveTracer;
-use crate::batch_processor::Finish;
-use crate::pipeline::MAX_ATTRIBUTES_PER_SPAN;
-use crate::span_processor;
-use crate::tracer::Entered;
+use crate::export::pipeline::MAX_ATTRIBUTES_PER_SPAN;
+use crate::export::queue::Finish;
+use crate::trace::span_processor;
+use crate::trace::tracer::Entered;
 
 /// What a call adds to its span as it ends: the output and error attributes, an error
 /// status, the `exception` event.
@@ -121,7 +121,7 @@ struct Data {
     start_time: SystemTime,
     attributes: Vec<KeyValue>,
     /// The strings that placeholders among `attributes` stand for (see
-    /// [`crate::capture::resolve_deferred`]); empty when there are none.
+    /// [`crate::trace::capture::resolve_deferred`]); empty when there are none.
     text: String,
     dropped_attributes_count: u32,
     events: SpanEvents,
@@ -210,7 +210,7 @@ impl CallSpan {
 impl Data {
     fn set_attribute(&mut self, attribute: KeyValue) {
         let key = attribute.key.as_str();
-        self.inference_input |= crate::event_type::reads(key);
+        self.inference_input |= crate::trace::event_type::reads(key);
         if key == crate::attributes::EVENT_NAME {
             self.name_now();
         }
@@ -396,10 +396,12 @@ pub(crate) fn complete(span: &mut SpanData, infer: bool, duration: bool, name: b
         ));
     }
     if infer {
-        crate::event_type::infer(span);
+        crate::trace::event_type::infer(span);
     } else {
-        span.attributes
-            .push(KeyValue::new(attr::EVENT_TYPE, crate::event_type::DEFAULT));
+        span.attributes.push(KeyValue::new(
+            attr::EVENT_TYPE,
+            crate::trace::event_type::DEFAULT,
+        ));
     }
 }
 

@@ -15,7 +15,8 @@ use opentelemetry::{Context, Key, KeyValue, StringValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
-use crate::{attributes as attr, baggage};
+use crate::attributes as attr;
+use crate::trace::baggage;
 
 /// Stamps session, project, source, evaluation ids and user baggage on every span.
 /// It never blocks and never fails: a span without a tracer in its context is left alone
@@ -25,7 +26,7 @@ pub struct HoneyHiveSpanProcessor;
 
 impl SpanProcessor for HoneyHiveSpanProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
-        let tracer = crate::tracer::entered(cx);
+        let tracer = crate::trace::tracer::entered(cx);
         stamp(tracer.map(|t| &**t.stamp()), Some(cx.baggage()), |kv| {
             span.set_attribute(kv)
         });
@@ -106,7 +107,7 @@ impl Stamp {
 }
 
 /// The stamps of a list of spans (the queue's, a batch's) that are stamped on their way out
-/// ([`crate::call_span`]): each distinct stamp once, and which one each span has. Holding
+/// ([`crate::trace::call_span`]): each distinct stamp once, and which one each span has. Holding
 /// a stamp once per run of spans spares a reference count per span, whose cache line
 /// changed cores twice (up on the span's thread, down on the export thread).
 ///

@@ -1,31 +1,8 @@
-//! Session records: what `POST /session/start` and `PUT /events` carry
-//! (`honeyhive-api.md`), and [`Enrichment`], the user's way to add to a session or span.
+//! [`Enrichment`], the user's way to add to a session (`PUT /events`) or to the current
+//! span (`honeyhive_<kind>.*` attributes).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
-
-/// The `session` object of `POST /session/start`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SessionStart {
-    /// Client-generated UUID v4.
-    pub session_id: String,
-    /// Project name.
-    pub project: String,
-    /// Session name.
-    pub session_name: String,
-    /// Source label.
-    pub source: String,
-    /// Session inputs.
-    pub inputs: Value,
-    /// Metadata, with `run_id`, `dataset_id`, `datapoint_id` in evaluations.
-    pub metadata: Map<String, Value>,
-    /// User properties.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub user_properties: Option<Map<String, Value>>,
-    /// Session configuration.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub config: Option<Map<String, Value>>,
-}
 
 /// Additions to a session (`PUT /events`) or to the current span (`honeyhive_<kind>.*`).
 ///
@@ -124,9 +101,9 @@ impl Enrichment {
     }
 
     /// The span attributes of this enrichment, flattened per `span-attributes.md`.
-    pub(crate) fn span_attributes(&self) -> crate::capture::Attributes {
+    pub(crate) fn span_attributes(&self) -> crate::trace::capture::Attributes {
         use crate::attributes as a;
-        let mut attrs = crate::capture::Attributes::default();
+        let mut attrs = crate::trace::capture::Attributes::default();
         if let Some(outputs) = &self.outputs {
             attrs.flatten(a::OUTPUTS, outputs);
         }
@@ -164,14 +141,6 @@ impl Kind {
             Kind::UserProperties => "user_properties",
         }
     }
-}
-
-/// The body of `PUT /events`.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct EventUpdate<'a> {
-    pub(crate) event_id: &'a str,
-    #[serde(flatten)]
-    pub(crate) enrichment: &'a Enrichment,
 }
 
 /// Adds `enrichment` to the current span as `honeyhive_<kind>.*` attributes.

@@ -63,9 +63,9 @@ use serde::Serialize;
 
 use crate::Warning;
 use crate::attributes as attr;
-use crate::call_span::{CallSpan, Closing};
-use crate::capture::{Attributes, KeyName};
-use crate::tracer::entered;
+use crate::trace::call_span::{CallSpan, Closing};
+use crate::trace::capture::{Attributes, KeyName};
+use crate::trace::tracer::entered;
 
 /// `honeyhive_error` (and the status message) of an async call dropped before it
 /// completed.
@@ -103,15 +103,6 @@ impl fmt::Debug for Name {
 
 /// `Foo` for `my_crate::module::Foo<alloc::string::String>`, `Trait` for
 /// `dyn my_crate::Trait`.
-///
-/// ```
-/// use honeyhive_runtime::call::short_type_name;
-/// assert_eq!(short_type_name("my_crate::module::Foo<alloc::string::String>"), "Foo");
-/// assert_eq!(short_type_name("alloc::vec::Vec<u8>"), "Vec");
-/// assert_eq!(short_type_name("dyn my_crate::Trait"), "Trait");
-/// assert_eq!(short_type_name("&mut my_crate::Foo"), "Foo");
-/// assert_eq!(short_type_name("u32"), "u32");
-/// ```
 pub fn short_type_name(full: &str) -> &str {
     let mut s = full.trim_start_matches('&');
     for prefix in ["mut ", "dyn "] {
@@ -147,7 +138,7 @@ pub struct Recorder {
     closing: Vec<KeyValue>,
     /// The short strings captured before the span starts (inputs, metadata, config), which
     /// their attributes hold placeholders for
-    /// ([`Attributes::capture_deferring`](crate::capture::Attributes)): the span takes it
+    /// ([`Attributes::capture_deferring`](crate::trace::capture::Attributes)): the span takes it
     /// when it starts, when anything is in it, and the export thread makes the strings.
     text: String,
     /// Whether the call's event type was given (`#[trace(event_type = ..)]`): its span then
@@ -177,7 +168,7 @@ impl Call {
     pub fn begin(name: Name, event_type: Option<&'static str>) -> Call {
         // No context holds a tracer anywhere (none entered, or `HH_DISABLED`): neither
         // does the current one.
-        if !crate::tracer::any_entered() {
+        if !crate::trace::tracer::any_entered() {
             return Call { state: None };
         }
         let recording =
@@ -199,7 +190,7 @@ impl Call {
         state.name = name.resolve();
         // The last span took the buffer; a call that never started left its own.
         if state.attrs.values.capacity() == 0 {
-            state.attrs.values = crate::buffer_pool::attribute_buffer();
+            state.attrs.values = crate::export::buffer_pool::attribute_buffer();
         }
         // `honeyhive_event_name` and `honeyhive_duration_ms` are the export task's to add
         // (`call_span`): they follow from the span's name and times.
@@ -347,7 +338,7 @@ impl Recorder {
     fn capture<T: Serialize + ?Sized>(&mut self, key: KeyName<'_>, value: &T) {
         let captured = if self.started_at.is_none() {
             if self.text.capacity() == 0 {
-                self.text = crate::buffer_pool::text_buffer();
+                self.text = crate::export::buffer_pool::text_buffer();
             }
             self.attrs.capture_deferring(key, value, &mut self.text)
         } else {
@@ -401,7 +392,7 @@ impl Recorder {
             self.typed,
         );
         let started = Context::map_current(|parent| {
-            let scope = crate::tracer::scope(parent)?;
+            let scope = crate::trace::tracer::scope(parent)?;
             // What is captured from now on (output, errors) goes in the closing buffer.
             let attributes = std::mem::replace(values, std::mem::take(closing));
             // A call that deferred nothing keeps its (empty) buffer for the next one.
@@ -495,7 +486,7 @@ impl Recorder {
             });
             closing.status = Status::error(message);
         }
-        crate::call_span::end(&self.cx, &mut closing, ended_at);
+        crate::trace::call_span::end(&self.cx, &mut closing, ended_at);
         let mut emptied = closing.attributes;
         emptied.clear();
         // Kept for the next call unless an unusually large output grew it.
@@ -694,6 +685,18 @@ mod tests {
         tracer.in_scope(nested);
         assert_eq!(spare(), 3);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn short_type_names() {
+        assert_eq!(
+            short_type_name("my_crate::module::Foo<alloc::string::String>"),
+            "Foo"
+        );
+        assert_eq!(short_type_name("alloc::vec::Vec<u8>"), "Vec");
+        assert_eq!(short_type_name("dyn my_crate::Trait"), "Trait");
+        assert_eq!(short_type_name("&mut my_crate::Foo"), "Foo");
+        assert_eq!(short_type_name("u32"), "u32");
     }
 
     #[test]

@@ -10,10 +10,11 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::pipeline::Pipeline;
-use crate::session::SessionStart;
-use crate::span_processor::Stamp;
-use crate::{Config, ConfigBuilder, Environment, Error, Result, WarningHandler, baggage};
+use crate::api::sessions::SessionStart;
+use crate::export::pipeline::Pipeline;
+use crate::trace::baggage;
+use crate::trace::span_processor::Stamp;
+use crate::{Config, ConfigBuilder, Environment, Error, Result, WarningHandler};
 
 /// The evaluation ids a tracer stamps on its spans.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -145,7 +146,7 @@ impl HoneyHiveTracer {
 
     /// Whether `bag` holds nothing but entries this tracer enters itself (as in its own
     /// scope): a span started there is stamped from the tracer's [`Stamp`] alone, which
-    /// `#[trace]` calls leave to the export task ([`crate::call_span`]). Stricter than
+    /// `#[trace]` calls leave to the export task ([`crate::trace::call_span`]). Stricter than
     /// needed (another tracer's id, or equal ids from a caller, answer no and the span is
     /// stamped at start), never looser.
     pub(crate) fn covers(&self, bag: &Baggage) -> bool {
@@ -633,7 +634,7 @@ pub(crate) fn scope(cx: &Context) -> Option<&Entered> {
 /// Project and source as OpenTelemetry strings: interned (a process has one or two of
 /// each), so the spans carrying them touch no reference count; shared otherwise.
 fn label_value(s: &str) -> StringValue {
-    match crate::capture::intern(s) {
+    match crate::trace::capture::intern(s) {
         Some(s) => StringValue::from(s),
         None => shared_value(s),
     }

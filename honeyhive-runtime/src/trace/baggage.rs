@@ -56,7 +56,7 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
     let mut injector = HeaderInjector(headers);
     TraceContextPropagator::new().inject_context(cx, &mut injector);
     let mut outgoing = propagated_only(cx.baggage());
-    if let Some(tracer) = crate::tracer::entered(cx) {
+    if let Some(tracer) = crate::trace::tracer::entered(cx) {
         for (key, value) in tracer.own_baggage() {
             if outgoing.get(key).is_none() {
                 outgoing.insert(*key, value.clone());

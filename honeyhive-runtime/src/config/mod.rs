@@ -3,10 +3,13 @@
 //! The environment is read through an [`Environment`] so tests can pass their own variables
 //! instead of mutating the process environment (which races between parallel tests).
 
-use std::collections::HashMap;
-use std::fmt;
+mod environment;
+mod keys;
+
+pub use environment::Environment;
+pub use keys::ApiKey;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Error, Result, RetryPolicy, WarningHandler};
@@ -33,74 +36,6 @@ impl OtlpProtocol {
                 "{var}={other:?} is not supported: use \"http/protobuf\" or \"http/json\""
             ))),
         }
-    }
-}
-
-/// Where environment variables come from.
-///
-/// ```
-/// use honeyhive_runtime::{Config, Environment};
-///
-/// let env = Environment::from_pairs([("HH_API_KEY", "secret"), ("HH_PROJECT", "demo")]);
-/// let config = Config::builder().environment(env).build().unwrap();
-/// assert_eq!(config.project(), "demo");
-/// assert!(config.is_connected());
-/// ```
-#[derive(Clone)]
-pub struct Environment(Arc<Lookup>);
-
-type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
-
-impl Environment {
-    /// The process environment.
-    pub fn process() -> Self {
-        Environment(Arc::new(|k| std::env::var(k).ok()))
-    }
-
-    /// No variables at all: only builder values and defaults apply.
-    pub fn empty() -> Self {
-        Environment(Arc::new(|_| None))
-    }
-
-    /// Exactly these variables.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        let map: HashMap<String, String> = pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        Environment(Arc::new(move |k| map.get(k).cloned()))
-    }
-
-    pub(crate) fn get(&self, key: &str) -> Option<String> {
-        (self.0)(key).filter(|v| !v.trim().is_empty())
-    }
-
-    fn first(&self, keys: &[&'static str]) -> Option<(&'static str, String)> {
-        keys.iter().find_map(|k| self.get(k).map(|v| (*k, v)))
-    }
-}
-
-impl fmt::Debug for Environment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Environment")
-    }
-}
-
-/// An API key. Its `Debug` never shows it, so it cannot leak into logs by accident.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
     }
 }
 
@@ -328,7 +263,7 @@ impl ConfigBuilder {
                 env.first(&["HH_API_KEY", "HONEYHIVE_API_KEY"])
                     .map(|(_, v)| v)
             })
-            .map(|k| ApiKey(k.trim().to_owned()));
+            .map(|k| ApiKey::new(k.trim().to_owned()));
         let project = self.project.or_else(|| env.get("HH_PROJECT"));
         let project = match (project, &api_key) {
             (Some(p), _) => p,

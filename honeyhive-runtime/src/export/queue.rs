@@ -17,9 +17,9 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
-use crate::buffer_pool;
 use crate::export::Exporter;
-use crate::span_processor::{BatchStamps, Stamp};
+use crate::export::buffer_pool;
+use crate::trace::span_processor::{BatchStamps, Stamp};
 use crate::{Error, ExportSettings, HoneyHiveSpanProcessor, Result, Warning, WarningHandler};
 
 /// How long unreported drops may wait for a flush before a warning goes out anyway.
@@ -162,7 +162,7 @@ struct Chunk {
     /// What the export task does to `spans[i]` before it is exported.
     completions: Vec<Completion>,
     /// The stamps of the `spans` stamped on their way out (those of `#[trace]` calls,
-    /// [`crate::call_span`]); the SDK's spans are stamped at start, by the span processor.
+    /// [`crate::trace::call_span`]); the SDK's spans are stamped at start, by the span processor.
     stamps: BatchStamps,
 }
 
@@ -185,7 +185,7 @@ impl Chunk {
 pub(crate) enum Finish {
     /// A span the SDK made: its event type is inferred.
     Sdk,
-    /// The span of a `#[trace]` call ([`crate::call_span::complete`]): `infer` when it
+    /// The span of a `#[trace]` call ([`crate::trace::call_span::complete`]): `infer` when it
     /// carries something event type inference reads, `duration` when the call ended it,
     /// `name` unless its event name is on it already.
     Call {
@@ -198,7 +198,7 @@ pub(crate) enum Finish {
 /// What the export task does to an ended span before it is exported.
 struct Completion {
     finish: Finish,
-    /// The strings of the span's placeholder attributes ([`crate::call_span`]), made into
+    /// The strings of the span's placeholder attributes ([`crate::trace::call_span`]), made into
     /// attribute values by the export task; empty for every other span.
     text: String,
 }
@@ -563,19 +563,19 @@ fn complete(chunk: &mut Chunk, texts: &mut Vec<String>) {
     for (span, completion) in chunk.spans.iter_mut().zip(chunk.completions.drain(..)) {
         let Completion { finish, mut text } = completion;
         if !text.is_empty() {
-            crate::capture::resolve_deferred(&mut span.attributes, &text);
+            crate::trace::capture::resolve_deferred(&mut span.attributes, &text);
             if buffer_pool::keeps_text(&text) {
                 text.clear();
                 texts.push(text);
             }
         }
         match finish {
-            Finish::Sdk => crate::event_type::infer(span),
+            Finish::Sdk => crate::trace::event_type::infer(span),
             Finish::Call {
                 infer,
                 duration,
                 name,
-            } => crate::call_span::complete(span, infer, duration, name),
+            } => crate::trace::call_span::complete(span, infer, duration, name),
         }
     }
 }

@@ -22,7 +22,7 @@ use opentelemetry::KeyValue;
 pub(crate) const SPAN_ATTRIBUTES: usize = 16;
 
 /// Room for the short strings a traced call captures before its span starts
-/// ([`crate::capture::Attributes::capture_deferring`]).
+/// ([`crate::trace::capture::Attributes::capture_deferring`]).
 pub(crate) const SPAN_TEXT: usize = 256;
 
 /// A pool of emptied buffers of one kind: shared by all threads behind a lock, and taken

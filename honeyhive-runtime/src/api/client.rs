@@ -7,8 +7,9 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::api::sessions::{EventUpdate, SessionStart};
 use crate::retry::{AttemptError, RetryPolicy, retry};
-use crate::session::{Enrichment, EventUpdate, SessionStart};
+use crate::trace::enrichment::Enrichment;
 use crate::{Config, Error, Result};
 
 /// Crate version sent in `hh-client-version` and `User-Agent`.

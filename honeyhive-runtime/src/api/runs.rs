@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::client::{ApiClient, http_client};
+use crate::api::client::{ApiClient, http_client};
 use crate::{Config, Error, Result};
 
 // A path relative to `src/` so that rustfmt, given this file alone, finds the tests too.

@@ -17,12 +17,13 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
-use crate::batch_processor::{BatchProcessor, QueueHandle};
-use crate::client::{ApiClient, http_client};
+use crate::api::client::{ApiClient, http_client};
+use crate::api::sessions::SessionStart;
 use crate::config::ApiKey;
+use crate::export::local_store::LocalStore;
+use crate::export::queue::{BatchProcessor, QueueHandle};
 use crate::export::{Exporter, LocalExporter, OtlpExporter};
-use crate::local_store::LocalStore;
-use crate::session::{Enrichment, SessionStart};
+use crate::trace::enrichment::Enrichment;
 use crate::{Config, Error, ExportStats, OtlpProtocol, Result, Warning};
 
 /// Most attributes a span keeps (the SDK default of 128 is too few for flattened inputs).
@@ -101,7 +102,7 @@ pub(crate) struct Pipeline {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     /// The instrumentation scope of `tracer`, for the spans made without it
-    /// ([`crate::call_span`]).
+    /// ([`crate::trace::call_span`]).
     scope: InstrumentationScope,
     queue: QueueHandle,
     backend: Backend,
@@ -251,7 +252,7 @@ impl Pipeline {
 
     /// Sends an event update in the background; [`flush`](Self::flush) waits for it.
     pub(crate) fn update_event(&self, event_id: String, enrichment: Enrichment) {
-        crate::session::warn_failures(&enrichment);
+        crate::trace::enrichment::warn_failures(&enrichment);
         let warn = |reason: String| {
             self.config.warnings.emit(Warning::UpdateFailed {
                 what: format!("update of event {event_id}"),
