@@ -143,10 +143,10 @@ mod tests {
     use super::super::{Dataset, canonical};
     use super::*;
 
-    const VECTORS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/ext_ids.json"
-    );
+    /// The reference SDK's id vectors, kept in the repository (a copy of the shared
+    /// contracts' `vectors/ext_ids.json`, byte for byte: see
+    /// `the_vectors_are_the_shared_ones`).
+    const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ext_ids.json");
 
     #[derive(Deserialize)]
     struct Vectors<'a> {
@@ -234,6 +234,34 @@ mod tests {
                 check(name, &dataset, &vector.expected);
             }
         }
+    }
+
+    /// The in-repo vectors are the shared contracts' file, byte for byte, when the shared
+    /// contracts sit next to the repository (`<repo>/../shared`); a clone of the repository
+    /// alone has no such folder, and the test says it skipped.
+    #[test]
+    fn the_vectors_are_the_shared_ones() {
+        let repository = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the runtime crate is a folder of the repository");
+        let shared = repository
+            .parent()
+            .map(|beside| beside.join("shared").join("vectors").join("ext_ids.json"));
+        let Some(shared) = shared.filter(|path| path.is_file()) else {
+            eprintln!(
+                "skipped: no shared contracts next to the repository ({}); the in-repo \
+                 vectors {VECTORS} are not compared",
+                repository.display()
+            );
+            return;
+        };
+        let ours = std::fs::read(VECTORS).unwrap();
+        let theirs = std::fs::read(&shared).unwrap();
+        assert!(
+            ours == theirs,
+            "{VECTORS} differs from {}: copy the shared file over it",
+            shared.display()
+        );
     }
 
     #[test]

@@ -640,11 +640,11 @@ mod tests {
         let (resolved, how) = resolve(Path::new("/abs/qa.json"), Some("/crate".into()));
         assert_eq!((resolved.as_path(), how), (Path::new("/abs/qa.json"), ""));
         // Through `load`: the vector file is a JSON object, found via the manifest dir.
-        let error = Dataset::load("../../shared/vectors/ext_ids.json").unwrap_err();
+        let error = Dataset::load("tests/data/ext_ids.json").unwrap_err();
         assert_eq!(
             message(error),
-            "../../shared/vectors/ext_ids.json:1:1: a .json dataset must be a JSON array of \
-             datapoint objects, found an object (for one datapoint per line, use a .jsonl file)"
+            "tests/data/ext_ids.json:1:1: a .json dataset must be a JSON array of datapoint \
+             objects, found an object (for one datapoint per line, use a .jsonl file)"
         );
     }
 
