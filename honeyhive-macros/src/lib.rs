@@ -432,6 +432,11 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   its spans end marked cancelled.
 /// * `allow_failures = n`: datapoints whose function errs, panics or times out that do not
 ///   fail the test (default 0).
+/// * `allow_evaluator_errors = n`: datapoints each evaluator may leave unscored (every
+///   call on them erred, panicked or timed out) without failing the test (default 0). An
+///   unscored datapoint has no value for the metric, so it does not count towards the
+///   mean; beyond `n` the test fails naming the evaluator and how many datapoints it could
+///   not score, whether or not its metric has a threshold.
 /// * `ground_truth = Type`: checks every datapoint's ground truth against `Type` before
 ///   the run.
 /// * `crate = path`: the path of a renamed `honeyhive` dependency.
@@ -458,6 +463,7 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     repetitions = 2,
 ///     timeout = "5s",
 ///     allow_failures = 1,
+///     allow_evaluator_errors = 1,
 ///     ground_truth = i64,
 /// )]
 /// fn adder(input: Sum) -> Result<i64, String> {

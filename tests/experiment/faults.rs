@@ -94,6 +94,18 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
         message.contains("datapoint 3") && message.contains("model exploded"),
         "{message}"
     );
+    // An evaluator's error and its panic each leave a datapoint unscored: both count.
+    for (evaluator, error) in [
+        ("picky", "cannot judge 5"),
+        ("shaky", "panicked: judge crashed on 6"),
+    ] {
+        assert!(
+            message.contains(&format!(
+                "evaluator `{evaluator}` could not score 1 of 9 datapoints"
+            )) && message.contains(error),
+            "{message}"
+        );
+    }
 
     // Nothing lost despite the 5xx: 10 sessions, 10 updates, every span.
     assert_eq!(server.sessions().len(), 10);
@@ -261,6 +273,13 @@ async fn slow_datapoints_and_evaluators_time_out_alone() {
     assert_eq!(
         evaluator_exception_type(&spans, &report, 0, "wordy_judge"),
         "error"
+    );
+    // The timed-out evaluator left its datapoint unscored: that fails the run.
+    let reasons = report.check().unwrap_err().reasons;
+    assert!(
+        reasons[0].starts_with("evaluator `slow_judge` could not score 1 of 2 datapoints")
+            && reasons[0].contains("timed out after 50ms"),
+        "{reasons:?}"
     );
 }
 

@@ -2,7 +2,7 @@
 //! environment) to check what the generated test does, including failing on purpose.
 //! They are ignored in normal runs for that reason.
 
-use honeyhive::experiment;
+use honeyhive::{evaluator, experiment};
 
 use crate::support::{Answer, Question, exact_match, judged, pipeline};
 
@@ -48,6 +48,39 @@ fn failing_function_body(question: Question) -> Result<Answer, String> {
         k: question.k,
         text: format!("answer {}", question.k),
     })
+}
+
+/// A judge that cannot score 6 of the 8 datapoints of `qa_8.jsonl`: it errs on four,
+/// panics on one and times out on one; it gives the other two 1.0, so the mean of what it
+/// scored meets any threshold.
+#[evaluator(timeout = "200ms")]
+async fn picky(output: &Answer) -> Result<f64, String> {
+    match output.k {
+        0 | 7 => Ok(1.0),
+        5 => {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            Ok(1.0)
+        }
+        6 => panic!("picky crashed on 6"),
+        k => Err(format!("cannot judge {k}")),
+    }
+}
+
+#[experiment(dataset = "tests/data/qa_8.jsonl", evaluators = [picky], threshold(picky >= 0.9))]
+#[ignore = "run by macro_tests in a subprocess: fails on purpose"]
+async fn picky_judge(question: Question) -> Answer {
+    pipeline(question).await
+}
+
+#[experiment(
+    dataset = "tests/data/qa_8.jsonl",
+    evaluators = [picky],
+    threshold(picky >= 0.9),
+    allow_evaluator_errors = 6,
+)]
+#[ignore = "run by macro_tests in a subprocess"]
+async fn tolerated_picky_judge(question: Question) -> Answer {
+    pipeline(question).await
 }
 
 /// The quickstart experiment (`examples/quickstart.rs`) as a test.

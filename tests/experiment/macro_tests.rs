@@ -99,6 +99,40 @@ fn a_failing_function_fails_the_test_unless_allowed() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The issue's case: `picky` errs, panics or times out on 6 of 8 datapoints and scores the
+/// other two 1.0, with `threshold(picky >= 0.9)`: the test fails, naming the evaluator and
+/// how many datapoints it could not score, and the table marks the metric FAIL; allowed,
+/// it passes.
+#[test]
+fn an_evaluator_that_cannot_score_fails_the_test_unless_allowed() {
+    let dir = temp_dir("fixture-picky");
+    let env = [("HH_LOCAL_DIR", dir.display().to_string())];
+    let (output, text) = run_fixture("picky_judge", &env);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "evaluator `picky` could not score 6 of 8 datapoints (it erred, panicked or timed \
+             out on them), 0 allowed (raise `allow_evaluator_errors` to tolerate them)"
+        ),
+        "{text}"
+    );
+    for error in [
+        "cannot judge 1",
+        "panicked: picky crashed on 6",
+        "timed out after 200ms",
+    ] {
+        assert!(text.contains(error), "{error}: {text}");
+    }
+    let row = text
+        .lines()
+        .find(|l| l.contains("│ picky"))
+        .unwrap_or_else(|| panic!("no table row for picky: {text}"));
+    assert!(row.contains("FAIL"), "{row}");
+    let (output, text) = run_fixture("tolerated_picky_judge", &env);
+    assert!(output.status.success(), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn with_an_api_key_the_generated_test_reports_to_honeyhive() {
     let server = TestServer::builder().api_key(API_KEY).start();

@@ -67,6 +67,7 @@ pub mod judges {
     repetitions = 2,
     timeout = "30s",
     allow_failures = 1,
+    allow_evaluator_errors = 2,
     ground_truth = Answer,
 )]
 async fn qa_pipeline(input: Question) -> Answer {

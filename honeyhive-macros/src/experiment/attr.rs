@@ -25,6 +25,7 @@ const OPTIONS: OptionTable = OptionTable {
         ("repetitions", "repetitions = 3"),
         ("timeout", "timeout = \"30s\""),
         ("allow_failures", "allow_failures = 1"),
+        ("allow_evaluator_errors", "allow_evaluator_errors = 1"),
         ("ground_truth", "ground_truth = Type"),
         ("crate", "crate = path"),
     ],
@@ -43,6 +44,7 @@ pub(crate) struct ExperimentArgs {
     pub(crate) repetitions: Option<u64>,
     pub(crate) timeout_ms: Option<u64>,
     pub(crate) allow_failures: Option<u64>,
+    pub(crate) allow_evaluator_errors: Option<u64>,
     pub(crate) ground_truth: Option<Type>,
     pub(crate) krate: Option<Path>,
 }
@@ -248,7 +250,7 @@ impl Parse for ExperimentArgs {
                     }
                     raw_thresholds.extend(entries);
                 }
-                "max_concurrency" | "repetitions" | "allow_failures" => {
+                "max_concurrency" | "repetitions" | "allow_failures" | "allow_evaluator_errors" => {
                     // The bounds of the builder's parameter types (`usize` at its 32-bit
                     // size, so the same code builds everywhere), checked here since the
                     // generated code converts with `as`.
@@ -265,11 +267,17 @@ impl Parse for ExperimentArgs {
                             u64::from(u32::MAX),
                             &mut args.repetitions,
                         ),
-                        _ => (
+                        "allow_failures" => (
                             "allow_failures = 1",
                             0,
                             u64::from(u32::MAX),
                             &mut args.allow_failures,
+                        ),
+                        _ => (
+                            "allow_evaluator_errors = 1",
+                            0,
+                            u64::from(u32::MAX),
+                            &mut args.allow_evaluator_errors,
                         ),
                     };
                     let (value, span) = int_value(input, option, example, max)?;
@@ -399,7 +407,8 @@ mod tests {
         let a = parse(
             "dataset = \"d.jsonl\", evaluators = [exact_match, m::length, Contains::new(\"x\")], \
              threshold(exact_match >= 0.9, length < -2), name = \"qa\", max_concurrency = 8, \
-             repetitions = 2, timeout = \"30s\", allow_failures = 0, ground_truth = Answer, crate = hh",
+             repetitions = 2, timeout = \"30s\", allow_failures = 0, allow_evaluator_errors = 3, \
+             ground_truth = Answer, crate = hh",
         )
         .unwrap();
         assert_eq!(a.evaluators.len(), 3);
@@ -411,8 +420,13 @@ mod tests {
         );
         assert_eq!(a.timeout_ms, Some(30_000));
         assert_eq!(
-            (a.max_concurrency, a.repetitions, a.allow_failures),
-            (Some(8), Some(2), Some(0))
+            (
+                a.max_concurrency,
+                a.repetitions,
+                a.allow_failures,
+                a.allow_evaluator_errors
+            ),
+            (Some(8), Some(2), Some(0), Some(3))
         );
         assert!(parse("dataset_id = \"abc\"").is_ok());
     }

@@ -154,6 +154,8 @@ fn expand(args: ExperimentArgs, function: ItemFn) -> syn::Result<TokenStream> {
         args.repetitions.map(|n| quote!(.repetitions(#n as u32))),
         args.allow_failures
             .map(|n| quote!(.allow_failures(#n as usize))),
+        args.allow_evaluator_errors
+            .map(|n| quote!(.allow_evaluator_errors(#n as usize))),
         args.timeout_ms
             .map(|ms| quote!(.timeout(::std::time::Duration::from_millis(#ms)))),
         args.ground_truth

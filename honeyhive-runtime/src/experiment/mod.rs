@@ -133,6 +133,7 @@ pub struct Experiment<I, O> {
     pub(crate) evaluator_timeout: Duration,
     pub(crate) thresholds: Vec<Threshold>,
     pub(crate) allow_failures: usize,
+    pub(crate) allow_evaluator_errors: usize,
     pub(crate) config: Option<Config>,
     pub(crate) environment: Option<Environment>,
     pub(crate) local_dir: Option<PathBuf>,
@@ -182,6 +183,7 @@ where
             evaluator_timeout: DEFAULT_EVALUATOR_TIMEOUT,
             thresholds: Vec::new(),
             allow_failures: 0,
+            allow_evaluator_errors: 0,
             config: None,
             environment: None,
             local_dir: None,
@@ -277,6 +279,16 @@ where
     /// failing the run (default 0).
     pub fn allow_failures(mut self, n: usize) -> Self {
         self.allow_failures = n;
+        self
+    }
+
+    /// How many datapoints each evaluator may leave unscored without failing the run
+    /// (default 0). A datapoint on which every call of an evaluator erred, panicked or
+    /// timed out has no score for its metric: it does not count towards the mean, and
+    /// beyond this many the report's [`check`](ExperimentReport::check) fails, naming the
+    /// evaluator and how many datapoints it could not score, threshold or not.
+    pub fn allow_evaluator_errors(mut self, n: usize) -> Self {
+        self.allow_evaluator_errors = n;
         self
     }
 

@@ -35,11 +35,17 @@ impl Recorder {
     /// A recorder storing its results under `local_dir` (see [`ResultsWriter::create`]),
     /// with the error of a store that could not be created: the run goes on, every figure
     /// but the percentiles stays exact, and reading the results back returns that error.
-    pub(crate) fn new(local_dir: &Path, thresholds: &[Threshold]) -> (Recorder, Option<Error>) {
+    /// Each evaluator may leave `allowed_errors` datapoints unscored without failing its
+    /// metric.
+    pub(crate) fn new(
+        local_dir: &Path,
+        thresholds: &[Threshold],
+        allowed_errors: usize,
+    ) -> (Recorder, Option<Error>) {
         let (writer, error) = ResultsWriter::create(local_dir);
         let recorder = Recorder {
             writer,
-            statistics: Statistics::new(thresholds),
+            statistics: Statistics::new(thresholds, allowed_errors),
             failures: Failures::default(),
             datapoint_count: 0,
             failed_count: 0,

@@ -246,6 +246,9 @@ pub struct ExperimentReport {
     pub metrics: Vec<MetricSummary>,
     /// How many failed datapoints the experiment tolerates.
     pub allow_failures: usize,
+    /// How many datapoints each evaluator may leave unscored (it erred, panicked or timed
+    /// out on them) without failing the experiment.
+    pub allow_evaluator_errors: usize,
     /// Wall time of the whole run, in milliseconds.
     pub duration_ms: f64,
     /// The backend's own view of the run (`GET /v1/runs/{id}/result`), when connected and
@@ -276,6 +279,7 @@ impl ExperimentReport {
         run_id: String,
         dataset_id: String,
         allow_failures: usize,
+        allow_evaluator_errors: usize,
         recorded: Recorded,
     ) -> ExperimentReport {
         ExperimentReport {
@@ -287,6 +291,7 @@ impl ExperimentReport {
             shard: None,
             metrics: recorded.metrics,
             allow_failures,
+            allow_evaluator_errors,
             duration_ms: 0.0,
             server_result: None,
             report_dir: None,
@@ -376,18 +381,26 @@ impl ExperimentReport {
         self.failed_count > self.allow_failures
     }
 
-    /// `Ok` when every threshold holds and no more datapoints failed than allowed;
-    /// otherwise the reasons, each naming the metric, the threshold and the measured value,
-    /// or the failed datapoints with their errors. Reads nothing back: the report's counts
-    /// and its [`failure_sample`](Self::failure_sample) are enough.
+    /// `Ok` when every threshold holds, no evaluator left more datapoints unscored than
+    /// allowed, and no more datapoints failed than allowed; otherwise the reasons, each
+    /// naming the metric, the threshold and the measured value, the evaluator and how many
+    /// datapoints it could not score, or the failed datapoints with their errors. Reads
+    /// nothing back: the report's counts and its [`failure_sample`](Self::failure_sample)
+    /// are enough.
     pub fn check(&self) -> Result<(), ExperimentFailure> {
         let mut reasons = Vec::new();
         for m in &self.metrics {
+            let unscored = m.errors > self.allow_evaluator_errors;
+            if unscored {
+                reasons.push(self.unscored_reason(m));
+            }
             let Some(threshold) = &m.threshold else {
                 continue;
             };
             match m.mean {
-                _ if m.passed == Some(true) => {}
+                Some(mean) if threshold.holds(mean) => {}
+                // Said already: the evaluator scored none of them.
+                None if unscored => {}
                 Some(mean) => reasons.push(format!(
                     "metric `{}`: mean {} misses the threshold {} {} ({} of {} datapoints scored)",
                     m.name,
@@ -429,6 +442,27 @@ impl ExperimentReport {
                 reasons,
             })
         }
+    }
+
+    /// Why metric `m` fails for its unscored datapoints: the evaluator, how many of the
+    /// datapoints it ran on it could not score, and the first of its errors.
+    fn unscored_reason(&self, m: &MetricSummary) -> String {
+        let mut reason = format!(
+            "evaluator `{}` could not score {} of {} datapoints (it erred, panicked or timed \
+             out on them), {} allowed (raise `allow_evaluator_errors` to tolerate them):",
+            m.name,
+            m.errors,
+            m.count + m.errors,
+            self.allow_evaluator_errors
+        );
+        let lines = self
+            .failures
+            .evaluator_errors
+            .iter()
+            .filter(|e| e.evaluator == m.name)
+            .map(|e| format!("datapoint {} ({}): {}", e.index, e.datapoint_id, e.error));
+        reason.push_str(&bounded_list(lines, m.errors, 10, "\n    ", ""));
+        reason
     }
 }
 
@@ -515,27 +549,44 @@ mod tests {
     }
 
     /// A report made the way a run makes it: the results recorded in order, stored, read
-    /// back for the percentiles.
+    /// back for the percentiles. It allows `allow` failed datapoints and no evaluator
+    /// errors.
     fn report(
         datapoints: Vec<DatapointResult>,
         thresholds: &[Threshold],
         allow: usize,
     ) -> ExperimentReport {
+        report_allowing(datapoints, thresholds, allow, 0)
+    }
+
+    fn report_allowing(
+        datapoints: Vec<DatapointResult>,
+        thresholds: &[Threshold],
+        allow: usize,
+        allow_evaluator_errors: usize,
+    ) -> ExperimentReport {
         let dir = std::env::temp_dir().join("honeyhive-report-tests");
-        let (mut recorder, error) = Recorder::new(&dir, thresholds);
+        let (mut recorder, error) = Recorder::new(&dir, thresholds, allow_evaluator_errors);
         assert!(error.is_none(), "{error:?}");
         for d in datapoints {
             recorder.record(d).unwrap();
         }
         let (recorded, error) = recorder.finish();
         assert!(error.is_none(), "{error:?}");
-        ExperimentReport::of_run("qa".into(), "r1".into(), "d".into(), allow, recorded)
+        ExperimentReport::of_run(
+            "qa".into(),
+            "r1".into(),
+            "d".into(),
+            allow,
+            allow_evaluator_errors,
+            recorded,
+        )
     }
 
     #[test]
     fn statistics_and_pass_rate() {
         let t = Threshold::new("m", Comparison::AtLeast, 0.5);
-        let r = report(
+        let r = report_allowing(
             vec![
                 datapoint(0, &[("m", Some(1.0))], None),
                 datapoint(1, &[("m", Some(0.0))], None),
@@ -544,6 +595,7 @@ mod tests {
             ],
             std::slice::from_ref(&t),
             0,
+            1,
         );
         let m = r.metric("m").unwrap();
         assert_eq!((m.count, m.errors), (3, 1));
@@ -634,7 +686,7 @@ mod tests {
             Threshold::new("never_scored", Comparison::AtLeast, 1.0),
             Threshold::new("a", Comparison::AtMost, 0.5),
         ];
-        let r = report(vec![first, second], &thresholds, 5);
+        let r = report_allowing(vec![first, second], &thresholds, 5, 1);
         let names: Vec<&str> = r.metrics.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["b", "b_tokens", "a", "never_scored"]);
         let a = r.metric("a").unwrap();
@@ -652,8 +704,64 @@ mod tests {
     #[test]
     fn a_threshold_on_a_metric_without_scores_fails() {
         let t = Threshold::new("judge", Comparison::AtMost, 1.0);
-        let r = report(vec![datapoint(0, &[("judge", None)], None)], &[t], 0);
-        assert!(r.check().unwrap_err().reasons[0].contains("no datapoint has a score"));
+        let unscored = vec![datapoint(0, &[("judge", None)], None)];
+        let r = report_allowing(unscored.clone(), std::slice::from_ref(&t), 0, 1);
+        let reasons = r.check().unwrap_err().reasons;
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(
+            reasons[0].contains("no datapoint has a score"),
+            "{reasons:?}"
+        );
+        // Beyond the allowance, the evaluator's errors say it once.
+        let reasons = report(unscored, &[t], 0).check().unwrap_err().reasons;
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(
+            reasons[0].starts_with("evaluator `judge` could not score 1 of 1 datapoints"),
+            "{reasons:?}"
+        );
+    }
+
+    /// The issue's case: `picky` errs on 6 of 8 datapoints and scores the other two 1.0,
+    /// so the mean of what it scored meets `picky >= 0.9`; the datapoints it could not score
+    /// fail the experiment, threshold or not, unless allowed.
+    #[test]
+    fn an_evaluator_that_could_not_score_fails_the_check_unless_allowed() {
+        let picky = |i: usize| {
+            let score = i.is_multiple_of(4).then_some(1.0);
+            datapoint(i, &[("picky", score), ("other", Some(1.0))], None)
+        };
+        let dps: Vec<DatapointResult> = (0..8).map(picky).collect();
+        let t = Threshold::new("picky", Comparison::AtLeast, 0.9);
+        let r = report(dps.clone(), std::slice::from_ref(&t), 0);
+        let m = r.metric("picky").unwrap();
+        assert_eq!((m.count, m.errors, m.mean), (2, 6, Some(1.0)));
+        assert_eq!(m.passed, Some(false), "the table marks it FAIL");
+        assert_eq!(r.metric("other").unwrap().passed, None);
+        let failure = r.check().unwrap_err();
+        assert_eq!(
+            failure.reasons,
+            vec![
+                "evaluator `picky` could not score 6 of 8 datapoints (it erred, panicked or \
+                 timed out on them), 0 allowed (raise `allow_evaluator_errors` to tolerate \
+                 them):\n    datapoint 1 (dp1): boom\n    datapoint 2 (dp2): boom\n    \
+                 datapoint 3 (dp3): boom\n    datapoint 5 (dp5): boom\n    datapoint 6 (dp6): \
+                 boom\n    datapoint 7 (dp7): boom"
+                    .to_owned()
+            ]
+        );
+        // Without a threshold too: an unscored datapoint is never a silent pass.
+        let failure = report(dps.clone(), &[], 0).check().unwrap_err();
+        assert!(failure.reasons[0].starts_with("evaluator `picky` could not score 6 of 8"));
+        assert_eq!(
+            report(dps.clone(), &[], 0).metric("picky").unwrap().passed,
+            Some(false)
+        );
+        // Allowed: the mean of the scored ones decides.
+        let r = report_allowing(dps.clone(), std::slice::from_ref(&t), 0, 6);
+        assert_eq!(r.metric("picky").unwrap().passed, Some(true));
+        assert!(r.check().is_ok());
+        let r = report_allowing(dps, &[t], 0, 5);
+        assert!(r.check().unwrap_err().reasons[0].contains("6 of 8 datapoints"));
     }
 
     #[test]

@@ -133,7 +133,11 @@ where
             None
         }
     };
-    let (recorder, error) = Recorder::new(config.local_dir(), &experiment.thresholds);
+    let (recorder, error) = Recorder::new(
+        config.local_dir(),
+        &experiment.thresholds,
+        experiment.allow_evaluator_errors,
+    );
     if let Some(e) = error {
         warn_results(&config, &run_id, &e);
     }
@@ -212,6 +216,7 @@ where
         run_id.clone(),
         dataset.id().to_owned(),
         experiment.allow_failures,
+        experiment.allow_evaluator_errors,
         recorded,
     );
     report.connected = api.is_some();

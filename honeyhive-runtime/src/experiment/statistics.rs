@@ -16,7 +16,9 @@ pub struct MetricSummary {
     pub name: String,
     /// How many datapoints have a value.
     pub count: usize,
-    /// How many evaluator calls for this metric failed.
+    /// How many datapoints the metric's evaluator could not score: every call on them
+    /// erred, panicked or timed out, so they have no value. More than the experiment's
+    /// `allow_evaluator_errors` fails the metric (see [`passed`](Self::passed)).
     pub errors: usize,
     /// Mean; `None` without values (as are the other statistics).
     pub mean: Option<f64>,
@@ -35,7 +37,10 @@ pub struct MetricSummary {
     /// threshold; a datapoint whose evaluator failed does not pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_rate: Option<f64>,
-    /// Whether the mean meets the threshold.
+    /// The metric's verdict: `false` when its mean misses the threshold, or when its
+    /// evaluator could not score more datapoints than the experiment allows
+    /// (`allow_evaluator_errors`); `true` when it has a threshold and neither happened;
+    /// `None` when nothing is asked of it (no threshold, no errors beyond the allowance).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passed: Option<bool>,
 }
@@ -84,6 +89,8 @@ struct Running {
 #[derive(Debug)]
 pub(crate) struct Statistics {
     thresholds: Vec<Threshold>,
+    /// How many datapoints each evaluator may leave unscored without failing its metric.
+    allowed_errors: usize,
     metrics: Vec<Running>,
     /// Datapoints the function did not fail on: the base of every pass rate.
     evaluated: usize,
@@ -94,9 +101,10 @@ pub(crate) struct Statistics {
 pub(crate) struct Values(Vec<Vec<f64>>);
 
 impl Statistics {
-    pub(crate) fn new(thresholds: &[Threshold]) -> Statistics {
+    pub(crate) fn new(thresholds: &[Threshold], allowed_errors: usize) -> Statistics {
         Statistics {
             thresholds: thresholds.to_vec(),
+            allowed_errors,
             metrics: Vec::new(),
             evaluated: 0,
         }
@@ -178,6 +186,7 @@ impl Statistics {
         }
         let mut values = values.map(|v| v.0.into_iter());
         let evaluated = self.evaluated;
+        let allowed_errors = self.allowed_errors;
         self.metrics
             .into_iter()
             .map(|m| {
@@ -199,10 +208,13 @@ impl Statistics {
                         m.passing as f64 / evaluated as f64
                     }
                 });
-                let passed = m
-                    .threshold
-                    .as_ref()
-                    .map(|t| mean.is_some_and(|mean| t.holds(mean)));
+                // A datapoint the evaluator could not score has no value: it cannot count
+                // towards the mean, so it counts against the metric instead.
+                let scored_enough = m.errors <= allowed_errors;
+                let passed = match &m.threshold {
+                    Some(t) => Some(scored_enough && mean.is_some_and(|mean| t.holds(mean))),
+                    None => (!scored_enough).then_some(false),
+                };
                 MetricSummary {
                     count: m.count,
                     errors: m.errors,
@@ -276,7 +288,7 @@ mod tests {
     #[test]
     fn streamed_figures_equal_those_of_all_the_values() {
         let values = [0.1, 0.2, 0.3, -0.0, 1e-17, 7.25, f64::NAN, 0.0, -3.5, 1e300];
-        let mut statistics = Statistics::new(&[]);
+        let mut statistics = Statistics::new(&[], 0);
         let results: Vec<DatapointResult> = values
             .iter()
             .enumerate()
@@ -299,7 +311,7 @@ mod tests {
 
     #[test]
     fn values_that_are_not_the_streamed_ones_give_no_percentiles() {
-        let mut statistics = Statistics::new(&[Threshold::new("m", Comparison::AtLeast, 1.0)]);
+        let mut statistics = Statistics::new(&[Threshold::new("m", Comparison::AtLeast, 1.0)], 0);
         statistics.add(&result(0, "m", Some(1.0), &[("tokens", 3.0)]));
         let fewer = statistics.values(std::iter::empty()).unwrap();
         assert!(fewer.is_none());
