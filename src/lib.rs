@@ -43,6 +43,8 @@ pub use honeyhive_runtime::{
     OtlpProtocol, Result, RetryPolicy, SessionStart, TracerBuilder, Warning, WarningHandler,
     enrich_session, enrich_span, spawn, spawn_blocking, thread,
 };
+/// The experiment API's dataset types (also at `honeyhive::dataset::`).
+pub use honeyhive_runtime::{Datapoint, Dataset};
 pub use honeyhive_runtime::{
     attributes, baggage, dataset, evaluator, evaluators, experiment, local_store, runs,
 };

@@ -37,6 +37,7 @@ pub use api::sessions::SessionStart;
 pub use config::{
     ApiKey, Config, ConfigBuilder, DEFAULT_API_URL, Environment, ExportSettings, OtlpProtocol,
 };
+pub use dataset::{Datapoint, Dataset};
 pub use error::{Error, Result};
 pub use evaluator::{
     Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorList, EvaluatorOptions, IntoEvaluation,

@@ -148,3 +148,13 @@ async fn ground_truth_type_checks_every_datapoint_before_the_run() {
         "{error}"
     );
 }
+
+/// The experiment API's dataset types are at the crate root, and the module path stays.
+#[test]
+fn dataset_and_datapoint_are_at_the_crate_root() {
+    let dataset: honeyhive::dataset::Dataset =
+        honeyhive::Dataset::from_json(r#"[{"inputs": {"k": 1, "text": "a"}}]"#).unwrap();
+    let first: &honeyhive::Datapoint = &dataset.datapoints()[0];
+    let same: &honeyhive::dataset::Datapoint = first;
+    assert_eq!(same.inputs()["k"], 1);
+}
