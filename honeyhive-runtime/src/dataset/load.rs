@@ -199,17 +199,20 @@ fn parse_csv(text: &str, path: Option<Arc<Path>>) -> Result<Vec<Datapoint>, Data
         let line = record.position().map(csv::Position::line);
         let mut members: Vec<String> = Vec::new();
         for object in CSV_OBJECTS {
+            // An empty cell is no value: its field is left out, so it reads as `None` for
+            // an `Option` field (an empty string would be `Some("")`, or a type error).
             let fields: Vec<String> = columns
                 .iter()
                 .zip(&record)
                 .filter_map(|(column, cell)| match column {
-                    Column::Field { object: of, name } if *of == object => {
+                    Column::Field { object: of, name } if *of == object && !cell.is_empty() => {
                         Some(format!("{}: {}", json_string(name), csv_cell(cell)))
                     }
                     _ => None,
                 })
                 .collect();
-            // Every datapoint gets `inputs`; the other objects only when they have columns.
+            // Every datapoint gets `inputs`; the other objects only when the row gives
+            // them a value (a row with every ground truth cell empty has no ground truth).
             if object == "inputs" || !fields.is_empty() {
                 members.push(format!(
                     "{}: {{{}}}",
@@ -259,8 +262,8 @@ fn csv_column(header: &str) -> Result<Column, String> {
     })
 }
 
-/// A CSV value as JSON: `true`/`false` and JSON numbers (finite) keep their type and exact
-/// spelling, anything else is a string.
+/// A non-empty CSV value as JSON: `true`/`false` and JSON numbers (finite) keep their type
+/// and exact spelling, anything else is a string.
 fn csv_cell(cell: &str) -> String {
     if cell == "true" || cell == "false" || is_json_number(cell) {
         cell.to_owned()
@@ -507,7 +510,8 @@ mod tests {
         assert_eq!(datapoints[0].id(), "EXT-q1");
         assert_eq!(
             datapoints[1].canonical(),
-            r#"{"ground_truth": {"answer": "1e400"}, "inputs": {"a.b": "", "n": 123456789012345678901234567890, "question": "Big"}, "metadata": {"ok": "TRUE"}}"#
+            // The empty `inputs.a.b` cell is no value: the field is left out.
+            r#"{"ground_truth": {"answer": "1e400"}, "inputs": {"n": 123456789012345678901234567890, "question": "Big"}, "metadata": {"ok": "TRUE"}}"#
         );
         assert!(datapoints[1].id().starts_with("EXT-") && datapoints[1].id().len() == 20);
         assert_eq!(
@@ -520,6 +524,68 @@ mod tests {
         assert_eq!(
             datapoints[2].location().to_string(),
             format!("{}:4", file.0.display())
+        );
+    }
+
+    /// An empty cell is no value: an `Option` field reads `None` (not `Some("")`), a
+    /// `#[serde(default)]` field its default, a row with every ground truth cell empty has
+    /// no ground truth, and a required field left empty is an error that says what to do.
+    #[test]
+    fn csv_empty_cells_are_no_value() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Inputs {
+            question: String,
+            context: Option<String>,
+            #[serde(default)]
+            tags: String,
+        }
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Truth {
+            answer: String,
+        }
+        let file = TempFile::new(
+            "optional.csv",
+            "inputs.question,inputs.context,inputs.tags,ground_truth.answer\n\
+             What is 2 + 2?,,,4\n\
+             Capital of France?,geography,x,\n",
+        );
+        let dataset = Dataset::load(&file.0).unwrap();
+        assert_eq!(
+            dataset.datapoints()[0].raw(),
+            &json!({"inputs": {"question": "What is 2 + 2?"}, "ground_truth": {"answer": 4}})
+        );
+        assert_eq!(dataset.datapoints()[1].ground_truth(), None);
+        let typed = dataset.typed::<Inputs, Value>().unwrap();
+        assert_eq!(
+            typed[0].inputs,
+            Inputs {
+                question: "What is 2 + 2?".into(),
+                context: None,
+                tags: String::new(),
+            }
+        );
+        assert_eq!(typed[1].inputs.context.as_deref(), Some("geography"));
+        assert_eq!(typed[1].ground_truth, None);
+
+        let file = TempFile::new(
+            "required.csv",
+            "inputs.question,inputs.context,inputs.tags,ground_truth.answer\n\
+             ,,,4\n\
+             Capital of France?,,,\n\
+             Who wrote Hamlet?,,,\n",
+        );
+        let error = Dataset::load(&file.0)
+            .unwrap()
+            .typed::<Inputs, Truth>()
+            .unwrap_err();
+        assert_eq!(
+            message(error),
+            format!(
+                "1 of 3 datapoints are invalid:\n  {}:2: datapoint 0: inputs: missing field \
+                 `question` (an empty CSV cell is no value: fill the `inputs.question` cell, or \
+                 make the field an `Option<_>` or `#[serde(default)]`)",
+                file.0.display()
+            )
         );
     }
 

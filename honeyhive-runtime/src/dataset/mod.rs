@@ -10,10 +10,14 @@
 //!   dot, so `inputs.a.b` is the field `a.b`) and optionally `id`; any other column is an error.
 //!   A value that is exactly `true`, `false` or a JSON number (`-12`, `0.5`, `1e3`,
 //!   `123456789012345678901234567890`; not `+1`, `01`, `.5` or numbers too large for a
-//!   double) keeps that type, with the number's exact spelling; anything else, the empty value
-//!   and `null` included, is a string. Every datapoint gets an `inputs` object; `ground_truth`
-//!   and `metadata` objects only when the file has such columns. The `id` value is always a
-//!   string, and an empty one means the datapoint has no id of its own.
+//!   double) keeps that type, with the number's exact spelling; anything else, `null`
+//!   included, is a string. An empty cell is no value: its field is left out of the object,
+//!   so an `Option<T>` field reads it as `None` and a `#[serde(default)]` field as its
+//!   default, while a field of any other type is reported missing, with the fix. Every
+//!   datapoint gets an `inputs` object; `ground_truth` and `metadata` objects only when the
+//!   row has a non-empty cell in such columns (a row whose ground truth cells are all empty
+//!   has no ground truth). The `id` value is always a string, and an empty one means the
+//!   datapoint has no id of its own.
 //!
 //! Relative paths resolve against the `CARGO_MANIFEST_DIR` environment variable when it is
 //! set (cargo sets it to the crate directory for `cargo test` and `cargo run`), else against

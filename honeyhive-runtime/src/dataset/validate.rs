@@ -169,12 +169,40 @@ pub(crate) fn read_as<T: DeserializeOwned>(
     part: &'static str,
     value: &Value,
 ) -> Result<T, DatasetError> {
-    T::deserialize(value).map_err(|error| DatasetError::Type {
+    T::deserialize(value).map_err(|error| type_error(datapoint, part, serde_message(&error)))
+}
+
+/// `datapoint`'s `part` (`inputs` or `ground_truth`) does not fit the expected type, as
+/// `message` says. A field missing from a CSV datapoint may be a cell left empty (an empty
+/// cell is no value): the message then says how to fix either.
+pub(crate) fn type_error(
+    datapoint: &Datapoint,
+    part: &'static str,
+    message: String,
+) -> DatasetError {
+    let from_csv = datapoint
+        .location()
+        .path()
+        .and_then(|path| path.extension())
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("csv"));
+    let missing = message
+        .rfind("missing field `")
+        .map(|at| &message[at + "missing field `".len()..])
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(field, _)| field.to_owned());
+    let message = match missing {
+        Some(field) if from_csv => format!(
+            "{message} (an empty CSV cell is no value: fill the `{part}.{field}` cell, or make \
+             the field an `Option<_>` or `#[serde(default)]`)"
+        ),
+        _ => message,
+    };
+    DatasetError::Type {
         at: datapoint.location().clone(),
         index: datapoint.index(),
         part,
-        message: serde_message(&error),
-    })
+        message,
+    }
 }
 
 #[cfg(test)]

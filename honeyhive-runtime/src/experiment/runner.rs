@@ -16,8 +16,8 @@ use super::recorder::Recorder;
 use super::report::{DatapointResult, ExperimentReport};
 use super::{DatasetSource, Experiment, Shard, TaskFn};
 use crate::api::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
-use crate::dataset::validate::{check_inputs, read_as};
-use crate::dataset::{Dataset, DatasetError};
+use crate::dataset::Dataset;
+use crate::dataset::validate::{check_inputs, read_as, type_error};
 use crate::export::pipeline::{Pipeline, RemoteApi};
 use crate::{Config, Environment, Error, Evaluator, Result, Warning};
 
@@ -469,12 +469,7 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
         // for the whole run would make memory grow with the dataset twice over.
         read_as::<I>(datapoint, "inputs", datapoint.inputs())?;
         let ground_truth = datapoint.ground_truth();
-        let type_error = |message: String| DatasetError::Type {
-            at: datapoint.location().clone(),
-            index: datapoint.index(),
-            part: "ground_truth",
-            message,
-        };
+        let type_error = |message: String| type_error(datapoint, "ground_truth", message);
         if let Some((type_name, check)) = &experiment.ground_truth_check {
             check(ground_truth)
                 .map_err(|e| type_error(format!("`ground_truth = {type_name}`: {e}")))?;
