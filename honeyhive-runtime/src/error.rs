@@ -1,6 +1,8 @@
 //! Typed errors of the toolkit.
 //!
-//! Every variant says what went wrong and, where the user can act, what to change.
+//! Every variant says what went wrong and, where the user can act, what to change. Each
+//! message starts with `honeyhive <kind>: `, one prefix per variant, and shows paths as the
+//! user gave them.
 //! Telemetry failures inside the user's own calls never surface as these errors: they
 //! become [`Warning`](crate::Warning)s. Errors are returned only from calls whose whole
 //! purpose is telemetry (building a tracer, flushing, running an experiment).
@@ -19,7 +21,7 @@ pub enum Error {
     Config(String),
 
     /// A HoneyHive API call failed after its retry budget.
-    #[error("honeyhive API {method} {path} failed: {reason}")]
+    #[error("honeyhive API: {method} {path} failed: {reason}")]
     Api {
         /// HTTP method of the failed call.
         method: &'static str,
@@ -30,7 +32,7 @@ pub enum Error {
     },
 
     /// The HoneyHive API answered with a body this toolkit does not understand.
-    #[error("honeyhive API {path} returned an unexpected body: {reason}")]
+    #[error("honeyhive API: {path} returned an unexpected body: {reason}")]
     UnexpectedResponse {
         /// Path of the call.
         path: String,
@@ -39,7 +41,7 @@ pub enum Error {
     },
 
     /// Writing the local (no API key) store failed.
-    #[error("honeyhive local store {path}: {source}")]
+    #[error("honeyhive local store: {}: {source}", path.display())]
     LocalStore {
         /// The file or directory that could not be written.
         path: std::path::PathBuf,
@@ -51,17 +53,17 @@ pub enum Error {
     /// `flush` did not finish within its timeout; the data keeps being exported in the
     /// background.
     #[error(
-        "honeyhive flush timed out after {0:?}: export goes on in the background; raise the \
+        "honeyhive flush: timed out after {0:?}: export goes on in the background; raise the \
          flush timeout (HoneyHiveTracer::flush_with_timeout) if the backend is slow"
     )]
     FlushTimeout(Duration),
 
     /// The export pipeline was already shut down.
-    #[error("honeyhive export pipeline is shut down; create a new tracer")]
+    #[error("honeyhive export: the pipeline is shut down; create a new tracer")]
     Shutdown,
 
     /// A background task of the toolkit could not finish (its runtime was shutting down).
-    #[error("honeyhive background task failed: {0}")]
+    #[error("honeyhive background task: {0}")]
     Background(String),
 
     /// A dataset could not be loaded, or its datapoints do not fit the experiment.
@@ -69,7 +71,7 @@ pub enum Error {
     Dataset(#[from] crate::dataset::DatasetError),
 
     /// A value could not be serialised to JSON.
-    #[error("honeyhive could not serialise {what}: {source}")]
+    #[error("honeyhive serialisation: could not serialise {what}: {source}")]
     Serialize {
         /// What was being serialised.
         what: &'static str,
@@ -77,4 +79,69 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One prefix per kind of error, each `honeyhive <kind>: `.
+    #[test]
+    fn every_message_starts_with_the_prefix_of_its_kind() {
+        let io = || std::io::Error::other("disk full");
+        let serde = || serde_json::from_str::<u8>("x").unwrap_err();
+        let empty = crate::dataset::DatasetError::Empty {
+            path: Some("tests/data/empty.jsonl".into()),
+            id: "EXT-1".into(),
+        };
+        let cases = [
+            (Error::Config("bad".into()), "honeyhive configuration: "),
+            (
+                Error::Api {
+                    method: "POST",
+                    path: "/v1/runs".into(),
+                    reason: "503".into(),
+                },
+                "honeyhive API: ",
+            ),
+            (
+                Error::UnexpectedResponse {
+                    path: "/v1/runs".into(),
+                    reason: "no run_id".into(),
+                },
+                "honeyhive API: ",
+            ),
+            (
+                Error::LocalStore {
+                    path: "target/honeyhive".into(),
+                    source: io(),
+                },
+                "honeyhive local store: target/honeyhive: ",
+            ),
+            (
+                Error::FlushTimeout(Duration::from_secs(1)),
+                "honeyhive flush: ",
+            ),
+            (Error::Shutdown, "honeyhive export: "),
+            (
+                Error::Background("cancelled".into()),
+                "honeyhive background task: ",
+            ),
+            (
+                Error::Dataset(empty),
+                "honeyhive dataset: tests/data/empty.jsonl: ",
+            ),
+            (
+                Error::Serialize {
+                    what: "a report",
+                    source: serde(),
+                },
+                "honeyhive serialisation: ",
+            ),
+        ];
+        for (error, prefix) in &cases {
+            let message = error.to_string();
+            assert!(message.starts_with(prefix), "{message}: expected {prefix}");
+        }
+    }
 }

@@ -121,7 +121,18 @@ async fn a_required_ground_truth_that_is_missing_is_named() {
 #[tokio::test]
 async fn an_empty_dataset_and_no_dataset_are_errors() {
     let error = run_error(offline().dataset(Dataset::from_json("").unwrap())).await;
-    assert!(error.contains("has no datapoints"), "{error}");
+    assert_eq!(
+        error,
+        "honeyhive dataset: the dataset EXT-4f53cda18c2baa0c has no datapoints: an experiment \
+         needs at least one"
+    );
+    // A dataset problem under the dataset prefix, its file as the user wrote it.
+    let error = run_error(offline().dataset_file("tests/data/empty.jsonl")).await;
+    assert_eq!(
+        error,
+        "honeyhive dataset: tests/data/empty.jsonl: the dataset has no datapoints: an \
+         experiment needs at least one"
+    );
     let error = run_error(offline()).await;
     assert!(
         error.contains("the experiment has no dataset: call .dataset("),

@@ -62,7 +62,7 @@ pub enum DatasetError {
     /// The dataset file exists but could not be read (permissions, not UTF-8, ...).
     #[error("cannot read dataset file {}: {source}", path.display())]
     Read {
-        /// The file.
+        /// The file, as the path was given.
         path: PathBuf,
         /// What the operating system said.
         #[source]
@@ -186,6 +186,22 @@ pub enum DatasetError {
         part: &'static str,
         /// What serde said, e.g. ``missing field `question` ``.
         message: String,
+    },
+
+    /// The dataset has no datapoints, so an experiment over it would show nothing.
+    #[error(
+        "{}has no datapoints: an experiment needs at least one",
+        match path {
+            Some(path) => format!("{}: the dataset ", path.display()),
+            None => format!("the dataset {id} "),
+        }
+    )]
+    Empty {
+        /// The dataset file, as the path was given; `None` for a dataset not loaded from a
+        /// file.
+        path: Option<PathBuf>,
+        /// The dataset's id.
+        id: String,
     },
 
     /// Validation found invalid datapoints; the first [`MAX_REPORTED_ERRORS`] are listed.

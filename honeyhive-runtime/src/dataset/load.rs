@@ -42,10 +42,11 @@ impl Format {
     }
 }
 
-/// A dataset file's datapoints and the file they were read from.
+/// A dataset file's datapoints, the file they were read from, and its path as given.
 pub(super) struct Loaded {
     pub(super) datapoints: Vec<Datapoint>,
     pub(super) source: PathBuf,
+    pub(super) path: Arc<Path>,
 }
 
 /// Reads the dataset file at `path` (relative paths resolve against `CARGO_MANIFEST_DIR` when
@@ -61,17 +62,21 @@ pub(super) fn load_file(path: &Path) -> Result<Loaded, DatasetError> {
             resolution,
         },
         _ => DatasetError::Read {
-            path: source.clone(),
+            path: path.into(),
             source: error,
         },
     })?;
     let shown: Arc<Path> = Arc::from(path);
     let datapoints = match format {
-        Format::Json => parse_json_array(&text, Some(shown)),
-        Format::Jsonl => parse_jsonl(&text, Some(shown)),
-        Format::Csv => parse_csv(&text, Some(shown)),
+        Format::Json => parse_json_array(&text, Some(shown.clone())),
+        Format::Jsonl => parse_jsonl(&text, Some(shown.clone())),
+        Format::Csv => parse_csv(&text, Some(shown.clone())),
     }?;
-    Ok(Loaded { datapoints, source })
+    Ok(Loaded {
+        datapoints,
+        source,
+        path: shown,
+    })
 }
 
 /// The file a dataset path names, and how a relative path was resolved (empty when it is

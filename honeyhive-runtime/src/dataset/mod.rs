@@ -74,6 +74,7 @@ mod load;
 pub(crate) mod validate;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use self::canonical::{canonical, python_float_repr};
 pub use self::datapoint::{Datapoint, Location};
@@ -97,7 +98,10 @@ pub use self::validate::TypedDatapoint;
 pub struct Dataset {
     datapoints: Vec<Datapoint>,
     id: String,
+    /// The file, after resolving a relative path.
     source: Option<PathBuf>,
+    /// The file's path as given, for messages.
+    path: Option<Arc<Path>>,
 }
 
 impl Dataset {
@@ -125,7 +129,11 @@ impl Dataset {
     /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<Self, DatasetError> {
         let loaded = load::load_file(path.as_ref())?;
-        Ok(Self::new(loaded.datapoints, Some(loaded.source)))
+        Ok(Self {
+            source: Some(loaded.source),
+            path: Some(loaded.path),
+            ..Self::new(loaded.datapoints)
+        })
     }
 
     /// Reads datapoints from JSON text: a JSON array of datapoint objects when the text starts
@@ -145,7 +153,7 @@ impl Dataset {
     /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
     /// ```
     pub fn from_json(json: &str) -> Result<Self, DatasetError> {
-        Ok(Self::new(load::parse_json_or_jsonl(json)?, None))
+        Ok(Self::new(load::parse_json_or_jsonl(json)?))
     }
 
     /// A dataset of datapoints built in code; each is placed at its position (its
@@ -169,7 +177,7 @@ impl Dataset {
         for (index, datapoint) in datapoints.iter_mut().enumerate() {
             datapoint.set_index(index);
         }
-        Self::new(datapoints, None)
+        Self::new(datapoints)
     }
 
     /// Gives the dataset a custom id: used as is when it starts with `EXT-`, else with `EXT-`
@@ -260,12 +268,44 @@ impl Dataset {
         self.source.as_deref()
     }
 
-    fn new(datapoints: Vec<Datapoint>, source: Option<PathBuf>) -> Self {
+    /// The file the dataset was loaded from, as the path was given to
+    /// [`load`](Self::load) (a relative path stays relative): what messages show.
+    ///
+    /// # Example
+    /// ```
+    /// use honeyhive_runtime::dataset::Dataset;
+    ///
+    /// let dir = std::env::temp_dir();
+    /// let path = dir.join(format!("honeyhive-doc-path-{}.jsonl", std::process::id()));
+    /// std::fs::write(&path, "{\"inputs\": {\"q\": 1}}\n")?;
+    /// let dataset = Dataset::load(&path)?;
+    /// assert_eq!(dataset.path(), Some(path.as_path()));
+    /// assert_eq!(Dataset::from_json("[]")?.path(), None);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Errs when the dataset has no datapoints: an experiment over it would show nothing.
+    pub(crate) fn check_not_empty(&self) -> Result<(), DatasetError> {
+        if self.is_empty() {
+            return Err(DatasetError::Empty {
+                path: self.path().map(Path::to_owned),
+                id: self.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn new(datapoints: Vec<Datapoint>) -> Self {
         let id = dataset_id(None, &datapoints);
         Self {
             datapoints,
             id,
-            source,
+            source: None,
+            path: None,
         }
     }
 }

@@ -481,15 +481,7 @@ fn prepare<I: DeserializeOwned + 'static, O: 'static>(
         }
         Ok(())
     })?;
-    if dataset.is_empty() {
-        return Err(Error::Config(format!(
-            "the dataset {} has no datapoints",
-            dataset
-                .source()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| dataset.id().to_owned())
-        )));
-    }
+    dataset.check_not_empty()?;
     // Dataset order, all repetitions of a datapoint together.
     let work = (0..dataset.len())
         .filter(|&position| shard.is_none_or(|s| s.contains(position)))
