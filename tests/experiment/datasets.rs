@@ -102,9 +102,9 @@ async fn missing_inputs_and_wrong_types_are_listed_together_before_any_call() {
     assert_eq!(
         error,
         "honeyhive dataset: 3 of 4 datapoints are invalid:\n  \
-         <dir>/qa.json:3:3: datapoint 1: missing `inputs`: every datapoint needs an `inputs` object\n  \
-         <dir>/qa.json:4:3: datapoint 2: inputs: invalid type: string \"two\", expected u32\n  \
-         <dir>/qa.json:5:3: datapoint 3: ground_truth: evaluator `exact_match`: the ground truth does not fit `Answer`: missing field `text`"
+         <dir>/qa.json:3:3: missing `inputs`: every datapoint needs an `inputs` object\n  \
+         <dir>/qa.json:4:3: inputs: invalid type: string \"two\", expected u32\n  \
+         <dir>/qa.json:5:3: ground_truth: evaluator `exact_match`: the ground truth does not fit `Answer`: missing field `text`"
     );
 }
 
@@ -113,7 +113,7 @@ async fn a_required_ground_truth_that_is_missing_is_named() {
     let (error, calls) = run_over("qa.jsonl", "{\"inputs\": {\"k\": 0, \"text\": \"a\"}}\n").await;
     assert_eq!(calls, 0);
     assert!(
-        error.contains("<dir>/qa.jsonl:1: datapoint 0: ground_truth: evaluator `exact_match`: this evaluator needs ground truth (`ground_truth: &Answer`) but the datapoint has none; take `ground_truth: Option<&Answer>`"),
+        error.contains("<dir>/qa.jsonl:1: ground_truth: evaluator `exact_match`: this evaluator needs ground truth (`ground_truth: &Answer`) but the datapoint has none; take `ground_truth: Option<&Answer>`"),
         "{error}"
     );
 }
@@ -154,7 +154,7 @@ async fn ground_truth_type_checks_every_datapoint_before_the_run() {
     );
     assert!(
         error.contains(
-            "datapoint 0: ground_truth: `ground_truth = u32`: the ground truth does not fit `u32`: invalid type: map"
+            "line 1: ground_truth: `ground_truth = u32`: the ground truth does not fit `u32`: invalid type: map"
         ),
         "{error}"
     );

@@ -91,7 +91,7 @@ async fn failures_are_reported_and_nothing_else_is_lost() {
     assert!(report.run_failed());
     let message = report.check().unwrap_err().to_string();
     assert!(
-        message.contains("datapoint 3") && message.contains("model exploded"),
+        message.contains("datapoint 4 (EXT-") && message.contains("model exploded"),
         "{message}"
     );
     // An evaluator's error and its panic each leave a datapoint unscored: both count.

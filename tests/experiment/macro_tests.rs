@@ -43,12 +43,26 @@ fn a_passing_experiment_passes_and_prints_its_summary() {
     let (output, text) = run_fixture("passing", &[("HH_LOCAL_DIR", dir.display().to_string())]);
     assert!(output.status.success(), "{text}");
     assert!(
-        text.contains("experiment `passing`: 6 datapoint(s), 0 failed"),
+        text.contains("experiment `passing`: 6 datapoint(s) of tests/data/qa.jsonl, 0 failed"),
         "{text}"
     );
-    for column in ["metric", "mean", "p50", "p90", "threshold", "pass rate"] {
+    for column in [
+        "metric",
+        "mean",
+        "p50",
+        "p90",
+        "scored",
+        "unscored",
+        "threshold",
+        "pass rate",
+        "verdict",
+    ] {
         assert!(text.contains(column), "{column}: {text}");
     }
+    assert!(
+        text.contains("\n  pass rate: share of the datapoints"),
+        "a legend: {text}"
+    );
     assert!(text.contains("(local: no API key)"), "{text}");
     // stderr is a pipe here, so progress comes as plain lines.
     assert!(
@@ -86,13 +100,18 @@ fn a_failing_function_fails_the_test_unless_allowed() {
     let (output, text) = run_fixture("failing_function", &env);
     assert!(!output.status.success(), "{text}");
     assert!(
-        text.contains("1 datapoint(s) failed, 0 allowed (raise `allow_failures` to tolerate them)"),
+        text.contains(
+            "1 datapoint(s) of tests/data/qa.jsonl failed, 0 allowed (raise `allow_failures` to \
+             tolerate them)"
+        ),
         "{text}"
     );
+    // k = 4 is on line 5 of the file: named by its line, as progress counts, not `#4`.
     assert!(
-        text.contains("datapoint 4 (EXT-") && text.contains("no answer for 4"),
+        text.contains("\n    line 5 (EXT-") && text.contains("no answer for 4"),
         "{text}"
     );
+    assert!(text.contains("\n  line 5 (EXT-"), "the summary too: {text}");
     let (output, text) = run_fixture("tolerated_failure", &env);
     assert!(output.status.success(), "{text}");
     assert!(text.contains("failed datapoints (1, 1 allowed)"), "{text}");
@@ -111,8 +130,9 @@ fn an_evaluator_that_cannot_score_fails_the_test_unless_allowed() {
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains(
-            "evaluator `picky` could not score 6 of 8 datapoints (it erred, panicked or timed \
-             out on them), 0 allowed (raise `allow_evaluator_errors` to tolerate them)"
+            "evaluator `picky` could not score 6 of 8 datapoints of tests/data/qa_8.jsonl (it \
+             erred, panicked or timed out on them), 0 allowed (raise `allow_evaluator_errors` \
+             to tolerate them)"
         ),
         "{text}"
     );
@@ -166,7 +186,9 @@ fn the_quickstart_experiment_runs_as_a_test() {
     let (output, text) = run_fixture("quickstart", &[("HH_LOCAL_DIR", dir.display().to_string())]);
     assert!(output.status.success(), "{text}");
     assert!(
-        text.contains("experiment `quickstart`: 5 datapoint(s), 0 failed"),
+        text.contains(
+            "experiment `quickstart`: 5 datapoint(s) of examples/data/qa.jsonl, 0 failed"
+        ),
         "{text}"
     );
     std::fs::remove_dir_all(&dir).ok();

@@ -83,6 +83,11 @@ impl Location {
         self.column
     }
 
+    /// The line, when the datapoint comes from a file: how reports name it.
+    pub(crate) fn file_line(&self) -> Option<usize> {
+        self.path.as_ref().and(self.line)
+    }
+
     /// The same source, at another line and column.
     pub(super) fn moved_to(&self, line: usize, column: usize) -> Self {
         Self {
@@ -396,13 +401,13 @@ mod tests {
         let error = Datapoint::new(json!("text")).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "datapoint 0: a datapoint must be a JSON object like {\"inputs\": {...}, \
+            "datapoint 1: a datapoint must be a JSON object like {\"inputs\": {...}, \
              \"ground_truth\": ...}, found a string"
         );
         let error = Datapoint::new(json!({"inputs": {}, "id": true})).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "datapoint 0: `id` must be a string or a number, found a boolean"
+            "datapoint 1: `id` must be a string or a number, found a boolean"
         );
     }
 

@@ -25,7 +25,8 @@ pub const MAX_REPORTED_ERRORS: usize = 20;
 /// Why a dataset could not be loaded or validated.
 ///
 /// Every message starts with where the problem is (`path:line[:column]` for files,
-/// `line L, column C` for JSON text, nothing for datapoints built in code) and says what to fix.
+/// `line L, column C` for JSON text, `datapoint N` counting from 1 for datapoints built in
+/// code) and says what to fix. The `index` fields are 0-based positions.
 ///
 /// # Example
 /// ```
@@ -111,9 +112,9 @@ pub enum DatasetError {
 
     /// A datapoint is not a JSON object.
     #[error(
-        "{}datapoint {index}: a datapoint must be a JSON object like \
+        "{}a datapoint must be a JSON object like \
          {{\"inputs\": {{...}}, \"ground_truth\": ...}}, found {found}",
-        prefix(at)
+        datapoint_prefix(at, *index)
     )]
     NotAnObject {
         /// Where the datapoint starts.
@@ -126,8 +127,8 @@ pub enum DatasetError {
 
     /// A datapoint's `id` (or `datapoint_id`) is truthy but neither a string nor a number.
     #[error(
-        "{}datapoint {index}: `{field}` must be a string or a number, found {found}",
-        prefix(at)
+        "{}`{field}` must be a string or a number, found {found}",
+        datapoint_prefix(at, *index)
     )]
     InvalidCustomId {
         /// Where the datapoint starts.
@@ -151,8 +152,8 @@ pub enum DatasetError {
 
     /// A datapoint has no `inputs` member.
     #[error(
-        "{}datapoint {index}: missing `inputs`: every datapoint needs an `inputs` object",
-        prefix(at)
+        "{}missing `inputs`: every datapoint needs an `inputs` object",
+        datapoint_prefix(at, *index)
     )]
     MissingInputs {
         /// Where the datapoint starts.
@@ -163,8 +164,8 @@ pub enum DatasetError {
 
     /// A datapoint's `inputs` member is not a JSON object.
     #[error(
-        "{}datapoint {index}: `inputs` must be a JSON object, found {found}",
-        prefix(at)
+        "{}`inputs` must be a JSON object, found {found}",
+        datapoint_prefix(at, *index)
     )]
     InputsNotAnObject {
         /// Where the datapoint starts.
@@ -176,7 +177,7 @@ pub enum DatasetError {
     },
 
     /// A datapoint's `inputs` or `ground_truth` does not fit the type the experiment expects.
-    #[error("{}datapoint {index}: {part}: {message}", prefix(at))]
+    #[error("{}{part}: {message}", datapoint_prefix(at, *index))]
     Type {
         /// Where the datapoint starts.
         at: Location,
@@ -222,6 +223,16 @@ fn prefix(at: &Location) -> String {
         String::new()
     } else {
         format!("{at}: ")
+    }
+}
+
+/// Where a datapoint's error is: its location when it has a line (`path:line[:column]` for
+/// files, `line L[, column C]` for text), else `datapoint N` counting from 1 (as progress
+/// counts) for datapoints built in code.
+fn datapoint_prefix(at: &Location, index: usize) -> String {
+    match at.line() {
+        Some(_) => prefix(at),
+        None => format!("{}datapoint {}: ", prefix(at), index + 1),
     }
 }
 
@@ -315,7 +326,7 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "4 of 10 datapoints are invalid:\n  datapoint 3: missing `inputs`: every datapoint \
+            "4 of 10 datapoints are invalid:\n  datapoint 4: missing `inputs`: every datapoint \
              needs an `inputs` object\n  ... and 3 more"
         );
     }

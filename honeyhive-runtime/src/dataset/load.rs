@@ -586,7 +586,7 @@ mod tests {
         assert_eq!(
             message(error),
             format!(
-                "1 of 3 datapoints are invalid:\n  {}:2: datapoint 0: inputs: missing field \
+                "1 of 3 datapoints are invalid:\n  {}:2: inputs: missing field \
                  `question` (an empty CSV cell is no value: fill the `inputs.question` cell, or \
                  make the field an `Option<_>` or `#[serde(default)]`)",
                 file.0.display()
@@ -804,14 +804,14 @@ mod tests {
     fn datapoints_must_be_objects_with_usable_ids() {
         assert_eq!(
             message(Dataset::from_json("[{\"inputs\": {}}, [1]]").unwrap_err()),
-            "line 1, column 18: datapoint 1: a datapoint must be a JSON object like \
+            "line 1, column 18: a datapoint must be a JSON object like \
              {\"inputs\": {...}, \"ground_truth\": ...}, found an array"
         );
         assert_eq!(
             message(
                 Dataset::from_json("{\"inputs\": {}}\n{\"inputs\": {}, \"id\": true}").unwrap_err()
             ),
-            "line 2: datapoint 1: `id` must be a string or a number, found a boolean"
+            "line 2: `id` must be a string or a number, found a boolean"
         );
     }
 
@@ -825,7 +825,7 @@ mod tests {
         assert_eq!(
             message(dataset.validate().unwrap_err()),
             format!(
-                "1 of 2 datapoints are invalid:\n  {}:2: datapoint 1: missing `inputs`: every \
+                "1 of 2 datapoints are invalid:\n  {}:2: missing `inputs`: every \
                  datapoint needs an `inputs` object",
                 file.0.display()
             )
@@ -851,7 +851,7 @@ mod tests {
         assert_eq!(
             message(error),
             format!(
-                "1 of 3 datapoints are invalid:\n  {}:3: datapoint 2: inputs: missing field `question`",
+                "1 of 3 datapoints are invalid:\n  {}:3: inputs: missing field `question`",
                 file.0.display()
             )
         );

@@ -59,7 +59,7 @@ impl Dataset {
     /// let bad = Dataset::from_json("{\"inputs\": {}}\n{\"ground_truth\": 1}\n").unwrap();
     /// assert_eq!(
     ///     bad.validate().unwrap_err().to_string(),
-    ///     "1 of 2 datapoints are invalid:\n  line 2: datapoint 1: missing `inputs`: \
+    ///     "1 of 2 datapoints are invalid:\n  line 2: missing `inputs`: \
     ///      every datapoint needs an `inputs` object"
     /// );
     /// ```
@@ -94,7 +94,7 @@ impl Dataset {
     /// let error = dataset.typed::<Question, String>().unwrap_err();
     /// assert_eq!(
     ///     error.to_string(),
-    ///     "1 of 2 datapoints are invalid:\n  line 2: datapoint 1: inputs: missing field `question`"
+    ///     "1 of 2 datapoints are invalid:\n  line 2: inputs: missing field `question`"
     /// );
     /// ```
     pub fn typed<I, G>(&self) -> Result<Vec<TypedDatapoint<I, G>>, DatasetError>
@@ -280,11 +280,11 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "5 of 6 datapoints are invalid:\n\
-             \x20 line 3, column 3: datapoint 1: inputs: missing field `question`\n\
-             \x20 line 4, column 3: datapoint 2: inputs: invalid type: integer `7`, expected a string\n\
-             \x20 line 5, column 3: datapoint 3: ground_truth: invalid type: boolean `false`, expected a string\n\
-             \x20 line 6, column 3: datapoint 4: `inputs` must be a JSON object, found a string\n\
-             \x20 line 7, column 3: datapoint 5: missing `inputs`: every datapoint needs an `inputs` object"
+             \x20 line 3, column 3: inputs: missing field `question`\n\
+             \x20 line 4, column 3: inputs: invalid type: integer `7`, expected a string\n\
+             \x20 line 5, column 3: ground_truth: invalid type: boolean `false`, expected a string\n\
+             \x20 line 6, column 3: `inputs` must be a JSON object, found a string\n\
+             \x20 line 7, column 3: missing `inputs`: every datapoint needs an `inputs` object"
         );
         let error = dataset.validate().unwrap_err();
         assert!(
@@ -321,7 +321,7 @@ mod tests {
         let dataset = Dataset::from_datapoints(vec![datapoint]);
         assert_eq!(
             dataset.typed::<Inputs, Truth>().unwrap_err().to_string(),
-            "1 of 1 datapoints are invalid:\n  datapoint 0: inputs: invalid type: integer `1`, \
+            "1 of 1 datapoints are invalid:\n  datapoint 1: inputs: invalid type: integer `1`, \
              expected a string"
         );
         assert!(

@@ -152,6 +152,7 @@ where
     let ground_truth = datapoint.ground_truth();
     let mut result = DatapointResult {
         index,
+        line: datapoint.location().file_line(),
         datapoint_id: datapoint_id.clone(),
         repetition,
         session_id: String::new(),

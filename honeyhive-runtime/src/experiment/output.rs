@@ -106,15 +106,17 @@ pub(crate) fn write_summary(report: &ExperimentReport, dir: &Path) -> Result<()>
     })
 }
 
-/// The summary as text: the metric table, failed datapoints, evaluator errors, where the
-/// run is.
+/// The summary as text: the metric table and what its columns mean, failed datapoints,
+/// evaluator errors, where the run is. Datapoints are named by their line in the dataset
+/// file (which the first line names), or counted from 1 as progress counts.
 pub(crate) fn render_summary(report: &ExperimentReport) -> String {
     let mut text = String::new();
     let failed = report.failed_count;
     text.push_str(&format!(
-        "experiment `{}`: {} datapoint(s), {} failed, {:.1}s{}\n",
+        "experiment `{}`: {} datapoint(s){}, {} failed, {:.1}s{}\n",
         report.name,
         report.datapoint_count,
+        report.of_dataset(),
         failed,
         report.duration_ms / 1000.0,
         report
@@ -137,11 +139,11 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
                 "max",
                 "p50",
                 "p90",
-                "n",
-                "errors",
+                "scored",
+                "unscored",
                 "threshold",
                 "pass rate",
-                "",
+                "verdict",
             ]);
         let number = |v: Option<f64>| {
             Cell::new(v.map(format_score).unwrap_or_else(|| "-".into()))
@@ -178,35 +180,27 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
         }
         text.push_str(&table.to_string());
         text.push('\n');
+        text.push_str(&legend(report));
     }
     if failed > 0 {
         text.push_str(&format!(
             "failed datapoints ({failed}, {} allowed):\n",
             report.allow_failures
         ));
-        let lines = report.failure_sample().iter().map(|d| {
-            let repetition = match d.repetition {
-                0 => String::new(),
-                n => format!(" (repetition {n})"),
-            };
-            format!(
-                "#{} {}{repetition}: {}",
-                d.index,
-                d.datapoint_id,
-                d.error.as_deref().unwrap_or_default()
-            )
-        });
+        let lines = report
+            .failure_sample()
+            .iter()
+            .map(|d| format!("{}: {}", d.label(), d.error.as_deref().unwrap_or_default()));
         text.push_str(&bounded_list(lines, failed, FAILURE_SAMPLE, "  ", "\n"));
     }
     let evaluator_errors = report.failures.evaluator_error_count;
     if evaluator_errors > 0 {
         text.push_str(&format!("evaluator errors ({evaluator_errors}):\n"));
-        let lines = report.failures.evaluator_errors.iter().map(|e| {
-            format!(
-                "#{} {}: {}: {}",
-                e.index, e.datapoint_id, e.evaluator, e.error
-            )
-        });
+        let lines = report
+            .failures
+            .evaluator_errors
+            .iter()
+            .map(|e| format!("{}: {}: {}", e.label(), e.evaluator, e.error));
         text.push_str(&bounded_list(
             lines,
             evaluator_errors,
@@ -226,9 +220,143 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
     text
 }
 
+/// What the table's columns mean, under it: the rules the figures and the verdict follow.
+fn legend(report: &ExperimentReport) -> String {
+    format!(
+        "  mean, min, max, p50, p90: of the scored datapoints' values; scored: datapoints \
+         with a value\n  \
+         unscored: datapoints the evaluator could not score (it erred, panicked or timed \
+         out), {allowed} allowed per evaluator\n  \
+         pass rate: share of the datapoints the function ran on whose own value meets the \
+         threshold\n  \
+         verdict: FAIL when the mean misses the threshold or more than {allowed} datapoint(s) \
+         are unscored\n",
+        allowed = report.allow_evaluator_errors
+    )
+}
+
 /// Prints the summary on stderr in one write. It goes to the real stderr, not through
 /// `eprintln!`, so `cargo test` shows it for passing tests too.
 pub(crate) fn print_summary(report: &ExperimentReport) {
     let text = render_summary(report);
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::recorder::Recorder;
+    use crate::experiment::{Comparison, EvaluationResult, Threshold};
+
+    /// A run over `tests/data/qa.jsonl` (datapoint k on line k + 1) whose function failed on
+    /// the datapoint at index 4 and whose judge could not score index 2, in a second
+    /// repetition too.
+    fn report() -> ExperimentReport {
+        let result = |index: usize, repetition: u32| {
+            let score = (index != 2).then_some(1.0);
+            DatapointResult {
+                index,
+                line: Some(index + 1),
+                datapoint_id: format!("EXT-{index}"),
+                repetition,
+                session_id: String::new(),
+                error: (index == 4).then(|| "no answer".to_owned()),
+                evaluations: match index {
+                    4 => vec![],
+                    _ => vec![EvaluationResult {
+                        name: "judge".into(),
+                        score,
+                        scores: score.into_iter().collect(),
+                        extra: vec![],
+                        errors: score.map_or_else(|| vec!["judge down".into()], |_| vec![]),
+                    }],
+                },
+                duration_ms: 1.0,
+            }
+        };
+        let dir = std::env::temp_dir().join("honeyhive-output-tests");
+        let thresholds = [Threshold::new("judge", Comparison::AtLeast, 0.5)];
+        let (mut recorder, error) = Recorder::new(&dir, &thresholds, 0);
+        assert!(error.is_none(), "{error:?}");
+        for index in 0..6 {
+            for repetition in 0..2 {
+                recorder.record(result(index, repetition)).unwrap();
+            }
+        }
+        let (recorded, _) = recorder.finish();
+        let mut report =
+            ExperimentReport::of_run("qa".into(), "r1".into(), "d".into(), 0, 0, recorded);
+        report.dataset_path = Some("tests/data/qa.jsonl".into());
+        report
+    }
+
+    /// Datapoints are named by their line in the dataset file (as progress counts, from 1),
+    /// never by a 0-based index; the file is named once.
+    #[test]
+    fn the_summary_names_datapoints_by_their_line_in_the_dataset_file() {
+        let text = render_summary(&report());
+        assert!(
+            text.starts_with("experiment `qa`: 12 datapoint(s) of tests/data/qa.jsonl, 2 failed"),
+            "{text}"
+        );
+        for line in [
+            "failed datapoints (2, 0 allowed):\n  line 5 (EXT-4): no answer\n  line 5 (EXT-4), \
+             repetition 2: no answer\n",
+            "evaluator errors (2):\n  line 3 (EXT-2): judge: judge down\n",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
+        assert!(!text.contains('#'), "{text}");
+        let reasons = report().check().unwrap_err().reasons;
+        assert!(
+            reasons[0].starts_with(
+                "evaluator `judge` could not score 2 of 10 datapoints of tests/data/qa.jsonl"
+            ) && reasons[0].contains("\n    line 3 (EXT-2): judge down"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].starts_with("2 datapoint(s) of tests/data/qa.jsonl failed, 0 allowed")
+                && reasons[1].contains("\n    line 5 (EXT-4): no answer"),
+            "{reasons:?}"
+        );
+    }
+
+    /// The table says what its columns mean: headers that name the counts and the verdict,
+    /// and a legend with the rules (what the statistics are over, what pass rate counts,
+    /// when the verdict is FAIL, with the allowance).
+    #[test]
+    fn the_table_explains_its_columns() {
+        let text = render_summary(&report());
+        let header = text
+            .lines()
+            .find(|l| l.contains("metric"))
+            .expect("a header row");
+        for column in [
+            "mean",
+            "min",
+            "max",
+            "p50",
+            "p90",
+            "scored",
+            "unscored",
+            "threshold",
+            "pass rate",
+            "verdict",
+        ] {
+            assert!(header.contains(column), "{column}: {header}");
+        }
+        let row = text.lines().find(|l| l.contains("│ judge")).unwrap();
+        assert!(row.contains("FAIL"), "{row}");
+        for rule in [
+            "mean, min, max, p50, p90: of the scored datapoints' values",
+            "unscored: datapoints the evaluator could not score (it erred, panicked or timed \
+             out), 0 allowed per evaluator",
+            "pass rate: share of the datapoints the function ran on whose own value meets the \
+             threshold",
+            "verdict: FAIL when the mean misses the threshold or more than 0 datapoint(s) are \
+             unscored",
+        ] {
+            assert!(text.contains(rule), "{rule}\n{text}");
+        }
+    }
 }

@@ -143,6 +143,11 @@ impl EvaluationResult {
 pub struct DatapointResult {
     /// Its 0-based position in the dataset.
     pub index: usize,
+    /// The 1-based line of its dataset file it starts on; `None` when the dataset is not a
+    /// file. Messages name a datapoint by it (`line 5`), or by its 1-based position
+    /// (`datapoint 5`) when there is none, as progress counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     /// Its datapoint id.
     pub datapoint_id: String,
     /// Which repetition (0-based) of the datapoint this is.
@@ -159,6 +164,17 @@ pub struct DatapointResult {
 }
 
 impl DatapointResult {
+    /// How messages name it: `line N (<id>)` of its dataset file, or `datapoint N (<id>)`
+    /// counting from 1 when the dataset is not a file; with its repetition (counting from
+    /// 1) past the first.
+    pub fn label(&self) -> String {
+        let mut label = datapoint_label(self.index, self.line, &self.datapoint_id);
+        if self.repetition > 0 {
+            label.push_str(&format!(", repetition {}", self.repetition + 1));
+        }
+        label
+    }
+
     /// Whether the function failed (error, panic, timeout, or no session).
     pub fn failed(&self) -> bool {
         self.error.is_some()
@@ -183,6 +199,7 @@ pub const FAILURE_SAMPLE: usize = 20;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EvaluatorError {
     pub(crate) index: usize,
+    pub(crate) line: Option<usize>,
     pub(crate) datapoint_id: String,
     pub(crate) evaluator: String,
     pub(crate) error: String,
@@ -209,6 +226,7 @@ impl Failures {
             if self.evaluator_errors.len() < FAILURE_SAMPLE {
                 self.evaluator_errors.push(EvaluatorError {
                     index: result.index,
+                    line: result.line,
                     datapoint_id: result.datapoint_id.clone(),
                     evaluator: e.name.clone(),
                     error: e.errors[0].clone(),
@@ -234,6 +252,11 @@ pub struct ExperimentReport {
     pub run_id: String,
     /// The dataset id.
     pub dataset_id: String,
+    /// The dataset file, as the path was given (`#[experiment(dataset = "..")]`,
+    /// [`dataset_file`](super::Experiment::dataset_file)); `None` for a dataset that is not a
+    /// file. Messages name its datapoints by their line in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset_path: Option<PathBuf>,
     /// Whether data went to HoneyHive (an API key was set).
     pub connected: bool,
     /// Where to see the run, when connected.
@@ -286,6 +309,7 @@ impl ExperimentReport {
             name,
             run_id,
             dataset_id,
+            dataset_path: None,
             connected: false,
             url: None,
             shard: None,
@@ -419,17 +443,15 @@ impl ExperimentReport {
         }
         if self.run_failed() {
             let mut reason = format!(
-                "{} datapoint(s) failed, {} allowed (raise `allow_failures` to tolerate them):",
-                self.failed_count, self.allow_failures
+                "{} datapoint(s){} failed, {} allowed (raise `allow_failures` to tolerate them):",
+                self.failed_count,
+                self.of_dataset(),
+                self.allow_failures
             );
-            let lines = self.failure_sample().iter().map(|d| {
-                format!(
-                    "datapoint {} ({}): {}",
-                    d.index,
-                    d.datapoint_id,
-                    d.error.as_deref().unwrap_or_default()
-                )
-            });
+            let lines = self
+                .failure_sample()
+                .iter()
+                .map(|d| format!("{}: {}", d.label(), d.error.as_deref().unwrap_or_default()));
             reason.push_str(&bounded_list(lines, self.failed_count, 10, "\n    ", ""));
             reasons.push(reason);
         }
@@ -448,11 +470,12 @@ impl ExperimentReport {
     /// datapoints it ran on it could not score, and the first of its errors.
     fn unscored_reason(&self, m: &MetricSummary) -> String {
         let mut reason = format!(
-            "evaluator `{}` could not score {} of {} datapoints (it erred, panicked or timed \
+            "evaluator `{}` could not score {} of {} datapoints{} (it erred, panicked or timed \
              out on them), {} allowed (raise `allow_evaluator_errors` to tolerate them):",
             m.name,
             m.errors,
             m.count + m.errors,
+            self.of_dataset(),
             self.allow_evaluator_errors
         );
         let lines = self
@@ -460,9 +483,36 @@ impl ExperimentReport {
             .evaluator_errors
             .iter()
             .filter(|e| e.evaluator == m.name)
-            .map(|e| format!("datapoint {} ({}): {}", e.index, e.datapoint_id, e.error));
+            .map(|e| format!("{}: {}", e.label(), e.error));
         reason.push_str(&bounded_list(lines, m.errors, 10, "\n    ", ""));
         reason
+    }
+}
+
+impl ExperimentReport {
+    /// ` of <dataset file>` when the dataset is a file (its datapoints are then named by
+    /// their line in it), else nothing.
+    pub(crate) fn of_dataset(&self) -> String {
+        self.dataset_path
+            .as_ref()
+            .map(|path| format!(" of {}", path.display()))
+            .unwrap_or_default()
+    }
+}
+
+impl EvaluatorError {
+    /// How messages name its datapoint (see [`DatapointResult::label`]).
+    pub(crate) fn label(&self) -> String {
+        datapoint_label(self.index, self.line, &self.datapoint_id)
+    }
+}
+
+/// `line N (<id>)` of the dataset file, or `datapoint N (<id>)` counting from 1, as
+/// progress counts.
+fn datapoint_label(index: usize, line: Option<usize>, id: &str) -> String {
+    match line {
+        Some(line) => format!("line {line} ({id})"),
+        None => format!("datapoint {} ({id})", index + 1),
     }
 }
 
@@ -526,6 +576,7 @@ mod tests {
     ) -> DatapointResult {
         DatapointResult {
             index,
+            line: None,
             datapoint_id: format!("dp{index}"),
             repetition: 0,
             session_id: format!("s{index}"),
@@ -639,7 +690,7 @@ mod tests {
         let failure = report(dps, &[], 0).check().unwrap_err();
         assert_eq!(
             failure.reasons,
-            vec!["1 datapoint(s) failed, 0 allowed (raise `allow_failures` to tolerate them):\n    datapoint 0 (dp0): panicked: boom".to_owned()]
+            vec!["1 datapoint(s) failed, 0 allowed (raise `allow_failures` to tolerate them):\n    datapoint 1 (dp0): panicked: boom".to_owned()]
         );
     }
 
@@ -665,7 +716,7 @@ mod tests {
             reason.starts_with("40 datapoint(s) failed, 3 allowed"),
             "{reason}"
         );
-        assert!(reason.contains("datapoint 1 (dp1): error 1"), "{reason}");
+        assert!(reason.contains("datapoint 2 (dp1): error 1"), "{reason}");
         assert!(reason.ends_with("\n    ... and 30 more"), "{reason}");
         // Everything else is read back, whole and in order.
         assert_eq!(r.datapoints().unwrap(), dps);
@@ -743,9 +794,9 @@ mod tests {
             vec![
                 "evaluator `picky` could not score 6 of 8 datapoints (it erred, panicked or \
                  timed out on them), 0 allowed (raise `allow_evaluator_errors` to tolerate \
-                 them):\n    datapoint 1 (dp1): boom\n    datapoint 2 (dp2): boom\n    \
-                 datapoint 3 (dp3): boom\n    datapoint 5 (dp5): boom\n    datapoint 6 (dp6): \
-                 boom\n    datapoint 7 (dp7): boom"
+                 them):\n    datapoint 2 (dp1): boom\n    datapoint 3 (dp2): boom\n    \
+                 datapoint 4 (dp3): boom\n    datapoint 6 (dp5): boom\n    datapoint 7 (dp6): \
+                 boom\n    datapoint 8 (dp7): boom"
                     .to_owned()
             ]
         );

@@ -287,6 +287,7 @@ impl Iterator for DatapointResults {
 #[derive(Serialize, Deserialize)]
 struct Line<'a> {
     index: usize,
+    line: Option<usize>,
     datapoint_id: Cow<'a, str>,
     repetition: u32,
     session_id: Cow<'a, str>,
@@ -325,6 +326,7 @@ impl<'a> Line<'a> {
     fn of(result: &'a DatapointResult) -> Line<'a> {
         Line {
             index: result.index,
+            line: result.line,
             datapoint_id: Cow::Borrowed(&result.datapoint_id),
             repetition: result.repetition,
             session_id: Cow::Borrowed(&result.session_id),
@@ -351,6 +353,7 @@ impl<'a> Line<'a> {
     fn into_result(self) -> DatapointResult {
         DatapointResult {
             index: self.index,
+            line: self.line,
             datapoint_id: self.datapoint_id.into_owned(),
             repetition: self.repetition,
             session_id: self.session_id.into_owned(),
@@ -386,6 +389,7 @@ mod tests {
     fn result(index: usize, score: f64) -> DatapointResult {
         DatapointResult {
             index,
+            line: (!index.is_multiple_of(3)).then_some(index + 2),
             datapoint_id: format!("dp \"{index}\"\n"),
             repetition: 1,
             session_id: format!("s{index}"),

@@ -1,7 +1,7 @@
 //! The run: dataset, run creation, datapoints in parallel, export, run completion, report.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -219,6 +219,7 @@ where
         experiment.allow_evaluator_errors,
         recorded,
     );
+    report.dataset_path = dataset.path().map(Path::to_owned);
     report.connected = api.is_some();
     report.url = api.as_ref().map(|_| run_url(config.base_url(), &run_id));
     report.shard = shard.map(|s| s.to_string());
@@ -363,9 +364,11 @@ impl Sink<'_> {
                 Some(finished) => finished,
                 None => {
                     let (position, repetition) = self.identities[slot];
+                    let datapoint = &self.dataset.datapoints()[position];
                     let lost = DatapointResult {
                         index: position,
-                        datapoint_id: self.dataset.datapoints()[position].id().to_owned(),
+                        line: datapoint.location().file_line(),
+                        datapoint_id: datapoint.id().to_owned(),
                         repetition,
                         session_id: String::new(),
                         error: Some(

@@ -269,6 +269,7 @@ mod tests {
     ) -> DatapointResult {
         DatapointResult {
             index,
+            line: None,
             datapoint_id: format!("dp{index}"),
             repetition: 0,
             session_id: String::new(),
