@@ -55,7 +55,7 @@ pub use honeyhive_runtime::opentelemetry;
 /// Records every call of a function as a HoneyHive span: inputs, output, errors, panics,
 /// duration, nested under the calling span. See the macro's documentation for its options
 /// (`name`, `event_type`, `skip`, `skip_all`, `skip_output`, `metadata`, `config`,
-/// `crate`).
+/// `metrics`, `feedback`, `crate`).
 pub use honeyhive_macros::trace;
 
 /// Makes a scoring function an evaluator of experiments: `output`, `inputs` and

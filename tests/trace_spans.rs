@@ -863,6 +863,57 @@ fn metadata_and_config_are_flattened_under_their_prefixes() {
     );
 }
 
+#[trace(
+    event_type = "session",
+    metrics(words = answer.split_whitespace().count(), "score.raw" = 0.75),
+    feedback(reviewed = false, labels = ["helpful", "short"])
+)]
+fn judged(answer: &str) -> usize {
+    answer.len()
+}
+
+#[trace(event_type = "generic", feedback(rating = 4u8))]
+fn anything(x: u8) -> u8 {
+    x
+}
+
+#[test]
+fn metrics_and_feedback_options_and_the_session_and_generic_event_types() {
+    let (tracer, dir) = evaluation("metrics-feedback");
+    tracer.in_scope(|| (judged("two words"), anything(7)));
+    let spans = spans(&tracer, &dir);
+    assert_attributes(
+        named(&spans, "judged"),
+        event(
+            &tracer,
+            "session",
+            "judged",
+            json!({
+                "honeyhive_inputs.answer": "two words",
+                "honeyhive_outputs.result": 9,
+                "honeyhive_metrics.words": 2,
+                "honeyhive_metrics.score.raw": 0.75,
+                "honeyhive_feedback.reviewed": false,
+                "honeyhive_feedback.labels.0": "helpful",
+                "honeyhive_feedback.labels.1": "short",
+            }),
+        ),
+    );
+    assert_attributes(
+        named(&spans, "anything"),
+        event(
+            &tracer,
+            "generic",
+            "anything",
+            json!({
+                "honeyhive_inputs.x": 7,
+                "honeyhive_outputs.result": 7,
+                "honeyhive_feedback.rating": 4,
+            }),
+        ),
+    );
+}
+
 #[derive(Serialize)]
 struct Pair {
     left: u8,

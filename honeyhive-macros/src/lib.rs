@@ -65,7 +65,7 @@ use proc_macro::TokenStream;
 /// | `honeyhive_inputs.<param>` | each argument not skipped, serialised with serde and flattened |
 /// | `honeyhive_outputs.result` | the return value, flattened; for a `Result`, the `Ok` value |
 /// | `honeyhive_duration_ms` | wall time of the body, f64 milliseconds |
-/// | `honeyhive_metadata.*`, `honeyhive_config.*` | options `metadata(..)`, `config(..)` |
+/// | `honeyhive_metadata.*`, `honeyhive_config.*`, `honeyhive_metrics.*`, `honeyhive_feedback.*` | options `metadata(..)`, `config(..)`, `metrics(..)`, `feedback(..)` |
 /// | `honeyhive_error`, error status, one `exception` event | on `Err` and on panic |
 ///
 /// plus what the span processor stamps on every span: session id, project, source and, in
@@ -205,11 +205,12 @@ use proc_macro::TokenStream;
 /// # Ok::<(), honeyhive::Error>(())
 /// ```
 ///
-/// ## `event_type = "model" | "tool" | "chain"`
+/// ## `event_type = "model" | "tool" | "chain" | "session" | "generic"`
 ///
 /// The HoneyHive event type: `model` for a call to an LLM, `tool` for a function the
-/// application or an agent calls, `chain` for a step that composes others. Any other string
-/// is a compile error. Without it, the type is inferred at export from
+/// application or an agent calls, `chain` for a step that composes others, `session` for a
+/// span that stands for a whole session, `generic` for anything else (the event types of
+/// the reference SDK). Any other string is a compile error. Without it, the type is inferred at export from
 /// `gen_ai.operation.name` / `openinference.span.kind` attributes set during the call, else
 /// `tool`.
 ///
@@ -296,10 +297,11 @@ use proc_macro::TokenStream;
 /// # Ok::<(), honeyhive::Error>(())
 /// ```
 ///
-/// ## `metadata(key = value, ...)` and `config(key = value, ...)`
+/// ## `metadata(..)`, `config(..)`, `metrics(..)` and `feedback(..)`
 ///
-/// Extra attributes under `honeyhive_metadata.<key>` and `honeyhive_config.<key>`. A key
-/// is a name or a string literal; a value is any expression of a `serde::Serialize` type,
+/// Extra attributes under `honeyhive_metadata.<key>`, `honeyhive_config.<key>`,
+/// `honeyhive_metrics.<key>` and `honeyhive_feedback.<key>`, each written
+/// `kind(key = value, ...)`. A key is a name or a string literal; a value is any expression of a `serde::Serialize` type,
 /// evaluated before the body runs (it may use the arguments) and only when the call is
 /// recorded.
 ///
@@ -310,7 +312,9 @@ use proc_macro::TokenStream;
 /// #[trace(
 ///     event_type = "model",
 ///     metadata(team = "search", "prompt.chars" = prompt.len()),
-///     config(model = MODEL, temperature = 0.2)
+///     config(model = MODEL, temperature = 0.2),
+///     metrics(prompt_words = prompt.split_whitespace().count()),
+///     feedback(reviewed = false)
 /// )]
 /// fn complete(prompt: &str) -> String {
 ///     prompt.to_uppercase()
@@ -326,6 +330,8 @@ use proc_macro::TokenStream;
 /// assert_eq!(attributes["honeyhive_metadata.prompt.chars"], 5);
 /// assert_eq!(attributes["honeyhive_config.model"], "gpt-4o");
 /// assert_eq!(attributes["honeyhive_config.temperature"], 0.2);
+/// assert_eq!(attributes["honeyhive_metrics.prompt_words"], 1);
+/// assert_eq!(attributes["honeyhive_feedback.reviewed"], false);
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), honeyhive::Error>(())
 /// ```

@@ -24,7 +24,7 @@ pub const DATAPOINT_ID: &str = "honeyhive_metadata.datapoint_id";
 /// Prefix of every other baggage entry.
 pub const BAGGAGE_PREFIX: &str = "baggage.";
 
-/// `model`, `tool` or `chain`.
+/// `model`, `tool`, `chain`, `session` or `generic`.
 pub const EVENT_TYPE: &str = "honeyhive_event_type";
 /// Event name (the span name).
 pub const EVENT_NAME: &str = "honeyhive_event_name";
@@ -56,11 +56,17 @@ macro_rules! __attribute_prefix {
     (config) => {
         "honeyhive_config"
     };
+    (metrics) => {
+        "honeyhive_metrics"
+    };
+    (feedback) => {
+        "honeyhive_feedback"
+    };
 }
 /// Prefix of metrics.
-pub const METRICS: &str = "honeyhive_metrics";
+pub const METRICS: &str = crate::__attribute_prefix!(metrics);
 /// Prefix of feedback.
-pub const FEEDBACK: &str = "honeyhive_feedback";
+pub const FEEDBACK: &str = crate::__attribute_prefix!(feedback);
 /// Prefix of user properties.
 pub const USER_PROPERTIES: &str = "honeyhive_user_properties";
 /// Error text of a failed call.

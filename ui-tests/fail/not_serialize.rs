@@ -23,9 +23,13 @@ fn ok_value() -> Result<Client, String> {
 #[trace(metadata(client = Client))]
 fn metadata() {}
 
+#[trace(metrics(client = Client), feedback(by = Client))]
+fn metrics_and_feedback() {}
+
 fn main() {
     argument(&Client, "p");
     output();
     let _ = ok_value();
     metadata();
+    metrics_and_feedback();
 }

@@ -38,6 +38,24 @@ async fn options(prompt: &str, secret: &str) -> Vec<u8> {
     prompt.as_bytes().to_vec()
 }
 
+/// Metrics and feedback recorded with the call, as `honeyhive_metrics.*` and
+/// `honeyhive_feedback.*`.
+#[trace(
+    event_type = "chain",
+    metrics(words = answer.split_whitespace().count(), "score.raw" = 0.5),
+    feedback(reviewed = false, labels = ["helpful"])
+)]
+fn scored(answer: &str) -> usize {
+    answer.len()
+}
+
+/// The `session` and `generic` event types of the reference SDK.
+#[trace(event_type = "session")]
+fn whole_session() {}
+
+#[trace(event_type = "generic")]
+async fn anything_else() {}
+
 #[trace(skip_all)]
 fn skip_all(a: NotSerialize, b: NotSerialize) -> u8 {
     let _ = (a, b);
@@ -156,4 +174,7 @@ fn main() {
     let _ = renamed::with_path(1);
     let _ = renamed::fallible(0);
     tool();
+    let _ = scored("a b");
+    whole_session();
+    block_on(assert_send(anything_else()));
 }

@@ -15,20 +15,22 @@ const OPTIONS: OptionTable = OptionTable {
         ("name", "name = \"...\""),
         (
             "event_type",
-            "event_type = \"model\" | \"tool\" | \"chain\"",
+            "event_type = \"model\" | \"tool\" | \"chain\" | \"session\" | \"generic\"",
         ),
         ("skip", "skip(arg, ...)"),
         ("skip_all", "skip_all"),
         ("skip_output", "skip_output"),
         ("metadata", "metadata(key = value, ...)"),
         ("config", "config(key = value, ...)"),
+        ("metrics", "metrics(key = value, ...)"),
+        ("feedback", "feedback(key = value, ...)"),
         ("crate", "crate = path"),
     ],
     aliases: &[],
 };
 
-/// The event types HoneyHive knows.
-pub(crate) const EVENT_TYPES: &[&str] = &["model", "tool", "chain"];
+/// The event types HoneyHive knows (the reference SDK's `EventType`).
+pub(crate) const EVENT_TYPES: &[&str] = &["model", "tool", "chain", "session", "generic"];
 
 /// Other words for them: `(word, event type)`.
 const EVENT_TYPE_ALIASES: &[(&str, &str)] = &[
@@ -40,7 +42,6 @@ const EVENT_TYPE_ALIASES: &[(&str, &str)] = &[
     ("agent", "chain"),
     ("workflow", "chain"),
     ("pipeline", "chain"),
-    ("session", "chain"),
     ("function", "tool"),
     ("retriever", "tool"),
     ("retrieval", "tool"),
@@ -57,10 +58,12 @@ pub(crate) struct TraceArgs {
     pub(crate) skip_output: Option<Ident>,
     pub(crate) metadata: Vec<Entry>,
     pub(crate) config: Vec<Entry>,
+    pub(crate) metrics: Vec<Entry>,
+    pub(crate) feedback: Vec<Entry>,
     pub(crate) krate: Option<Path>,
 }
 
-/// One `key = value` of `metadata(..)` or `config(..)`.
+/// One `key = value` of `metadata(..)`, `config(..)`, `metrics(..)` or `feedback(..)`.
 pub(crate) struct Entry {
     pub(crate) key: String,
     pub(crate) key_span: Span,
@@ -114,22 +117,16 @@ impl Parse for TraceArgs {
                     flag(input, option)?;
                     args.skip_output.get_or_insert(option.clone());
                 }
-                "metadata" | "config" => {
+                "metadata" | "config" | "metrics" | "feedback" => {
                     let list = parenthesized(input, option, &format!("{key}(key = value)"))?;
                     let entries = list.parse_terminated(Entry::parse, Token![,])?;
                     if entries.is_empty() {
                         errors.push(syn::Error::new(
                             option.span(),
-                            format!(
-                                "`{key}()` is empty: give entries, e.g. `{key}(model = \"gpt-4o\")`"
-                            ),
+                            format!("`{key}()` is empty: give entries, e.g. `{key}({})`", example_entry(key)),
                         ));
                     }
-                    let target = if key == "metadata" {
-                        &mut args.metadata
-                    } else {
-                        &mut args.config
-                    };
+                    let target = args.entries_mut(key);
                     for entry in entries {
                         if target.iter().any(|e| e.key == entry.key) {
                             errors.push(syn::Error::new(
@@ -156,6 +153,39 @@ impl Parse for TraceArgs {
         }
         errors.finish()?;
         Ok(args)
+    }
+}
+
+/// An example entry of the `key = value` option `option`, for error messages.
+fn example_entry(option: &str) -> &'static str {
+    match option {
+        "metrics" => "relevance = 0.9",
+        "feedback" => "liked = true",
+        "config" => "temperature = 0.2",
+        _ => "model = \"gpt-4o\"",
+    }
+}
+
+impl TraceArgs {
+    /// The `key = value` options by name, with the attribute kind each one records
+    /// (`honeyhive_<kind>.<key>`), in a fixed order.
+    pub(crate) fn entries(&self) -> [(&'static str, &[Entry]); 4] {
+        [
+            ("metadata", &self.metadata),
+            ("config", &self.config),
+            ("metrics", &self.metrics),
+            ("feedback", &self.feedback),
+        ]
+    }
+
+    fn entries_mut(&mut self, option: &str) -> &mut Vec<Entry> {
+        match option {
+            "metadata" => &mut self.metadata,
+            "config" => &mut self.config,
+            "metrics" => &mut self.metrics,
+            "feedback" => &mut self.feedback,
+            _ => unreachable!("`{option}` takes no entries"),
+        }
     }
 }
 
@@ -207,7 +237,8 @@ mod tests {
     fn every_option() {
         let a = parse(
             "name = \"n\", event_type = \"chain\", skip(a, self), skip_output, \
-             metadata(k = 1 + 2, \"user.id\" = id), config(model = \"m\"), crate = hh",
+             metadata(k = 1 + 2, \"user.id\" = id), config(model = \"m\"), \
+             metrics(score = 0.5), feedback(liked = true, \"note\" = n), crate = hh",
         )
         .unwrap();
         assert_eq!(a.name.unwrap().value(), "n");
@@ -217,6 +248,13 @@ mod tests {
         let keys: Vec<_> = a.metadata.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["k", "user.id"]);
         assert_eq!(a.config[0].key, "model");
+        assert_eq!(a.metrics[0].key, "score");
+        let keys: Vec<_> = a.feedback.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["liked", "note"]);
+        for kind in ["session", "generic"] {
+            let a = parse(&format!("event_type = \"{kind}\"")).unwrap();
+            assert_eq!(a.event_type.unwrap().value(), kind);
+        }
         assert!(a.krate.unwrap().is_ident("hh"));
         assert!(parse("").is_ok());
         assert!(parse("skip_all,").is_ok());
@@ -237,6 +275,10 @@ mod tests {
         assert!(err("skip_output = true").contains("takes no value"));
         assert!(err("metadata(k = 1, k = 2)").contains("duplicate metadata key `k`"));
         assert!(err("metadata(k)").contains("expected `k = value`"));
+        assert!(err("metrics(k = 1, k = 2)").contains("duplicate metrics key `k`"));
+        assert!(err("feedback()").contains("`feedback()` is empty"));
+        assert!(err("metrics = 1").contains("takes a list in parentheses"));
+        assert!(err("event_type = \"sesion\"").contains("did you mean `\"session\"`"));
         assert!(err("name = \"\"").contains("cannot be empty"));
         assert!(err("name = \"a\" skip_all").contains("expected `,`"));
         assert!(err("\"name\"").contains("expected a `#[trace]` option"));

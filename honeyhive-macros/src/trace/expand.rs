@@ -282,10 +282,10 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
             captures.push(quote_spanned!(at(ident.span())=> #rec.input(#key, #borrow #ident);));
         }
     }
-    for (method, entries) in [("metadata", &args.metadata), ("config", &args.config)] {
+    for (kind, entries) in args.entries() {
         for entry in entries {
-            let key = attribute_name(&p, method, &entry.key, entry.key_span);
-            let method = Ident::new(method, at(entry.value.span()));
+            let key = attribute_name(&p, kind, &entry.key, entry.key_span);
+            let method = Ident::new("entry", at(entry.value.span()));
             let expr = &entry.value;
             // The value in an invisible group: it keeps its precedence (`&a + b` stays
             // `&(a + b)`), a place is borrowed, not moved (`self.name`), and a type error

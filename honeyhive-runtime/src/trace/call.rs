@@ -40,7 +40,7 @@ impl<T: serde::Serialize + ?Sized> CaptureOutput for T {}
 /// `serde::Serialize` type.
 #[diagnostic::on_unimplemented(
     message = "`#[trace]` cannot record this value: `{Self}` does not implement `serde::Serialize`",
-    label = "`metadata` and `config` values are serialised with serde",
+    label = "`metadata`, `config`, `metrics` and `feedback` values are serialised with serde",
     note = "use a value that implements `serde::Serialize` (a string, a number, a derived type)"
 )]
 pub trait CaptureValue: serde::Serialize {}
@@ -313,13 +313,9 @@ impl Recorder {
         self.capture(KeyName::Static(key), value);
     }
 
-    /// Records one `metadata(key = value)` entry under `key`, `honeyhive_metadata.<key>`.
-    pub fn metadata<T: CaptureValue + ?Sized>(&mut self, key: &'static str, value: &T) {
-        self.capture(KeyName::Static(key), value);
-    }
-
-    /// Records one `config(key = value)` entry under `key`, `honeyhive_config.<key>`.
-    pub fn config<T: CaptureValue + ?Sized>(&mut self, key: &'static str, value: &T) {
+    /// Records one `key = value` entry of `metadata(..)`, `config(..)`, `metrics(..)` or
+    /// `feedback(..)` under `key`, its whole attribute name (`honeyhive_<kind>.<key>`).
+    pub fn entry<T: CaptureValue + ?Sized>(&mut self, key: &'static str, value: &T) {
         self.capture(KeyName::Static(key), value);
     }
 
