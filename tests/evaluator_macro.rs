@@ -159,14 +159,14 @@ async fn scores_through_the_trait() {
     let hit = score(e, &answer("Paris"), &q, Some(&gt)).await.unwrap();
     assert_eq!(hit, Score::new(1.0));
     let miss = score(e, &answer("Lyon"), &q, Some(&gt)).await.unwrap();
-    assert_eq!(miss.score, 0.0);
+    assert_eq!(miss.score, Some(0.0));
 
     // Any input type: `length` does not read the inputs.
     let e: &dyn Evaluator<u64, Answer> = &length {};
     assert_eq!(e.name(), "answer_length");
     assert_eq!(
         score(e, &answer("Paris"), &7, None).await.unwrap().score,
-        5.0
+        Some(5.0)
     );
     assert_eq!(
         e.params(),
@@ -224,7 +224,7 @@ async fn async_evaluators_are_awaited_with_optional_ground_truth() {
     let gt = json!({ "answer": "Paris" });
 
     let with = score(e, &answer("Paris"), &q, Some(&gt)).await.unwrap();
-    assert_eq!(with.score, 1.0);
+    assert_eq!(with.score, Some(1.0));
     assert_eq!(with.explanation.as_deref(), Some("asked \"capital?\""));
     assert_eq!(
         with.extra,
@@ -237,7 +237,7 @@ async fn async_evaluators_are_awaited_with_optional_ground_truth() {
     // `Option<&G>`: no ground truth is `None`, not an error.
     assert_eq!(e.check_ground_truth(None), Ok(()));
     let without = score(e, &answer("Lyon"), &q, None).await.unwrap();
-    assert_eq!(without.score, 0.5);
+    assert_eq!(without.score, Some(0.5));
     assert_eq!(without.extra[0], ("has_ground_truth".to_owned(), 0.0));
     // A ground truth of the wrong shape is still an error.
     let bad = json!(3);
@@ -254,7 +254,7 @@ async fn async_evaluators_are_awaited_with_optional_ground_truth() {
     let e: &dyn Evaluator<(), String> = &nested::shouts {};
     assert_eq!(
         score(e, &"HI".to_owned(), &(), None).await.unwrap().score,
-        1.0
+        Some(1.0)
     );
 }
 
@@ -271,7 +271,7 @@ async fn options_reflect_repeat_aggregate_and_timeout() {
     );
     assert_eq!(
         score(e, &answer("abc"), &(), None).await.unwrap().score,
-        1.5
+        Some(1.5)
     );
 
     let e: &dyn Evaluator<(), String> = &repeated_default_aggregate {};
@@ -289,7 +289,7 @@ async fn options_reflect_repeat_aggregate_and_timeout() {
     assert_eq!(e.options().repeat, 1);
     assert_eq!(
         score(e, &"42".to_owned(), &(), None).await.unwrap().score,
-        42.0
+        Some(42.0)
     );
     let err = score(e, &"x".to_owned(), &(), None).await.unwrap_err();
     assert_eq!(err, "not a number: invalid digit found in string");
@@ -299,7 +299,7 @@ async fn options_reflect_repeat_aggregate_and_timeout() {
 async fn partial_parameter_sets() {
     let q = question("four");
     let e: &dyn Evaluator<Question, Vec<u8>> = &question_length {};
-    assert_eq!(score(e, &vec![], &q, None).await.unwrap().score, 4.0);
+    assert_eq!(score(e, &vec![], &q, None).await.unwrap().score, Some(4.0));
     assert_eq!(
         e.params(),
         Params {
@@ -309,22 +309,25 @@ async fn partial_parameter_sets() {
     );
 
     let e: &dyn Evaluator<bool, char> = &constant {};
-    assert_eq!(score(e, &'x', &true, None).await.unwrap().score, 0.25);
+    assert_eq!(score(e, &'x', &true, None).await.unwrap().score, Some(0.25));
     assert_eq!(e.params(), Params::default());
     assert_eq!(e.check_ground_truth(Some(&json!("anything"))), Ok(()));
 
     let e: &dyn Evaluator<(), ()> = &has_reference {};
     let gt = json!("ref");
-    assert_eq!(score(e, &(), &(), Some(&gt)).await.unwrap().score, 1.0);
-    assert_eq!(score(e, &(), &(), None).await.unwrap().score, 0.0);
+    assert_eq!(
+        score(e, &(), &(), Some(&gt)).await.unwrap().score,
+        Some(1.0)
+    );
+    assert_eq!(score(e, &(), &(), None).await.unwrap().score, Some(0.0));
 
     let e: &dyn Evaluator<(), String> = &non_empty {};
     assert_eq!(
         score(e, &"x".to_owned(), &(), None).await.unwrap().score,
-        1.0
+        Some(1.0)
     );
     let e: &dyn Evaluator<(), &'static str> = &non_empty {};
-    assert_eq!(score(e, &"", &(), None).await.unwrap().score, 0.0);
+    assert_eq!(score(e, &"", &(), None).await.unwrap().score, Some(0.0));
 }
 
 #[tokio::test]
@@ -353,7 +356,7 @@ async fn in_an_evaluator_list() {
                 .score,
         );
     }
-    assert_eq!(scores, [1.0, 5.0, 1.0, 8.0, 0.25]);
+    assert_eq!(scores, [1.0, 5.0, 1.0, 8.0, 0.25].map(Some));
 }
 
 #[test]
@@ -371,6 +374,6 @@ fn the_functions_stay_callable() {
     let s = rt
         .block_on(judged(&question("q"), None, &answer("a")))
         .unwrap();
-    assert_eq!(s.score, 0.5);
+    assert_eq!(s.score, Some(0.5));
     assert!(rt.block_on(nested::shouts(&"OK".to_owned())));
 }

@@ -495,8 +495,10 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `ground_truth: &G` | the datapoint's ground truth, deserialised into `G`; a datapoint without one is this evaluator's error |
 /// | `ground_truth: Option<&G>` | the same, `None` when the datapoint has none |
 ///
-/// and returns its score: `bool` (true = 1.0), any integer or float, `honeyhive::Score`
-/// (a score with an explanation and extra metrics), or a `Result` of one of these whose
+/// and returns its score: `bool` (true = 1.0), any integer or float, a label (`String` or
+/// `&str`: text that classifies the output, counted per label in the summary),
+/// `honeyhive::Score` (a score with a label, an explanation, extra metrics and labels), or
+/// a `Result` of one of these whose
 /// error implements `Display` (an `Err` is the evaluator's error for that datapoint, shown
 /// by its `Display` text; it stops nothing else). An `async fn` is awaited.
 ///

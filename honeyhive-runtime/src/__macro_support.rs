@@ -34,7 +34,7 @@ pub fn assert_evaluator<I, O, E: Evaluator<I, O>>(_: &E) {}
 #[diagnostic::on_unimplemented(
     message = "an evaluator cannot return `Result<{Self}, _>`",
     label = "unsupported `Ok` type of an evaluator",
-    note = "the `Ok` value must be `bool` (true = 1.0), an integer or float, or `honeyhive::Score`"
+    note = "the `Ok` value must be `bool` (true = 1.0), an integer or float, a label (`String` or `&str`), or `honeyhive::Score`"
 )]
 pub trait OkScore {
     /// The value as a score.
@@ -60,6 +60,18 @@ macro_rules! ok_scores {
 ok_scores!(
     bool, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64
 );
+
+impl OkScore for String {
+    fn ok_score(self) -> Score {
+        Score::labelled(self)
+    }
+}
+
+impl OkScore for &str {
+    fn ok_score(self) -> Score {
+        Score::labelled(self)
+    }
+}
 
 /// The evaluation of an evaluator returning `Result<T, E>`: the score, or the error's
 /// `Display` text (what `IntoEvaluation` does, with errors that name `T`).

@@ -82,3 +82,5 @@ pub const OPENINFERENCE_SPAN_KIND: &str = "openinference.span.kind";
 pub const GEN_AI_EVALUATION_NAME: &str = "gen_ai.evaluation.name";
 /// Evaluator score on evaluator spans.
 pub const GEN_AI_EVALUATION_SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
+/// Evaluator label on evaluator spans (text that classifies the output).
+pub const GEN_AI_EVALUATION_SCORE_LABEL: &str = "gen_ai.evaluation.score.label";

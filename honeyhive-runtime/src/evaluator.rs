@@ -178,7 +178,7 @@ impl Default for EvaluatorOptions {
 ///
 /// let input = EvalInput { output: &"Paris".to_owned(), inputs: &(), ground_truth: None };
 /// let score = futures_executor::block_on(Mentions("Paris".into()).evaluate(input)).unwrap();
-/// assert_eq!(score.score, 1.0);
+/// assert_eq!(score.score, Some(1.0));
 /// ```
 #[diagnostic::on_unimplemented(
     message = "evaluator `{Self}` cannot score this experiment: it does not take output `{O}` with inputs `{I}`",
@@ -227,37 +227,76 @@ impl<I, O, E: Evaluator<I, O> + ?Sized> Evaluator<I, O> for Box<E> {
     }
 }
 
-/// The result of one evaluator call: a score, an optional explanation, and extra scalar
-/// metrics (recorded as `<evaluator>_<key>`).
+/// The result of one evaluator call: a score, a label, or both; an optional explanation;
+/// extra metrics (recorded as `<evaluator>_<key>`), numbers or labels.
+///
+/// A label is text that classifies the output (`"relevant"`, `"toxic"`), as the reference
+/// SDK allows strings among an evaluator's results: it goes on the evaluator's span as
+/// `gen_ai.evaluation.score.label` and is kept in the report, where the summary counts each
+/// label. An evaluator that returns a `String` (or `&str`) gives a score that is only a
+/// label; no threshold can be set on its metric.
 ///
 /// ```
 /// use honeyhive_runtime::Score;
 ///
-/// let score = Score::new(0.8).explanation("close enough").extra("tokens", 120).extra("cached", true);
-/// assert_eq!(score.score, 0.8);
+/// let score = Score::new(0.8)
+///     .label("relevant")
+///     .explanation("close enough")
+///     .extra("tokens", 120)
+///     .extra("cached", true)
+///     .extra_label("tone", "polite");
+/// assert_eq!(score.score, Some(0.8));
+/// assert_eq!(score.label.as_deref(), Some("relevant"));
 /// assert_eq!(score.extra, vec![("tokens".to_owned(), 120.0), ("cached".to_owned(), 1.0)]);
-/// assert_eq!(Score::from(true).score, 1.0);
+/// assert_eq!(score.labels, vec![("tone".to_owned(), "polite".to_owned())]);
+/// assert_eq!(Score::from(true).score, Some(1.0));
+///
+/// let label_only = Score::from("toxic");
+/// assert_eq!((label_only.score, label_only.label.as_deref()), (None, Some("toxic")));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
-    /// The metric value.
-    pub score: f64,
+    /// The metric value; `None` for a score that is only a label.
+    pub score: Option<f64>,
+    /// The score's label (`gen_ai.evaluation.score.label`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// Why, when the evaluator says (`honeyhive_metrics.<evaluator>_explanation`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
     /// Extra scalar metrics, in the order given.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra: Vec<(String, f64)>,
+    /// Extra labels (metrics whose value is text), in the order given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
 }
 
 impl Score {
-    /// A score with no explanation and no extra metrics.
+    /// A score with no label, explanation or extra metrics.
     pub fn new(score: impl ScoreValue) -> Score {
+        Score::with(Some(score.to_score()), None)
+    }
+
+    /// A score that is only a label (what an evaluator returning a string gives).
+    pub fn labelled(label: impl Into<String>) -> Score {
+        Score::with(None, Some(label.into()))
+    }
+
+    fn with(score: Option<f64>, label: Option<String>) -> Score {
         Score {
-            score: score.to_score(),
+            score,
+            label,
             explanation: None,
             extra: Vec::new(),
+            labels: Vec::new(),
         }
+    }
+
+    /// Adds (or replaces) the score's label.
+    pub fn label(mut self, text: impl Into<String>) -> Score {
+        self.label = Some(text.into());
+        self
     }
 
     /// Adds an explanation.
@@ -271,11 +310,29 @@ impl Score {
         self.extra.push((key.into(), value.to_score()));
         self
     }
+
+    /// Adds an extra label, recorded as `<evaluator>_<key>` with text as its value.
+    pub fn extra_label(mut self, key: impl Into<String>, text: impl Into<String>) -> Score {
+        self.labels.push((key.into(), text.into()));
+        self
+    }
 }
 
 impl<T: ScoreValue> From<T> for Score {
     fn from(value: T) -> Score {
         Score::new(value)
+    }
+}
+
+impl From<String> for Score {
+    fn from(label: String) -> Score {
+        Score::labelled(label)
+    }
+}
+
+impl From<&str> for Score {
+    fn from(label: &str) -> Score {
+        Score::labelled(label)
     }
 }
 
@@ -311,12 +368,12 @@ numeric_scores!(
     u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64
 );
 
-/// What an evaluator function may return: `bool`, any integer or float, [`Score`], or a
-/// `Result` of one of these whose error implements `Display`.
+/// What an evaluator function may return: `bool`, any integer or float, a label (`String`
+/// or `&str`), [`Score`], or a `Result` of one of these whose error implements `Display`.
 #[diagnostic::on_unimplemented(
     message = "an evaluator cannot return `{Self}`",
     label = "unsupported evaluator return type",
-    note = "return `bool` (true = 1.0), an integer or float, `honeyhive::Score`, or a `Result` of one of these whose error implements `Display`"
+    note = "return `bool` (true = 1.0), an integer or float, a label (`String` or `&str`), `honeyhive::Score`, or a `Result` of one of these whose error implements `Display`"
 )]
 pub trait IntoEvaluation {
     /// The score, or the error text.
@@ -335,17 +392,29 @@ impl IntoEvaluation for Score {
     }
 }
 
+impl IntoEvaluation for String {
+    fn into_evaluation(self) -> Result<Score, String> {
+        Ok(Score::labelled(self))
+    }
+}
+
+impl IntoEvaluation for &str {
+    fn into_evaluation(self) -> Result<Score, String> {
+        Ok(Score::labelled(self))
+    }
+}
+
 impl<T: IntoScore, E: fmt::Display> IntoEvaluation for Result<T, E> {
     fn into_evaluation(self) -> Result<Score, String> {
         self.map(IntoScore::into_score).map_err(|e| e.to_string())
     }
 }
 
-/// The `Ok` types an evaluator's `Result` may carry: `bool`, numbers, [`Score`].
+/// The `Ok` types an evaluator's `Result` may carry: `bool`, numbers, labels, [`Score`].
 #[diagnostic::on_unimplemented(
     message = "an evaluator cannot return `Result<{Self}, _>`",
     label = "unsupported evaluator return type",
-    note = "the `Ok` value must be `bool`, an integer or float, or `honeyhive::Score`"
+    note = "the `Ok` value must be `bool`, an integer or float, a label (`String` or `&str`), or `honeyhive::Score`"
 )]
 pub trait IntoScore {
     /// The value as a [`Score`].
@@ -361,6 +430,18 @@ impl<T: ScoreValue> IntoScore for T {
 impl IntoScore for Score {
     fn into_score(self) -> Score {
         self
+    }
+}
+
+impl IntoScore for String {
+    fn into_score(self) -> Score {
+        Score::labelled(self)
+    }
+}
+
+impl IntoScore for &str {
+    fn into_score(self) -> Score {
+        Score::labelled(self)
     }
 }
 

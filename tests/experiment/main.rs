@@ -10,6 +10,7 @@ mod datasets;
 mod faults;
 mod fixtures;
 mod flow;
+mod labels;
 mod local_mode;
 mod macro_tests;
 mod stored_results;

@@ -1,9 +1,9 @@
 use honeyhive::evaluator;
 
-// Not a score.
+// Not a score (a list of them is not one either).
 #[evaluator]
-fn label(output: &String) -> String {
-    output.clone()
+fn scores(output: &String) -> Vec<f64> {
+    vec![output.len() as f64]
 }
 
 // A `Result` whose `Ok` value is not a score.

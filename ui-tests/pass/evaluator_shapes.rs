@@ -315,6 +315,33 @@ pub mod metrics {
         Score::new(output.contains("please"))
     }
 
+    /// A label, as text: an owned one, a static one, and one in a `Result`.
+    #[evaluator]
+    pub fn tone(output: &String) -> String {
+        if output.contains("please") {
+            "polite"
+        } else {
+            "plain"
+        }
+        .to_owned()
+    }
+
+    /// A static label.
+    #[evaluator]
+    pub fn size(output: &String) -> &'static str {
+        if output.len() > 10 { "long" } else { "short" }
+    }
+
+    /// A label or an error.
+    #[evaluator]
+    pub fn verdict(output: &String) -> Result<&'static str, String> {
+        if output.is_empty() {
+            Err("nothing to judge".into())
+        } else {
+            Ok("fine")
+        }
+    }
+
     /// Only in tests: the struct follows the `cfg` of the function.
     #[cfg(test)]
     #[evaluator]
@@ -352,7 +379,10 @@ fn main() {
     assert_eq!(o_i(&a, &q), 13);
     assert!(!i_g(&q, None));
     assert!(non_empty(&"x"));
-    assert!(!metrics::politeness(&"hi".to_owned()).score.is_nan());
+    assert!(metrics::politeness(&"hi".to_owned()).score.is_some());
+    assert_eq!(metrics::tone(&"hi".to_owned()), "plain");
+    assert_eq!(metrics::size(&"hi".to_owned()), "short");
+    assert_eq!(metrics::verdict(&"hi".to_owned()), Ok("fine"));
     let _future = judged(&a, &q, None);
 
     // And evaluators of experiments with matching types.

@@ -30,15 +30,15 @@ const GROUND_TRUTH_NAME: &str = "contains_ground_truth";
 ///
 /// let output = "The capital of France is Paris.".to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-/// assert_eq!(block_on(Contains::new("Paris").evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(Contains::new("Paris").evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// let score = block_on(Contains::new("paris").evaluate(input)).unwrap();
-/// assert_eq!(score.score, 0.0);
+/// assert_eq!(score.score, Some(0.0));
 /// assert_eq!(score.explanation.unwrap(), r#"the output does not contain "paris""#);
 ///
 /// let lenient = Contains::new("paris").case_insensitive().named("mentions_paris");
 /// assert_eq!(lenient.name(), "mentions_paris");
-/// assert_eq!(block_on(lenient.evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(lenient.evaluate(input)).unwrap().score, Some(1.0));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Contains {
@@ -111,7 +111,7 @@ config_methods! {
         ///
         /// let output = Reply { answer: "It is Paris.".into(), tokens: 4 };
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-        /// assert_eq!(block_on(Contains::new("Paris").field("answer").evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(Contains::new("Paris").field("answer").evaluate(input)).unwrap().score, Some(1.0));
         /// let error = block_on(Contains::new("Paris").evaluate(input)).unwrap_err();
         /// assert!(error.starts_with("the output is an object with fields `answer`, `tokens`, not text"));
         /// ```
@@ -126,7 +126,7 @@ config_methods! {
         ///
         /// let output = "PARIS".to_owned();
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-        /// assert_eq!(block_on(Contains::new("Paris").case_insensitive().evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(Contains::new("Paris").case_insensitive().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn case_insensitive();
 
@@ -141,7 +141,7 @@ config_methods! {
         /// let output = "Visit New\nYork".to_owned();
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
         /// let evaluator = Contains::new("New York").normalize_whitespace();
-        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn normalize_whitespace();
     }
@@ -186,7 +186,7 @@ impl Builtin for Contains {
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
 ///
 /// let evaluator = Contains::ground_truth().ground_truth_field("city").case_insensitive();
-/// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// // The ground truth is an object, not text: rejected before any call.
 /// let error = Evaluator::<(), String>::check_ground_truth(&Contains::ground_truth(), Some(&truth));
@@ -237,7 +237,7 @@ config_methods! {
         /// let truth = json!({"answer": "Paris"});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
         /// let evaluator = Contains::ground_truth().field("answer");
-        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn field(path: impl Into<String>);
 
@@ -253,7 +253,7 @@ config_methods! {
         /// let truth = json!("Paris");
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
         /// let evaluator = Contains::ground_truth().output_field("answer");
-        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn output_field(path: impl Into<String>);
 
@@ -269,7 +269,7 @@ config_methods! {
         /// let truth = json!({"answer": "Paris"});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
         /// let evaluator = Contains::ground_truth().ground_truth_field("answer");
-        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn ground_truth_field(path: impl Into<String>);
 
@@ -353,10 +353,13 @@ mod tests {
     #[test]
     fn fixed_needle() {
         let s = "Hello, World".to_owned();
-        assert_eq!(run(&Contains::new("World"), &s, None).unwrap().score, 1.0);
-        assert_eq!(run(&Contains::new(""), &s, None).unwrap().score, 1.0);
+        assert_eq!(
+            run(&Contains::new("World"), &s, None).unwrap().score,
+            Some(1.0)
+        );
+        assert_eq!(run(&Contains::new(""), &s, None).unwrap().score, Some(1.0));
         let miss = run(&Contains::new("world"), &s, None).unwrap();
-        assert_eq!(miss.score, 0.0);
+        assert_eq!(miss.score, Some(0.0));
         assert_eq!(
             miss.explanation.as_deref(),
             Some("the output does not contain \"world\"")
@@ -370,14 +373,14 @@ mod tests {
             run(&Contains::new("WORLD").case_insensitive(), &s, None)
                 .unwrap()
                 .score,
-            1.0
+            Some(1.0)
         );
         // The ground truth is not read, even when present.
         assert_eq!(
             run(&Contains::new("World"), &s, Some(json!(5)))
                 .unwrap()
                 .score,
-            1.0
+            Some(1.0)
         );
     }
 
@@ -393,7 +396,7 @@ mod tests {
             tokens: 3,
         };
         let e = Contains::new("Par").field("answer");
-        assert_eq!(run(&e, &reply, None).unwrap().score, 1.0);
+        assert_eq!(run(&e, &reply, None).unwrap().score, Some(1.0));
         let error = run(&Contains::new("3").field("tokens"), &reply, None).unwrap_err();
         assert_eq!(
             error,
@@ -417,7 +420,7 @@ mod tests {
     fn ground_truth_needle() {
         let s = "The answer is Paris.".to_owned();
         let e = Contains::ground_truth();
-        assert_eq!(run(&e, &s, Some(json!("Paris"))).unwrap().score, 1.0);
+        assert_eq!(run(&e, &s, Some(json!("Paris"))).unwrap().score, Some(1.0));
         let miss = run(&e, &s, Some(json!("Rome"))).unwrap();
         assert_eq!(
             miss.explanation.as_deref(),
@@ -433,7 +436,7 @@ mod tests {
             run(&e, &out, Some(json!({"b": [" paris "]})))
                 .unwrap()
                 .score,
-            1.0
+            Some(1.0)
         );
     }
 

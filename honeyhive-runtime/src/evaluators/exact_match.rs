@@ -41,14 +41,14 @@ const NAME: &str = "exact_match";
 /// let truth = json!("Paris");
 /// let output = "Paris".to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-/// assert_eq!(block_on(ExactMatch.evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(ExactMatch.evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// let output = "paris".to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
 /// let score = block_on(ExactMatch.evaluate(input)).unwrap();
-/// assert_eq!(score.score, 0.0);
+/// assert_eq!(score.score, Some(0.0));
 /// assert_eq!(score.explanation.unwrap(), r#"output "paris", ground truth "Paris""#);
-/// assert_eq!(block_on(ExactMatch.case_insensitive().evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(ExactMatch.case_insensitive().evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// // No ground truth: the datapoint is rejected before any call.
 /// assert!(Evaluator::<(), String>::check_ground_truth(&ExactMatch, None).is_err());
@@ -84,10 +84,10 @@ impl ExactMatch {
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
 ///
 /// let city = ExactMatch.field("city").case_insensitive().normalize_whitespace().named("city");
-/// assert_eq!(block_on(city.evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(city.evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// let whole = block_on(ExactMatch.evaluate(input)).unwrap();
-/// assert_eq!(whole.score, 0.0);
+/// assert_eq!(whole.score, Some(0.0));
 /// assert_eq!(
 ///     whole.explanation.unwrap(),
 ///     r#"`city`: output "Paris ", ground truth "paris"; `confidence`: output 0.4, ground truth 0.9"#
@@ -140,7 +140,7 @@ config_methods! {
         /// let output = json!({"answer": {"city": "Paris"}, "latency_ms": 840});
         /// let truth = json!({"answer": {"city": "Paris"}});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-        /// assert_eq!(block_on(ExactMatch.field("answer.city").evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(ExactMatch.field("answer.city").evaluate(input)).unwrap().score, Some(1.0));
         ///
         /// let error = block_on(ExactMatch.field("answer.country").evaluate(input)).unwrap_err();
         /// assert_eq!(
@@ -163,7 +163,7 @@ config_methods! {
         /// let output = json!({"answer": "Paris", "sources": []});
         /// let truth = json!("Paris");
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-        /// assert_eq!(block_on(ExactMatch.output_field("answer").evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(ExactMatch.output_field("answer").evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn output_field(path: impl Into<String>);
 
@@ -181,7 +181,7 @@ config_methods! {
         /// let truth = json!({"answer": "Paris", "difficulty": "easy"});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
         /// let evaluator = ExactMatch.ground_truth_field("answer");
-        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// assert!(Evaluator::<(), String>::check_ground_truth(&evaluator, Some(&json!({}))).is_err());
         /// ```
         fn ground_truth_field(path: impl Into<String>);
@@ -198,7 +198,7 @@ config_methods! {
         /// let truth = json!("Paris");
         /// let output = "PARIS".to_owned();
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-        /// assert_eq!(block_on(ExactMatch.case_insensitive().evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(ExactMatch.case_insensitive().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn case_insensitive();
 
@@ -215,7 +215,7 @@ config_methods! {
         /// let truth = json!("New York");
         /// let output = " New  York\n".to_owned();
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-        /// assert_eq!(block_on(ExactMatch.normalize_whitespace().evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(ExactMatch.normalize_whitespace().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn normalize_whitespace();
     }
@@ -299,10 +299,10 @@ mod tests {
         let s = "Paris".to_owned();
         assert_eq!(
             run(&ExactMatch, &s, Some(json!("Paris"))).unwrap().score,
-            1.0
+            Some(1.0)
         );
         let miss = run(&ExactMatch, &s, Some(json!("Rome"))).unwrap();
-        assert_eq!(miss.score, 0.0);
+        assert_eq!(miss.score, Some(0.0));
         assert_eq!(
             miss.explanation.as_deref(),
             Some(r#"output "Paris", ground truth "Rome""#)
@@ -313,7 +313,10 @@ mod tests {
             population: 2_100_000,
         };
         let truth = json!({"population": 2.1e6, "city": "Paris"});
-        assert_eq!(run(&ExactMatch, &answer, Some(truth)).unwrap().score, 1.0);
+        assert_eq!(
+            run(&ExactMatch, &answer, Some(truth)).unwrap().score,
+            Some(1.0)
+        );
         let miss = run(&ExactMatch, &answer, Some(json!({"city": "Lyon"}))).unwrap();
         assert_eq!(
             miss.explanation.as_deref(),
@@ -338,7 +341,7 @@ mod tests {
             &s,
             Some(json!({"answer": "Paris"})),
         );
-        assert_eq!(hit.unwrap().score, 1.0);
+        assert_eq!(hit.unwrap().score, Some(1.0));
     }
 
     #[test]
@@ -349,16 +352,16 @@ mod tests {
             run(&ExactMatch.case_insensitive(), &s, truth())
                 .unwrap()
                 .score,
-            0.0
+            Some(0.0)
         );
         assert_eq!(
             run(&ExactMatch.normalize_whitespace(), &s, truth())
                 .unwrap()
                 .score,
-            0.0
+            Some(0.0)
         );
         let both = ExactMatch.case_insensitive().normalize_whitespace();
-        assert_eq!(run(&both, &s, truth()).unwrap().score, 1.0);
+        assert_eq!(run(&both, &s, truth()).unwrap().score, Some(1.0));
         let miss = run(&ExactMatch.case_insensitive(), &s, truth()).unwrap();
         assert!(miss.explanation.unwrap().ends_with("(ignoring case)"));
     }
@@ -393,13 +396,13 @@ mod tests {
             run(&ExactMatch.field("city"), &answer, truth())
                 .unwrap()
                 .score,
-            1.0
+            Some(1.0)
         );
         assert_eq!(
             run(&ExactMatch.field("population"), &answer, truth())
                 .unwrap()
                 .score,
-            0.0
+            Some(0.0)
         );
         let error = run(&ExactMatch.output_field("country"), &answer, truth()).unwrap_err();
         assert_eq!(

@@ -37,7 +37,7 @@ const NAME: &str = "field_equals";
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
 ///
 /// let score = block_on(FieldEquals::new(["vendor", "total", "lines.0"]).evaluate(input)).unwrap();
-/// assert_eq!(score.score, 2.0 / 3.0);
+/// assert_eq!(score.score, Some(2.0 / 3.0));
 /// assert_eq!(
 ///     score.explanation.unwrap(),
 ///     r#"2 of 3 fields equal; `lines.0`: output "bolts", ground truth "nuts""#
@@ -191,15 +191,15 @@ mod tests {
         let out = json!({"a": {"b": 1}, "c": "x", "d": [1, 2]});
         let truth = || Some(json!({"a": {"b": 1.0}, "c": "y", "d": [1, 2], "e": 0}));
         let all = run(&FieldEquals::new(["a.b", "d"]), &out, truth()).unwrap();
-        assert_eq!((all.score, all.explanation), (1.0, None));
+        assert_eq!((all.score, all.explanation), (Some(1.0), None));
         let half = run(&FieldEquals::new(["a.b", "c"]), &out, truth()).unwrap();
-        assert_eq!(half.score, 0.5);
+        assert_eq!(half.score, Some(0.5));
         assert_eq!(
             half.explanation.as_deref(),
             Some("1 of 2 fields equal; `c`: output \"x\", ground truth \"y\"")
         );
         let missing = run(&FieldEquals::new(["e", "/a/b"]), &out, truth()).unwrap();
-        assert_eq!(missing.score, 0.5);
+        assert_eq!(missing.score, Some(0.5));
         assert_eq!(
             missing.explanation.as_deref(),
             Some(
@@ -225,7 +225,7 @@ mod tests {
             run(&FieldEquals::new(["name", "age"]), &out, truth)
                 .unwrap()
                 .score,
-            1.0
+            Some(1.0)
         );
     }
 

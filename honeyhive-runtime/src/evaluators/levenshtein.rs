@@ -38,7 +38,7 @@ const NAME: &str = "levenshtein";
 /// let output = "sitting".to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
 /// let score = block_on(Levenshtein.evaluate(input)).unwrap();
-/// assert_eq!(score.score, 1.0 - 3.0 / 7.0);
+/// assert_eq!(score.score, Some(1.0 - 3.0 / 7.0));
 /// assert_eq!(score.extra, vec![("distance".to_owned(), 3.0)]);
 /// assert_eq!(score.explanation.unwrap(), r#"3 edits from the ground truth "kitten" to the output "sitting""#);
 /// ```
@@ -72,7 +72,7 @@ impl Levenshtein {
 /// let truth = json!({"text": "the cat sat."});
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
 /// let evaluator = Levenshtein.field("text").case_insensitive().normalize_whitespace();
-/// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LevenshteinWith {
@@ -120,7 +120,7 @@ config_methods! {
         /// let truth = json!({"answer": "Paris"});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
         /// let score = block_on(Levenshtein.field("answer").evaluate(input)).unwrap();
-        /// assert_eq!(score.score, 1.0 - 1.0 / 6.0);
+        /// assert_eq!(score.score, Some(1.0 - 1.0 / 6.0));
         /// ```
         fn field(path: impl Into<String>);
 
@@ -135,7 +135,7 @@ config_methods! {
         /// let output = json!({"answer": "Paris"});
         /// let truth = json!("Paris");
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-        /// assert_eq!(block_on(Levenshtein.output_field("answer").evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(Levenshtein.output_field("answer").evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn output_field(path: impl Into<String>);
 
@@ -151,7 +151,7 @@ config_methods! {
         /// let output = "Paris".to_owned();
         /// let truth = json!({"answer": "Paris"});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-        /// assert_eq!(block_on(Levenshtein.ground_truth_field("answer").evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(Levenshtein.ground_truth_field("answer").evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn ground_truth_field(path: impl Into<String>);
 
@@ -166,7 +166,7 @@ config_methods! {
         /// let truth = json!("PARIS");
         /// let output = "paris".to_owned();
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-        /// assert_eq!(block_on(Levenshtein.case_insensitive().evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(Levenshtein.case_insensitive().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn case_insensitive();
 
@@ -182,7 +182,7 @@ config_methods! {
         /// let truth = json!("New York");
         /// let output = "New\n  York ".to_owned();
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-        /// assert_eq!(block_on(Levenshtein.normalize_whitespace().evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(Levenshtein.normalize_whitespace().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn normalize_whitespace();
     }
@@ -244,16 +244,16 @@ mod tests {
     fn similarity_and_distance() {
         let s = |t: &str| t.to_owned();
         let same = run(&Levenshtein, &s("héllo"), Some(json!("héllo"))).unwrap();
-        assert_eq!(same.score, 1.0);
+        assert_eq!(same.score, Some(1.0));
         assert_eq!(same.explanation, None);
         assert_eq!(same.extra, vec![("distance".to_owned(), 0.0)]);
         let empty = run(&Levenshtein, &s(""), Some(json!(""))).unwrap();
-        assert_eq!(empty.score, 1.0);
+        assert_eq!(empty.score, Some(1.0));
         let none = run(&Levenshtein, &s("abc"), Some(json!("xyz"))).unwrap();
-        assert_eq!(none.score, 0.0);
+        assert_eq!(none.score, Some(0.0));
         // Counted in characters, not bytes.
         let one = run(&Levenshtein, &s("héllo"), Some(json!("hello"))).unwrap();
-        assert_eq!(one.score, 0.8);
+        assert_eq!(one.score, Some(0.8));
         assert_eq!(
             one.explanation.as_deref(),
             Some("1 edit from the ground truth \"hello\" to the output \"héllo\"")
@@ -264,9 +264,9 @@ mod tests {
     fn text_options() {
         let out = "  HELLO   world ".to_owned();
         let truth = || Some(json!("hello world"));
-        assert!(run(&Levenshtein, &out, truth()).unwrap().score < 0.5);
+        assert!(run(&Levenshtein, &out, truth()).unwrap().score.unwrap() < 0.5);
         let both = Levenshtein.case_insensitive().normalize_whitespace();
-        assert_eq!(run(&both, &out, truth()).unwrap().score, 1.0);
+        assert_eq!(run(&both, &out, truth()).unwrap().score, Some(1.0));
         let case = run(&Levenshtein.case_insensitive(), &out, truth()).unwrap();
         assert!(case.explanation.unwrap().ends_with("(ignoring case)"));
     }
@@ -276,7 +276,7 @@ mod tests {
         let out = json!({"a": "abc", "n": 1});
         let truth = || Some(json!({"a": "abd"}));
         let score = run(&Levenshtein.field("a"), &out, truth()).unwrap();
-        assert!((score.score - 2.0 / 3.0).abs() < 1e-12);
+        assert!((score.score.unwrap() - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(
             run(
                 &Levenshtein.output_field("n").ground_truth_field("a"),

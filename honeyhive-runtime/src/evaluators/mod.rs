@@ -60,7 +60,7 @@
 //!
 //! let output = "PARIS".to_owned();
 //! let truth = json!("Paris");
-//! let scores: Vec<(String, Result<f64, String>)> = list
+//! let scores: Vec<(String, Result<Option<f64>, String>)> = list
 //!     .iter()
 //!     .map(|evaluator| {
 //!         let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
@@ -68,14 +68,14 @@
 //!         (evaluator.name().into_owned(), score)
 //!     })
 //!     .collect();
-//! assert_eq!(scores[0], ("exact_match".to_owned(), Ok(0.0)));
-//! assert_eq!(scores[1], ("exact_match_any_case".to_owned(), Ok(1.0)));
-//! assert_eq!(scores[2], ("contains".to_owned(), Ok(0.0)));
-//! assert_eq!(scores[3], ("contains_ground_truth".to_owned(), Ok(0.0)));
-//! assert_eq!(scores[4], ("regex_match".to_owned(), Ok(1.0)));
-//! assert_eq!(scores[5], ("valid_json".to_owned(), Ok(0.0)));
+//! assert_eq!(scores[0], ("exact_match".to_owned(), Ok(Some(0.0))));
+//! assert_eq!(scores[1], ("exact_match_any_case".to_owned(), Ok(Some(1.0))));
+//! assert_eq!(scores[2], ("contains".to_owned(), Ok(Some(0.0))));
+//! assert_eq!(scores[3], ("contains_ground_truth".to_owned(), Ok(Some(0.0))));
+//! assert_eq!(scores[4], ("regex_match".to_owned(), Ok(Some(1.0))));
+//! assert_eq!(scores[5], ("valid_json".to_owned(), Ok(Some(0.0))));
 //! assert_eq!(scores[6].0, "levenshtein");
-//! assert!((scores[6].1.clone().unwrap() - 0.2).abs() < 1e-9); // 4 edits over 5 characters
+//! assert!((scores[6].1.clone().unwrap().unwrap() - 0.2).abs() < 1e-9); // 4 edits over 5 characters
 //! ```
 
 mod builtin;
@@ -158,7 +158,7 @@ mod tests {
             } else {
                 1.0
             };
-            assert_eq!(score.score, expected, "{}", evaluator.name());
+            assert_eq!(score.score, Some(expected), "{}", evaluator.name());
             assert!(!evaluator.params().inputs);
         }
 
@@ -217,6 +217,6 @@ mod tests {
         let evaluator = NumericCloseness::new(0.0);
         let future = crate::Evaluator::evaluate(&evaluator, input);
         assert_send(&future);
-        assert_eq!(block_on(future).unwrap().score, 1.0);
+        assert_eq!(block_on(future).unwrap().score, Some(1.0));
     }
 }

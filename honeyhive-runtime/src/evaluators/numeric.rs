@@ -37,11 +37,11 @@ const NAME: &str = "numeric_closeness";
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
 ///
 /// let score = block_on(NumericCloseness::new(1.0).evaluate(input)).unwrap();
-/// assert_eq!(score.score, 1.0);
+/// assert_eq!(score.score, Some(1.0));
 /// assert_eq!(score.extra, vec![("distance".to_owned(), 0.5)]);
 ///
 /// let score = block_on(NumericCloseness::relative(0.001).evaluate(input)).unwrap();
-/// assert_eq!(score.score, 0.0);
+/// assert_eq!(score.score, Some(0.0));
 /// assert_eq!(score.explanation.unwrap(), "|99.5 - 100| = 0.5 is more than the tolerance 0.1 (0.1% of 100)");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -83,8 +83,8 @@ impl NumericCloseness {
     /// let truth = json!(2000);
     /// let output = 2080_u32;
     /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
-    /// assert_eq!(block_on(NumericCloseness::relative(0.05).evaluate(input)).unwrap().score, 1.0);
-    /// assert_eq!(block_on(NumericCloseness::relative(0.01).evaluate(input)).unwrap().score, 0.0);
+    /// assert_eq!(block_on(NumericCloseness::relative(0.05).evaluate(input)).unwrap().score, Some(1.0));
+    /// assert_eq!(block_on(NumericCloseness::relative(0.01).evaluate(input)).unwrap().score, Some(0.0));
     /// ```
     #[track_caller]
     pub fn relative(tolerance: f64) -> NumericCloseness {
@@ -148,7 +148,7 @@ config_methods! {
         /// let truth = json!({"total": 10});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
         /// let evaluator = NumericCloseness::new(0.01).field("total");
-        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn field(path: impl Into<String>);
 
@@ -164,7 +164,7 @@ config_methods! {
         /// let truth = json!(42);
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
         /// let evaluator = NumericCloseness::new(1.0).output_field("estimate");
-        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn output_field(path: impl Into<String>);
 
@@ -181,7 +181,7 @@ config_methods! {
         /// let truth = json!({"value": 3.14159, "unit": "rad"});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
         /// let evaluator = NumericCloseness::new(0.01).ground_truth_field("value");
-        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn ground_truth_field(path: impl Into<String>);
     }
@@ -255,34 +255,43 @@ mod tests {
     fn absolute_tolerance() {
         let e = NumericCloseness::new(0.5);
         let hit = run(&e, &10.5_f64, Some(json!(10))).unwrap();
-        assert_eq!((hit.score, hit.explanation), (1.0, None));
+        assert_eq!((hit.score, hit.explanation), (Some(1.0), None));
         assert_eq!(hit.extra, vec![("distance".to_owned(), 0.5)]);
         let miss = run(&e, &9_i32, Some(json!(10))).unwrap();
-        assert_eq!(miss.score, 0.0);
+        assert_eq!(miss.score, Some(0.0));
         assert_eq!(
             miss.explanation.as_deref(),
             Some("|9 - 10| = 1 is more than the tolerance 0.5")
         );
         let exact = NumericCloseness::new(0.0);
-        assert_eq!(run(&exact, &3_u8, Some(json!(3.0))).unwrap().score, 1.0);
+        assert_eq!(
+            run(&exact, &3_u8, Some(json!(3.0))).unwrap().score,
+            Some(1.0)
+        );
         assert_eq!(
             run(&exact, &3.000_001_f64, Some(json!(3))).unwrap().score,
-            0.0
+            Some(0.0)
         );
     }
 
     #[test]
     fn relative_tolerance() {
         let e = NumericCloseness::relative(0.1);
-        assert_eq!(run(&e, &-109_i64, Some(json!(-100))).unwrap().score, 1.0);
+        assert_eq!(
+            run(&e, &-109_i64, Some(json!(-100))).unwrap().score,
+            Some(1.0)
+        );
         let miss = run(&e, &-111_i64, Some(json!(-100))).unwrap();
-        assert_eq!(miss.score, 0.0);
+        assert_eq!(miss.score, Some(0.0));
         assert_eq!(
             miss.explanation.as_deref(),
             Some("|-111 - -100| = 11 is more than the tolerance 10 (10% of -100)")
         );
-        assert_eq!(run(&e, &0_i64, Some(json!(0))).unwrap().score, 1.0);
-        assert_eq!(run(&e, &0.001_f64, Some(json!(0))).unwrap().score, 0.0);
+        assert_eq!(run(&e, &0_i64, Some(json!(0))).unwrap().score, Some(1.0));
+        assert_eq!(
+            run(&e, &0.001_f64, Some(json!(0))).unwrap().score,
+            Some(0.0)
+        );
     }
 
     #[test]
@@ -292,7 +301,7 @@ mod tests {
             run(&e, &" 42\n".to_owned(), Some(json!("42.05")))
                 .unwrap()
                 .score,
-            1.0
+            Some(1.0)
         );
         assert_eq!(
             run(&e, &"about 42".to_owned(), Some(json!(42))).unwrap_err(),
@@ -307,7 +316,7 @@ mod tests {
             run(&e.clone().field("p.x"), &out, Some(json!({"p": {"x": 1}})))
                 .unwrap()
                 .score,
-            1.0
+            Some(1.0)
         );
         assert_eq!(
             run(&e.clone().output_field("s"), &out, Some(json!(1))).unwrap_err(),

@@ -37,11 +37,11 @@ const NAME: &str = "regex_match";
 ///
 /// let phone = RegexMatch::new(r"\d{3}-\d{4}").named("has_phone_number");
 /// let score = block_on(phone.evaluate(input)).unwrap();
-/// assert_eq!(score.score, 1.0);
+/// assert_eq!(score.score, Some(1.0));
 /// assert_eq!(score.explanation.unwrap(), r#"matched "555-0142""#);
 ///
 /// let whole = RegexMatch::new(r"^\d{3}-\d{4}$");
-/// assert_eq!(block_on(whole.evaluate(input)).unwrap().score, 0.0);
+/// assert_eq!(block_on(whole.evaluate(input)).unwrap().score, Some(0.0));
 /// ```
 #[derive(Debug, Clone)]
 pub struct RegexMatch {
@@ -145,7 +145,7 @@ config_methods! {
         /// let output = json!({"reply": {"date": "2024-05-01"}});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
         /// let iso_date = RegexMatch::new(r"^\d{4}-\d{2}-\d{2}$").field("reply.date");
-        /// assert_eq!(block_on(iso_date.evaluate(input)).unwrap().score, 1.0);
+        /// assert_eq!(block_on(iso_date.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn field(path: impl Into<String>);
     }
@@ -236,15 +236,18 @@ mod tests {
     fn matches_anywhere_unless_anchored() {
         let s = "order #1234 shipped".to_owned();
         let hit = run(&RegexMatch::new(r"#(\d+)"), &s).unwrap();
-        assert_eq!(hit.score, 1.0);
+        assert_eq!(hit.score, Some(1.0));
         assert_eq!(hit.explanation.as_deref(), Some("matched \"#1234\""));
         let miss = run(&RegexMatch::new(r"^#\d+$"), &s).unwrap();
-        assert_eq!(miss.score, 0.0);
+        assert_eq!(miss.score, Some(0.0));
         assert_eq!(
             miss.explanation.as_deref(),
             Some("`^#\\d+$` does not match the output \"order #1234 shipped\"")
         );
-        assert_eq!(run(&RegexMatch::new("(?i)SHIPPED"), &s).unwrap().score, 1.0);
+        assert_eq!(
+            run(&RegexMatch::new("(?i)SHIPPED"), &s).unwrap().score,
+            Some(1.0)
+        );
     }
 
     #[test]
@@ -269,7 +272,7 @@ mod tests {
             run(&RegexMatch::new(r"^\d+$").field("a.1"), &out)
                 .unwrap()
                 .score,
-            1.0
+            Some(1.0)
         );
         assert_eq!(
             run(&RegexMatch::new(r"\d").field("n"), &out).unwrap_err(),

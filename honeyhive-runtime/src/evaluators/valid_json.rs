@@ -32,12 +32,12 @@ const NAME: &str = "valid_json";
 ///
 /// let output = r#"{"city": "Paris"}"#.to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-/// assert_eq!(block_on(ValidJson.evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(ValidJson.evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// let output = "{'city': 'Paris'}".to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
 /// let score = block_on(ValidJson.evaluate(input)).unwrap();
-/// assert_eq!(score.score, 0.0);
+/// assert_eq!(score.score, Some(0.0));
 /// assert_eq!(score.explanation.unwrap(), "not JSON: key must be a string at line 1 column 2");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -68,7 +68,7 @@ impl ValidJson {
 /// let output = Reply { raw: "[1, 2, 3]".into(), model: "small".into() };
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
 /// let evaluator = ValidJson.field("raw").named("raw_is_json");
-/// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, 1.0);
+/// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ValidJsonWith {
@@ -113,7 +113,7 @@ config_methods! {
         ///
         /// let output = json!({"reply": {"raw": "not json"}});
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
-        /// assert_eq!(block_on(ValidJson.field("reply.raw").evaluate(input)).unwrap().score, 0.0);
+        /// assert_eq!(block_on(ValidJson.field("reply.raw").evaluate(input)).unwrap().score, Some(0.0));
         /// ```
         fn field(path: impl Into<String>);
     }
@@ -159,11 +159,15 @@ mod tests {
     #[test]
     fn parses_text() {
         for ok in [r#"{"a": [1, null]}"#, " 42 ", "\"s\"", "null", "[]"] {
-            assert_eq!(run(&ValidJson, &ok.to_owned()).unwrap().score, 1.0, "{ok}");
+            assert_eq!(
+                run(&ValidJson, &ok.to_owned()).unwrap().score,
+                Some(1.0),
+                "{ok}"
+            );
         }
         for bad in ["", "{a: 1}", "[1, 2", "{} {}", "```json\n{}\n```"] {
             let score = run(&ValidJson, &bad.to_owned()).unwrap();
-            assert_eq!(score.score, 0.0, "{bad}");
+            assert_eq!(score.score, Some(0.0), "{bad}");
             assert!(score.explanation.unwrap().starts_with("not JSON: "));
         }
         let score = run(&ValidJson, &"{} {}".to_owned()).unwrap();
@@ -176,7 +180,7 @@ mod tests {
     #[test]
     fn structured_outputs_need_a_field() {
         let out = json!({"n": 1, "raw": "{}"});
-        assert_eq!(run(&ValidJson.field("raw"), &out).unwrap().score, 1.0);
+        assert_eq!(run(&ValidJson.field("raw"), &out).unwrap().score, Some(1.0));
         assert_eq!(
             run(&ValidJson, &out).unwrap_err(),
             "the output is an object with fields `n`, `raw`, not text; \

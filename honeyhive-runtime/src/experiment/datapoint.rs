@@ -274,6 +274,13 @@ where
                                 .push(KeyValue::new(format!("{}.{name}", attr::METRICS), value));
                             enrichment = enrichment.metric(name, value);
                         }
+                        for (name, text) in e.label_metrics() {
+                            metrics.values.push(KeyValue::new(
+                                format!("{}.{name}", attr::METRICS),
+                                text.to_owned(),
+                            ));
+                            enrichment = enrichment.metric(name, text);
+                        }
                         if let Some(text) = explanation {
                             metrics.values.push(KeyValue::new(
                                 format!("{}.{}_explanation", attr::METRICS, e.name),
@@ -366,10 +373,13 @@ where
     let mut first_kind = None;
     let mut explanation = None;
     let mut extra: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut label_votes: Vec<String> = Vec::new();
+    let mut extra_labels: Vec<(String, Vec<String>)> = Vec::new();
     for outcome in outcomes {
         match outcome {
             Ok(score) => {
-                scores.push(score.score);
+                scores.extend(score.score);
+                label_votes.extend(score.label);
                 if explanation.is_none() {
                     explanation = score.explanation;
                 }
@@ -377,6 +387,12 @@ where
                     match extra.iter_mut().find(|(k, _)| *k == key) {
                         Some((_, values)) => values.push(value),
                         None => extra.push((key, vec![value])),
+                    }
+                }
+                for (key, text) in score.labels {
+                    match extra_labels.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, texts)) => texts.push(text),
+                        None => extra_labels.push((key, vec![text])),
                     }
                 }
             }
@@ -391,6 +407,12 @@ where
     let extra: Vec<(String, f64)> = extra
         .into_iter()
         .filter_map(|(k, values)| aggregate.apply(&values).map(|v| (k, v)))
+        .collect();
+    // Labels are not numbers: repeated calls settle on the most frequent one.
+    let label = most_frequent(&label_votes);
+    let labels: Vec<(String, String)> = extra_labels
+        .into_iter()
+        .filter_map(|(k, texts)| most_frequent(&texts).map(|t| (k, t)))
         .collect();
 
     let mut out = Attributes::default();
@@ -425,28 +447,62 @@ where
             *value,
         ));
     }
-    span.set(out);
-    if score.is_none() {
-        let message = errors
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "the evaluator returned no score".to_owned());
-        span.fail(first_kind.unwrap_or("error"), &message);
-    } else if !errors.is_empty() {
-        // Some repeats failed: the metric stands on the others; the span says so.
-        span.set({
-            let mut a = Attributes::default();
-            flattened(&format!("{}.errors", attr::OUTPUTS), &errors, &mut a);
-            a
-        });
+    if let Some(label) = &label {
+        out.values.push(KeyValue::new(
+            attr::GEN_AI_EVALUATION_SCORE_LABEL,
+            label.clone(),
+        ));
+        out.values.push(KeyValue::new(
+            format!("{}.label", attr::OUTPUTS),
+            label.clone(),
+        ));
     }
-    span.end();
+    if options.repeat > 1 && !label_votes.is_empty() {
+        flattened(&format!("{}.labels", attr::OUTPUTS), &label_votes, &mut out);
+    }
     let result = EvaluationResult {
         name,
         score,
         scores,
         extra,
+        label,
+        labels,
         errors,
     };
+    for (metric, text) in result.label_metrics() {
+        out.values.push(KeyValue::new(
+            format!("{}.{metric}", attr::METRICS),
+            text.to_owned(),
+        ));
+    }
+    span.set(out);
+    if result.score.is_none() && result.label.is_none() {
+        let message = result
+            .errors
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "the evaluator returned no score".to_owned());
+        span.fail(first_kind.unwrap_or("error"), &message);
+    } else if !result.errors.is_empty() {
+        // Some repeats failed: the metric stands on the others; the span says so.
+        span.set({
+            let mut a = Attributes::default();
+            flattened(&format!("{}.errors", attr::OUTPUTS), &result.errors, &mut a);
+            a
+        });
+    }
+    span.end();
     (result, explanation)
+}
+
+/// The most frequent of `texts`, the first seen on a tie; `None` for none.
+fn most_frequent(texts: &[String]) -> Option<String> {
+    let mut best: Option<(&String, usize)> = None;
+    for text in texts {
+        let count = texts.iter().filter(|t| *t == text).count();
+        if best.is_none_or(|(_, most)| count > most) {
+            best = Some((text, count));
+        }
+    }
+    best.map(|(text, _)| text.clone())
 }

@@ -181,6 +181,14 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
         text.push_str(&table.to_string());
         text.push('\n');
         text.push_str(&legend(report));
+        for m in report.metrics.iter().filter(|m| !m.labels.is_empty()) {
+            let counts: Vec<String> = m
+                .labels
+                .iter()
+                .map(|(label, n)| format!("{label:?} {n}"))
+                .collect();
+            text.push_str(&format!("labels of {}: {}\n", m.name, counts.join(", ")));
+        }
     }
     if failed > 0 {
         text.push_str(&format!(
@@ -268,6 +276,8 @@ mod tests {
                         score,
                         scores: score.into_iter().collect(),
                         extra: vec![],
+                        label: None,
+                        labels: vec![],
                         errors: score.map_or_else(|| vec!["judge down".into()], |_| vec![]),
                     }],
                 },

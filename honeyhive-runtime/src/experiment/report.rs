@@ -115,6 +115,15 @@ pub struct EvaluationResult {
     /// Extra metrics (`<evaluator>_<key>`), aggregated like the score.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra: Vec<(String, f64)>,
+    /// The score's label ([`Score::label`](crate::Score)); with `repeat`, the most
+    /// frequent one. A result with a label and no score is a label-only metric, not a
+    /// failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Extra labels (`<evaluator>_<key>` with text values); with `repeat`, the most
+    /// frequent per key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
     /// The error of the failed calls (error text, panic message or timeout).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -131,6 +140,20 @@ impl EvaluationResult {
                     .iter()
                     .map(|(k, v)| (format!("{}_{k}", self.name), *v)),
             )
+    }
+
+    /// The labels this result contributes, as text metrics: its label (as `<name>` when
+    /// it has no score, else as `<name>_label`), and `<name>_<key>` per extra label.
+    pub fn label_metrics(&self) -> impl Iterator<Item = (String, &str)> + '_ {
+        let own = self.label.as_deref().map(|label| match self.score {
+            Some(_) => (format!("{}_label", self.name), label),
+            None => (self.name.clone(), label),
+        });
+        own.into_iter().chain(
+            self.labels
+                .iter()
+                .map(|(k, v)| (format!("{}_{k}", self.name), v.as_str())),
+        )
     }
 }
 
@@ -588,6 +611,8 @@ mod tests {
                     score: *score,
                     scores: score.iter().copied().collect(),
                     extra: vec![],
+                    label: None,
+                    labels: vec![],
                     errors: if score.is_none() {
                         vec!["boom".into()]
                     } else {
@@ -659,6 +684,27 @@ mod tests {
         assert_eq!(m.pass_rate, Some(0.5));
         assert_eq!(m.passed, Some(true));
         assert!(r.check().is_ok());
+    }
+
+    #[test]
+    fn the_summary_counts_each_label() {
+        let mut labelled = datapoint(0, &[("tone", None)], None);
+        labelled.evaluations[0].label = Some("polite".into());
+        labelled.evaluations[0].errors.clear();
+        let mut rude = labelled.clone();
+        rude.index = 1;
+        rude.evaluations[0].label = Some("rude".into());
+        let mut polite = labelled.clone();
+        polite.index = 2;
+        let r = report(vec![labelled, rude, polite], &[], 0);
+        let m = r.metric("tone").unwrap();
+        assert_eq!((m.count, m.errors), (0, 0));
+        assert_eq!(m.labels, [("polite".to_owned(), 2), ("rude".to_owned(), 1)]);
+        let text = crate::experiment::output::render_summary(&r);
+        assert!(
+            text.contains("labels of tone: \"polite\" 2, \"rude\" 1\n"),
+            "{text}"
+        );
     }
 
     #[test]

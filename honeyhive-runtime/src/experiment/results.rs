@@ -302,6 +302,10 @@ struct Evaluation<'a> {
     score: Option<Bits>,
     scores: Vec<Bits>,
     extra: Vec<(Cow<'a, str>, Bits)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    label: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    labels: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     errors: Vec<Cow<'a, str>>,
 }
 
@@ -343,6 +347,12 @@ impl<'a> Line<'a> {
                         .iter()
                         .map(|(k, v)| (Cow::Borrowed(k.as_str()), Bits::from(*v)))
                         .collect(),
+                    label: e.label.as_deref().map(Cow::Borrowed),
+                    labels: e
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                        .collect(),
                     errors: e.errors.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
                 })
                 .collect(),
@@ -369,6 +379,12 @@ impl<'a> Line<'a> {
                         .extra
                         .into_iter()
                         .map(|(k, v)| (k.into_owned(), v.into()))
+                        .collect(),
+                    label: e.label.map(Cow::into_owned),
+                    labels: e
+                        .labels
+                        .into_iter()
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
                         .collect(),
                     errors: e.errors.into_iter().map(Cow::into_owned).collect(),
                 })
@@ -399,6 +415,8 @@ mod tests {
                 score: Some(score),
                 scores: vec![score, -0.0],
                 extra: vec![("tokens".into(), f64::INFINITY)],
+                label: Some("label \"quoted\"\n".into()),
+                labels: vec![("tone".into(), "polite".into())],
                 errors: vec!["late".into()],
             }],
             duration_ms: 0.1 + 0.2,

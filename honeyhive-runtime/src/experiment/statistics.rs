@@ -43,6 +43,10 @@ pub struct MetricSummary {
     /// `None` when nothing is asked of it (no threshold, no errors beyond the allowance).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passed: Option<bool>,
+    /// How many datapoints got each label, in the order the labels first appeared (a
+    /// metric whose evaluator returns labels: [`Score::label`](crate::Score)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, usize)>,
 }
 
 /// A percentile with linear interpolation between closest ranks, as numpy's default.
@@ -83,6 +87,8 @@ struct Running {
     max: Option<f64>,
     /// Values that meet the threshold.
     passing: usize,
+    /// Datapoints per label, in first-seen order.
+    labels: Vec<(String, usize)>,
 }
 
 /// Every metric's figures so far, in the order the metrics first appear (evaluator order).
@@ -118,13 +124,21 @@ impl Statistics {
         }
         for e in &result.evaluations {
             let i = self.slot(&e.name);
-            match e.score {
-                Some(score) => self.metrics[i].push(score),
-                None => self.metrics[i].errors += 1,
+            match (e.score, &e.label) {
+                (Some(score), _) => self.metrics[i].push(score),
+                // Only a label: a value of another kind, not a failure.
+                (None, Some(_)) => {}
+                (None, None) => self.metrics[i].errors += 1,
             }
             for (key, value) in &e.extra {
                 let i = self.slot(&format!("{}_{key}", e.name));
                 self.metrics[i].push(*value);
+            }
+            // A label counts under the metric it is reported as (`<name>` for a score that
+            // is only a label, else `<name>_label`), so the table has one row per metric.
+            for (name, label) in e.label_metrics() {
+                let i = self.slot(&name);
+                self.metrics[i].count_label(label);
             }
         }
     }
@@ -145,6 +159,7 @@ impl Statistics {
             min: None,
             max: None,
             passing: 0,
+            labels: Vec::new(),
         });
         self.metrics.len() - 1
     }
@@ -226,6 +241,7 @@ impl Statistics {
                     threshold: m.threshold,
                     pass_rate,
                     passed,
+                    labels: m.labels,
                     name: m.name,
                 }
             })
@@ -234,6 +250,13 @@ impl Statistics {
 }
 
 impl Running {
+    fn count_label(&mut self, label: &str) {
+        match self.labels.iter_mut().find(|(l, _)| l == label) {
+            Some((_, n)) => *n += 1,
+            None => self.labels.push((label.to_owned(), 1)),
+        }
+    }
+
     fn push(&mut self, value: f64) {
         self.count += 1;
         self.sum = Some(self.sum.map_or(value, |sum| sum + value));
@@ -279,6 +302,8 @@ mod tests {
                 score,
                 scores: score.into_iter().collect(),
                 extra: extra.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+                label: None,
+                labels: Vec::new(),
                 errors: Vec::new(),
             }],
             duration_ms: 0.0,
