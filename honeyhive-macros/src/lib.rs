@@ -445,6 +445,9 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   not score, whether or not its metric has a threshold.
 /// * `ground_truth = Type`: checks every datapoint's ground truth against `Type` before
 ///   the run.
+/// * `aggregate = "average" | "sum" | "min" | "max"`: how HoneyHive aggregates each metric
+///   over the run (default `average`), sent with the run and the request for its results
+///   (`Experiment::aggregate_function`).
 /// * `crate = path`: the path of a renamed `honeyhive` dependency.
 ///
 /// A sync function, a `Result` return, and the options together:
@@ -471,6 +474,7 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     allow_failures = 1,
 ///     allow_evaluator_errors = 1,
 ///     ground_truth = i64,
+///     aggregate = "max",
 /// )]
 /// fn adder(input: Sum) -> Result<i64, String> {
 ///     input.a.checked_add(input.b).ok_or_else(|| "overflow".to_owned())

@@ -95,3 +95,4 @@ pub fn boxed_evaluator<I, O, E: Evaluator<I, O> + 'static>(
 
 // `#[experiment]`.
 pub use crate::experiment::{Comparison, Experiment, blocking, run_test};
+pub use crate::runs::AggregateFunction;

@@ -11,6 +11,7 @@ use crate::support::{Answer, Question, exact_match, judged, pipeline};
     evaluators = [exact_match, judged],
     threshold(exact_match >= 0.5, judged >= 0.5),
     max_concurrency = 4,
+    aggregate = "max",
 )]
 #[ignore = "run by macro_tests in a subprocess"]
 async fn passing(question: Question) -> Answer {

@@ -173,6 +173,10 @@ fn with_an_api_key_the_generated_test_reports_to_honeyhive() {
     assert_eq!(runs[0]["event_ids"].as_array().unwrap().len(), 6);
     assert_eq!(server.sessions().len(), 6);
     let run_id = runs[0]["run_id"].as_str().unwrap();
+    // `aggregate = "max"` goes with the run and with the request for its results.
+    assert_eq!(runs[0]["configuration"]["aggregate_function"], "max");
+    let result = &server.requests_to(&format!("/v1/runs/{run_id}/result"))[0];
+    assert_eq!(result.query.as_deref(), Some("aggregate_function=max"));
     assert!(
         text.contains(&format!("run {run_id}: {}/v1/runs/{run_id}", server.url())),
         "{text}"

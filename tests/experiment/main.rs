@@ -5,6 +5,7 @@
 #[path = "../runtime/common.rs"]
 #[allow(dead_code)]
 mod common;
+mod compare;
 mod concurrency;
 mod datasets;
 mod faults;

@@ -69,6 +69,7 @@ pub mod judges {
     allow_failures = 1,
     allow_evaluator_errors = 2,
     ground_truth = Answer,
+    aggregate = "max",
 )]
 async fn qa_pipeline(input: Question) -> Answer {
     Answer { answer: input.text }

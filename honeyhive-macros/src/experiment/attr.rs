@@ -9,7 +9,7 @@ use syn::{Expr, Ident, LitStr, Path, Token, Type};
 
 use crate::common::suggest;
 use crate::options::{
-    OptionTable, crate_path, int_value, parenthesized, string_value, timeout_value,
+    OptionTable, check_choice, crate_path, int_value, parenthesized, string_value, timeout_value,
 };
 
 /// Every option, as written in error messages.
@@ -24,6 +24,10 @@ const OPTIONS: OptionTable = OptionTable {
         ("max_concurrency", "max_concurrency = 8"),
         ("repetitions", "repetitions = 3"),
         ("timeout", "timeout = \"30s\""),
+        (
+            "aggregate",
+            "aggregate = \"average\" | \"sum\" | \"min\" | \"max\"",
+        ),
         ("allow_failures", "allow_failures = 1"),
         ("allow_evaluator_errors", "allow_evaluator_errors = 1"),
         ("ground_truth", "ground_truth = Type"),
@@ -31,6 +35,18 @@ const OPTIONS: OptionTable = OptionTable {
     ],
     aliases: &[],
 };
+
+/// How HoneyHive may aggregate a metric over a run (the runtime's `AggregateFunction`).
+pub(crate) const AGGREGATE_FUNCTIONS: &[&str] = &["average", "sum", "min", "max"];
+
+/// Other words for them: `(word, aggregate function)`.
+const AGGREGATE_FUNCTION_ALIASES: &[(&str, &str)] = &[
+    ("mean", "average"),
+    ("avg", "average"),
+    ("total", "sum"),
+    ("minimum", "min"),
+    ("maximum", "max"),
+];
 
 /// The options of one `#[experiment]`.
 #[derive(Default)]
@@ -43,6 +59,8 @@ pub(crate) struct ExperimentArgs {
     pub(crate) max_concurrency: Option<u64>,
     pub(crate) repetitions: Option<u64>,
     pub(crate) timeout_ms: Option<u64>,
+    /// `aggregate = "..."`: one of [`AGGREGATE_FUNCTIONS`].
+    pub(crate) aggregate: Option<LitStr>,
     pub(crate) allow_failures: Option<u64>,
     pub(crate) allow_evaluator_errors: Option<u64>,
     pub(crate) ground_truth: Option<Type>,
@@ -295,6 +313,21 @@ impl Parse for ExperimentArgs {
                     }
                     Err(e) => errors.push(e),
                 },
+                "aggregate" => {
+                    let lit = string_value(input, option, "aggregate = \"max\"")?;
+                    match check_choice(
+                        &lit,
+                        "aggregate",
+                        "aggregate function",
+                        AGGREGATE_FUNCTIONS,
+                        AGGREGATE_FUNCTION_ALIASES,
+                    ) {
+                        Ok(()) => {
+                            args.aggregate.get_or_insert(lit);
+                        }
+                        Err(e) => errors.push(e),
+                    }
+                }
                 "ground_truth" => {
                     if !input.peek(Token![=]) {
                         return Err(syn::Error::new(
@@ -408,7 +441,7 @@ mod tests {
             "dataset = \"d.jsonl\", evaluators = [exact_match, m::length, Contains::new(\"x\")], \
              threshold(exact_match >= 0.9, length < -2), name = \"qa\", max_concurrency = 8, \
              repetitions = 2, timeout = \"30s\", allow_failures = 0, allow_evaluator_errors = 3, \
-             ground_truth = Answer, crate = hh",
+             ground_truth = Answer, aggregate = \"max\", crate = hh",
         )
         .unwrap();
         assert_eq!(a.evaluators.len(), 3);
@@ -419,6 +452,7 @@ mod tests {
             (Operator::Below, -2.0)
         );
         assert_eq!(a.timeout_ms, Some(30_000));
+        assert_eq!(a.aggregate.unwrap().value(), "max");
         assert_eq!(
             (
                 a.max_concurrency,
@@ -437,6 +471,11 @@ mod tests {
         assert!(err("dataset = \"a.txt\"").contains("`.json`"));
         assert!(err("dataset = \"a.json\", dataset_id = \"x\"").contains("not both"));
         assert!(err("datset = \"a.json\"").contains("did you mean `dataset`"));
+        assert!(
+            err("dataset = \"a.json\", aggregate = \"mean\"")
+                .contains("unknown aggregate function `mean` (did you mean `\"average\"`?)")
+        );
+        assert!(err("dataset = \"a.json\", aggregate = max").contains("takes a string literal"));
         assert!(
             err("dataset = \"a.json\", evaluators = [exact_match], threshold(judge >= 1)")
                 .contains("`judge` is not an evaluator of this experiment; thresholds name one of the listed evaluators: `exact_match`")

@@ -158,6 +158,15 @@ fn expand(args: ExperimentArgs, function: ItemFn) -> syn::Result<TokenStream> {
             .map(|n| quote!(.allow_evaluator_errors(#n as usize))),
         args.timeout_ms
             .map(|ms| quote!(.timeout(::std::time::Duration::from_millis(#ms)))),
+        args.aggregate.as_ref().map(|lit| {
+            let variant = match lit.value().as_str() {
+                "sum" => quote!(Sum),
+                "min" => quote!(Min),
+                "max" => quote!(Max),
+                _ => quote!(Average),
+            };
+            quote_spanned!(lit.span()=> .aggregate_function(#p::AggregateFunction::#variant))
+        }),
         args.ground_truth
             .as_ref()
             .map(|ty| quote_spanned!(ty.span()=> .ground_truth::<#ty>())),

@@ -29,8 +29,63 @@ mod tests;
 /// Prefix of dataset ids computed or chosen on the client (`external-ids.md`).
 const EXTERNAL_ID_PREFIX: &str = "EXT-";
 
-/// The aggregate function the result and comparison views are requested with.
-const AGGREGATE_FUNCTION: &str = "average";
+/// How the backend aggregates a metric over a run's datapoints: sent as
+/// `configuration.aggregate_function` of `POST /v1/runs` and as `?aggregate_function=` of
+/// the result and comparison views (the reference SDK's choices).
+///
+/// ```
+/// use honeyhive_runtime::runs::AggregateFunction;
+///
+/// assert_eq!(AggregateFunction::default(), AggregateFunction::Average);
+/// assert_eq!(AggregateFunction::from_name("max"), Some(AggregateFunction::Max));
+/// assert_eq!(AggregateFunction::Sum.as_str(), "sum");
+/// assert_eq!(serde_json::to_value(AggregateFunction::Min).unwrap(), "min");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AggregateFunction {
+    /// The mean of the values (the default).
+    #[default]
+    Average,
+    /// Their sum.
+    Sum,
+    /// The lowest value.
+    Min,
+    /// The highest value.
+    Max,
+}
+
+impl AggregateFunction {
+    /// The names accepted by [`from_name`](Self::from_name), as sent.
+    pub const NAMES: [&'static str; 4] = ["average", "sum", "min", "max"];
+
+    /// The function named `name` (one of [`NAMES`](Self::NAMES)).
+    pub fn from_name(name: &str) -> Option<AggregateFunction> {
+        match name {
+            "average" => Some(AggregateFunction::Average),
+            "sum" => Some(AggregateFunction::Sum),
+            "min" => Some(AggregateFunction::Min),
+            "max" => Some(AggregateFunction::Max),
+            _ => None,
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AggregateFunction::Average => "average",
+            AggregateFunction::Sum => "sum",
+            AggregateFunction::Min => "min",
+            AggregateFunction::Max => "max",
+        }
+    }
+}
+
+impl std::fmt::Display for AggregateFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Whether `dataset_id` names a dataset kept outside HoneyHive (`EXT-...`), which the backend
 /// does not know and must only see as `metadata.offline_dataset_id`.
@@ -93,8 +148,12 @@ impl RunStatus {
 /// ```
 /// use honeyhive_runtime::runs::RunConfiguration;
 ///
+/// use honeyhive_runtime::runs::AggregateFunction;
+///
 /// let configuration = RunConfiguration::new("answer", vec!["exact_match".into()], 4);
-/// assert_eq!(configuration.aggregate_function, "average");
+/// assert_eq!(configuration.aggregate_function, AggregateFunction::Average);
+/// let body = serde_json::to_value(configuration.aggregate_function(AggregateFunction::Max)).unwrap();
+/// assert_eq!(body["aggregate_function"], "max");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunConfiguration {
@@ -104,19 +163,26 @@ pub struct RunConfiguration {
     pub evaluators: Vec<String>,
     /// Datapoints evaluated concurrently at most.
     pub max_workers: usize,
-    /// Aggregate function of the run's metrics (`average`).
-    pub aggregate_function: String,
+    /// How the backend aggregates the run's metrics.
+    pub aggregate_function: AggregateFunction,
 }
 
 impl RunConfiguration {
-    /// A configuration aggregating metrics with `average`.
+    /// A configuration aggregating metrics with [`AggregateFunction::Average`].
     pub fn new(function: impl Into<String>, evaluators: Vec<String>, max_workers: usize) -> Self {
         RunConfiguration {
             function: function.into(),
             evaluators,
             max_workers,
-            aggregate_function: AGGREGATE_FUNCTION.to_owned(),
+            aggregate_function: AggregateFunction::default(),
         }
+    }
+
+    /// Aggregates the run's metrics with `function`.
+    #[must_use]
+    pub fn aggregate_function(mut self, function: AggregateFunction) -> Self {
+        self.aggregate_function = function;
+        self
     }
 }
 
@@ -446,6 +512,66 @@ impl RunComparison {
     pub fn metric(&self, name: &str) -> Option<&MetricComparison> {
         self.metrics.iter().find(|m| m.metric_name == name)
     }
+
+    /// The metrics whose aggregate rose in the new run (a higher score is better, as the
+    /// server counts improved datapoints), in the server's order.
+    pub fn improved_metrics(&self) -> impl Iterator<Item = &MetricComparison> {
+        self.metrics
+            .iter()
+            .filter(|m| m.delta().is_some_and(|d| d > 0.0))
+    }
+
+    /// The metrics whose aggregate fell in the new run, in the server's order.
+    pub fn degraded_metrics(&self) -> impl Iterator<Item = &MetricComparison> {
+        self.metrics
+            .iter()
+            .filter(|m| m.delta().is_some_and(|d| d < 0.0))
+    }
+}
+
+/// Compares run `new` with run `old` as HoneyHive computes it
+/// (`GET /v1/runs/{new}/compare-with/{old}`), with the configuration of the environment
+/// (`HH_API_KEY`, `HH_API_URL`) and metrics aggregated by their average: per metric the
+/// old and new aggregates ([`MetricComparison::delta`]) and which common datapoints
+/// improved, degraded or stayed the same. It needs a tokio runtime and the project key
+/// (`HH_API_KEY`): runs belong to a project.
+///
+/// ```no_run
+/// # async fn demo() -> honeyhive_runtime::Result<()> {
+/// let comparison = honeyhive_runtime::runs::compare("run-new", "run-old").await?;
+/// for metric in comparison.degraded_metrics() {
+///     eprintln!(
+///         "{} fell by {:.3} on {} datapoint(s): {:?}",
+///         metric.metric_name,
+///         -metric.delta().unwrap_or_default(),
+///         metric.degraded.len(),
+///         metric.degraded
+///     );
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// [`Error::Config`] without a project key or with a malformed configuration;
+/// [`Error::Api`] when the backend refuses (an unknown run id) or cannot be reached.
+pub async fn compare(new: &str, old: &str) -> Result<RunComparison> {
+    compare_with(&Config::from_env()?, new, old, AggregateFunction::Average).await
+}
+
+/// [`compare`] with an explicit configuration and aggregate function.
+///
+/// # Errors
+/// As [`compare`].
+pub async fn compare_with(
+    config: &Config,
+    new: &str,
+    old: &str,
+    aggregate: AggregateFunction,
+) -> Result<RunComparison> {
+    ApiClient::for_config(config)?
+        .compare_runs(new, old, aggregate)
+        .await
 }
 
 /// One metric of a [`RunComparison`].
@@ -808,14 +934,18 @@ impl ApiClient {
         }
     }
 
-    /// `GET /v1/runs/{run_id}/result?aggregate_function=average`: the object as the server
-    /// sent it, checked to be JSON (a report keeps it whole; [`RunResult`] reads it typed).
-    /// Why the text: for a run of thousands of datapoints, building it as a
+    /// `GET /v1/runs/{run_id}/result?aggregate_function=<aggregate>`: the object as the
+    /// server sent it, checked to be JSON (a report keeps it whole; [`RunResult`] reads it
+    /// typed). Why the text: for a run of thousands of datapoints, building it as a
     /// `serde_json::Value` (and reading that into a `RunResult` and back) took longer than
     /// the request.
-    pub(crate) async fn run_result(&self, run_id: &str) -> Result<Box<RawValue>> {
+    pub(crate) async fn run_result(
+        &self,
+        run_id: &str,
+        aggregate: AggregateFunction,
+    ) -> Result<Box<RawValue>> {
         let path = format!(
-            "/v1/runs/{}/result?aggregate_function={AGGREGATE_FUNCTION}",
+            "/v1/runs/{}/result?aggregate_function={aggregate}",
             encode(run_id)
         );
         let text = self.send_for_text(Method::GET, &path, None::<&()>).await?;
@@ -830,17 +960,15 @@ impl ApiClient {
         Ok(answer)
     }
 
-    /// `GET /v1/runs/{new}/compare-with/{old}?aggregate_function=average`.
-    #[cfg_attr(
-        not(all(test, feature = "testing")),
-        expect(
-            dead_code,
-            reason = "no public comparison API calls it yet; its tests keep it working"
-        )
-    )]
-    pub(crate) async fn compare_runs(&self, new: &str, old: &str) -> Result<RunComparison> {
+    /// `GET /v1/runs/{new}/compare-with/{old}?aggregate_function=<aggregate>`.
+    pub(crate) async fn compare_runs(
+        &self,
+        new: &str,
+        old: &str,
+        aggregate: AggregateFunction,
+    ) -> Result<RunComparison> {
         let path = format!(
-            "/v1/runs/{}/compare-with/{}?aggregate_function={AGGREGATE_FUNCTION}",
+            "/v1/runs/{}/compare-with/{}?aggregate_function={aggregate}",
             encode(new),
             encode(old)
         );

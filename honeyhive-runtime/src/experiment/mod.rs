@@ -88,6 +88,7 @@ pub use self::results::DatapointResults;
 pub use self::shard::Shard;
 pub use self::statistics::{MetricSummary, percentile};
 use crate::dataset::Dataset;
+use crate::runs::AggregateFunction;
 use crate::{Config, Environment, Evaluator, EvaluatorList, Result};
 
 /// Default number of datapoints in flight at once.
@@ -139,6 +140,7 @@ pub struct Experiment<I, O> {
     pub(crate) local_dir: Option<PathBuf>,
     pub(crate) shard: Option<Shard>,
     pub(crate) ground_truth_check: Option<GroundTruthCheck>,
+    pub(crate) aggregate_function: AggregateFunction,
     pub(crate) quiet: bool,
     _types: PhantomData<fn(I) -> O>,
 }
@@ -189,6 +191,7 @@ where
             local_dir: None,
             shard: None,
             ground_truth_check: None,
+            aggregate_function: AggregateFunction::default(),
             quiet: false,
             _types: PhantomData,
         }
@@ -272,6 +275,15 @@ where
     ) -> Self {
         self.thresholds
             .push(Threshold::new(metric, comparison, value));
+        self
+    }
+
+    /// How HoneyHive aggregates each metric over the run (default
+    /// [`AggregateFunction::Average`]): sent with the run and with the request for its
+    /// results, whose aggregates the report's [`server_view`](ExperimentReport::server_view)
+    /// holds. The local summary's statistics are the same whatever it is.
+    pub fn aggregate_function(mut self, function: AggregateFunction) -> Self {
+        self.aggregate_function = function;
         self
     }
 

@@ -97,7 +97,8 @@ where
                     function,
                     evaluator_names.clone(),
                     experiment.max_concurrency,
-                ),
+                )
+                .aggregate_function(experiment.aggregate_function),
             )
             .with_git(match git {
                 Some(git) => git.await.ok().flatten(),
@@ -248,9 +249,10 @@ where
             });
         }
         let id = run_id.clone();
+        let aggregate = experiment.aggregate_function;
         let result = api
             .call("fetching the run's results", move |client| async move {
-                client.run_result(&id).await
+                client.run_result(&id, aggregate).await
             })
             .await;
         match result {

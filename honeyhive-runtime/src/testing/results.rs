@@ -19,6 +19,7 @@ use super::backend::{Failure, bad_request, query_param};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Aggregate {
     Average,
+    Sum,
     Median,
     Min,
     Max,
@@ -30,11 +31,12 @@ impl Aggregate {
         let name = query.and_then(|q| query_param(q, "aggregate_function"));
         match name.as_deref() {
             None | Some("average") => Ok(Aggregate::Average),
+            Some("sum") => Ok(Aggregate::Sum),
             Some("median") => Ok(Aggregate::Median),
             Some("min") => Ok(Aggregate::Min),
             Some("max") => Ok(Aggregate::Max),
             Some(other) => Err(bad_request(format!(
-                "aggregate_function={other:?} is not supported: use average, median, min or max"
+                "aggregate_function={other:?} is not supported: use average, sum, median, min or max"
             ))),
         }
     }
@@ -42,6 +44,7 @@ impl Aggregate {
     fn name(self) -> &'static str {
         match self {
             Aggregate::Average => "average",
+            Aggregate::Sum => "sum",
             Aggregate::Median => "median",
             Aggregate::Min => "min",
             Aggregate::Max => "max",
@@ -58,6 +61,7 @@ impl Aggregate {
         let n = sorted.len();
         Some(match self {
             Aggregate::Average => sorted.iter().sum::<f64>() / n as f64,
+            Aggregate::Sum => sorted.iter().sum::<f64>(),
             Aggregate::Median if n % 2 == 1 => sorted[n / 2],
             Aggregate::Median => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
             Aggregate::Min => sorted[0],
@@ -306,6 +310,7 @@ mod tests {
         assert_eq!(Aggregate::Median.apply(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(apply(Aggregate::Min), Some(1.0));
         assert_eq!(apply(Aggregate::Max), Some(4.0));
+        assert_eq!(apply(Aggregate::Sum), Some(10.0));
         assert_eq!(Aggregate::Average.apply(&[]), None);
     }
 
@@ -316,9 +321,16 @@ mod tests {
             Aggregate::from_query(Some("x=1&aggregate_function=max")),
             Ok(Aggregate::Max)
         );
-        let (status, message) = Aggregate::from_query(Some("aggregate_function=sum")).unwrap_err();
+        assert_eq!(
+            Aggregate::from_query(Some("aggregate_function=sum")),
+            Ok(Aggregate::Sum)
+        );
+        let (status, message) = Aggregate::from_query(Some("aggregate_function=mode")).unwrap_err();
         assert_eq!(status, http::StatusCode::BAD_REQUEST);
-        assert!(message.contains("\"sum\""), "{message}");
-        assert!(message.contains("average, median, min or max"), "{message}");
+        assert!(message.contains("\"mode\""), "{message}");
+        assert!(
+            message.contains("average, sum, median, min or max"),
+            "{message}"
+        );
     }
 }

@@ -673,7 +673,7 @@ async fn run_results_are_computed_from_sessions_and_event_metrics() {
         ])
     );
 
-    for (function, accuracy) in [("median", 0.25), ("min", 0.0), ("max", 1.0)] {
+    for (function, accuracy) in [("sum", 1.25), ("median", 0.25), ("min", 0.0), ("max", 1.0)] {
         let path = format!("/v1/runs/r1/result?aggregate_function={function}");
         let (status, body) = get(&server, &path).await;
         assert_eq!(status, 200, "{body}");
@@ -683,13 +683,13 @@ async fn run_results_are_computed_from_sessions_and_event_metrics() {
             "{function}"
         );
     }
-    let (status, body) = get(&server, "/v1/runs/r1/result?aggregate_function=sum").await;
+    let (status, body) = get(&server, "/v1/runs/r1/result?aggregate_function=mode").await;
     assert_eq!(status, 400);
     assert!(
         body["error"]
             .as_str()
             .unwrap()
-            .contains("average, median, min or max"),
+            .contains("average, sum, median, min or max"),
         "{body}"
     );
     let (status, body) = get(&server, "/v1/runs/nope/result").await;

@@ -568,8 +568,14 @@ mod http {
         finished(&client, "r1", &["s1", "s2"]).await;
         server.inject(Route::Runs, Fault::status(502));
 
-        let result: RunResult = serde_json::from_str(client.run_result("r1").await.unwrap().get())
-            .expect("the server's view reads as a RunResult");
+        let result: RunResult = serde_json::from_str(
+            client
+                .run_result("r1", AggregateFunction::Average)
+                .await
+                .unwrap()
+                .get(),
+        )
+        .expect("the server's view reads as a RunResult");
         assert_eq!(result.run_id.as_deref(), Some("r1"));
         assert_eq!(result.status.as_deref(), Some("completed"));
         assert_eq!(result.success, Some(false));
@@ -604,7 +610,10 @@ mod http {
             Some("aggregate_function=average")
         );
 
-        let error = client.run_result("nope").await.unwrap_err();
+        let error = client
+            .run_result("nope", AggregateFunction::Average)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&error, Error::Api { path, .. }
                 if path == "/v1/runs/nope/result?aggregate_function=average"),
@@ -623,7 +632,10 @@ mod http {
         finished(&client, "old", &["o1", "o2"]).await;
         finished(&client, "new", &["n1", "n2"]).await;
 
-        let comparison = client.compare_runs("new", "old").await.unwrap();
+        let comparison = client
+            .compare_runs("new", "old", AggregateFunction::Average)
+            .await
+            .unwrap();
         assert_eq!(comparison.common_datapoints, ["dp1", "dp2"]);
         let accuracy = comparison.metric("accuracy").unwrap();
         assert_eq!(
@@ -638,21 +650,72 @@ mod http {
         let request = &server.requests_to("/v1/runs/new/compare-with/old")[0];
         assert_eq!(request.query.as_deref(), Some("aggregate_function=average"));
 
-        let error = client.compare_runs("new", "gone").await.unwrap_err();
+        let error = client
+            .compare_runs("new", "gone", AggregateFunction::Average)
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("no run with id gone"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn the_views_are_asked_for_with_the_aggregate_function() {
+        let server = server();
+        let client = client(&server.url());
+        evaluate(&client, "o1", "dp1", 0.5).await;
+        evaluate(&client, "o2", "dp2", 1.0).await;
+        evaluate(&client, "n1", "dp1", 0.25).await;
+        evaluate(&client, "n2", "dp2", 1.0).await;
+        finished(&client, "old", &["o1", "o2"]).await;
+        finished(&client, "new", &["n1", "n2"]).await;
+        for (function, old, new) in [
+            (AggregateFunction::Average, 0.75, 0.625),
+            (AggregateFunction::Sum, 1.5, 1.25),
+            (AggregateFunction::Min, 0.5, 0.25),
+            (AggregateFunction::Max, 1.0, 1.0),
+        ] {
+            let raw = client.run_result("new", function).await.unwrap();
+            let result: RunResult = serde_json::from_str(raw.get()).unwrap();
+            assert_eq!(
+                result.metrics.aggregation_function.as_deref(),
+                Some(function.as_str())
+            );
+            assert_eq!(result.metric("accuracy").unwrap().aggregate, Some(new));
+            let comparison = client.compare_runs("new", "old", function).await.unwrap();
+            let accuracy = comparison.metric("accuracy").unwrap();
+            assert_eq!(
+                (accuracy.old_aggregate, accuracy.new_aggregate),
+                (Some(old), Some(new)),
+                "{function}"
+            );
+        }
+        let queries: Vec<Option<String>> = server
+            .requests_to("/v1/runs/new/result")
+            .into_iter()
+            .map(|r| r.query)
+            .collect();
+        assert_eq!(
+            queries,
+            ["average", "sum", "min", "max"].map(|f| Some(format!("aggregate_function={f}")))
+        );
     }
 
     #[tokio::test]
     async fn views_that_are_not_objects_are_unexpected() {
         let url = canned("[1, 2]", 2);
         let client = client(&url);
-        let error = client.run_result("r1").await.unwrap_err();
+        let error = client
+            .run_result("r1", AggregateFunction::Average)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&error, Error::UnexpectedResponse { path, .. }
                 if path == "/v1/runs/r1/result?aggregate_function=average"),
             "{error:?}"
         );
-        let error = client.compare_runs("a", "b").await.unwrap_err();
+        let error = client
+            .compare_runs("a", "b", AggregateFunction::Average)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&error, Error::UnexpectedResponse { path, .. }
                 if path.starts_with("/v1/runs/a/compare-with/b")),
