@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::datapoint::Details;
+use super::progress::Terminal;
 use super::report::{
     DatapointResult, ExperimentReport, FAILURE_SAMPLE, bounded_list, format_score,
 };
@@ -244,10 +245,16 @@ fn legend(report: &ExperimentReport) -> String {
 }
 
 /// Prints the summary on stderr in one write. It goes to the real stderr, not through
-/// `eprintln!`, so `cargo test` shows it for passing tests too.
+/// `eprintln!`, so `cargo test` shows it for passing tests too; on a terminal, above the
+/// progress bars of the runs still going.
 pub(crate) fn print_summary(report: &ExperimentReport) {
     let text = render_summary(report);
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    match Terminal::stderr() {
+        Some(terminal) => terminal.write(&text),
+        None => {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }
+    }
 }
 
 #[cfg(test)]
