@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use honeyhive::local_store::{SpanRecord, read_spans};
+use honeyhive::local_store::{SpanRecord, read_spans, run_dir};
 use honeyhive::{Environment, HoneyHiveTracer, TracerBuilder, Warning, WarningHandler, trace};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -56,9 +56,18 @@ fn plain(test: &str) -> (HoneyHiveTracer, PathBuf) {
 
 fn spans(tracer: &HoneyHiveTracer, dir: &PathBuf) -> Vec<SpanRecord> {
     tracer.flush().unwrap();
-    let spans = read_spans(dir).unwrap();
+    let spans = read_spans(&folder(tracer, dir)).unwrap();
     std::fs::remove_dir_all(dir).ok();
     spans
+}
+
+/// Where `tracer`'s spans are in the local store at `dir`: its run's folder when it has a
+/// run id, else the top.
+fn folder(tracer: &HoneyHiveTracer, dir: &Path) -> PathBuf {
+    match &tracer.evaluation_ids().run_id {
+        Some(run) => run_dir(dir, run),
+        None => dir.to_owned(),
+    }
 }
 
 fn named<'a>(spans: &'a [SpanRecord], name: &str) -> &'a SpanRecord {
@@ -1078,7 +1087,7 @@ async fn self_by_value_async_trait_methods_where_clauses_impl_trait_and_unsafe()
     assert_eq!((consumed.as_str(), acted, raw), ("abc!", 3, 42));
     assert_eq!(serde_json::to_value(&summary).unwrap(), "1,2");
     tracer.flush_async().await.unwrap();
-    let spans = read_spans(&dir).unwrap();
+    let spans = read_spans(&folder(&tracer, &dir)).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(spans.len(), 5, "{spans:#?}");
     let expect = |name: &str, event_type: &str, extra: Value| {

@@ -69,8 +69,13 @@ async fn a_local_run_writes_its_report_and_sends_nothing() {
         );
     }
 
-    // The sessions and spans are in the local store, with the run's ids.
-    let sessions = read_sessions(&dir).unwrap();
+    // The run is one self-contained folder: its sessions (each started and enriched) and
+    // spans are there with the report, with the run's ids, and none at the store's top.
+    assert_eq!(
+        run_dir,
+        honeyhive::local_store::run_dir(&dir, &report.run_id)
+    );
+    let sessions = read_sessions(&run_dir).unwrap();
     let starts: Vec<_> = sessions
         .iter()
         .filter_map(|s| match s {
@@ -79,17 +84,34 @@ async fn a_local_run_writes_its_report_and_sends_nothing() {
         })
         .collect();
     assert_eq!(starts.len(), 6);
+    assert_eq!(sessions.len(), 6 * 2, "a start and an update per datapoint");
     assert!(
         starts
             .iter()
             .all(|s| s.metadata["run_id"] == report.run_id.as_str())
     );
-    let spans = read_spans(&dir).unwrap();
+    let spans = read_spans(&run_dir).unwrap();
     assert_eq!(spans.len(), 6 * 8);
     assert!(
         spans
             .iter()
             .all(|s| s.attributes["honeyhive_metadata.run_id"] == report.run_id.as_str())
+    );
+    assert!(read_spans(&dir).unwrap().is_empty());
+    assert!(read_sessions(&dir).unwrap().is_empty());
+    let mut files: Vec<String> = std::fs::read_dir(&run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "datapoints.jsonl",
+            "sessions.jsonl",
+            "spans.jsonl",
+            "summary.json"
+        ]
     );
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -193,5 +215,7 @@ async fn with_tracing_disabled_the_run_still_scores_and_sends_nothing() {
     assert!(!report.connected);
     assert!(server.requests().is_empty(), "{:?}", server.requests());
     assert!(read_spans(&dir).unwrap_or_default().is_empty());
+    let run_dir = honeyhive::local_store::run_dir(&dir, &report.run_id);
+    assert!(read_spans(&run_dir).unwrap_or_default().is_empty());
     std::fs::remove_dir_all(&dir).ok();
 }

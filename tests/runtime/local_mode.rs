@@ -1,6 +1,6 @@
 //! The embedded local default: no API key, nothing on the network, everything on disk.
 
-use honeyhive::local_store::{SessionRecord, read_sessions, read_spans};
+use honeyhive::local_store::{SessionRecord, read_sessions, read_spans, run_dir};
 use honeyhive::opentelemetry::trace::Tracer;
 use honeyhive::{Enrichment, Environment, HoneyHiveTracer, attributes as attr};
 
@@ -36,7 +36,11 @@ fn sessions_spans_and_updates_land_in_the_local_store() {
     tracer.in_scope(|| honeyhive::enrich_session(Enrichment::new().metric("score", 1.0)));
     tracer.flush().unwrap();
 
-    let spans = read_spans(&dir).unwrap();
+    // A tracer with a run id records into its run's folder of the store.
+    assert!(read_spans(&dir).unwrap().is_empty());
+    assert!(read_sessions(&dir).unwrap().is_empty());
+    let run = run_dir(&dir, "local-run");
+    let spans = read_spans(&run).unwrap();
     assert_eq!(spans.len(), 1);
     let span = &spans[0];
     assert_eq!(span.name, "step");
@@ -48,7 +52,7 @@ fn sessions_spans_and_updates_land_in_the_local_store() {
     assert_eq!(span.attributes["honeyhive_metadata.model"], "stub");
     assert_eq!(span.attributes[attr::EVENT_TYPE], "tool");
 
-    let sessions = read_sessions(&dir).unwrap();
+    let sessions = read_sessions(&run).unwrap();
     assert_eq!(sessions.len(), 2, "{sessions:?}");
     match &sessions[0] {
         SessionRecord::SessionStart { session, .. } => {

@@ -19,10 +19,11 @@
 //! 4. Every span is exported, then the run is finished (`PUT /v1/runs/{id}`) with every
 //!    session id, `completed`, or `failed` when more datapoints failed than allowed.
 //! 5. The report: statistics per metric, thresholds, failures, in dataset order; printed
-//!    as a table on stderr and written to `<local dir>/runs/<run id>/` (`summary.json`,
-//!    `datapoints.jsonl`). Each datapoint's result is stored on disk as it finishes, not
-//!    kept in memory, so a run's memory does not grow with its datapoints;
-//!    [`ExperimentReport::datapoints`] reads them back.
+//!    as a table on stderr and written to the run's folder `<local dir>/runs/<run id>/`
+//!    (`summary.json`, `datapoints.jsonl`), where a local run's sessions and spans are too
+//!    (see [`local_store`](crate::local_store) for the layout). Each datapoint's result is
+//!    stored on disk as it finishes, not kept in memory, so a run's memory does not grow
+//!    with its datapoints; [`ExperimentReport::datapoints`] reads them back.
 //!
 //! # Example
 //! ```

@@ -303,7 +303,10 @@ pub struct ExperimentReport {
     /// [`server_view`](Self::server_view) reads it typed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_result: Option<Box<RawValue>>,
-    /// The directory of the local report (`summary.json`, `datapoints.jsonl`).
+    /// The run's folder in the local store
+    /// ([`local_store::run_dir`](crate::local_store::run_dir)): the report
+    /// (`summary.json`, `datapoints.jsonl`) and, in local mode, the run's `sessions.jsonl`
+    /// and `spans.jsonl`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_dir: Option<PathBuf>,
     /// How many datapoints (counting each repetition) ran.

@@ -126,7 +126,7 @@ where
     // Results leave memory as they finish: each goes to the report's `datapoints.jsonl`
     // and to the run's stored results (what the report reads back), once every earlier
     // one has (dataset order). Only counts, sums and a few failures stay in memory.
-    let dir = config.local_dir().join("runs").join(&run_id);
+    let dir = crate::local_store::run_dir(config.local_dir(), &run_id);
     let writer = match output::DatapointsWriter::create(&dir) {
         Ok(w) => Some(w),
         Err(e) => {

@@ -1,4 +1,5 @@
-//! Export to the local store: spans become lines of `spans.jsonl`.
+//! Export to the local store: spans become lines of `spans.jsonl`, in their run's folder
+//! or at the top of the store (see [`local_store`](crate::local_store)).
 
 use opentelemetry::trace::Status;
 use opentelemetry::{KeyValue, Value as Otel};

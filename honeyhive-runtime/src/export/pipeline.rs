@@ -250,8 +250,9 @@ impl Pipeline {
         futures_executor::block_on(self.start_session(session))
     }
 
-    /// Sends an event update in the background; [`flush`](Self::flush) waits for it.
-    pub(crate) fn update_event(&self, event_id: String, enrichment: Enrichment) {
+    /// Sends an event update in the background; [`flush`](Self::flush) waits for it. `run`
+    /// is the run of the event's session (where the local store keeps it).
+    pub(crate) fn update_event(&self, event_id: String, enrichment: Enrichment, run: Option<&str>) {
         crate::trace::enrichment::warn_failures(&enrichment);
         let warn = |reason: String| {
             self.config.warnings.emit(Warning::UpdateFailed {
@@ -261,7 +262,7 @@ impl Pipeline {
         };
         match &self.backend {
             Backend::Local(store) => {
-                if let Err(e) = store.update_event(&event_id, &enrichment) {
+                if let Err(e) = store.update_event(&event_id, &enrichment, run) {
                     warn(e.to_string());
                 }
             }

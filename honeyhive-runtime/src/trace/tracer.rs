@@ -227,7 +227,11 @@ impl HoneyHiveTracer {
     /// and [`flush`](Self::flush) waits for it.
     pub fn enrich_session(&self, enrichment: crate::Enrichment) {
         if let Some(p) = &self.inner.pipeline {
-            p.update_event(self.session_id().to_owned(), enrichment);
+            p.update_event(
+                self.session_id().to_owned(),
+                enrichment,
+                self.inner.ids.run_id.as_deref(),
+            );
         }
     }
 
