@@ -94,5 +94,9 @@ pub fn boxed_evaluator<I, O, E: Evaluator<I, O> + 'static>(
 }
 
 // `#[experiment]`.
+pub use crate::experiment::metric_names::{
+    KnownMetric, Listed, Probe, ProbeKnown, ProbeNotKnown, metric, threshold_error,
+    threshold_error_len, utf8,
+};
 pub use crate::experiment::{Comparison, Experiment, blocking, run_test};
 pub use crate::runs::AggregateFunction;

@@ -70,6 +70,11 @@ pub enum Error {
     #[error("honeyhive dataset: {0}")]
     Dataset(#[from] crate::dataset::DatasetError),
 
+    /// A threshold of an experiment names no metric of its evaluators (found before any
+    /// datapoint runs); the message lists the metrics it may name.
+    #[error("honeyhive configuration: {0}")]
+    UnknownMetric(#[from] crate::experiment::UnknownMetric),
+
     /// A value could not be serialised to JSON.
     #[error("honeyhive serialisation: could not serialise {what}: {source}")]
     Serialize {

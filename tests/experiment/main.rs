@@ -16,3 +16,4 @@ mod local_mode;
 mod macro_tests;
 mod stored_results;
 mod support;
+mod thresholds;

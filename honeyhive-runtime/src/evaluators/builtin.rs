@@ -164,7 +164,8 @@ pub(crate) trait Builtin: Send + Sync + 'static {
 
 /// Implements `Evaluator<I, O>` for `O: Serialize` through a [`Builtin`]: the type's own
 /// (`builtin_evaluator!(Configured)`), or for a unit type, the default of its configured
-/// type (`builtin_evaluator!(Unit => Configured)`).
+/// type (`builtin_evaluator!(Unit => Configured)`), which a bare path names, so its metric
+/// name is also a constant there.
 macro_rules! builtin_evaluator {
     (@impl $ty:ty, |$this:ident| $builtin:expr) => {
         impl<I, O: ::serde::Serialize> $crate::evaluator::Evaluator<I, O> for $ty {
@@ -197,6 +198,10 @@ macro_rules! builtin_evaluator {
     };
     ($unit:ty => $with:ty) => {
         $crate::evaluators::builtin::builtin_evaluator!(@impl $unit, |_unit| &<$with>::default());
+
+        impl $crate::experiment::metric_names::KnownMetric for $unit {
+            const METRIC: &'static str = <$with as $crate::evaluators::builtin::Builtin>::NAME;
+        }
     };
 }
 pub(crate) use builtin_evaluator;

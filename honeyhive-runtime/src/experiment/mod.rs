@@ -59,6 +59,7 @@
 
 mod datapoint;
 mod harness;
+pub(crate) mod metric_names;
 mod output;
 mod progress;
 mod recorder;
@@ -81,6 +82,7 @@ use serde::de::DeserializeOwned;
 
 #[doc(hidden)]
 pub use self::harness::{blocking, run_test};
+pub use self::metric_names::UnknownMetric;
 pub use self::report::{
     Comparison, DatapointResult, EvaluationResult, ExperimentFailure, ExperimentReport,
     FAILURE_SAMPLE, Threshold,
@@ -268,6 +270,14 @@ where
 
     /// A threshold on a metric's mean: the report's [`check`](ExperimentReport::check)
     /// fails when it is missed.
+    ///
+    /// `metric` is the metric's name as the summary table prints it: an evaluator's
+    /// [`name`](Evaluator::name) (`exact_match` for `ExactMatch`, an `#[evaluator]`'s
+    /// `name = ".."`), or `<metric>_<key>` for an extra score an evaluator reports with
+    /// [`Score::extra`](crate::Score::extra). A name that is neither stops the run before
+    /// any datapoint runs: [`run`](Self::run) returns [`Error::UnknownMetric`](crate::Error::UnknownMetric)
+    /// listing the experiment's metrics. An extra that no datapoint reports fails its
+    /// threshold after the run.
     pub fn threshold(
         mut self,
         metric: impl Into<String>,
@@ -369,7 +379,8 @@ where
     /// Runs `f` (an async fn or closure returning the output) over the dataset.
     ///
     /// # Errors
-    /// Problems that stop the run before it starts: the configuration, the dataset
+    /// Problems that stop the run before it starts: a threshold that names no metric, the
+    /// configuration, the dataset
     /// (missing, malformed, or datapoints that do not fit `I` or an evaluator's ground
     /// truth), or creating the run on HoneyHive. Failures of datapoints and evaluators are
     /// in the report, not errors.

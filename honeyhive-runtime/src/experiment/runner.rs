@@ -14,7 +14,7 @@ use super::output;
 use super::progress::Progress;
 use super::recorder::Recorder;
 use super::report::{DatapointResult, ExperimentReport};
-use super::{DatasetSource, Experiment, Shard, TaskFn};
+use super::{DatasetSource, Experiment, Shard, TaskFn, UnknownMetric};
 use crate::api::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
 use crate::dataset::Dataset;
 use crate::dataset::validate::{check_inputs, read_as, type_error};
@@ -33,6 +33,17 @@ where
     O: Serialize + Send + Sync + 'static,
 {
     let started = Instant::now();
+    // A threshold on no metric is a mistake in the code: reported before anything else.
+    // (The names are the run's evaluator names on HoneyHive too.)
+    let metrics: Vec<String> = experiment
+        .evaluators
+        .iter()
+        .map(|e| e.name().into_owned())
+        .collect();
+    UnknownMetric::check(
+        experiment.thresholds.iter().map(|t| t.metric.as_str()),
+        &metrics,
+    )?;
     let environment = experiment
         .environment
         .clone()
@@ -75,11 +86,6 @@ where
 
     // Join the run named by HH_RUN_ID, or create one (locally: just an id).
     let function = experiment.name.clone();
-    let evaluator_names: Vec<String> = experiment
-        .evaluators
-        .iter()
-        .map(|e| e.name().into_owned())
-        .collect();
     let run_id = match (config.run_id.clone(), &api) {
         (Some(id), _) => id,
         (None, None) => uuid::Uuid::new_v4().to_string(),
@@ -93,12 +99,8 @@ where
                 experiment.name.clone(),
                 Some(dataset.id()),
                 datapoint_ids,
-                RunConfiguration::new(
-                    function,
-                    evaluator_names.clone(),
-                    experiment.max_concurrency,
-                )
-                .aggregate_function(experiment.aggregate_function),
+                RunConfiguration::new(function, metrics, experiment.max_concurrency)
+                    .aggregate_function(experiment.aggregate_function),
             )
             .with_git(match git {
                 Some(git) => git.await.ok().flatten(),
