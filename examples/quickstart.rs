@@ -17,7 +17,7 @@
 //! #[experiment(
 //!     dataset = "examples/data/qa.jsonl",
 //!     evaluators = [correct, concise],
-//!     threshold(correct >= 0.6),
+//!     threshold(correct >= 0.6, answer_words <= 20.0),
 //! )]
 //! async fn quickstart(question: Question) -> Answer {
 //!     answer(question).await

@@ -1,11 +1,11 @@
 //! Helpers shared by the macros: the path generated code uses to reach the runtime, the
-//! output of a macro that failed, the description of a misplaced item, and "did you mean"
-//! suggestions for error messages.
+//! output of a macro that failed, the description of a misplaced item, types as written in
+//! error messages, and "did you mean" suggestions.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
-use syn::Item;
 use syn::spanned::Spanned as _;
+use syn::{Item, Type};
 
 /// The path of the items generated code may use: `<crate>::__private`, with `<crate>`
 /// `::honeyhive` unless the user renamed the dependency (`crate = path`).
@@ -71,6 +71,24 @@ pub(crate) fn find_ident(tokens: TokenStream, name: &str) -> Option<Span> {
         proc_macro2::TokenTree::Group(g) => find_ident(g.stream(), name),
         _ => None,
     })
+}
+
+/// A type as the user would write it in an error message.
+pub(crate) fn show(ty: &Type) -> String {
+    let text = ty.to_token_stream().to_string();
+    // `Vec < String >` → `Vec<String>`, `& 'a str` → `&'a str`, `a :: b` → `a::b`.
+    let mut out = String::new();
+    for (i, part) in text.split(' ').enumerate() {
+        let glue = i > 0
+            && !out.ends_with(['<', '&', '(', '[', ':'])
+            && !part.starts_with(['<', '>', ',', ')', ']', ':', ';'])
+            && !out.ends_with("::");
+        if glue {
+            out.push(' ');
+        }
+        out.push_str(part);
+    }
+    out.replace(":: ", "::")
 }
 
 /// The candidate closest to `got` when it is plausibly a typo of it.

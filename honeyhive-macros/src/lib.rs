@@ -379,11 +379,13 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 /// evaluators, prints a summary table, and fails when a threshold is missed or a datapoint
 /// fails.
 ///
-/// The function takes the datapoint's `inputs` (any `Deserialize + Serialize` type) and
-/// returns the output (`Serialize`), or a `Result` of it (an `Err` fails that datapoint).
-/// It may be `async` (awaited on a multi-thread runtime the test builds itself) or sync
-/// (run on a blocking thread). Do not add `#[test]` or `#[tokio::test]`: the macro makes
-/// the test. Every span made while a datapoint runs, in `#[trace]` functions at any
+/// The function takes the datapoint's `inputs` by value (any `Deserialize + Serialize`
+/// type: `input: Question`, not `&Question`) and returns the output (`Serialize`), or a
+/// `Result` of it (an `Err` fails that datapoint). It may be `async` (awaited on a
+/// multi-thread runtime the test builds itself) or sync (run on a blocking thread). Do not
+/// add `#[test]` or `#[tokio::test]`, above or below: the macro makes the test (either is
+/// a compile error saying so). A failed experiment panics at the function, so the test's
+/// failure points at it. Every span made while a datapoint runs, in `#[trace]` functions at any
 /// depth, in tasks started with `honeyhive::spawn`, on threads of `honeyhive::thread`,
 /// carries that datapoint's session, run, dataset and datapoint ids.
 ///
@@ -412,7 +414,7 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[experiment(
 ///     dataset = "tests/data/sums.jsonl",  // relative to the crate's directory
 ///     evaluators = [exact, size],
-///     threshold(exact >= 1.0, size <= 100.0),
+///     threshold(exact >= 1.0, magnitude <= 100.0), // metrics, as the summary table prints them
 ///     max_concurrency = 4,
 /// )]
 /// async fn adder(input: Sum) -> i64 {
@@ -423,14 +425,27 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Options
 /// * `dataset = "path"`: a `.json` array, `.jsonl` or `.csv` file (`inputs.<field>`,
-///   `ground_truth.<field>` columns), relative to the crate directory; or
-///   `dataset_id = "id"`: a dataset hosted on HoneyHive (needs an API key).
+///   `ground_truth.<field>` columns), relative to the crate directory (the one holding its
+///   `Cargo.toml`), as the run resolves it; or `dataset_id = "id"`: a dataset hosted on
+///   HoneyHive (needs an API key). A file that is not there is a compile error at the path.
+///   The file is included in the build (`include_bytes!`, nothing of it in the binary), so
+///   cargo rebuilds the test when it appears, changes or goes; a path known only at run
+///   time goes to `Experiment::dataset_file`, which checks it when the run starts.
 /// * `evaluators = [..]`: `#[evaluator]` functions and built-ins by path
 ///   (`honeyhive::evaluators::ExactMatch`), or evaluator values
 ///   (`honeyhive::evaluators::Contains::new("Paris")`). An evaluator whose `output` or
 ///   `inputs` type differs from the function's is a compile error naming it.
-/// * `threshold(metric >= 0.9, other < 2, ..)`: bounds on the mean of listed evaluators'
-///   metrics (`>=`, `>`, `<=`, `<`); naming anything else is a compile error.
+/// * `threshold(metric >= 0.9, other < 2, ..)`: bounds on the mean of metrics (`>=`, `>`,
+///   `<=`, `<`), each named as the summary table prints it: an `#[evaluator]`'s `name`
+///   (else its function's name), a built-in's metric name (`exact_match` for `ExactMatch`,
+///   `contains` for `Contains::new(..)`, or what `.named(..)` gave), or `<metric>_<key>`
+///   for an extra score an evaluator reports with `Score::extra`. A name that is not an
+///   identifier is quoted: `"answer words" <= 50`. A threshold that names no metric is a
+///   compile error at its name, listing the metrics, when the metrics are known at compile
+///   time (`#[evaluator]` functions and built-ins named by path); with evaluator values,
+///   whose names are known at run time, the test fails with the same message before any
+///   datapoint runs. Which extra scores come back is known only from the scores: a
+///   threshold on an extra that no datapoint reports fails the test after the run.
 /// * `name = "..."`: the run's name (default: the function's).
 /// * `max_concurrency = n`: datapoints in flight at once (default 10).
 /// * `repetitions = n`: runs every datapoint `n` times, each in its own session.
@@ -485,7 +500,10 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The same engine without a test: `honeyhive::experiment::Experiment`.
 #[proc_macro_attribute]
 pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
-    experiment::expand::experiment(args.into(), item.into()).into()
+    // The file the attribute is in, where a test attribute above it can be found: the
+    // compiler expands that one first and hands the function on without it.
+    let source = proc_macro::Span::call_site().local_file();
+    experiment::expand::experiment(args.into(), item.into(), source.as_deref()).into()
 }
 
 /// Makes a scoring function an evaluator of experiments.
@@ -598,8 +616,9 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// ## `name = "..."`
 ///
-/// The metric's name (`honeyhive_metrics.<name>`; also what `threshold(..)` of
-/// `#[experiment]` refers to). The default is the function's name.
+/// The metric's name (`honeyhive_metrics.<name>`, the summary table's row, and what
+/// `threshold(..)` of `#[experiment]` names: `threshold(answer_length <= 50)` below, not
+/// `length`). The default is the function's name.
 ///
 /// ```
 /// # use honeyhive::{Evaluator, evaluator};

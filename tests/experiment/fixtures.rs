@@ -8,8 +8,10 @@ use crate::support::{Answer, Question, exact_match, judged, pipeline};
 
 #[experiment(
     dataset = "tests/data/qa.jsonl",
-    evaluators = [exact_match, judged],
-    threshold(exact_match >= 0.5, judged >= 0.5),
+    evaluators = [exact_match, judged, honeyhive::evaluators::Contains::new("answer").field("text")],
+    // Metrics as the table prints them: `judged` records `judge`; the `Contains` value's
+    // metric, `contains`, is checked when the run starts.
+    threshold(exact_match >= 0.5, judge >= 0.5, contains >= 1),
     max_concurrency = 4,
     aggregate = "max",
 )]
@@ -27,6 +29,18 @@ async fn passing(question: Question) -> Answer {
 #[ignore = "run by macro_tests in a subprocess: fails on purpose"]
 async fn missed_threshold(question: Question) -> Answer {
     pipeline(question).await
+}
+
+/// A threshold on a metric only known at run time (an evaluator value's) that names none:
+/// the run stops before any datapoint.
+#[experiment(
+    dataset = "tests/data/qa.jsonl",
+    evaluators = [exact_match, honeyhive::evaluators::Contains::new("answer").field("text")],
+    threshold(contain >= 1),
+)]
+#[ignore = "run by macro_tests in a subprocess: fails on purpose"]
+async fn unknown_metric(question: Question) -> Answer {
+    panic!("no datapoint runs, but this one did: {}", question.k)
 }
 
 #[experiment(dataset = "tests/data/qa.jsonl", evaluators = [exact_match])]
@@ -91,7 +105,7 @@ mod qa;
 #[experiment(
     dataset = "examples/data/qa.jsonl",
     evaluators = [qa::correct, qa::concise],
-    threshold(correct >= 0.6, concise <= 20.0),
+    threshold(correct >= 0.6, answer_words <= 20.0),
 )]
 #[ignore = "run by macro_tests in a subprocess"]
 async fn quickstart(question: qa::Question) -> qa::Answer {

@@ -94,6 +94,59 @@ fn a_missed_threshold_fails_the_test_naming_metric_threshold_and_value() {
 }
 
 #[test]
+fn a_failed_experiment_panics_at_its_function_not_in_the_runtime() {
+    // Where `fn failing_function` is named in fixtures.rs: the panic's location.
+    let fixtures = include_str!("fixtures.rs");
+    let (line, text) = fixtures
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("fn failing_function("))
+        .unwrap();
+    let location = format!(
+        "panicked at tests/experiment/fixtures.rs:{}:{}:",
+        line + 1,
+        text.find("failing_function").unwrap() + 1
+    );
+    let dir = temp_dir("fixture-location");
+    let (output, text) = run_fixture(
+        "failing_function",
+        &[
+            ("HH_LOCAL_DIR", dir.display().to_string()),
+            // No backtrace: the runtime's frames are in it.
+            ("RUST_BACKTRACE", "0".to_owned()),
+        ],
+    );
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains(&location), "{location} in {text}");
+    assert!(!text.contains("harness.rs"), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_threshold_on_no_metric_known_only_at_run_time_stops_the_run_before_any_datapoint() {
+    let dir = temp_dir("fixture-unknown-metric");
+    let (output, text) = run_fixture(
+        "unknown_metric",
+        &[("HH_LOCAL_DIR", dir.display().to_string())],
+    );
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "the experiment could not run: honeyhive configuration: threshold `contain` names \
+             no metric of this experiment (did you mean `contains`?); its metrics: \
+             `exact_match`, `contains`;"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("no datapoint runs, but this one did"),
+        "{text}"
+    );
+    assert!(!dir.join("runs").exists(), "no run was started");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_failing_function_fails_the_test_unless_allowed() {
     let dir = temp_dir("fixture-failure");
     let env = [("HH_LOCAL_DIR", dir.display().to_string())];

@@ -44,10 +44,16 @@ pub mod judges {
         output.answer.len()
     }
 
-    /// A judge reading the inputs.
+    /// A judge reading the inputs, with an extra score.
     #[evaluator(repeat = 3, aggregate = "median")]
     pub async fn relevance(output: &Answer, inputs: &Question) -> Result<Score, String> {
-        Ok(Score::new(output.answer.len().min(inputs.text.len()) as f64))
+        Ok(Score::new(output.answer.len().min(inputs.text.len()) as f64).extra("tokens", 12))
+    }
+
+    /// A metric whose name is not an identifier.
+    #[evaluator(name = "answer words")]
+    pub fn words(output: &Answer) -> usize {
+        output.answer.split_whitespace().count()
     }
 }
 
@@ -62,7 +68,17 @@ pub mod judges {
         honeyhive::evaluators::Levenshtein,
         honeyhive::evaluators::Contains::new("Paris").field("answer"),
     ],
-    threshold(exact_match >= 0.9, length <= 200, relevance > -1.5, Levenshtein < 1.0),
+    // Each metric as the summary table prints it: an `#[evaluator]`'s `name` (else its
+    // function's), a built-in's metric name (of a value too: checked when the run starts),
+    // an extra score `<metric>_<key>`.
+    threshold(
+        exact_match >= 0.9,
+        answer_length <= 200,
+        relevance > -1.5,
+        levenshtein < 1.0,
+        contains >= 0.5,
+        relevance_tokens <= 1000,
+    ),
     max_concurrency = 8,
     repetitions = 2,
     timeout = "30s",
@@ -75,8 +91,13 @@ async fn qa_pipeline(input: Question) -> Answer {
     Answer { answer: input.text }
 }
 
-/// A sync fn returning a `Result`, a destructured parameter, a hosted dataset.
-#[experiment(dataset_id = "663a1f2e9c0d4b0012345678", evaluators = [exact_match])]
+/// A sync fn returning a `Result`, a destructured parameter, a hosted dataset, a metric
+/// name quoted and a raw identifier.
+#[experiment(
+    dataset_id = "663a1f2e9c0d4b0012345678",
+    evaluators = [r#exact_match, judges::words],
+    threshold("answer words" <= 50, r#exact_match > 0),
+)]
 fn hosted(Question { text }: Question) -> Result<Answer, std::io::Error> {
     Ok(Answer { answer: text })
 }

@@ -7,7 +7,8 @@
 //! them). Its `evaluate` deserialises the ground truth the function takes, calls the
 //! function with its parameters in their order (awaiting an `async fn`) and converts the
 //! return value with `IntoEvaluation`, located at the return type so that an unsupported
-//! type is reported there.
+//! type is reported there. The struct's `KnownMetric` constant is the metric's name, for
+//! `#[experiment]`'s compile-time check of its thresholds.
 //!
 //! Generated code names runtime items only through `<crate>::__private`, `::core` and
 //! `::std`; its locals have mixed-site hygiene.
@@ -22,7 +23,7 @@ use syn::{
 };
 
 use super::attr::EvaluatorArgs;
-use crate::common::{both, describe_item, find_ident, private_path, suggest, with_item};
+use crate::common::{both, describe_item, find_ident, private_path, show, suggest, with_item};
 use crate::options::Errors;
 
 /// The parameter names an evaluator may take, as written in error messages.
@@ -429,24 +430,6 @@ fn option_of(ty: &Type) -> Option<&Type> {
     }
 }
 
-/// A type as the user would write it in an error message.
-fn show(ty: &Type) -> String {
-    let text = ty.to_token_stream().to_string();
-    // `Vec < String >` → `Vec<String>`, `& 'a str` → `&'a str`, `a :: b` → `a::b`.
-    let mut out = String::new();
-    for (i, part) in text.split(' ').enumerate() {
-        let glue = i > 0
-            && !out.ends_with(['<', '&', '(', '[', ':'])
-            && !part.starts_with(['<', '>', ',', ')', ']', ':', ';'])
-            && !out.ends_with("::");
-        if glue {
-            out.push(' ');
-        }
-        out.push_str(part);
-    }
-    out.replace(":: ", "::")
-}
-
 /// The span of the first `impl` keyword in `tokens`.
 fn impl_trait(tokens: TokenStream) -> Option<Span> {
     find_ident(tokens, "impl")
@@ -693,6 +676,13 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
         #(#cfgs)*
         #[automatically_derived]
         #[allow(deprecated)]
+        impl #p::KnownMetric for #fn_ident {
+            const METRIC: &'static str = #name;
+        }
+
+        #(#cfgs)*
+        #[automatically_derived]
+        #[allow(deprecated)]
         impl #impl_generics #p::Evaluator<#i_ty, #o_ty> for #fn_ident #where_clause {
             fn name(&self) -> ::std::borrow::Cow<'static, str> {
                 ::std::borrow::Cow::Borrowed(#name)
@@ -774,6 +764,12 @@ mod tests {
         assert!(code.contains("pub (crate) struct exact { }"), "{code}");
         assert!(!code.contains("ptr_arg"));
         assert!(code.contains("Cow :: Borrowed (\"exact\")"));
+        assert!(
+            code.contains(
+                "impl :: honeyhive :: __private :: KnownMetric for exact { const METRIC : & 'static str = \"exact\" ; }"
+            ),
+            "{code}"
+        );
         assert!(code.contains("output : true , inputs : false , ground_truth : true"));
         assert!(!code.contains("fn options"));
         // `&String` is what the contract asks for: clippy's `ptr_arg` is allowed.
@@ -825,6 +821,10 @@ mod tests {
             "async fn f(output: &u8) -> u8 { *output }",
         );
         assert!(code.contains("Cow :: Borrowed (\"n\")"));
+        assert!(
+            code.contains("const METRIC : & 'static str = \"n\""),
+            "{code}"
+        );
         assert!(code.contains("repeat : 3u32"), "{code}");
         assert!(code.contains("hh :: __private :: Aggregate :: Max"));
         assert!(code.contains("from_millis (120000u64)"));

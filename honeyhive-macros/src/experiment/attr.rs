@@ -7,7 +7,6 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned as _;
 use syn::{Expr, Ident, LitStr, Path, Token, Type};
 
-use crate::common::suggest;
 use crate::options::{
     OptionTable, check_choice, crate_path, int_value, parenthesized, string_value, timeout_value,
 };
@@ -70,14 +69,25 @@ pub(crate) struct ExperimentArgs {
 /// One entry of `evaluators = [..]`.
 pub(crate) enum EvaluatorEntry {
     /// An `#[evaluator]` fn or a unit-struct built-in, by path: its value is `path {}` and
-    /// thresholds name it by its last segment.
+    /// its metric name is known at compile time when its type implements `KnownMetric`.
     Path(Path),
     /// Any other expression: an evaluator value (e.g. `Contains::new("Paris")`).
     Value(Expr),
 }
 
+impl From<Expr> for EvaluatorEntry {
+    fn from(expr: Expr) -> Self {
+        match expr {
+            Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
+                EvaluatorEntry::Path(p.path)
+            }
+            other => EvaluatorEntry::Value(other),
+        }
+    }
+}
+
 impl EvaluatorEntry {
-    /// The name a threshold uses for it.
+    /// The last segment of its path: how the user refers to it.
     pub(crate) fn ident(&self) -> Option<&Ident> {
         match self {
             EvaluatorEntry::Path(p) => p.segments.last().map(|s| &s.ident),
@@ -99,29 +109,49 @@ pub(crate) enum Operator {
     Below,
 }
 
-/// One `metric >= value` of `threshold(..)`, its metric resolved to an evaluator.
+impl Operator {
+    /// As written in a threshold.
+    fn symbol(self) -> &'static str {
+        match self {
+            Operator::AtLeast => ">=",
+            Operator::Above => ">",
+            Operator::AtMost => "<=",
+            Operator::Below => "<",
+        }
+    }
+}
+
+/// One `metric >= value` of `threshold(..)`.
 pub(crate) struct ThresholdEntry {
+    /// The metric's name, as the summary table prints it (`r#` removed from an
+    /// identifier; a string literal for a name that is not one).
+    pub(crate) metric: String,
+    /// Where the user wrote it: errors about the metric point there.
+    pub(crate) span: Span,
     pub(crate) operator: Operator,
     pub(crate) value: f64,
-    /// Position of the evaluator it names in `evaluators`.
-    pub(crate) evaluator: usize,
+    /// `>= 0.9` as written, for messages that show the threshold.
+    pub(crate) bound: String,
 }
 
-struct RawThreshold {
-    metric: Ident,
-    operator: Operator,
-    value: f64,
-}
-
-impl Parse for RawThreshold {
+impl Parse for ThresholdEntry {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let example = "threshold(exact_match >= 0.9)";
-        let metric = input.call(Ident::parse_any).map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                format!("expected `<evaluator> <op> <number>`, e.g. `{example}`"),
-            )
-        })?;
+        let (metric, span) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            (lit.value(), lit.span())
+        } else {
+            let ident = input.call(Ident::parse_any).map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!(
+                        "expected `<metric> <op> <number>`, e.g. `{example}` (a metric whose \
+                         name is not an identifier is quoted: `\"answer length\" <= 50`)"
+                    ),
+                )
+            })?;
+            (ident.unraw().to_string(), ident.span())
+        };
         let operator = if input.peek(Token![>=]) {
             input.parse::<Token![>=]>()?;
             Operator::AtLeast
@@ -136,7 +166,7 @@ impl Parse for RawThreshold {
             Operator::Below
         } else {
             let span = if input.is_empty() {
-                metric.span()
+                span
             } else {
                 input.cursor().span()
             };
@@ -157,26 +187,33 @@ impl Parse for RawThreshold {
                 format!("a threshold's bound is a number literal, e.g. `{example}`"),
             )
         };
-        let value = if input.peek(syn::LitFloat) {
+        let (value, written) = if input.peek(syn::LitFloat) {
             let lit: syn::LitFloat = input.parse()?;
-            lit.base10_parse::<f64>()
-                .map_err(|_| number_error(lit.span()))?
+            let value = lit
+                .base10_parse::<f64>()
+                .map_err(|_| number_error(lit.span()))?;
+            (value, lit.to_string())
         } else if input.peek(syn::LitInt) {
             let lit: syn::LitInt = input.parse()?;
-            lit.base10_parse::<f64>()
-                .map_err(|_| number_error(lit.span()))?
+            let value = lit
+                .base10_parse::<f64>()
+                .map_err(|_| number_error(lit.span()))?;
+            (value, lit.to_string())
         } else {
             let span = if input.is_empty() {
-                metric.span()
+                span
             } else {
                 input.cursor().span()
             };
             return Err(number_error(span));
         };
-        Ok(RawThreshold {
+        let sign = if negative { "-" } else { "" };
+        Ok(ThresholdEntry {
             metric,
+            span,
             operator,
             value: if negative { -value } else { value },
+            bound: format!("{} {sign}{written}", operator.symbol()),
         })
     }
 }
@@ -184,7 +221,6 @@ impl Parse for RawThreshold {
 impl Parse for ExperimentArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = ExperimentArgs::default();
-        let mut raw_thresholds: Vec<RawThreshold> = Vec::new();
         let mut errors = OPTIONS.parse_options(input, |option, key, input, errors| {
             match key {
                 "name" => {
@@ -236,12 +272,7 @@ impl Parse for ExperimentArgs {
                     input.parse::<Token![=]>()?;
                     let list: syn::ExprArray = input.parse().map_err(|e| expected(e.span()))?;
                     for expr in list.elems {
-                        let entry = match expr {
-                            Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
-                                EvaluatorEntry::Path(p.path)
-                            }
-                            other => EvaluatorEntry::Value(other),
-                        };
+                        let entry = EvaluatorEntry::from(expr);
                         if let Some(ident) = entry.ident()
                             && args
                                 .evaluators
@@ -259,14 +290,23 @@ impl Parse for ExperimentArgs {
                 }
                 "threshold" => {
                     let list = parenthesized(input, option, "threshold(exact_match >= 0.9)")?;
-                    let entries = list.parse_terminated(RawThreshold::parse, Token![,])?;
+                    let entries = list.parse_terminated(ThresholdEntry::parse, Token![,])?;
                     if entries.is_empty() {
                         errors.push(syn::Error::new(
                             option.span(),
                             "`threshold()` is empty: give bounds, e.g. `threshold(exact_match >= 0.9)`",
                         ));
                     }
-                    raw_thresholds.extend(entries);
+                    for entry in entries {
+                        if args.thresholds.iter().any(|t| t.metric == entry.metric) {
+                            errors.push(syn::Error::new(
+                                entry.span,
+                                format!("`{}` has two thresholds: give one", entry.metric),
+                            ));
+                        } else {
+                            args.thresholds.push(entry);
+                        }
+                    }
                 }
                 "max_concurrency" | "repetitions" | "allow_failures" | "allow_evaluator_errors" => {
                     // The bounds of the builder's parameter types (`usize` at its 32-bit
@@ -346,58 +386,6 @@ impl Parse for ExperimentArgs {
             Ok(())
         })?;
 
-        let names: Vec<String> = args
-            .evaluators
-            .iter()
-            .filter_map(|e| e.ident().map(|i| i.unraw().to_string()))
-            .collect();
-        for raw in raw_thresholds {
-            let metric = raw.metric.unraw().to_string();
-            let evaluator = args
-                .evaluators
-                .iter()
-                .position(|e| e.ident().is_some_and(|i| i.unraw() == metric));
-            match evaluator {
-                Some(evaluator) if args.thresholds.iter().any(|t| t.evaluator == evaluator) => {
-                    errors.push(syn::Error::new(
-                        raw.metric.span(),
-                        format!("`{metric}` has two thresholds: give one"),
-                    ));
-                }
-                Some(evaluator) => {
-                    args.thresholds.push(ThresholdEntry {
-                        operator: raw.operator,
-                        value: raw.value,
-                        evaluator,
-                    });
-                }
-                None => {
-                    let listed: Vec<&str> = names.iter().map(String::as_str).collect();
-                    let hint = match suggest(&metric, &listed) {
-                        Some(s) => format!(" (did you mean `{s}`?)"),
-                        None => String::new(),
-                    };
-                    let allowed = if names.is_empty() {
-                        "no evaluator is listed by name: add it to `evaluators = [..]`".to_owned()
-                    } else {
-                        format!(
-                            "thresholds name one of the listed evaluators: {}",
-                            names
-                                .iter()
-                                .map(|n| format!("`{n}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    };
-                    errors.push(syn::Error::new(
-                        raw.metric.span(),
-                        format!(
-                            "`{metric}` is not an evaluator of this experiment{hint}; {allowed}"
-                        ),
-                    ));
-                }
-            }
-        }
         match (&args.dataset, &args.dataset_id) {
             (Some(_), Some(id)) => errors.push(syn::Error::new(
                 id.span(),
@@ -446,10 +434,31 @@ mod tests {
         .unwrap();
         assert_eq!(a.evaluators.len(), 3);
         assert_eq!(a.thresholds.len(), 2);
-        assert_eq!(a.thresholds[1].evaluator, 1);
+        assert_eq!(a.thresholds[1].metric, "length");
         assert_eq!(
             (a.thresholds[1].operator, a.thresholds[1].value),
             (Operator::Below, -2.0)
+        );
+        assert_eq!(a.thresholds[1].bound, "< -2");
+        // A metric is named as the summary table prints it, whatever the evaluators are
+        // called (checked by the expansion): an identifier, a raw one, or a string.
+        let named = parse(
+            "dataset = \"d.jsonl\", evaluators = [judge], \
+             threshold(relevance > 0.1, r#type >= 1, \"answer length\" <= 50.5)",
+        )
+        .unwrap();
+        let metrics: Vec<(&str, &str)> = named
+            .thresholds
+            .iter()
+            .map(|t| (t.metric.as_str(), t.bound.as_str()))
+            .collect();
+        assert_eq!(
+            metrics,
+            [
+                ("relevance", "> 0.1"),
+                ("type", ">= 1"),
+                ("answer length", "<= 50.5")
+            ]
         );
         assert_eq!(a.timeout_ms, Some(30_000));
         assert_eq!(a.aggregate.unwrap().value(), "max");
@@ -477,8 +486,12 @@ mod tests {
         );
         assert!(err("dataset = \"a.json\", aggregate = max").contains("takes a string literal"));
         assert!(
-            err("dataset = \"a.json\", evaluators = [exact_match], threshold(judge >= 1)")
-                .contains("`judge` is not an evaluator of this experiment; thresholds name one of the listed evaluators: `exact_match`")
+            err("dataset = \"a.json\", evaluators = [a], threshold(a >= 1, b < 2, a > 0)")
+                .contains("`a` has two thresholds: give one")
+        );
+        assert!(
+            err("dataset = \"a.json\", evaluators = [a], threshold(3 >= 1)")
+                .contains("expected `<metric> <op> <number>`")
         );
         assert!(
             err("dataset = \"a.json\", evaluators = [a], threshold(a == 1)")

@@ -7,7 +7,9 @@ use crate::Result;
 
 /// Runs an experiment as a test: on its own multi-thread runtime (the generated test is a
 /// plain `#[test]`, so no runtime is nested), then panics with the reasons when the run
-/// could not start, a threshold is missed, or more datapoints failed than allowed.
+/// could not start, a threshold is missed, or more datapoints failed than allowed. The
+/// panic is located at the caller: the `#[experiment]` function.
+#[track_caller]
 pub fn run_test<F>(experiment: F)
 where
     F: Future<Output = Result<ExperimentReport>>,

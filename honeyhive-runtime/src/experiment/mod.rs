@@ -359,23 +359,6 @@ where
         self
     }
 
-    /// A threshold on the metric of the evaluator at `index` (in the order added); what
-    /// `#[experiment(threshold(..))]` generates.
-    #[doc(hidden)]
-    pub fn __threshold_on_evaluator(
-        self,
-        index: usize,
-        comparison: Comparison,
-        value: f64,
-    ) -> Self {
-        let metric = self
-            .evaluators
-            .get(index)
-            .map(|e| e.name().into_owned())
-            .unwrap_or_default();
-        self.threshold(metric, comparison, value)
-    }
-
     /// Runs `f` (an async fn or closure returning the output) over the dataset.
     ///
     /// # Errors
