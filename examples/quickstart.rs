@@ -55,8 +55,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         println!(
-            "datapoint {} ({}) is not correct: see session {}",
-            datapoint.index, datapoint.datapoint_id, datapoint.session_id
+            "{} is not correct: see session {}",
+            datapoint.label(),
+            datapoint.session_id
         );
     }
     report.check()?;

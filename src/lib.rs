@@ -1,37 +1,6 @@
-//! # honeyhive
-//!
-//! Trace and evaluate LLM applications on [HoneyHive](https://honeyhive.ai) from Rust.
-//!
-//! A [`HoneyHiveTracer`] is one session. Every OpenTelemetry span started while a tracer's
-//! context is current (directly, in a task spawned with [`spawn`], on a thread started with
-//! [`thread::spawn`], or in another process that received the context through
-//! [`baggage::inject`]) carries the session and its evaluation ids (`run_id`, `dataset_id`,
-//! `datapoint_id`).
-//!
-//! With an API key (`HH_API_KEY`), sessions and spans go to HoneyHive over HTTP. Without
-//! one, they are written under `target/honeyhive/` as JSON lines: no account is needed to
-//! start.
-//!
-//! ```
-//! use honeyhive::{Enrichment, Environment, HoneyHiveTracer};
-//! use honeyhive::opentelemetry::trace::Tracer as _;
-//!
-//! let dir = std::env::temp_dir().join("honeyhive-doc-facade");
-//! let tracer = HoneyHiveTracer::builder()
-//!     .environment(Environment::empty()) // no API key: local store
-//!     .local_dir(&dir)
-//!     .session_name("support-bot")
-//!     .build()?;
-//! tracer.in_scope(|| {
-//!     tracer.otel_tracer().unwrap().in_span("retrieve", |_cx| {
-//!         honeyhive::enrich_span(Enrichment::new().metadata("k", &3));
-//!     });
-//! });
-//! tracer.flush()?;
-//! let spans = honeyhive::local_store::read_spans(&dir)?;
-//! assert!(spans.iter().any(|s| s.attributes["honeyhive.session_id"] == tracer.session_id()));
-//! # Ok::<(), honeyhive::Error>(())
-//! ```
+// The crate documentation is the README: what users read on the repository and on docs.rs
+// is one text, and its examples run as this crate's doc tests.
+#![doc = include_str!("../README.md")]
 
 pub use honeyhive_runtime::{
     Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorList, EvaluatorOptions, IntoEvaluation,
@@ -52,6 +21,10 @@ pub use honeyhive_runtime::{
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.
 pub use honeyhive_runtime::opentelemetry;
 
+/// A HoneyHive-compatible test server for the tests of your code (feature `testing`).
+#[cfg(feature = "testing")]
+pub use honeyhive_runtime::testing;
+
 /// Records every call of a function as a HoneyHive span: inputs, output, errors, panics,
 /// duration, nested under the calling span. See the macro's documentation for its options
 /// (`name`, `event_type`, `skip`, `skip_all`, `skip_output`, `metadata`, `config`,
@@ -71,8 +44,3 @@ pub use honeyhive_macros::experiment;
 /// API: it changes without notice.
 #[doc(hidden)]
 pub use honeyhive_runtime::__macro_support as __private;
-
-/// The README's examples, compiled and run as doc tests so they cannot go stale.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;

@@ -382,15 +382,18 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The function takes the datapoint's `inputs` by value (any `Deserialize + Serialize`
 /// type: `input: Question`, not `&Question`) and returns the output (`Serialize`), or a
 /// `Result` of it (an `Err` fails that datapoint). It may be `async` (awaited on a
-/// multi-thread runtime the test builds itself) or sync (run on a blocking thread). Do not
-/// add `#[test]` or `#[tokio::test]`, above or below: the macro makes the test (either is
-/// a compile error saying so). A failed experiment panics at the function, so the test's
-/// failure points at it. Every span made while a datapoint runs, in `#[trace]` functions at any
-/// depth, in tasks started with `honeyhive::spawn`, on threads of `honeyhive::thread`,
-/// carries that datapoint's session, run, dataset and datapoint ids.
+/// multi-thread runtime the test builds itself) or sync (run on a blocking thread): the
+/// test needs no async runtime of yours (the same engine outside a test,
+/// `honeyhive::experiment::Experiment::run`, is `async` and is awaited in a Tokio runtime
+/// of yours). Do not add `#[test]` or `#[tokio::test]`, above or below: the macro makes the
+/// test (either is a compile error saying so). A failed experiment panics at the function,
+/// so the test's failure points at it. Every span made while a datapoint runs, in
+/// `#[trace]` functions at any depth, in tasks started with `honeyhive::spawn`, on threads
+/// of `honeyhive::thread`, carries that datapoint's session, run, dataset and datapoint ids.
 ///
-/// Without `HH_API_KEY` the run stays on disk under `target/honeyhive/` (the report in
-/// `runs/<run id>/`); with it, sessions, spans and the run go to HoneyHive.
+/// Without `HH_API_KEY` the run stays on disk under `target/honeyhive/`, in the run's
+/// folder `runs/<run id>/` (its sessions, spans and report); with it, sessions, spans and
+/// the run go to HoneyHive (the report stays in the run's folder).
 ///
 /// ```
 /// use honeyhive::{evaluator, experiment};

@@ -96,7 +96,7 @@ impl Aggregate {
     /// Applies the aggregate; `None` for no values.
     ///
     /// ```
-    /// use honeyhive_runtime::Aggregate;
+    /// use honeyhive::Aggregate;
     /// assert_eq!(Aggregate::Median.apply(&[3.0, 1.0, 2.0, 10.0]), Some(2.5));
     /// assert_eq!(Aggregate::Mean.apply(&[1.0, 2.0]), Some(1.5));
     /// assert_eq!(Aggregate::Max.apply(&[]), None);
@@ -158,7 +158,7 @@ impl Default for EvaluatorOptions {
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::{EvalFuture, EvalInput, Evaluator, Params, Score};
+/// use honeyhive::{EvalFuture, EvalInput, Evaluator, Params, Score};
 ///
 /// /// Scores 1 when the output mentions a configured word.
 /// struct Mentions(String);
@@ -237,7 +237,7 @@ impl<I, O, E: Evaluator<I, O> + ?Sized> Evaluator<I, O> for Box<E> {
 /// label; no threshold can be set on its metric.
 ///
 /// ```
-/// use honeyhive_runtime::Score;
+/// use honeyhive::Score;
 ///
 /// let score = Score::new(0.8)
 ///     .label("relevant")
@@ -476,8 +476,8 @@ pub type EvaluatorList<I, O> = Vec<Box<dyn Evaluator<I, O>>>;
 /// (any other expression).
 ///
 /// ```
-/// use honeyhive_runtime::{EvaluatorList, evaluators};
-/// use honeyhive_runtime::evaluators::{Contains, ExactMatch};
+/// use honeyhive::{EvaluatorList, evaluators};
+/// use honeyhive::evaluators::{Contains, ExactMatch};
 ///
 /// let list: EvaluatorList<String, String> = evaluators![ExactMatch, Contains::new("Paris")];
 /// assert_eq!(list.len(), 2);

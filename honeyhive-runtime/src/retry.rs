@@ -12,7 +12,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 ///
 /// ```
 /// use std::time::Duration;
-/// use honeyhive_runtime::RetryPolicy;
+/// use honeyhive::RetryPolicy;
 ///
 /// let patient = RetryPolicy::default()
 ///     .max_retries(8)

@@ -55,7 +55,7 @@ impl fmt::Display for Warning {
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use honeyhive_runtime::{Warning, WarningHandler};
+/// use honeyhive::{Warning, WarningHandler};
 ///
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let sink = seen.clone();

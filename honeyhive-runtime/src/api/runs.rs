@@ -34,7 +34,7 @@ const EXTERNAL_ID_PREFIX: &str = "EXT-";
 /// the result and comparison views (the reference SDK's choices).
 ///
 /// ```
-/// use honeyhive_runtime::runs::AggregateFunction;
+/// use honeyhive::runs::AggregateFunction;
 ///
 /// assert_eq!(AggregateFunction::default(), AggregateFunction::Average);
 /// assert_eq!(AggregateFunction::from_name("max"), Some(AggregateFunction::Max));
@@ -91,7 +91,7 @@ impl std::fmt::Display for AggregateFunction {
 /// does not know and must only see as `metadata.offline_dataset_id`.
 ///
 /// ```
-/// use honeyhive_runtime::runs::is_external_dataset_id;
+/// use honeyhive::runs::is_external_dataset_id;
 ///
 /// assert!(is_external_dataset_id("EXT-8861a957df7dd383"));
 /// assert!(!is_external_dataset_id("663a1f2e9c0d4b0012345678"));
@@ -116,7 +116,7 @@ fn place_dataset_id(dataset_id: Option<&str>) -> (Option<String>, Option<String>
 /// (`completed` or `failed`).
 ///
 /// ```
-/// use honeyhive_runtime::runs::RunStatus;
+/// use honeyhive::runs::RunStatus;
 ///
 /// assert_eq!(serde_json::to_value(RunStatus::Failed).unwrap(), "failed");
 /// assert_eq!(RunStatus::Completed.as_str(), "completed");
@@ -146,9 +146,9 @@ impl RunStatus {
 /// `configuration` of `POST /v1/runs`: how the experiment was run.
 ///
 /// ```
-/// use honeyhive_runtime::runs::RunConfiguration;
+/// use honeyhive::runs::RunConfiguration;
 ///
-/// use honeyhive_runtime::runs::AggregateFunction;
+/// use honeyhive::runs::AggregateFunction;
 ///
 /// let configuration = RunConfiguration::new("answer", vec!["exact_match".into()], 4);
 /// assert_eq!(configuration.aggregate_function, AggregateFunction::Average);
@@ -202,7 +202,7 @@ struct CreateMetadata {
 /// `dataset_id`.
 ///
 /// ```
-/// use honeyhive_runtime::runs::{RunConfiguration, RunCreate};
+/// use honeyhive::runs::{RunConfiguration, RunCreate};
 ///
 /// let configuration = RunConfiguration::new("answer", vec![], 1);
 /// let run = RunCreate::new("nightly", Some("EXT-8861a957df7dd383"), vec![], configuration)
@@ -297,7 +297,7 @@ struct UpdateMetadata {
 /// id of the run.
 ///
 /// ```
-/// use honeyhive_runtime::runs::{RunStatus, RunUpdate};
+/// use honeyhive::runs::{RunStatus, RunUpdate};
 ///
 /// let update = RunUpdate::new(
 ///     "nightly",
@@ -351,7 +351,7 @@ impl RunUpdate {
 /// The server's view of a finished run: `GET /v1/runs/{id}/result?aggregate_function=average`.
 ///
 /// ```
-/// use honeyhive_runtime::runs::RunResult;
+/// use honeyhive::runs::RunResult;
 /// use serde_json::json;
 ///
 /// let result: RunResult = serde_json::from_value(json!({
@@ -474,7 +474,7 @@ pub struct DatapointResult {
 /// `GET /v1/runs/{new}/compare-with/{old}?aggregate_function=average`.
 ///
 /// ```
-/// use honeyhive_runtime::runs::RunComparison;
+/// use honeyhive::runs::RunComparison;
 /// use serde_json::json;
 ///
 /// let comparison: RunComparison = serde_json::from_value(json!({
@@ -537,8 +537,8 @@ impl RunComparison {
 /// (`HH_API_KEY`): runs belong to a project.
 ///
 /// ```no_run
-/// # async fn demo() -> honeyhive_runtime::Result<()> {
-/// let comparison = honeyhive_runtime::runs::compare("run-new", "run-old").await?;
+/// # async fn demo() -> honeyhive::Result<()> {
+/// let comparison = honeyhive::runs::compare("run-new", "run-old").await?;
 /// for metric in comparison.degraded_metrics() {
 ///     eprintln!(
 ///         "{} fell by {:.3} on {} datapoint(s): {:?}",
@@ -638,7 +638,7 @@ pub struct HostedDatasetInfo {
 /// The git state of the code under test, recorded as `metadata.git` of a run.
 ///
 /// ```
-/// use honeyhive_runtime::runs::GitInfo;
+/// use honeyhive::runs::GitInfo;
 ///
 /// // `None` outside a git checkout or without a `git` binary; never an error.
 /// let git = GitInfo::collect(std::env::temp_dir().join("surely-not-a-checkout"));

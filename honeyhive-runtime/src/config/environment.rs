@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// Where environment variables come from.
 ///
 /// ```
-/// use honeyhive_runtime::{Config, Environment};
+/// use honeyhive::{Config, Environment};
 ///
 /// let env = Environment::from_pairs([("HH_API_KEY", "secret"), ("HH_PROJECT", "demo")]);
 /// let config = Config::builder().environment(env).build().unwrap();

@@ -155,7 +155,7 @@ impl Config {
 /// Builds a [`Config`].
 ///
 /// ```
-/// use honeyhive_runtime::{Config, Environment};
+/// use honeyhive::{Config, Environment};
 ///
 /// // Explicit values beat the environment.
 /// let env = Environment::from_pairs([("HH_PROJECT", "from-env"), ("HH_SOURCE", "ci")]);

@@ -31,7 +31,7 @@ use serde_json::value::RawValue;
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::canonical;
+/// use honeyhive::dataset::canonical;
 ///
 /// let text = r#"{"b": [1.50, 123456789012345678901234567890], "a": "café"}"#;
 /// assert_eq!(
@@ -152,7 +152,7 @@ fn write_number(out: &mut String, lexeme: &str) -> Result<(), serde_json::Error>
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::python_float_repr;
+/// use honeyhive::dataset::python_float_repr;
 ///
 /// assert_eq!(python_float_repr(1.0), "1.0");
 /// assert_eq!(python_float_repr(0.1 + 0.2), "0.30000000000000004");

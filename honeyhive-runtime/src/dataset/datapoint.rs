@@ -21,7 +21,7 @@ static NULL: Value = Value::Null;
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::Dataset;
+/// use honeyhive::dataset::Dataset;
 ///
 /// let dataset = Dataset::from_json("[\n  {\"inputs\": {\"q\": 1}},\n  {\"inputs\": {\"q\": 2}}\n]").unwrap();
 /// let location = dataset.datapoints()[1].location();
@@ -45,7 +45,7 @@ impl Location {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json(r#"[{"inputs": {}}]"#).unwrap();
     /// assert_eq!(dataset.datapoints()[0].location().path(), None);
@@ -59,7 +59,7 @@ impl Location {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json("{\"inputs\": {}}\n\n{\"inputs\": {}}\n").unwrap();
     /// assert_eq!(dataset.datapoints()[1].location().line(), Some(3));
@@ -74,7 +74,7 @@ impl Location {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json(r#"[{"inputs": {}}, {"inputs": {}}]"#).unwrap();
     /// assert_eq!(dataset.datapoints()[1].location().column(), Some(18));
@@ -128,7 +128,7 @@ impl fmt::Display for Location {
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::Datapoint;
+/// use honeyhive::dataset::Datapoint;
 /// use serde_json::json;
 ///
 /// let datapoint = Datapoint::new(json!({
@@ -168,7 +168,7 @@ impl Datapoint {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Datapoint;
+    /// use honeyhive::dataset::Datapoint;
     /// use serde_json::json;
     ///
     /// let datapoint = Datapoint::new(json!({"inputs": {"q": 1}, "id": "q-1"})).unwrap();
@@ -249,7 +249,7 @@ impl Datapoint {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json(r#"[{"inputs": {"q": 1}, "id": "EXT-a"}, {"inputs": {"q": 2}}]"#)
     ///     .unwrap();
@@ -264,7 +264,7 @@ impl Datapoint {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json("{\"inputs\": {}}\n{\"inputs\": {}}").unwrap();
     /// assert_eq!(dataset.datapoints()[1].index(), 1);
@@ -283,7 +283,7 @@ impl Datapoint {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Datapoint;
+    /// use honeyhive::dataset::Datapoint;
     /// use serde_json::json;
     ///
     /// let datapoint = Datapoint::new(json!({"inputs": {"q": "hi"}})).unwrap();
@@ -297,7 +297,7 @@ impl Datapoint {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Datapoint;
+    /// use honeyhive::dataset::Datapoint;
     /// use serde_json::json;
     ///
     /// let with = Datapoint::new(json!({"inputs": {}, "ground_truth": "4"})).unwrap();
@@ -313,7 +313,7 @@ impl Datapoint {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Datapoint;
+    /// use honeyhive::dataset::Datapoint;
     /// use serde_json::json;
     ///
     /// let datapoint = Datapoint::new(json!({"inputs": {}, "metadata": {"source": "faq"}})).unwrap();
@@ -330,7 +330,7 @@ impl Datapoint {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json(r#"[{"inputs": {}, "tags": ["a"]}]"#).unwrap();
     /// assert_eq!(dataset.datapoints()[0].raw()["tags"][0], "a");
@@ -343,7 +343,7 @@ impl Datapoint {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json("\n{\"inputs\": {}}").unwrap();
     /// assert_eq!(dataset.datapoints()[0].location().line(), Some(2));

@@ -11,7 +11,7 @@ use super::Location;
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::{Dataset, DatasetError, MAX_REPORTED_ERRORS};
+/// use honeyhive::dataset::{Dataset, DatasetError, MAX_REPORTED_ERRORS};
 ///
 /// let dataset = Dataset::from_json(&"{\"input\": {}}\n".repeat(50))?;
 /// let DatasetError::Invalid { errors, failed, .. } = dataset.validate().unwrap_err() else {
@@ -30,7 +30,7 @@ pub const MAX_REPORTED_ERRORS: usize = 20;
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::{Dataset, DatasetError};
+/// use honeyhive::dataset::{Dataset, DatasetError};
 ///
 /// let error = Dataset::from_json("{\"inputs\": {}}\n{\"inputs\": }\n").unwrap_err();
 /// assert!(matches!(error, DatasetError::Json { .. }));

@@ -28,7 +28,7 @@ const FALSY: [&str; 8] = ["null", "false", "\"\"", "0", "0.0", "-0.0", "[]", "{}
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::{Dataset, dataset_id};
+/// use honeyhive::dataset::{Dataset, dataset_id};
 ///
 /// let dataset = Dataset::from_json(r#"[{"inputs": {"query": "test"}}]"#).unwrap();
 /// assert_eq!(dataset_id(None, dataset.datapoints()), "EXT-6000ae9fa3f6ca4f");
@@ -60,7 +60,7 @@ pub fn dataset_id<'a>(
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::{Datapoint, datapoint_id};
+/// use honeyhive::dataset::{Datapoint, datapoint_id};
 /// use serde_json::json;
 ///
 /// let plain = Datapoint::new(json!({"inputs": {"query": "test"}})).unwrap();

@@ -29,9 +29,9 @@ impl Dataset {
     ///
     /// # Example
     /// ```no_run
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
-    /// # async fn example() -> Result<(), honeyhive_runtime::Error> {
+    /// # async fn example() -> Result<(), honeyhive::Error> {
     /// // With HH_API_KEY and HH_PROJECT set:
     /// let dataset = Dataset::hosted("663a1f2e9c0d4b0012345678").await?;
     /// assert_eq!(dataset.id(), "663a1f2e9c0d4b0012345678");
@@ -54,10 +54,10 @@ impl Dataset {
     ///
     /// # Example
     /// ```no_run
-    /// use honeyhive_runtime::Config;
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::Config;
+    /// use honeyhive::dataset::Dataset;
     ///
-    /// # async fn example() -> Result<(), honeyhive_runtime::Error> {
+    /// # async fn example() -> Result<(), honeyhive::Error> {
     /// let config = Config::builder().api_key("hh-key").project("support-bot").build()?;
     /// let dataset = Dataset::hosted_with("663a1f2e9c0d4b0012345678", &config).await?;
     /// println!("{} datapoints", dataset.len());

@@ -40,7 +40,7 @@
 //!
 //! # Example
 //! ```
-//! use honeyhive_runtime::dataset::Dataset;
+//! use honeyhive::dataset::Dataset;
 //! use serde::Deserialize;
 //!
 //! #[derive(Deserialize)]
@@ -62,7 +62,7 @@
 //!     assert!(!datapoint.inputs.question.is_empty());
 //!     assert!(datapoint.ground_truth.is_some());
 //! }
-//! # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+//! # Ok::<(), honeyhive::dataset::DatasetError>(())
 //! ```
 
 mod canonical;
@@ -86,13 +86,13 @@ pub use self::validate::TypedDatapoint;
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::Dataset;
+/// use honeyhive::dataset::Dataset;
 ///
 /// let dataset = Dataset::from_json(r#"{"inputs": {"query": "test"}}"#)?;
 /// assert_eq!(dataset.len(), 1);
 /// assert_eq!(dataset.id(), "EXT-6000ae9fa3f6ca4f");
 /// assert_eq!(dataset.datapoints()[0].id(), "EXT-9842cacb60f7c166");
-/// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+/// # Ok::<(), honeyhive::dataset::DatasetError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
@@ -117,7 +117,7 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let path = std::env::temp_dir().join(format!("honeyhive-doc-{}.jsonl", std::process::id()));
     /// std::fs::write(&path, "{\"inputs\": {\"query\": \"test\"}}\n")?;
@@ -145,12 +145,12 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let array = Dataset::from_json(r#"[{"inputs": {"q": 1}}, {"inputs": {"q": 2}}]"#)?;
     /// let lines = Dataset::from_json("{\"inputs\": {\"q\": 1}}\n\n{\"inputs\": {\"q\": 2}}\n")?;
     /// assert_eq!(array.id(), lines.id());
-    /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
     /// ```
     pub fn from_json(json: &str) -> Result<Self, DatasetError> {
         Ok(Self::new(load::parse_json_or_jsonl(json)?))
@@ -161,7 +161,7 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::{Datapoint, Dataset};
+    /// use honeyhive::dataset::{Datapoint, Dataset};
     /// use serde_json::json;
     ///
     /// let datapoints = vec![
@@ -171,7 +171,7 @@ impl Dataset {
     /// let dataset = Dataset::from_datapoints(datapoints);
     /// assert_eq!(dataset.datapoints()[1].index(), 1);
     /// assert_eq!(dataset.datapoints()[1].id(), "EXT-9b4757b7c8df6b28");
-    /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
     /// ```
     pub fn from_datapoints(mut datapoints: Vec<Datapoint>) -> Self {
         for (index, datapoint) in datapoints.iter_mut().enumerate() {
@@ -185,13 +185,13 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json(r#"[{"inputs": {"q": "a"}}]"#)?;
     /// assert_eq!(dataset.clone().with_id("my-dataset").id(), "EXT-my-dataset");
     /// assert_eq!(dataset.clone().with_id("EXT-my-dataset").id(), "EXT-my-dataset");
     /// assert_eq!(dataset.clone().with_id("").id(), dataset.id());
-    /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
     /// ```
     #[must_use]
     pub fn with_id(mut self, custom: &str) -> Self {
@@ -204,10 +204,10 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// assert_eq!(Dataset::from_json("[]")?.id(), "EXT-4f53cda18c2baa0c");
-    /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
     /// ```
     pub fn id(&self) -> &str {
         &self.id
@@ -217,12 +217,12 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dataset = Dataset::from_json(r#"[{"inputs": {"q": 1}}, {"inputs": {"q": 2}}]"#)?;
     /// let qs: Vec<_> = dataset.datapoints().iter().map(|d| d.inputs()["q"].clone()).collect();
     /// assert_eq!(qs, [1, 2]);
-    /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
     /// ```
     pub fn datapoints(&self) -> &[Datapoint] {
         &self.datapoints
@@ -232,10 +232,10 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// assert_eq!(Dataset::from_json("{\"inputs\": {}}\n{\"inputs\": {}}")?.len(), 2);
-    /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
     /// ```
     pub fn len(&self) -> usize {
         self.datapoints.len()
@@ -245,10 +245,10 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// assert!(Dataset::from_json("[]")?.is_empty());
-    /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
     /// ```
     pub fn is_empty(&self) -> bool {
         self.datapoints.is_empty()
@@ -259,10 +259,10 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// assert_eq!(Dataset::from_json("[]")?.source(), None);
-    /// # Ok::<(), honeyhive_runtime::dataset::DatasetError>(())
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
     /// ```
     pub fn source(&self) -> Option<&Path> {
         self.source.as_deref()
@@ -273,7 +273,7 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let dir = std::env::temp_dir();
     /// let path = dir.join(format!("honeyhive-doc-path-{}.jsonl", std::process::id()));

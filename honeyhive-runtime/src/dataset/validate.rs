@@ -11,7 +11,7 @@ use super::{Datapoint, Dataset, DatasetError};
 ///
 /// # Example
 /// ```
-/// use honeyhive_runtime::dataset::{Dataset, TypedDatapoint};
+/// use honeyhive::dataset::{Dataset, TypedDatapoint};
 /// use serde::Deserialize;
 ///
 /// #[derive(Deserialize)]
@@ -51,7 +51,7 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     ///
     /// let good = Dataset::from_json(r#"[{"inputs": {"q": 1}}]"#).unwrap();
     /// assert!(good.validate().is_ok());
@@ -81,7 +81,7 @@ impl Dataset {
     ///
     /// # Example
     /// ```
-    /// use honeyhive_runtime::dataset::Dataset;
+    /// use honeyhive::dataset::Dataset;
     /// use serde::Deserialize;
     ///
     /// #[derive(Debug, Deserialize)]

@@ -25,8 +25,8 @@ const GROUND_TRUTH_NAME: &str = "contains_ground_truth";
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::Contains;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::Contains;
+/// use honeyhive::{EvalInput, Evaluator};
 ///
 /// let output = "The capital of France is Paris.".to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
@@ -50,7 +50,7 @@ impl Contains {
     /// Checks that the output contains `needle`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::Contains;
+    /// use honeyhive::evaluators::Contains;
     /// let evaluator = Contains::new("Paris");
     /// assert_eq!(evaluator.name(), "contains");
     /// ```
@@ -65,7 +65,7 @@ impl Contains {
     /// [`ContainsGroundTruth`].
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::Contains;
+    /// use honeyhive::evaluators::Contains;
     /// assert_eq!(Contains::ground_truth().name(), "contains_ground_truth");
     /// ```
     pub fn ground_truth() -> ContainsGroundTruth {
@@ -75,7 +75,7 @@ impl Contains {
     /// The metric name: the one given to [`named`](Self::named), else `contains`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::Contains;
+    /// use honeyhive::evaluators::Contains;
     /// assert_eq!(Contains::new("x").name(), "contains");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
@@ -91,7 +91,7 @@ config_methods! {
         /// When `name` is empty.
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive::evaluators::Contains;
         /// assert_eq!(Contains::new("Paris").named("mentions_paris").name(), "mentions_paris");
         /// ```
         #[track_caller]
@@ -103,8 +103,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Contains;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Contains;
+        /// use honeyhive::{EvalInput, Evaluator};
         ///
         /// #[derive(serde::Serialize)]
         /// struct Reply { answer: String, tokens: u32 }
@@ -121,8 +121,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Contains;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Contains;
+        /// use honeyhive::{EvalInput, Evaluator};
         ///
         /// let output = "PARIS".to_owned();
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
@@ -135,8 +135,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Contains;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Contains;
+        /// use honeyhive::{EvalInput, Evaluator};
         ///
         /// let output = "Visit New\nYork".to_owned();
         /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
@@ -177,8 +177,8 @@ impl Builtin for Contains {
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::Contains;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::Contains;
+/// use honeyhive::{EvalInput, Evaluator};
 /// use serde_json::json;
 ///
 /// let output = "The capital of France is Paris.".to_owned();
@@ -202,7 +202,7 @@ impl ContainsGroundTruth {
     /// `contains_ground_truth`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::Contains;
+    /// use honeyhive::evaluators::Contains;
     /// assert_eq!(Contains::ground_truth().name(), "contains_ground_truth");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
@@ -218,7 +218,7 @@ config_methods! {
         /// When `name` is empty.
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive::evaluators::Contains;
         /// assert_eq!(Contains::ground_truth().named("cites_answer").name(), "cites_answer");
         /// ```
         #[track_caller]
@@ -229,8 +229,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Contains;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Contains;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"answer": "It is Paris, France."});
@@ -245,8 +245,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Contains;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Contains;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"answer": "It is Paris."});
@@ -261,8 +261,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Contains;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Contains;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = "It is Paris.".to_owned();
@@ -276,7 +276,7 @@ config_methods! {
         /// Ignores case (Unicode lowercase of both texts).
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive::evaluators::Contains;
         /// let evaluator = Contains::ground_truth().case_insensitive();
         /// ```
         fn case_insensitive();
@@ -284,7 +284,7 @@ config_methods! {
         /// Ignores whitespace differences (as [`Contains::normalize_whitespace`]).
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::Contains;
+        /// use honeyhive::evaluators::Contains;
         /// let evaluator = Contains::ground_truth().normalize_whitespace();
         /// ```
         fn normalize_whitespace();

@@ -34,8 +34,8 @@ const NAME: &str = "exact_match";
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::ExactMatch;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::ExactMatch;
+/// use honeyhive::{EvalInput, Evaluator};
 /// use serde_json::json;
 ///
 /// let truth = json!("Paris");
@@ -60,7 +60,7 @@ impl ExactMatch {
     /// The metric name: `exact_match`.
     ///
     /// ```
-    /// assert_eq!(honeyhive_runtime::evaluators::ExactMatch.name(), "exact_match");
+    /// assert_eq!(honeyhive::evaluators::ExactMatch.name(), "exact_match");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
         Cow::Borrowed(NAME)
@@ -72,8 +72,8 @@ impl ExactMatch {
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::ExactMatch;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::ExactMatch;
+/// use honeyhive::{EvalInput, Evaluator};
 /// use serde_json::json;
 ///
 /// #[derive(serde::Serialize)]
@@ -102,7 +102,7 @@ impl ExactMatchWith {
     /// The metric name: the one given to [`named`](Self::named), else `exact_match`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::ExactMatch;
+    /// use honeyhive::evaluators::ExactMatch;
     /// assert_eq!(ExactMatch.field("a").name(), "exact_match");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
@@ -119,7 +119,7 @@ config_methods! {
         /// When `name` is empty.
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::ExactMatch;
+        /// use honeyhive::evaluators::ExactMatch;
         /// let city = ExactMatch.field("city").named("city_exact");
         /// assert_eq!(city.name(), "city_exact");
         /// ```
@@ -133,8 +133,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::ExactMatch;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"answer": {"city": "Paris"}, "latency_ms": 840});
@@ -156,8 +156,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::ExactMatch;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"answer": "Paris", "sources": []});
@@ -173,8 +173,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::ExactMatch;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = "Paris".to_owned();
@@ -191,8 +191,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::ExactMatch;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let truth = json!("Paris");
@@ -208,8 +208,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::ExactMatch;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::ExactMatch;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let truth = json!("New York");

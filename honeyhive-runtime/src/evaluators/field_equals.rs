@@ -25,8 +25,8 @@ const NAME: &str = "field_equals";
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::FieldEquals;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::FieldEquals;
+/// use honeyhive::{EvalInput, Evaluator};
 /// use serde_json::json;
 ///
 /// #[derive(serde::Serialize)]
@@ -56,7 +56,7 @@ impl FieldEquals {
     /// When `paths` is empty: there would be nothing to score.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::FieldEquals;
+    /// use honeyhive::evaluators::FieldEquals;
     /// let evaluator = FieldEquals::new(["answer.city", "answer.country"]);
     /// assert_eq!(evaluator.fields().collect::<Vec<_>>(), ["answer.city", "answer.country"]);
     /// ```
@@ -76,7 +76,7 @@ impl FieldEquals {
     /// The compared fields, as given.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::FieldEquals;
+    /// use honeyhive::evaluators::FieldEquals;
     /// assert_eq!(FieldEquals::new(["a"]).fields().count(), 1);
     /// ```
     pub fn fields(&self) -> impl Iterator<Item = &str> + '_ {
@@ -86,7 +86,7 @@ impl FieldEquals {
     /// The metric name: the one given to [`named`](Self::named), else `field_equals`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::FieldEquals;
+    /// use honeyhive::evaluators::FieldEquals;
     /// assert_eq!(FieldEquals::new(["a"]).name(), "field_equals");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
@@ -102,7 +102,7 @@ config_methods! {
         /// When `name` is empty.
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::FieldEquals;
+        /// use honeyhive::evaluators::FieldEquals;
         /// assert_eq!(FieldEquals::new(["a"]).named("extraction").name(), "extraction");
         /// ```
         #[track_caller]

@@ -30,8 +30,8 @@ const NAME: &str = "levenshtein";
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::Levenshtein;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::Levenshtein;
+/// use honeyhive::{EvalInput, Evaluator};
 /// use serde_json::json;
 ///
 /// let truth = json!("kitten");
@@ -49,7 +49,7 @@ impl Levenshtein {
     /// The metric name: `levenshtein`.
     ///
     /// ```
-    /// assert_eq!(honeyhive_runtime::evaluators::Levenshtein.name(), "levenshtein");
+    /// assert_eq!(honeyhive::evaluators::Levenshtein.name(), "levenshtein");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
         Cow::Borrowed(NAME)
@@ -61,8 +61,8 @@ impl Levenshtein {
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::Levenshtein;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::Levenshtein;
+/// use honeyhive::{EvalInput, Evaluator};
 /// use serde_json::json;
 ///
 /// #[derive(serde::Serialize)]
@@ -83,7 +83,7 @@ impl LevenshteinWith {
     /// The metric name: the one given to [`named`](Self::named), else `levenshtein`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::Levenshtein;
+    /// use honeyhive::evaluators::Levenshtein;
     /// assert_eq!(Levenshtein.field("a").name(), "levenshtein");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
@@ -100,7 +100,7 @@ config_methods! {
         /// When `name` is empty.
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::Levenshtein;
+        /// use honeyhive::evaluators::Levenshtein;
         /// assert_eq!(Levenshtein.field("a").named("answer_similarity").name(), "answer_similarity");
         /// ```
         #[track_caller]
@@ -112,8 +112,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Levenshtein;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"answer": "Pariss"});
@@ -128,8 +128,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Levenshtein;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"answer": "Paris"});
@@ -144,8 +144,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Levenshtein;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = "Paris".to_owned();
@@ -159,8 +159,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Levenshtein;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let truth = json!("PARIS");
@@ -175,8 +175,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::Levenshtein;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::Levenshtein;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let truth = json!("New York");

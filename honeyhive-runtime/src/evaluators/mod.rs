@@ -44,8 +44,8 @@
 //! # Example
 //! ```
 //! use futures_executor::block_on;
-//! use honeyhive_runtime::evaluators::{Contains, ExactMatch, Levenshtein, RegexMatch, ValidJson};
-//! use honeyhive_runtime::{EvalInput, EvaluatorList, evaluators};
+//! use honeyhive::evaluators::{Contains, ExactMatch, Levenshtein, RegexMatch, ValidJson};
+//! use honeyhive::{EvalInput, EvaluatorList, evaluators};
 //! use serde_json::json;
 //!
 //! let list: EvaluatorList<(), String> = evaluators![

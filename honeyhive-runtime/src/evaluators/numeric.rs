@@ -28,8 +28,8 @@ const NAME: &str = "numeric_closeness";
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::NumericCloseness;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::NumericCloseness;
+/// use honeyhive::{EvalInput, Evaluator};
 /// use serde_json::json;
 ///
 /// let truth = json!(100);
@@ -59,7 +59,7 @@ impl NumericCloseness {
     /// When `tolerance` is negative or not finite.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::NumericCloseness;
+    /// use honeyhive::evaluators::NumericCloseness;
     /// let evaluator = NumericCloseness::new(0.01);
     /// assert_eq!(evaluator.name(), "numeric_closeness");
     /// ```
@@ -76,8 +76,8 @@ impl NumericCloseness {
     ///
     /// ```
     /// use futures_executor::block_on;
-    /// use honeyhive_runtime::evaluators::NumericCloseness;
-    /// use honeyhive_runtime::{EvalInput, Evaluator};
+    /// use honeyhive::evaluators::NumericCloseness;
+    /// use honeyhive::{EvalInput, Evaluator};
     /// use serde_json::json;
     ///
     /// let truth = json!(2000);
@@ -108,7 +108,7 @@ impl NumericCloseness {
     /// `numeric_closeness`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::NumericCloseness;
+    /// use honeyhive::evaluators::NumericCloseness;
     /// assert_eq!(NumericCloseness::relative(0.1).name(), "numeric_closeness");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
@@ -125,7 +125,7 @@ config_methods! {
         /// When `name` is empty.
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::NumericCloseness;
+        /// use honeyhive::evaluators::NumericCloseness;
         /// assert_eq!(NumericCloseness::new(0.5).named("price_close").name(), "price_close");
         /// ```
         #[track_caller]
@@ -137,8 +137,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::NumericCloseness;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::NumericCloseness;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// #[derive(serde::Serialize)]
@@ -156,8 +156,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::NumericCloseness;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::NumericCloseness;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"estimate": "41"});
@@ -173,8 +173,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::NumericCloseness;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::NumericCloseness;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = 3.14_f64;

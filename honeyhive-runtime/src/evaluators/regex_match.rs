@@ -29,8 +29,8 @@ const NAME: &str = "regex_match";
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::RegexMatch;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::RegexMatch;
+/// use honeyhive::{EvalInput, Evaluator};
 ///
 /// let output = "Call us at 555-0142.".to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
@@ -58,13 +58,13 @@ impl RegexMatch {
     /// code.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::RegexMatch;
+    /// use honeyhive::evaluators::RegexMatch;
     /// let evaluator = RegexMatch::new(r"(?i)\bparis\b");
     /// assert_eq!(evaluator.pattern(), r"(?i)\bparis\b");
     /// ```
     ///
     /// ```should_panic
-    /// use honeyhive_runtime::evaluators::RegexMatch;
+    /// use honeyhive::evaluators::RegexMatch;
     /// let evaluator = RegexMatch::new(r"(unclosed");
     /// ```
     #[track_caller]
@@ -79,7 +79,7 @@ impl RegexMatch {
     /// regular expression.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::RegexMatch;
+    /// use honeyhive::evaluators::RegexMatch;
     ///
     /// assert!(RegexMatch::try_new(r"^\d+$").is_ok());
     /// let error = RegexMatch::try_new(r"(unclosed").unwrap_err();
@@ -100,7 +100,7 @@ impl RegexMatch {
     /// The pattern, as given.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::RegexMatch;
+    /// use honeyhive::evaluators::RegexMatch;
     /// assert_eq!(RegexMatch::new("a+").pattern(), "a+");
     /// ```
     pub fn pattern(&self) -> &str {
@@ -110,7 +110,7 @@ impl RegexMatch {
     /// The metric name: the one given to [`named`](Self::named), else `regex_match`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::RegexMatch;
+    /// use honeyhive::evaluators::RegexMatch;
     /// assert_eq!(RegexMatch::new("a+").name(), "regex_match");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
@@ -126,7 +126,7 @@ config_methods! {
         /// When `name` is empty.
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::RegexMatch;
+        /// use honeyhive::evaluators::RegexMatch;
         /// assert_eq!(RegexMatch::new(r"\d").named("has_digit").name(), "has_digit");
         /// ```
         #[track_caller]
@@ -138,8 +138,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::RegexMatch;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::RegexMatch;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"reply": {"date": "2024-05-01"}});
@@ -184,7 +184,7 @@ builtin_evaluator!(RegexMatch);
 /// A pattern given to [`RegexMatch::try_new`] that is not a valid regular expression.
 ///
 /// ```
-/// use honeyhive_runtime::evaluators::{InvalidRegex, RegexMatch};
+/// use honeyhive::evaluators::{InvalidRegex, RegexMatch};
 ///
 /// let error: InvalidRegex = RegexMatch::try_new("[a-").unwrap_err();
 /// assert_eq!(error.pattern(), "[a-");
@@ -200,7 +200,7 @@ impl InvalidRegex {
     /// The pattern that failed.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::RegexMatch;
+    /// use honeyhive::evaluators::RegexMatch;
     /// assert_eq!(RegexMatch::try_new("(").unwrap_err().pattern(), "(");
     /// ```
     pub fn pattern(&self) -> &str {

@@ -27,8 +27,8 @@ const NAME: &str = "valid_json";
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::ValidJson;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::ValidJson;
+/// use honeyhive::{EvalInput, Evaluator};
 ///
 /// let output = r#"{"city": "Paris"}"#.to_owned();
 /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
@@ -47,7 +47,7 @@ impl ValidJson {
     /// The metric name: `valid_json`.
     ///
     /// ```
-    /// assert_eq!(honeyhive_runtime::evaluators::ValidJson.name(), "valid_json");
+    /// assert_eq!(honeyhive::evaluators::ValidJson.name(), "valid_json");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
         Cow::Borrowed(NAME)
@@ -59,8 +59,8 @@ impl ValidJson {
 /// # Example
 /// ```
 /// use futures_executor::block_on;
-/// use honeyhive_runtime::evaluators::ValidJson;
-/// use honeyhive_runtime::{EvalInput, Evaluator};
+/// use honeyhive::evaluators::ValidJson;
+/// use honeyhive::{EvalInput, Evaluator};
 ///
 /// #[derive(serde::Serialize)]
 /// struct Reply { raw: String, model: String }
@@ -79,7 +79,7 @@ impl ValidJsonWith {
     /// The metric name: the one given to [`named`](Self::named), else `valid_json`.
     ///
     /// ```
-    /// use honeyhive_runtime::evaluators::ValidJson;
+    /// use honeyhive::evaluators::ValidJson;
     /// assert_eq!(ValidJson.field("raw").name(), "valid_json");
     /// ```
     pub fn name(&self) -> Cow<'static, str> {
@@ -95,7 +95,7 @@ config_methods! {
         /// When `name` is empty.
         ///
         /// ```
-        /// use honeyhive_runtime::evaluators::ValidJson;
+        /// use honeyhive::evaluators::ValidJson;
         /// assert_eq!(ValidJson.field("raw").named("raw_is_json").name(), "raw_is_json");
         /// ```
         #[track_caller]
@@ -107,8 +107,8 @@ config_methods! {
         ///
         /// ```
         /// use futures_executor::block_on;
-        /// use honeyhive_runtime::evaluators::ValidJson;
-        /// use honeyhive_runtime::{EvalInput, Evaluator};
+        /// use honeyhive::evaluators::ValidJson;
+        /// use honeyhive::{EvalInput, Evaluator};
         /// use serde_json::json;
         ///
         /// let output = json!({"reply": {"raw": "not json"}});

@@ -27,9 +27,9 @@
 //!
 //! # Example
 //! ```
-//! use honeyhive_runtime::experiment::{Comparison, Experiment};
-//! use honeyhive_runtime::{Environment, Score, evaluators};
-//! use honeyhive_runtime::dataset::Dataset;
+//! use honeyhive::experiment::{Comparison, Experiment};
+//! use honeyhive::{Environment, Score, evaluators};
+//! use honeyhive::dataset::Dataset;
 //!
 //! # let dir = std::env::temp_dir().join(format!("honeyhive-doc-experiment-{}", std::process::id()));
 //! let dataset = Dataset::from_json(r#"[
@@ -46,7 +46,7 @@
 //!         .environment(Environment::empty()) // no API key: a local run
 //!         .local_dir(&dir)
 //!         .dataset(dataset)
-//!         .evaluators(evaluators![honeyhive_runtime::evaluators::ExactMatch])
+//!         .evaluators(evaluators![honeyhive::evaluators::ExactMatch])
 //!         .threshold("exact_match", Comparison::AtLeast, 1.0)
 //!         .quiet()
 //!         .run(|sum: Sum| async move { sum.a + sum.b }),
@@ -125,6 +125,43 @@ pub(crate) type TaskFn<I, O> = Arc<dyn Fn(I) -> FnFuture<O> + Send + Sync>;
 
 /// An experiment: a function of `I` returning `O`, a dataset of `I`s, and evaluators of
 /// `O`. See the [module docs](self) for the run.
+///
+/// [`run`](Self::run) is `async`: await it in a Tokio runtime (`#[tokio::main]`,
+/// `#[tokio::test]`, or `Runtime::block_on` as here). `#[experiment]` makes the same run a
+/// test that needs no runtime of yours.
+///
+/// # Example
+/// ```
+/// use honeyhive::evaluators::{Contains, ExactMatch};
+/// use honeyhive::experiment::{Comparison, Experiment};
+/// use honeyhive::{Dataset, Environment, evaluators};
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Question { question: String }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-exp-{}", std::process::id()));
+/// let dataset = Dataset::from_json(r#"[
+///     {"inputs": {"question": "capital of France?"}, "ground_truth": "Paris"},
+///     {"inputs": {"question": "capital of Italy?"}, "ground_truth": "Rome"}
+/// ]"#)?;
+/// let experiment = Experiment::new("capitals")
+///     .environment(Environment::empty()) // no API key: a local run, nothing sent
+///     .local_dir(&dir)
+///     .dataset(dataset)
+///     .evaluators(evaluators![ExactMatch, Contains::new("a")])
+///     .threshold("exact_match", Comparison::AtLeast, 0.5)
+///     .max_concurrency(4)
+///     .quiet(); // no progress bar or table (a test's output stays short)
+///
+/// let runtime = tokio::runtime::Runtime::new()?;
+/// let report = runtime.block_on(experiment.run(|q: Question| async move {
+///     if q.question.contains("France") { "Paris" } else { "Milan" }.to_owned()
+/// }))?;
+/// assert_eq!(report.metric("exact_match").unwrap().mean, Some(0.5));
+/// report.check()?; // what a test asserts: every threshold holds, nothing failed
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "an experiment does nothing until .run(f).await"]
 pub struct Experiment<I, O> {
     pub(crate) name: String,
@@ -359,7 +396,9 @@ where
         self
     }
 
-    /// Runs `f` (an async fn or closure returning the output) over the dataset.
+    /// Runs `f` (an async fn or closure returning the output) over the dataset. Await it in
+    /// a Tokio runtime: the datapoints run as tasks of that runtime, in parallel on a
+    /// multi-thread one.
     ///
     /// # Errors
     /// Problems that stop the run before it starts: a threshold that names no metric, the

@@ -36,7 +36,7 @@ impl Threshold {
     /// Whether `measured` meets the threshold.
     ///
     /// ```
-    /// use honeyhive_runtime::experiment::{Comparison, Threshold};
+    /// use honeyhive::experiment::{Comparison, Threshold};
     /// let t = Threshold::new("exact_match", Comparison::AtLeast, 0.9);
     /// assert!(t.holds(0.9) && !t.holds(0.89));
     /// ```
@@ -267,6 +267,56 @@ impl Failures {
 /// datapoints): they are stored on disk as they finish and read back by
 /// [`datapoints`](Self::datapoints) and [`read_datapoints`](Self::read_datapoints). The
 /// file is deleted when the last clone of the report is dropped.
+///
+/// # Example
+/// ```
+/// use honeyhive::experiment::Experiment;
+/// use honeyhive::{Dataset, Environment, evaluator, evaluators};
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Sum { a: i64, b: i64 }
+///
+/// #[evaluator]
+/// fn exact(output: &i64, ground_truth: &i64) -> bool {
+///     output == ground_truth
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-report-{}", std::process::id()));
+/// let dataset = Dataset::from_json(
+///     "{\"inputs\": {\"a\": 1, \"b\": 2}, \"ground_truth\": 3}\n\
+///      {\"inputs\": {\"a\": 2, \"b\": 2}, \"ground_truth\": 5}\n",
+/// )?;
+/// let runtime = tokio::runtime::Runtime::new()?;
+/// let report = runtime.block_on(
+///     Experiment::new("adder")
+///         .environment(Environment::empty())
+///         .local_dir(&dir)
+///         .dataset(dataset)
+///         .evaluators(evaluators![exact])
+///         .quiet()
+///         .run(|sum: Sum| async move { sum.a + sum.b }),
+/// )?;
+///
+/// // Figures per metric, counts, and where the run's folder is.
+/// let exact = report.metric("exact").unwrap();
+/// assert_eq!((exact.count, exact.mean), (2, Some(0.5)));
+/// assert_eq!((report.datapoint_count, report.failed_count), (2, 0));
+/// assert!(report.report_dir.as_ref().unwrap().join("summary.json").is_file());
+///
+/// // Every datapoint, read back in dataset order.
+/// for datapoint in report.read_datapoints()? {
+///     let datapoint = datapoint?;
+///     if datapoint.metric("exact") == Some(0.0) {
+///         // How messages name it: by its line in a dataset file, else, as here, by its
+///         // position counted from 1.
+///         assert_eq!(datapoint.label(), format!("datapoint 2 ({})", datapoint.datapoint_id));
+///     }
+/// }
+/// // No threshold, nothing failed: the check passes.
+/// report.check()?;
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct ExperimentReport {
     /// The experiment's name.

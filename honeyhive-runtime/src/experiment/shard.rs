@@ -11,13 +11,13 @@ use crate::{Error, Result};
 /// the same one.
 ///
 /// ```
-/// use honeyhive_runtime::experiment::Shard;
+/// use honeyhive::experiment::Shard;
 ///
 /// let shard: Shard = "2/3".parse()?;
 /// let mine: Vec<usize> = (0..8).filter(|&p| shard.contains(p)).collect();
 /// assert_eq!(mine, [1, 4, 7]);
 /// assert!("0/3".parse::<Shard>().is_err());
-/// # Ok::<(), honeyhive_runtime::Error>(())
+/// # Ok::<(), honeyhive::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {

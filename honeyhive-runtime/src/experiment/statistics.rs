@@ -52,7 +52,7 @@ pub struct MetricSummary {
 /// A percentile with linear interpolation between closest ranks, as numpy's default.
 ///
 /// ```
-/// use honeyhive_runtime::experiment::percentile;
+/// use honeyhive::experiment::percentile;
 /// assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.5));
 /// assert_eq!(percentile(&[10.0, 1.0, 5.0], 90.0), Some(9.0));
 /// assert_eq!(percentile(&[], 90.0), None);

@@ -57,7 +57,7 @@ pub const MAX_SHARED_FILE_BYTES: u64 = 16 * 1024 * 1024;
 ///
 /// ```
 /// use std::path::Path;
-/// use honeyhive_runtime::local_store::run_dir;
+/// use honeyhive::local_store::run_dir;
 ///
 /// let dir = Path::new("target/honeyhive");
 /// assert_eq!(run_dir(dir, "r-1"), Path::new("target/honeyhive/runs/r-1"));
@@ -390,6 +390,37 @@ fn read_records<T: for<'de> Deserialize<'de>>(dir: &Path, name: &str) -> Result<
 /// Every span record of the local store folder `dir`, in the order written (the rotated
 /// file's first). The top of a store holds the spans of no run; a run's are in its folder:
 /// `read_spans(&run_dir(dir, run_id))`, or the report directory of an experiment.
+///
+/// # Errors
+/// [`Error::LocalStore`] when the file cannot be read or a line is not a span record. A
+/// folder with no spans yet reads as none.
+///
+/// # Example
+/// ```
+/// use honeyhive::local_store::{read_spans, run_dir};
+/// use honeyhive::opentelemetry::trace::Tracer as _;
+/// use honeyhive::{Environment, HoneyHiveTracer};
+///
+/// let dir = std::env::temp_dir().join(format!("honeyhive-doc-read-{}", std::process::id()));
+/// let local = || HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir);
+///
+/// let plain = local().session_name("chat").build()?;
+/// plain.in_scope(|| plain.otel_tracer().unwrap().in_span("answer", |_| {}));
+/// plain.flush()?;
+/// let spans = read_spans(&dir)?;
+/// assert_eq!(spans.len(), 1);
+/// assert_eq!(spans[0].name, "answer");
+/// assert_eq!(spans[0].attributes["honeyhive.session_id"], plain.session_id());
+///
+/// // A tracer of a run records into the run's folder.
+/// let in_run = local().run_id("run-1").build()?;
+/// in_run.in_scope(|| in_run.otel_tracer().unwrap().in_span("judge", |_| {}));
+/// in_run.flush()?;
+/// assert_eq!(read_spans(&run_dir(&dir, "run-1"))?[0].name, "judge");
+/// assert_eq!(read_spans(&dir)?.len(), 1);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
 pub fn read_spans(dir: &Path) -> Result<Vec<SpanRecord>> {
     read_records(dir, SPANS_FILE)
 }

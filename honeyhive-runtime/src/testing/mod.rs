@@ -16,7 +16,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use honeyhive_runtime::testing::{Fault, Route, TestServer};
+//! use honeyhive::testing::{Fault, Route, TestServer};
 //!
 //! let server = TestServer::builder().api_key("test-key").start();
 //! // The first two exports fail, so the exporter's retries are exercised.

@@ -43,7 +43,7 @@ fn propagated_only(baggage: &Baggage) -> Baggage {
 /// `cx`, with the same precedence the span processor uses.
 ///
 /// ```
-/// use honeyhive_runtime::baggage;
+/// use honeyhive::baggage;
 /// use opentelemetry::{Context, KeyValue, baggage::BaggageExt};
 ///
 /// let cx = Context::new().with_baggage([KeyValue::new("run_id", "r1"), KeyValue::new("secret", "x")]);
@@ -76,7 +76,7 @@ pub fn inject_current(headers: &mut HeaderMap) {
 /// baggage key is ignored.
 ///
 /// ```
-/// use honeyhive_runtime::baggage;
+/// use honeyhive::baggage;
 /// use opentelemetry::baggage::BaggageExt;
 ///
 /// let mut headers = http::HeaderMap::new();

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 /// Additions to a session (`PUT /events`) or to the current span (`honeyhive_<kind>.*`).
 ///
 /// ```
-/// use honeyhive_runtime::Enrichment;
+/// use honeyhive::Enrichment;
 ///
 /// let e = Enrichment::new()
 ///     .metadata("model", "gpt-4o")
@@ -146,7 +146,7 @@ impl Kind {
 /// Adds `enrichment` to the current span as `honeyhive_<kind>.*` attributes.
 ///
 /// ```
-/// honeyhive_runtime::enrich_span(honeyhive_runtime::Enrichment::new().metric("tokens", 42));
+/// honeyhive::enrich_span(honeyhive::Enrichment::new().metric("tokens", 42));
 /// ```
 /// Outside any span this does nothing.
 pub fn enrich_span(enrichment: Enrichment) {

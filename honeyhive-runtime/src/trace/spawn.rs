@@ -13,7 +13,7 @@ use opentelemetry::context::FutureExt as _;
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let handle = honeyhive_runtime::spawn(async { 1 + 1 });
+/// let handle = honeyhive::spawn(async { 1 + 1 });
 /// assert_eq!(handle.await.unwrap(), 2);
 /// # }
 /// ```
@@ -48,7 +48,7 @@ pub mod thread {
     /// `std::thread::spawn` with the current context attached while `f` runs.
     ///
     /// ```
-    /// let handle = honeyhive_runtime::thread::spawn(|| 6 * 7);
+    /// let handle = honeyhive::thread::spawn(|| 6 * 7);
     /// assert_eq!(handle.join().unwrap(), 42);
     /// ```
     pub fn spawn<F, T>(f: F) -> std::thread::JoinHandle<T>
@@ -67,7 +67,7 @@ pub mod thread {
     ///
     /// ```
     /// let total = std::thread::scope(|s| {
-    ///     let h = honeyhive_runtime::thread::scoped(s, || 1);
+    ///     let h = honeyhive::thread::scoped(s, || 1);
     ///     h.join().unwrap()
     /// });
     /// assert_eq!(total, 1);

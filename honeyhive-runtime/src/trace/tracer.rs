@@ -37,7 +37,7 @@ pub struct EvaluationIds {
 /// attached after the scope ends.
 ///
 /// ```
-/// use honeyhive_runtime::{Environment, HoneyHiveTracer};
+/// use honeyhive::{Environment, HoneyHiveTracer};
 ///
 /// let dir = std::env::temp_dir().join("honeyhive-doc-tracer");
 /// let tracer = HoneyHiveTracer::builder()
@@ -284,6 +284,41 @@ impl fmt::Debug for HoneyHiveTracer {
 }
 
 /// Builds a [`HoneyHiveTracer`] and starts its session.
+///
+/// Builder values beat the environment (`HH_*`), which beats defaults.
+/// [`build`](Self::build) starts the session from sync code; [`start`](Self::start) awaits
+/// it in async code (any Tokio runtime).
+///
+/// # Example
+/// ```
+/// use honeyhive::{Environment, HoneyHiveTracer};
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-builder-{}", std::process::id()));
+/// let tracer = HoneyHiveTracer::builder()
+///     .environment(Environment::empty()) // no API key: the local store, nothing sent
+///     .local_dir(&dir)
+///     .project("support")
+///     .session_name("nightly-eval")
+///     .run_id("run-7") // evaluation ids stamp every span of the session
+///     .datapoint_id("dp-1")
+///     .metadata("model", "small")
+///     .build()?;
+/// assert_eq!(tracer.project(), "support");
+/// assert_eq!(tracer.evaluation_ids().run_id.as_deref(), Some("run-7"));
+///
+/// // In async code, `start` does the same without blocking.
+/// let runtime = tokio::runtime::Runtime::new()?;
+/// let other = runtime.block_on(
+///     HoneyHiveTracer::builder()
+///         .environment(Environment::empty())
+///         .local_dir(&dir)
+///         .session_name("async")
+///         .start(),
+/// )?;
+/// assert_ne!(other.session_id(), tracer.session_id());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 #[must_use = "a builder does nothing until .build() or .start().await"]
 pub struct TracerBuilder {
