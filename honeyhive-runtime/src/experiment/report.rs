@@ -550,7 +550,8 @@ impl ExperimentReport {
              out on them), {} allowed (raise `allow_evaluator_errors` to tolerate them):",
             m.name,
             m.errors,
-            m.count + m.errors,
+            // Evaluators run on every datapoint whose function did not fail.
+            self.datapoint_count - self.failed_count,
             self.of_dataset(),
             self.allow_evaluator_errors
         );
