@@ -7,8 +7,9 @@ pub use honeyhive_runtime::{
     IntoScore, Params, Score, ScoreValue,
 };
 pub use honeyhive_runtime::{
-    ApiKey, CLIENT_VERSION, Config, ConfigBuilder, DEFAULT_API_URL, Enrichment, Environment, Error,
-    EvaluationIds, ExportSettings, ExportStats, HoneyHiveSpanProcessor, HoneyHiveTracer, JsonValue,
+    ApiKey, CLIENT_VERSION, Config, ConfigBuilder, DEFAULT_API_TIMEOUT, DEFAULT_API_URL,
+    Enrichment, Environment, Error, EvaluationIds, ExportSettings, ExportStats,
+    HoneyHiveSpanProcessor, HoneyHiveTracer, JsonValue, KeyKind, KeyProblem, MalformedKey,
     OtlpProtocol, Result, RetryPolicy, SessionStart, TracerBuilder, Warning, WarningHandler,
     enrich_session, enrich_span, spawn, spawn_blocking, thread,
 };

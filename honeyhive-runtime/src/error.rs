@@ -20,6 +20,11 @@ pub enum Error {
     #[error("honeyhive configuration: {0}")]
     Config(String),
 
+    /// A typed key (`HH_INGESTION_API_KEY`, `HH_DATA_PLANE_API_KEY`) does not have its
+    /// kind's shape. The message names the key and what is wrong, never the value.
+    #[error("honeyhive configuration: {0}")]
+    MalformedKey(crate::config::MalformedKey),
+
     /// A HoneyHive API call failed after its retry budget.
     #[error("honeyhive API: {method} {path} failed: {reason}")]
     Api {
@@ -101,6 +106,14 @@ mod tests {
         };
         let cases = [
             (Error::Config("bad".into()), "honeyhive configuration: "),
+            (
+                Error::MalformedKey(crate::config::MalformedKey {
+                    kind: crate::config::KeyKind::Ingestion,
+                    source: "HH_INGESTION_API_KEY",
+                    problem: crate::config::KeyProblem::Incomplete,
+                }),
+                "honeyhive configuration: HH_INGESTION_API_KEY must be ",
+            ),
             (
                 Error::Api {
                     method: "POST",

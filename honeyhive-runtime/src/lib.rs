@@ -35,7 +35,8 @@ pub use api::client::CLIENT_VERSION;
 pub use api::runs;
 pub use api::sessions::SessionStart;
 pub use config::{
-    ApiKey, Config, ConfigBuilder, DEFAULT_API_URL, Environment, ExportSettings, OtlpProtocol,
+    ApiKey, Config, ConfigBuilder, DEFAULT_API_TIMEOUT, DEFAULT_API_URL, Environment,
+    ExportSettings, KeyKind, KeyProblem, MalformedKey, OtlpProtocol,
 };
 pub use dataset::{Datapoint, Dataset};
 pub use error::{Error, Result};

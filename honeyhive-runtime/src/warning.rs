@@ -26,6 +26,13 @@ pub enum Warning {
         /// Why it failed.
         reason: String,
     },
+    /// An environment variable was read under an old name (once per name and process).
+    DeprecatedVariable {
+        /// The old name that was set.
+        variable: &'static str,
+        /// The name to use instead.
+        current: &'static str,
+    },
     /// A value could not be captured on a span (it failed to serialise).
     CaptureFailed {
         /// The attribute prefix of the value.
@@ -44,6 +51,11 @@ impl fmt::Display for Warning {
             Warning::UpdateFailed { what, reason } => {
                 write!(f, "{what} was not delivered: {reason}")
             }
+            Warning::DeprecatedVariable { variable, current } => write!(
+                f,
+                "{variable} is an old name, read only while {current} is not set: rename it \
+                 to {current}"
+            ),
             Warning::CaptureFailed { key, reason } => {
                 write!(f, "could not capture `{key}` on its span: {reason}")
             }

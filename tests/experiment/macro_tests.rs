@@ -221,7 +221,11 @@ fn with_an_api_key_the_generated_test_reports_to_honeyhive() {
     let result = &server.requests_to(&format!("/v1/runs/{run_id}/result"))[0];
     assert_eq!(result.query.as_deref(), Some("aggregate_function=max"));
     assert!(
-        text.contains(&format!("run {run_id}: {}/v1/runs/{run_id}", server.url())),
+        text.contains(&format!(
+            "run {run_id}: {}/v1/runs/{run_id} (the run's API path: no HoneyHive app is known \
+             for this API URL)",
+            server.url()
+        )),
         "{text}"
     );
     std::fs::remove_dir_all(&dir).ok();

@@ -8,4 +8,5 @@ mod faults;
 mod flush;
 mod local_mode;
 mod propagation;
+mod sdk_parity;
 mod wire_format;

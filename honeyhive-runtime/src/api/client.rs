@@ -1,6 +1,7 @@
 //! The HoneyHive REST API over HTTP (`honeyhive-api.md`), with the shared retry policy.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -8,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::api::sessions::{EventUpdate, SessionStart};
+use crate::config::Audience;
 use crate::retry::{AttemptError, RetryPolicy, retry};
 use crate::trace::enrichment::Enrichment;
 use crate::{Config, Error, Result};
@@ -15,19 +17,10 @@ use crate::{Config, Error, Result};
 /// Crate version sent in `hh-client-version` and `User-Agent`.
 pub const CLIENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The reqwest client of one destination, carrying the headers every request must have.
+/// The reqwest client of one destination, carrying the headers every request must have
+/// (which key a request carries depends on the call: [`bearer`] per request).
 pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client> {
     let mut headers = HeaderMap::new();
-    if let Some(key) = &config.api_key {
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
-                Error::Config(
-                    "the API key contains characters not allowed in an HTTP header".into(),
-                )
-            })?;
-        auth.set_sensitive(true);
-        headers.insert(http::header::AUTHORIZATION, auth);
-    }
     headers.insert("hh-client-language", HeaderValue::from_static("rust"));
     headers.insert("hh-client-package", HeaderValue::from_static("honeyhive"));
     headers.insert(
@@ -53,32 +46,70 @@ pub(crate) fn http_client(config: &Config) -> Result<reqwest::Client> {
         })
 }
 
+/// The `Authorization` header of `config`'s key for `audience`, marked sensitive (so no
+/// `Debug` of a request or header map shows it); `None` without such a key.
+pub(crate) fn bearer(config: &Config, audience: Audience) -> Result<Option<HeaderValue>> {
+    let Some(key) = config.keys.for_audience(audience) else {
+        return Ok(None);
+    };
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+        Error::Config("an API key contains characters not allowed in an HTTP header".into())
+    })?;
+    auth.set_sensitive(true);
+    Ok(Some(auth))
+}
+
+/// `hh-client-timestamp`: nanoseconds since the Unix epoch, read on a clock anchored once
+/// to the wall clock and advanced by the monotonic one, so the timestamps of one process
+/// never go back (as the reference SDK's, which the backend orders a client's calls by).
+fn client_timestamp() -> HeaderValue {
+    static ANCHOR: OnceLock<(u128, Instant)> = OnceLock::new();
+    let (wall, at) = ANCHOR.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        (wall, Instant::now())
+    });
+    HeaderValue::from(u64::try_from(wall + at.elapsed().as_nanos()).unwrap_or(u64::MAX))
+}
+
 /// REST calls to one HoneyHive destination.
 #[derive(Clone)]
 pub(crate) struct ApiClient {
     http: reqwest::Client,
     base_url: Arc<str>,
     retry: RetryPolicy,
+    /// Each attempt's timeout (`HH_API_TIMEOUT`).
+    timeout: Duration,
+    /// Session starts and event updates: the ingestion key, else the project key.
+    ingestion_auth: Option<HeaderValue>,
+    /// Everything else: the project key only.
+    project_auth: Option<HeaderValue>,
 }
 
 impl ApiClient {
-    pub(crate) fn new(http: reqwest::Client, base_url: &str, retry: RetryPolicy) -> Self {
-        ApiClient {
+    /// The REST client of `config`'s destination, on `http` (the pipeline's client).
+    pub(crate) fn new(http: reqwest::Client, config: &Config) -> Result<Self> {
+        Ok(ApiClient {
             http,
-            base_url: base_url.into(),
-            retry,
-        }
+            base_url: config.base_url().into(),
+            retry: config.export.retry.clone(),
+            timeout: config.api_timeout,
+            ingestion_auth: bearer(config, Audience::Ingestion)?,
+            project_auth: bearer(config, Audience::Project)?,
+        })
     }
 
     /// Sends a JSON request under the retry policy and returns the JSON answer
     /// (`Value::Null` for an empty body).
     pub(crate) async fn send(
         &self,
+        audience: Audience,
         method: Method,
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<Value> {
-        let text = self.send_for_text(method, path, body).await?;
+        let text = self.send_for_text(audience, method, path, body).await?;
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }
@@ -88,14 +119,30 @@ impl ApiClient {
         })
     }
 
-    /// [`send`](Self::send), returning the answer's text as received.
+    /// [`send`](Self::send), returning the answer's text as received. The request carries
+    /// the key of `audience` (without one, it is not made: a configuration error), `Accept:
+    /// application/json` and `hh-client-timestamp`, taken once per call so every attempt
+    /// of it carries the same.
     pub(crate) async fn send_for_text(
         &self,
+        audience: Audience,
         method: Method,
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<String> {
         let name = method_name(&method);
+        let auth = match audience {
+            Audience::Ingestion => &self.ingestion_auth,
+            Audience::Project => &self.project_auth,
+        };
+        let Some(auth) = auth else {
+            return Err(Error::Config(format!(
+                "{name} {path} needs the project API key: set HH_API_KEY or call .api_key(..) \
+                 (the ingestion key authorises session starts, event updates and span \
+                 exports only)"
+            )));
+        };
+        let timestamp = client_timestamp();
         let body = body
             .map(|b| serde_json::to_vec(b).map(Bytes::from))
             .transpose()
@@ -105,7 +152,13 @@ impl ApiClient {
             })?;
         let url = format!("{}{}", self.base_url, path);
         let result = retry(&self.retry, || {
-            let mut request = self.http.request(method.clone(), &url);
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .timeout(self.timeout)
+                .header(http::header::AUTHORIZATION, auth.clone())
+                .header(http::header::ACCEPT, "application/json")
+                .header("hh-client-timestamp", timestamp.clone());
             if let Some(body) = &body {
                 request = request
                     .header(http::header::CONTENT_TYPE, "application/json")
@@ -140,7 +193,12 @@ impl ApiClient {
             session: &'a SessionStart,
         }
         let answer = self
-            .send(Method::POST, "/session/start", Some(&Body { session }))
+            .send(
+                Audience::Ingestion,
+                Method::POST,
+                "/session/start",
+                Some(&Body { session }),
+            )
             .await?;
         match answer.get("session_id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => Ok(id.to_owned()),
@@ -156,6 +214,7 @@ impl ApiClient {
     /// `PUT /events`.
     pub(crate) async fn update_event(&self, event_id: &str, enrichment: &Enrichment) -> Result<()> {
         self.send(
+            Audience::Ingestion,
             Method::PUT,
             "/events",
             Some(&EventUpdate {

@@ -19,6 +19,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::api::client::{ApiClient, http_client};
+use crate::config::Audience;
 use crate::{Config, Error, Result};
 
 // A path relative to `src/` so that rustfmt, given this file alone, finds the tests too.
@@ -891,22 +892,19 @@ impl ApiClient {
     pub(crate) fn for_config(config: &Config) -> Result<ApiClient> {
         if !config.is_connected() {
             return Err(Error::Config(
-                "no API key: set HH_API_KEY (and HH_PROJECT) to call the HoneyHive API".into(),
+                "no API key: set HH_API_KEY to call the HoneyHive API".into(),
             ));
         }
-        let http = http_client(config)?;
-        Ok(ApiClient::new(
-            http,
-            config.base_url(),
-            config.export.retry.clone(),
-        ))
+        ApiClient::new(http_client(config)?, config)
     }
 
     /// `POST /v1/runs`; returns the id of the run the backend created (ours unless it
     /// answers with another).
     pub(crate) async fn create_run(&self, run: &RunCreate) -> Result<String> {
         const PATH: &str = "/v1/runs";
-        let answer = self.send(Method::POST, PATH, Some(run)).await?;
+        let answer = self
+            .send(Audience::Project, Method::POST, PATH, Some(run))
+            .await?;
         match answer.get("run_id") {
             Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
             // An answer without an id means the backend kept ours.
@@ -923,7 +921,9 @@ impl ApiClient {
     /// `PUT /v1/runs/{run_id}`.
     pub(crate) async fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<()> {
         let path = format!("/v1/runs/{}", encode(run_id));
-        let answer = self.send(Method::PUT, &path, Some(update)).await?;
+        let answer = self
+            .send(Audience::Project, Method::PUT, &path, Some(update))
+            .await?;
         if answer.is_object() || answer.is_null() {
             Ok(())
         } else {
@@ -948,7 +948,9 @@ impl ApiClient {
             "/v1/runs/{}/result?aggregate_function={aggregate}",
             encode(run_id)
         );
-        let text = self.send_for_text(Method::GET, &path, None::<&()>).await?;
+        let text = self
+            .send_for_text(Audience::Project, Method::GET, &path, None::<&()>)
+            .await?;
         let answer = RawValue::from_string(text)
             .map_err(|e| unexpected(&path, format!("expected a run result object: {e}")))?;
         if !answer.get().trim_start().starts_with('{') {
@@ -972,7 +974,9 @@ impl ApiClient {
             encode(new),
             encode(old)
         );
-        let answer = self.send(Method::GET, &path, None::<&()>).await?;
+        let answer = self
+            .send(Audience::Project, Method::GET, &path, None::<&()>)
+            .await?;
         object_answer(&path, answer, "a run comparison object")
     }
 
@@ -989,11 +993,14 @@ impl ApiClient {
             path: path.clone(),
             reason: format!(
                 "no hosted dataset with id {dataset_id:?} ({detail}): check the id on the \
-                 project's Datasets page and that HH_API_KEY and HH_PROJECT belong to that \
+                 project's Datasets page and that HH_API_KEY belongs to that \
                  project"
             ),
         };
-        let answer = match self.send(Method::GET, &path, None::<&()>).await {
+        let answer = match self
+            .send(Audience::Project, Method::GET, &path, None::<&()>)
+            .await
+        {
             // The retry layer words a status failure as `HTTP <code> ...`.
             Err(Error::Api { reason, .. }) if reason.starts_with("HTTP 404") => {
                 return Err(not_found(reason));
@@ -1031,7 +1038,9 @@ impl ApiClient {
     /// "metadata", ...}`).
     pub(crate) async fn datapoint(&self, datapoint_id: &str) -> Result<Value> {
         let path = format!("/v1/datapoints/{}", encode(datapoint_id));
-        let answer = self.send(Method::GET, &path, None::<&()>).await?;
+        let answer = self
+            .send(Audience::Project, Method::GET, &path, None::<&()>)
+            .await?;
         // The API wraps the datapoint in a one-element list; a bare object is accepted too.
         let datapoint = match answer.get("datapoint") {
             Some(Value::Array(items)) => items.first().cloned(),

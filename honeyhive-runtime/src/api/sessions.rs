@@ -11,8 +11,9 @@ use crate::trace::enrichment::Enrichment;
 pub struct SessionStart {
     /// Client-generated UUID v4.
     pub session_id: String,
-    /// Project name.
-    pub project: String,
+    /// Project name; left out when not set (HoneyHive infers it from the key).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub project: Option<String>,
     /// Session name.
     pub session_name: String,
     /// Source label.

@@ -7,15 +7,27 @@ mod environment;
 mod keys;
 
 pub use environment::Environment;
-pub use keys::ApiKey;
+pub use keys::{ApiKey, KeyKind, KeyProblem, MalformedKey};
+pub(crate) use keys::{Audience, Keys};
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::{Error, Result, RetryPolicy, WarningHandler};
+use crate::{Error, Result, RetryPolicy, Warning, WarningHandler};
 
-/// Default HoneyHive API.
-pub const DEFAULT_API_URL: &str = "https://api.honeyhive.ai";
+/// Default HoneyHive API (the reference SDK 1.7.0's `DEFAULT_API_URL`).
+pub const DEFAULT_API_URL: &str = "https://api.dp1.us.honeyhive.ai";
+
+/// Default timeout of one REST call (`HH_API_TIMEOUT`), as the reference SDK's.
+pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Old variable names still read, each with the name to use instead: read only while the
+/// current name is not set, with a warning once.
+const OLD_NAMES: [(&str, &str); 3] = [
+    ("HONEYHIVE_API_KEY", "HH_API_KEY"),
+    ("HONEYHIVE_SERVER_URL", "HH_API_URL"),
+    ("HH_SERVER_URL", "HH_API_URL"),
+];
 
 /// OTLP encoding of exported spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -48,7 +60,8 @@ pub struct ExportSettings {
     pub max_batch_size: usize,
     /// How long a span may wait for a batch to fill before it is exported anyway.
     pub scheduled_delay: Duration,
-    /// Timeout of one HTTP request.
+    /// Timeout of one span export request (a REST call's is the configuration's
+    /// [`api_timeout`](Config::api_timeout)).
     pub request_timeout: Duration,
     /// Default timeout of `flush`.
     pub flush_timeout: Duration,
@@ -69,11 +82,12 @@ impl Default for ExportSettings {
     }
 }
 
-/// Resolved configuration shared by the tracers of one destination.
+/// Resolved configuration shared by the tracers of one destination. Its `Debug` shows no
+/// key.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub(crate) api_key: Option<ApiKey>,
-    pub(crate) project: String,
+    pub(crate) keys: Keys,
+    pub(crate) project: Option<String>,
     pub(crate) base_url: String,
     pub(crate) source: String,
     pub(crate) session_name: Option<String>,
@@ -82,6 +96,7 @@ pub struct Config {
     pub(crate) disabled: bool,
     pub(crate) local_dir: PathBuf,
     pub(crate) export: ExportSettings,
+    pub(crate) api_timeout: Duration,
     pub(crate) warnings: WarningHandler,
 }
 
@@ -96,9 +111,10 @@ impl Config {
         Config::builder().build()
     }
 
-    /// The project name.
-    pub fn project(&self) -> &str {
-        &self.project
+    /// The project name, when one is set (`HH_PROJECT`); connected, HoneyHive infers the
+    /// project from the key when it is not. In local mode it is the package's name.
+    pub fn project(&self) -> Option<&str> {
+        self.project.as_deref()
     }
 
     /// The API base URL (used only when connected).
@@ -121,9 +137,16 @@ impl Config {
         self.run_id.as_deref()
     }
 
-    /// True when an API key is set: data goes to HoneyHive. False: the local store.
+    /// True when a project key or an ingestion key is set: data goes to HoneyHive. False:
+    /// the local store.
     pub fn is_connected(&self) -> bool {
-        self.api_key.is_some()
+        self.keys.any()
+    }
+
+    /// True when the project key (`HH_API_KEY`) is set: what runs, results, comparisons
+    /// and hosted datasets need.
+    pub fn has_project_key(&self) -> bool {
+        self.keys.project.is_some()
     }
 
     /// True when tracing is turned off (`HH_DISABLED`, `OTEL_SDK_DISABLED=true`).
@@ -146,13 +169,36 @@ impl Config {
         &self.export
     }
 
+    /// Timeout of one REST call, each attempt (`HH_API_TIMEOUT`).
+    pub fn api_timeout(&self) -> Duration {
+        self.api_timeout
+    }
+
     /// The warning handler.
     pub fn warnings(&self) -> &WarningHandler {
         &self.warnings
     }
+
+    /// [`Error::Config`] unless the project key is set: `what` needs it.
+    pub(crate) fn require_project_key(&self, what: &str) -> Result<()> {
+        if self.has_project_key() {
+            return Ok(());
+        }
+        let ingestion = match self.keys.ingestion {
+            Some(_) => {
+                " (the ingestion key, HH_INGESTION_API_KEY, authorises session starts, event \
+                 updates and span exports only)"
+            }
+            None => "",
+        };
+        Err(Error::Config(format!(
+            "{what} needs the project API key: set HH_API_KEY or call .api_key(..){ingestion}"
+        )))
+    }
 }
 
-/// Builds a [`Config`].
+/// Builds a [`Config`]. Its `Debug` shows no key: keys are held as [`ApiKey`] from the
+/// moment they are given.
 ///
 /// ```
 /// use honeyhive::{Config, Environment};
@@ -160,13 +206,15 @@ impl Config {
 /// // Explicit values beat the environment.
 /// let env = Environment::from_pairs([("HH_PROJECT", "from-env"), ("HH_SOURCE", "ci")]);
 /// let config = Config::builder().environment(env).project("explicit").build().unwrap();
-/// assert_eq!(config.project(), "explicit");
+/// assert_eq!(config.project(), Some("explicit"));
 /// assert_eq!(config.source(), "ci");
 /// assert!(!config.is_connected()); // no API key: everything stays on disk
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct ConfigBuilder {
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
+    ingestion_api_key: Option<ApiKey>,
+    data_plane_api_key: Option<ApiKey>,
     project: Option<String>,
     base_url: Option<String>,
     source: Option<String>,
@@ -176,29 +224,49 @@ pub struct ConfigBuilder {
     disabled: Option<bool>,
     local_dir: Option<PathBuf>,
     export: Option<ExportSettings>,
+    api_timeout: Option<Duration>,
+    max_retries: Option<usize>,
     warnings: Option<WarningHandler>,
     environment: Option<Environment>,
 }
 
 impl ConfigBuilder {
-    /// API key (`HH_API_KEY`, `HONEYHIVE_API_KEY`). Without one, nothing leaves the machine.
+    /// The project key (`HH_API_KEY`; `HONEYHIVE_API_KEY` is the old name). Without a key,
+    /// nothing leaves the machine.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
+        self.api_key = Some(ApiKey::new(key));
         self
     }
 
-    /// Project name (`HH_PROJECT`); required when an API key is set.
+    /// The ingestion key (`HH_INGESTION_API_KEY`, `hh_ingst_...`): session starts, event
+    /// updates and span exports are sent with it. Alone, it is enough for a tracer; an
+    /// experiment needs the project key too. A value of the wrong shape is an error of
+    /// [`build`](Self::build).
+    pub fn ingestion_api_key(mut self, key: impl Into<String>) -> Self {
+        self.ingestion_api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// The fine-grained data plane key (`HH_DATA_PLANE_API_KEY`, `hh_fgdp_...`). It
+    /// authorises chart calls this toolkit does not make: checked, never sent.
+    pub fn data_plane_api_key(mut self, key: impl Into<String>) -> Self {
+        self.data_plane_api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// Project name (`HH_PROJECT`). Optional: HoneyHive infers the project from the key;
+    /// when set, it is sent with every session and span.
     pub fn project(mut self, project: impl Into<String>) -> Self {
         self.project = Some(project.into());
         self
     }
 
-    /// API base URL (`HH_API_URL`, `HONEYHIVE_SERVER_URL`, `HH_SERVER_URL`).
+    /// API base URL (`HH_API_URL`; `HONEYHIVE_SERVER_URL` and `HH_SERVER_URL` are old
+    /// names), `http` or `https`.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
     }
-
     /// Source label (`HH_SOURCE`, default `dev`).
     pub fn source(mut self, source: impl Into<String>) -> Self {
         self.source = Some(source.into());
@@ -241,6 +309,20 @@ impl ConfigBuilder {
         self
     }
 
+    /// Timeout of one REST call, each attempt (`HH_API_TIMEOUT` in seconds; default
+    /// [`DEFAULT_API_TIMEOUT`]).
+    pub fn api_timeout(mut self, timeout: Duration) -> Self {
+        self.api_timeout = Some(timeout);
+        self
+    }
+
+    /// Retries of every HTTP call after its first attempt (`HH_MAX_RETRIES`; default that
+    /// of [`RetryPolicy::default`]). It sets the retry count of the export settings' policy.
+    pub fn max_retries(mut self, retries: usize) -> Self {
+        self.max_retries = Some(retries);
+        self
+    }
+
     /// Where warnings go (default: stderr).
     pub fn on_warning(mut self, handler: WarningHandler) -> Self {
         self.warnings = Some(handler);
@@ -254,41 +336,60 @@ impl ConfigBuilder {
     }
 
     /// Resolves the configuration.
+    ///
+    /// # Errors
+    /// [`Error::MalformedKey`] for a typed key of the wrong shape; [`Error::Config`] for
+    /// any other value that cannot be used (a URL that is not `http(s)`, a timeout that is
+    /// not a number of seconds, ...), naming the variable or builder method.
     pub fn build(self) -> Result<Config> {
         let env = self.environment.unwrap_or_else(Environment::process);
-        let api_key = self
-            .api_key
-            .filter(|k| !k.trim().is_empty())
-            .or_else(|| {
-                env.first(&["HH_API_KEY", "HONEYHIVE_API_KEY"])
-                    .map(|(_, v)| v)
+        let warnings = self.warnings.unwrap_or_default();
+        // Reads `names` (the current name first): the builder's value wins, then the first
+        // variable set; an old name is read with a warning, once.
+        let read = |given: Option<String>, names: &[&'static str]| -> Option<String> {
+            given.or_else(|| {
+                let (variable, value) = env.first(names)?;
+                if let Some((old, current)) = OLD_NAMES.iter().find(|(old, _)| *old == variable)
+                    && env.first_warning(old)
+                {
+                    warnings.emit(Warning::DeprecatedVariable {
+                        variable: old,
+                        current,
+                    });
+                }
+                Some(value)
             })
-            .map(|k| ApiKey::new(k.trim().to_owned()));
-        let project = self.project.or_else(|| env.get("HH_PROJECT"));
-        let project = match (project, &api_key) {
-            (Some(p), _) => p,
-            (None, Some(_)) => {
-                return Err(Error::Config(
-                    "an API key is set but no project: set HH_PROJECT or call .project(\"name\")"
-                        .into(),
-                ));
-            }
-            // Local mode: the package being run or tested is the natural project name.
-            (None, None) => env.get("CARGO_PKG_NAME").unwrap_or_else(|| "local".into()),
         };
-        let base_url = self
-            .base_url
-            .or_else(|| {
-                env.first(&["HH_API_URL", "HONEYHIVE_SERVER_URL", "HH_SERVER_URL"])
-                    .map(|(_, v)| v)
-            })
-            .unwrap_or_else(|| DEFAULT_API_URL.into());
-        let base_url = base_url.trim().trim_end_matches('/').to_owned();
-        if reqwest::Url::parse(&base_url).is_err() {
-            return Err(Error::Config(format!(
-                "API URL {base_url:?} is not a valid URL: use e.g. {DEFAULT_API_URL:?}"
-            )));
+        let key = |given: Option<ApiKey>, names: &[&'static str]| {
+            given
+                .and_then(keys::non_empty)
+                .or_else(|| read(None, names).map(ApiKey::new))
+        };
+        let from_builder = [
+            self.ingestion_api_key.is_some(),
+            self.data_plane_api_key.is_some(),
+        ];
+        let keys = Keys {
+            project: key(self.api_key, &["HH_API_KEY", "HONEYHIVE_API_KEY"]),
+            ingestion: key(self.ingestion_api_key, &[KeyKind::Ingestion.variable()]),
+            data_plane: key(self.data_plane_api_key, &[KeyKind::DataPlane.variable()]),
         }
+        .checked(from_builder)?;
+        // Connected, HoneyHive infers the project from the key (the reference SDK deprecated
+        // the setting); locally, the package being run or tested names it.
+        let project = self.project.or_else(|| env.get("HH_PROJECT"));
+        let project = match (project, keys.any()) {
+            (Some(p), _) => Some(p),
+            (None, true) => None,
+            (None, false) => Some(env.get("CARGO_PKG_NAME").unwrap_or_else(|| "local".into())),
+        };
+        let base_url = read(
+            self.base_url,
+            &["HH_API_URL", "HONEYHIVE_SERVER_URL", "HH_SERVER_URL"],
+        )
+        .unwrap_or_else(|| DEFAULT_API_URL.into());
+        let base_url = base_url.trim().trim_end_matches('/').to_owned();
+        check_url(&base_url)?;
         let otlp_protocol = match self.otlp_protocol {
             Some(p) => p,
             None => match env.first(&["HH_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
@@ -314,14 +415,34 @@ impl ConfigBuilder {
             .local_dir
             .or_else(|| env.get("HH_LOCAL_DIR").map(PathBuf::from))
             .unwrap_or_else(|| default_local_dir(&env));
-        let export = self.export.unwrap_or_default();
+        let api_timeout = match self.api_timeout {
+            Some(t) => t,
+            None => match env.get("HH_API_TIMEOUT") {
+                Some(v) => parse_seconds("HH_API_TIMEOUT", &v)?,
+                None => DEFAULT_API_TIMEOUT,
+            },
+        };
+        if api_timeout.is_zero() {
+            return Err(Error::Config(
+                "the API timeout (api_timeout(..)) must be more than zero".into(),
+            ));
+        }
+        // Explicit export settings beat HH_MAX_RETRIES; max_retries(..) beats both.
+        let retries_from_env = match (&self.export, env.get("HH_MAX_RETRIES")) {
+            (None, Some(v)) => Some(parse_count("HH_MAX_RETRIES", &v)?),
+            _ => None,
+        };
+        let mut export = self.export.unwrap_or_default();
+        if let Some(n) = self.max_retries.or(retries_from_env) {
+            export.retry = export.retry.max_retries(n);
+        }
         if export.max_batch_size == 0 || export.max_queue_size == 0 {
             return Err(Error::Config(
                 "export max_batch_size and max_queue_size must be at least 1".into(),
             ));
         }
         Ok(Config {
-            api_key,
+            keys,
             project,
             base_url,
             source: self
@@ -334,9 +455,49 @@ impl ConfigBuilder {
             disabled,
             local_dir,
             export,
-            warnings: self.warnings.unwrap_or_default(),
+            api_timeout,
+            warnings,
         })
     }
+}
+
+/// An API URL must be `http(s)://host...`: the reference SDK falls back to its default
+/// silently for anything else, which sends data somewhere the user did not say.
+fn check_url(url: &str) -> Result<()> {
+    let fix = format!("use e.g. {DEFAULT_API_URL:?} (HH_API_URL or base_url(..))");
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(()),
+        Ok(parsed) => Err(Error::Config(format!(
+            "API URL {url:?} is not an http(s) URL (its scheme is `{}`): {fix}",
+            parsed.scheme()
+        ))),
+        Err(e) => Err(Error::Config(format!(
+            "API URL {url:?} is not a valid URL ({e}): {fix}"
+        ))),
+    }
+}
+
+fn parse_seconds(var: &str, value: &str) -> Result<Duration> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "{var}={value:?} is not a number of seconds above zero: use e.g. {var}=5 or \
+                 {var}=0.5"
+            ))
+        })
+}
+
+fn parse_count(var: &str, value: &str) -> Result<usize> {
+    value.trim().parse::<usize>().map_err(|_| {
+        Error::Config(format!(
+            "{var}={value:?} is not a whole number: use e.g. {var}=3 (0 for no retries)"
+        ))
+    })
 }
 
 fn parse_bool(var: &str, value: &str) -> Result<bool> {
@@ -369,6 +530,8 @@ fn default_local_dir(env: &Environment) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
     fn build(pairs: &[(&str, &str)]) -> Result<Config> {
@@ -377,37 +540,219 @@ mod tests {
             .build()
     }
 
-    #[test]
-    fn key_without_project_says_what_to_set() {
-        let err = build(&[("HH_API_KEY", "k")]).unwrap_err().to_string();
-        assert!(err.contains("HH_PROJECT"), "{err}");
+    fn ingestion_key() -> String {
+        format!("hh_ingst_{}_{}", "A1".repeat(12), "s3cr3t-_".repeat(8))
+    }
+
+    /// A warning handler and what it received.
+    fn collecting() -> (WarningHandler, Arc<Mutex<Vec<Warning>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let handler = WarningHandler::new(move |w| sink.lock().unwrap().push(w.clone()));
+        (handler, seen)
     }
 
     #[test]
-    fn environment_aliases_and_precedence() {
+    fn the_default_host_is_the_reference_sdks() {
+        let c = build(&[]).unwrap();
+        assert_eq!(c.base_url(), "https://api.dp1.us.honeyhive.ai");
+        assert_eq!(c.api_timeout(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_project_is_optional_with_a_key_and_the_package_without_one() {
+        let c = build(&[("HH_API_KEY", "k")]).unwrap();
+        assert!(c.is_connected());
+        assert_eq!(c.project(), None);
+        let c = build(&[("HH_INGESTION_API_KEY", &ingestion_key())]).unwrap();
+        assert!(c.is_connected() && !c.has_project_key());
+        assert_eq!(c.project(), None);
+        let c = build(&[("HH_API_KEY", "k"), ("HH_PROJECT", "p")]).unwrap();
+        assert_eq!(c.project(), Some("p"));
+        let c = build(&[("CARGO_PKG_NAME", "my-crate")]).unwrap();
+        assert!(!c.is_connected());
+        assert_eq!(c.project(), Some("my-crate"));
+    }
+
+    #[test]
+    fn typed_keys_of_the_wrong_shape_are_named_errors_without_the_value() {
+        let good = ingestion_key();
+        let incomplete = good[..good.len() - 1].to_owned();
+        let data_plane = good.replacen("hh_ingst_", "hh_fgdp_", 1);
+        let cases = [
+            (
+                "HH_INGESTION_API_KEY",
+                incomplete.as_str(),
+                KeyProblem::Incomplete,
+            ),
+            (
+                "HH_INGESTION_API_KEY",
+                data_plane.as_str(),
+                KeyProblem::AnotherHoneyHiveKey,
+            ),
+            (
+                "HH_INGESTION_API_KEY",
+                "sk-proj-abcdef",
+                KeyProblem::NotAHoneyHiveKey,
+            ),
+            (
+                "HH_DATA_PLANE_API_KEY",
+                good.as_str(),
+                KeyProblem::AnotherHoneyHiveKey,
+            ),
+            (
+                "HH_DATA_PLANE_API_KEY",
+                "hh_fgdp_short",
+                KeyProblem::Incomplete,
+            ),
+        ];
+        for (variable, value, problem) in cases {
+            let error = build(&[(variable, value)]).unwrap_err();
+            let Error::MalformedKey(malformed) = &error else {
+                panic!("{variable}={value}: {error:?}");
+            };
+            assert_eq!((malformed.source, malformed.problem), (variable, problem));
+            let text = error.to_string();
+            let debug = format!("{error:?}");
+            assert!(text.starts_with(&format!("honeyhive configuration: {variable} must be ")));
+            assert!(
+                !text.contains(value) && !debug.contains(value),
+                "{text} / {debug}"
+            );
+        }
+        let text = build(&[("HH_INGESTION_API_KEY", &incomplete)])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("is not a complete key"), "{text}");
+        let text = build(&[("HH_INGESTION_API_KEY", "hh_1234")])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("another kind of HoneyHive key"), "{text}");
+        let text = build(&[("HH_INGESTION_API_KEY", "abc")])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("not a HoneyHive API key"), "{text}");
+
+        // From the builder, the error names the method.
+        let error = Config::builder()
+            .environment(Environment::empty())
+            .ingestion_api_key(&incomplete)
+            .build()
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("honeyhive configuration: ingestion_api_key(..) must be"),
+            "{error}"
+        );
+        // Well-formed, both are accepted; the data plane key alone connects nothing.
+        let data_plane = good.replacen("hh_ingst_", "hh_fgdp_", 1);
         let c = build(&[
+            ("HH_INGESTION_API_KEY", &good),
+            ("HH_DATA_PLANE_API_KEY", &data_plane),
+        ])
+        .unwrap();
+        assert!(c.is_connected());
+        assert!(
+            !build(&[("HH_DATA_PLANE_API_KEY", &data_plane)])
+                .unwrap()
+                .is_connected()
+        );
+    }
+
+    #[test]
+    fn builder_keys_beat_the_environment() {
+        let c = Config::builder()
+            .environment(Environment::from_pairs([("HH_API_KEY", "env-key")]))
+            .api_key("builder-key")
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.keys.project.as_ref().map(ApiKey::expose),
+            Some("builder-key")
+        );
+        // An empty key from the builder is no key: the environment's stands.
+        let c = Config::builder()
+            .environment(Environment::from_pairs([("HH_API_KEY", "env-key")]))
+            .api_key("  ")
+            .build()
+            .unwrap();
+        assert_eq!(c.keys.project.as_ref().map(ApiKey::expose), Some("env-key"));
+    }
+
+    #[test]
+    fn old_names_are_read_with_one_warning_each() {
+        let (handler, seen) = collecting();
+        let env = Environment::from_pairs([
             ("HONEYHIVE_API_KEY", "k"),
-            ("HH_PROJECT", "p"),
             ("HONEYHIVE_SERVER_URL", "http://127.0.0.1:9/"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
             ("OTEL_SDK_DISABLED", "true"),
-        ])
-        .unwrap();
+        ]);
+        let build = || {
+            Config::builder()
+                .environment(env.clone())
+                .on_warning(handler.clone())
+                .build()
+                .unwrap()
+        };
+        let c = build();
         assert_eq!(c.base_url(), "http://127.0.0.1:9");
         assert_eq!(c.otlp_protocol(), OtlpProtocol::HttpJson);
         assert!(c.is_disabled());
         assert!(c.is_connected());
-        let c = build(&[
-            ("HH_API_URL", "http://127.0.0.1:1"),
-            ("HONEYHIVE_SERVER_URL", "http://127.0.0.1:2"),
-            ("HH_OTLP_PROTOCOL", "http/protobuf"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
-        ])
-        .unwrap();
+        build();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                Warning::DeprecatedVariable {
+                    variable: "HONEYHIVE_API_KEY",
+                    current: "HH_API_KEY"
+                },
+                Warning::DeprecatedVariable {
+                    variable: "HONEYHIVE_SERVER_URL",
+                    current: "HH_API_URL"
+                },
+            ],
+            "one warning per old name, however many configurations read it"
+        );
+        let text = seen.lock().unwrap()[1].to_string();
+        assert!(text.contains("rename it to HH_API_URL"), "{text}");
+
+        // The current names win, and nothing is said about old names that are not read.
+        let (handler, seen) = collecting();
+        let c = Config::builder()
+            .environment(Environment::from_pairs([
+                ("HH_API_URL", "http://127.0.0.1:1"),
+                ("HONEYHIVE_SERVER_URL", "http://127.0.0.1:2"),
+                ("HH_SERVER_URL", "http://127.0.0.1:3"),
+                ("HH_OTLP_PROTOCOL", "http/protobuf"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ]))
+            .on_warning(handler)
+            .build()
+            .unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:1");
         assert_eq!(c.otlp_protocol(), OtlpProtocol::HttpProtobuf);
         assert_eq!(c.source(), "dev");
         assert!(!c.is_connected());
+        assert!(seen.lock().unwrap().is_empty());
+        let (handler, seen) = collecting();
+        Config::builder()
+            .environment(Environment::from_pairs([(
+                "HH_SERVER_URL",
+                "http://127.0.0.1:3",
+            )]))
+            .on_warning(handler)
+            .build()
+            .unwrap();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [Warning::DeprecatedVariable {
+                variable: "HH_SERVER_URL",
+                current: "HH_API_URL"
+            }]
+        );
     }
 
     #[test]
@@ -425,12 +770,57 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not a valid URL"), "{err}");
+        for url in [
+            "ftp://api.example.com",
+            "file:///tmp/x",
+            "unix:/run/hh.sock",
+        ] {
+            let err = build(&[("HH_API_URL", url)]).unwrap_err().to_string();
+            assert!(err.contains("is not an http(s) URL"), "{url}: {err}");
+            assert!(err.contains(DEFAULT_API_URL), "{err}");
+        }
+        for (variable, value, says) in [
+            ("HH_API_TIMEOUT", "soon", "not a number of seconds"),
+            ("HH_API_TIMEOUT", "0", "not a number of seconds"),
+            ("HH_API_TIMEOUT", "-1", "not a number of seconds"),
+            ("HH_MAX_RETRIES", "-1", "not a whole number"),
+            ("HH_MAX_RETRIES", "many", "not a whole number"),
+        ] {
+            let err = build(&[(variable, value)]).unwrap_err().to_string();
+            assert!(err.contains(variable) && err.contains(says), "{err}");
+        }
     }
 
     #[test]
-    fn api_key_is_never_printed() {
-        let c = build(&[("HH_API_KEY", "super-secret"), ("HH_PROJECT", "p")]).unwrap();
-        assert!(!format!("{c:?}").contains("super-secret"));
+    fn api_timeout_and_max_retries_from_the_environment_or_the_builder() {
+        let c = build(&[("HH_API_TIMEOUT", "2.5"), ("HH_MAX_RETRIES", "7")]).unwrap();
+        assert_eq!(c.api_timeout(), Duration::from_millis(2500));
+        assert_eq!(c.export_settings().retry.retries(), 7);
+        let c = Config::builder()
+            .environment(Environment::from_pairs([
+                ("HH_API_TIMEOUT", "2.5"),
+                ("HH_MAX_RETRIES", "7"),
+            ]))
+            .api_timeout(Duration::from_secs(1))
+            .max_retries(0)
+            .build()
+            .unwrap();
+        assert_eq!(c.api_timeout(), Duration::from_secs(1));
+        assert_eq!(c.export_settings().retry.retries(), 0);
+        // Explicit export settings beat the variable too.
+        let c = Config::builder()
+            .environment(Environment::from_pairs([("HH_MAX_RETRIES", "7")]))
+            .export_settings(ExportSettings {
+                retry: RetryPolicy::none(),
+                ..ExportSettings::default()
+            })
+            .build()
+            .unwrap();
+        assert_eq!(c.export_settings().retry.retries(), 0);
+        assert_eq!(
+            build(&[]).unwrap().export_settings().retry.retries(),
+            RetryPolicy::default().retries()
+        );
     }
 
     #[test]

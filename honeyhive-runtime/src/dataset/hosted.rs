@@ -15,14 +15,14 @@ const CONCURRENT_FETCHES: usize = 8;
 impl Dataset {
     /// Fetches the dataset hosted on HoneyHive under `id` (the id shown on the project's
     /// Datasets page), configured from the environment as [`Config::from_env`] is
-    /// (`HH_API_KEY`, `HH_PROJECT`, `HH_API_URL`).
+    /// (`HH_API_KEY`, `HH_API_URL`).
     ///
     /// The dataset's [`id`](Dataset::id) is the managed id (no `EXT-` prefix), each
     /// datapoint's [`id`](Datapoint::id) its HoneyHive id, and the datapoints keep the
     /// dataset's order. Must be awaited inside a Tokio runtime.
     ///
     /// # Errors
-    /// [`Error::Config`] without an API key (hosted datasets need `HH_API_KEY`; use a local
+    /// [`Error::Config`] without the project key (hosted datasets need `HH_API_KEY`; use a local
     /// file with [`Dataset::load`] otherwise) or outside a Tokio runtime; [`Error::Api`] when
     /// the dataset does not exist or a request fails after its retries;
     /// [`Error::UnexpectedResponse`] when an answer cannot be read.
@@ -32,7 +32,7 @@ impl Dataset {
     /// use honeyhive::dataset::Dataset;
     ///
     /// # async fn example() -> Result<(), honeyhive::Error> {
-    /// // With HH_API_KEY and HH_PROJECT set:
+    /// // With HH_API_KEY set:
     /// let dataset = Dataset::hosted("663a1f2e9c0d4b0012345678").await?;
     /// assert_eq!(dataset.id(), "663a1f2e9c0d4b0012345678");
     /// for datapoint in dataset.datapoints() {

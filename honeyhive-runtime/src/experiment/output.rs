@@ -220,6 +220,10 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
     }
     text.push_str(&format!("run {}", report.run_id));
     match &report.url {
+        // Not a HoneyHive host: no app page is known, only the run's API resource.
+        Some(url) if url.ends_with(&format!("/v1/runs/{}", report.run_id)) => text.push_str(
+            &format!(": {url} (the run's API path: no HoneyHive app is known for this API URL)\n"),
+        ),
         Some(url) => text.push_str(&format!(": {url}\n")),
         None => text.push_str(" (local: no API key)\n"),
     }

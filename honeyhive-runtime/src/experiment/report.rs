@@ -741,6 +741,27 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_links_the_app_of_a_honeyhive_host_and_names_an_api_path_as_one() {
+        use crate::experiment::runner::run_url;
+        let mut r = report(vec![datapoint(0, &[("m", Some(1.0))], None)], &[], 0);
+        r.url = Some(run_url(crate::DEFAULT_API_URL, &r.run_id));
+        let text = crate::experiment::output::render_summary(&r);
+        assert!(
+            text.contains("run r1: https://app.dp1.us.honeyhive.ai/evaluate/r1\n"),
+            "{text}"
+        );
+        r.url = Some(run_url("http://127.0.0.1:9", &r.run_id));
+        let text = crate::experiment::output::render_summary(&r);
+        assert!(
+            text.contains(
+                "run r1: http://127.0.0.1:9/v1/runs/r1 (the run's API path: no HoneyHive app \
+                 is known for this API URL)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_summary_counts_each_label() {
         let mut labelled = datapoint(0, &[("tone", None)], None);
         labelled.evaluations[0].label = Some("polite".into());

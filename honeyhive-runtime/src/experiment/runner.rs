@@ -56,6 +56,12 @@ where
         config.local_dir = dir.clone();
     }
     config.source = EVALUATION_SOURCE.to_owned();
+    // A connected experiment creates (or joins) and finishes a run: said before anything
+    // runs, not after the datapoints when the run cannot be finished.
+    if config.is_connected() && !config.is_disabled() {
+        config
+            .require_project_key("an experiment (its run is created and finished on HoneyHive)")?;
+    }
     let shard = match experiment.shard {
         Some(shard) => Some(shard),
         None => environment
@@ -426,10 +432,14 @@ fn git_of_this_process() -> Option<GitInfo> {
     }
 }
 
-/// The run's page on HoneyHive: the app next to the API (`api.` becomes `app.`), or the
-/// run's API resource for any other base URL.
-fn run_url(base_url: &str, run_id: &str) -> String {
-    match base_url.strip_prefix("https://api.") {
+/// The run's page: in the HoneyHive app next to a HoneyHive API host (`api.` becomes
+/// `app.`: `https://app.dp1.us.honeyhive.ai/evaluate/<run id>` for the default host), or
+/// the run's API resource for any other base URL (the summary says which it is).
+pub(crate) fn run_url(base_url: &str, run_id: &str) -> String {
+    let app_host = base_url
+        .strip_prefix("https://api.")
+        .filter(|host| *host == "honeyhive.ai" || host.ends_with(".honeyhive.ai"));
+    match app_host {
         Some(host) => format!("https://app.{host}/evaluate/{run_id}"),
         None => format!("{base_url}/v1/runs/{run_id}"),
     }
@@ -507,18 +517,22 @@ mod tests {
     use super::run_url;
 
     #[test]
-    fn the_run_url_is_the_app_next_to_the_api_or_the_api_resource() {
+    fn the_run_url_is_the_app_next_to_a_honeyhive_api_or_the_api_resource() {
+        assert_eq!(
+            run_url(crate::DEFAULT_API_URL, "r1"),
+            "https://app.dp1.us.honeyhive.ai/evaluate/r1"
+        );
         assert_eq!(
             run_url("https://api.honeyhive.ai", "r1"),
             "https://app.honeyhive.ai/evaluate/r1"
         );
-        assert_eq!(
-            run_url("https://api.eu.example.com", "r1"),
-            "https://app.eu.example.com/evaluate/r1"
-        );
-        assert_eq!(
-            run_url("http://127.0.0.1:4000", "r1"),
-            "http://127.0.0.1:4000/v1/runs/r1"
-        );
+        for other in [
+            "https://api.eu.example.com",
+            "https://api.nothoneyhive.ai",
+            "http://api.honeyhive.ai",
+            "http://127.0.0.1:4000",
+        ] {
+            assert_eq!(run_url(other, "r1"), format!("{other}/v1/runs/r1"));
+        }
     }
 }

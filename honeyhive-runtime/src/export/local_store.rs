@@ -465,7 +465,7 @@ mod tests {
         }
         SessionStart {
             session_id: id.into(),
-            project: "p".into(),
+            project: Some("p".into()),
             session_name: "s".into(),
             source: "dev".into(),
             inputs: Value::Null,

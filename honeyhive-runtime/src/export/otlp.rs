@@ -25,6 +25,8 @@ pub const TRACES_PATH: &str = "/opentelemetry/v1/traces";
 pub struct OtlpExporter {
     http: reqwest::Client,
     endpoint: String,
+    /// The ingestion key, else the project key (sensitive: `Debug` does not show it).
+    auth: Option<http::HeaderValue>,
     protocol: OtlpProtocol,
     source: http::HeaderValue,
     retry: RetryPolicy,
@@ -35,12 +37,10 @@ pub struct OtlpExporter {
 impl OtlpExporter {
     pub(crate) fn new(
         http: reqwest::Client,
-        base_url: &str,
-        protocol: OtlpProtocol,
-        source: &str,
-        retry: RetryPolicy,
+        config: &crate::Config,
         resource: &opentelemetry_sdk::Resource,
     ) -> crate::Result<Self> {
+        let source = config.source();
         let source = http::HeaderValue::from_str(source).map_err(|_| {
             crate::Error::Config(format!(
                 "source {source:?} is not a valid HTTP header value"
@@ -48,10 +48,11 @@ impl OtlpExporter {
         })?;
         Ok(OtlpExporter {
             http,
-            endpoint: format!("{base_url}{TRACES_PATH}"),
-            protocol,
+            endpoint: format!("{}{TRACES_PATH}", config.base_url()),
+            auth: crate::api::client::bearer(config, crate::config::Audience::Ingestion)?,
+            protocol: config.otlp_protocol(),
             source,
-            retry,
+            retry: config.export_settings().retry.clone(),
             protobuf: RequestEncoder::new(&resource.into()),
             resource: resource.into(),
         })
@@ -94,12 +95,15 @@ impl OtlpExporter {
     ) -> OTelSdkResult {
         let (body, content_type) = self.encode(batch, stamps)?;
         let result = retry(&self.retry, || {
-            let request = self
+            let mut request = self
                 .http
                 .post(&self.endpoint)
                 .header(http::header::CONTENT_TYPE, content_type)
                 .header("X-Source", self.source.clone())
                 .body(body.clone());
+            if let Some(auth) = &self.auth {
+                request = request.header(http::header::AUTHORIZATION, auth.clone());
+            }
             async move {
                 let response = request.send().await.map_err(AttemptError::from_reqwest)?;
                 let status = response.status();

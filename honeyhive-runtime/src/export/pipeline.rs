@@ -19,7 +19,7 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use crate::api::client::{ApiClient, http_client};
 use crate::api::sessions::SessionStart;
-use crate::config::ApiKey;
+use crate::config::Keys;
 use crate::export::local_store::LocalStore;
 use crate::export::queue::{BatchProcessor, QueueHandle};
 use crate::export::{Exporter, LocalExporter, OtlpExporter};
@@ -33,7 +33,7 @@ pub(crate) const MAX_ATTRIBUTES_PER_SPAN: u32 = 4096;
 enum Destination {
     Remote {
         base_url: String,
-        api_key: ApiKey,
+        keys: Keys,
         protocol: OtlpProtocol,
     },
     Local {
@@ -52,15 +52,16 @@ impl Destination {
                 dir: config.local_dir.clone(),
             };
         }
-        match &config.api_key {
-            Some(key) => Destination::Remote {
+        if config.is_connected() {
+            Destination::Remote {
                 base_url: config.base_url.clone(),
-                api_key: key.clone(),
+                keys: config.keys.clone(),
                 protocol: config.otlp_protocol,
-            },
-            None => Destination::Local {
+            }
+        } else {
+            Destination::Local {
                 dir: config.local_dir.clone(),
-            },
+            }
         }
     }
 }
@@ -142,28 +143,25 @@ impl Pipeline {
             .enable_all()
             .build()
             .map_err(|e| Error::Config(format!("could not start the export thread: {e}")))?;
-        let resource = Resource::builder()
-            .with_service_name(config.project.clone())
-            .build();
-        let (backend, exporter) = match &config.api_key {
+        // Without a project (HoneyHive infers it from the key), the SDK's default service
+        // name stands.
+        let resource = match &config.project {
+            Some(project) => Resource::builder().with_service_name(project.clone()),
+            None => Resource::builder(),
+        }
+        .build();
+        let (backend, exporter) = match config.is_connected() {
             _ if discard_spans => (
                 Backend::Local(LocalStore::open(&config.local_dir)?),
                 Exporter::Discard,
             ),
-            Some(_) => {
+            true => {
                 let http = http_client(&config)?;
-                let exporter = OtlpExporter::new(
-                    http.clone(),
-                    &config.base_url,
-                    config.otlp_protocol,
-                    &config.source,
-                    config.export.retry.clone(),
-                    &resource,
-                )?;
-                let client = ApiClient::new(http, &config.base_url, config.export.retry.clone());
+                let exporter = OtlpExporter::new(http.clone(), &config, &resource)?;
+                let client = ApiClient::new(http, &config)?;
                 (Backend::Remote(client), Exporter::Otlp(Box::new(exporter)))
             }
-            None => {
+            false => {
                 let store = LocalStore::open(&config.local_dir)?;
                 (
                     Backend::Local(store.clone()),

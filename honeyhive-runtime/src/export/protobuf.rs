@@ -667,7 +667,7 @@ mod tests {
         let stamp = |datapoint: Option<&str>| {
             Arc::new(Stamp {
                 session_id: "session-1".into(),
-                project: "project".into(),
+                project: Some("project".into()),
                 source: "evaluation".into(),
                 run_id: Some("run-1".into()),
                 dataset_id: None,

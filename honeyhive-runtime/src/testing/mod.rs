@@ -68,6 +68,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use http::header::AUTHORIZATION;
+
+use crate::ApiKey;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -95,17 +97,27 @@ pub struct TestServer {
 }
 
 /// Configures a [`TestServer`] before starting it.
-#[derive(Default)]
+/// Its `Debug` shows no key (they are held as [`ApiKey`]).
+#[derive(Debug, Default)]
 pub struct TestServerBuilder {
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
+    ingestion_key: Option<ApiKey>,
     assign_session_ids: bool,
 }
 
 impl TestServerBuilder {
     /// Require `Authorization: Bearer <key>` on every request; others get 401 (and are still
-    /// recorded).
+    /// recorded). This is the project key: it authorises every endpoint.
     pub fn api_key(mut self, key: impl Into<String>) -> TestServerBuilder {
-        self.api_key = Some(key.into());
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// Accept `Authorization: Bearer <key>` as an ingestion key, as HoneyHive does: on
+    /// `POST /session/start`, `PUT /events` and the OTLP export only. Runs and datasets
+    /// answer it with 403, saying the call needs the project key.
+    pub fn ingestion_key(mut self, key: impl Into<String>) -> TestServerBuilder {
+        self.ingestion_key = Some(ApiKey::new(key));
         self
     }
 
@@ -140,6 +152,7 @@ impl TestServerBuilder {
         };
         let shared = Arc::new(Shared {
             api_key: self.api_key,
+            ingestion_key: self.ingestion_key,
             state: Mutex::new(State {
                 backend: Backend::new(self.assign_session_ids),
                 ..State::default()
@@ -162,15 +175,6 @@ impl TestServerBuilder {
             shutdown: Some(shutdown),
             thread: Some(thread),
         }
-    }
-}
-
-impl fmt::Debug for TestServerBuilder {
-    // Hand-written so the key never ends up in test output.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestServerBuilder")
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .finish()
     }
 }
 
@@ -363,7 +367,8 @@ impl Drop for TestServer {
 
 /// State shared between the test and the server thread.
 struct Shared {
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
+    ingestion_key: Option<ApiKey>,
     state: Mutex<State>,
     /// Notified whenever a request is recorded.
     changed: Condvar,
@@ -376,15 +381,40 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn authorized(&self, headers: &http::HeaderMap) -> bool {
-        let Some(key) = &self.api_key else {
-            return true;
-        };
+    /// Whether the request's bearer token may call `route`; the refusal to answer if not.
+    fn authorize(
+        &self,
+        headers: &http::HeaderMap,
+        route: Option<Route>,
+    ) -> Result<(), (http::StatusCode, &'static str)> {
+        if self.api_key.is_none() && self.ingestion_key.is_none() {
+            return Ok(());
+        }
         let bearer = headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        bearer == Some(key.as_str())
+        let ingestion_route = matches!(
+            route,
+            Some(Route::SessionStart | Route::Events | Route::Traces)
+        );
+        match bearer {
+            Some(token) if Some(token) == self.api_key.as_ref().map(ApiKey::expose) => Ok(()),
+            Some(token) if Some(token) == self.ingestion_key.as_ref().map(ApiKey::expose) => {
+                match ingestion_route {
+                    true => Ok(()),
+                    false => Err((
+                        http::StatusCode::FORBIDDEN,
+                        "an ingestion key authorises session starts, event updates and span \
+                         exports only: this call needs the project key",
+                    )),
+                }
+            }
+            _ => Err((
+                http::StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token in the Authorization header",
+            )),
+        }
     }
 }
 
@@ -480,16 +510,16 @@ async fn handle(
     if let Some(FaultKind::Delay(delay)) = &fault {
         tokio::time::sleep(*delay).await;
     }
+    let refused = shared
+        .authorize(&parts.headers, endpoint.as_ref().map(Endpoint::route))
+        .err();
     let mut state = shared.lock();
     let response = match &fault {
         Some(FaultKind::DropConnection) => None,
         Some(FaultKind::Status { code, retry_after }) => {
             Some(fault::status_response(*code, retry_after.as_deref()))
         }
-        _ if !shared.authorized(&parts.headers) => Some(backend::error_response(
-            http::StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token in the Authorization header",
-        )),
+        _ if refused.is_some() => refused.map(|(status, why)| backend::error_response(status, why)),
         _ => Some(state.backend.handle(&Call {
             method: &parts.method,
             path,

@@ -4,7 +4,12 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Additions to a session (`PUT /events`) or to the current span (`honeyhive_<kind>.*`).
+/// Additions to a session or event (`PUT /events`) or to the current span
+/// (`honeyhive_<kind>.*`).
+///
+/// Inputs and outputs are objects, as HoneyHive stores them: a value that is not an object
+/// goes under `result` for outputs (as a traced function's return value does) and under
+/// `input` for inputs.
 ///
 /// ```
 /// use honeyhive::Enrichment;
@@ -13,15 +18,27 @@ use serde_json::{Map, Value};
 ///     .metadata("model", "gpt-4o")
 ///     .metric("latency_ms", 120)
 ///     .feedback("liked", true)
-///     .outputs(serde_json::json!({"answer": "Paris"}));
+///     .inputs(serde_json::json!({"question": "capital of France?"}))
+///     .outputs("Paris")
+///     .error("the retriever timed out");
 /// let body = serde_json::to_value(&e).unwrap();
 /// assert_eq!(body["metrics"]["latency_ms"], 120);
-/// assert_eq!(body["outputs"]["answer"], "Paris");
+/// assert_eq!(body["outputs"], serde_json::json!({"result": "Paris"}));
+/// assert_eq!(body["inputs"]["question"], "capital of France?");
+/// assert_eq!(body["error"], "the retriever timed out");
+///
+/// // Another event or session than the current one, by id (`PUT /events` for it).
+/// let later = Enrichment::new().feedback("rating", 5).event_id("8f3c1c52-a2e9-4a43-9f3b-6f1d2f4b9e10");
+/// assert_eq!(later.target(), Some("8f3c1c52-a2e9-4a43-9f3b-6f1d2f4b9e10"));
 /// ```
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Enrichment {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) outputs: Option<Value>,
+    pub(crate) inputs: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) outputs: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) metadata: Map<String, Value>,
     #[serde(skip_serializing_if = "Map::is_empty")]
@@ -32,6 +49,9 @@ pub struct Enrichment {
     pub(crate) config: Map<String, Value>,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) user_properties: Map<String, Value>,
+    /// The event or session to update instead of the current span or session.
+    #[serde(skip)]
+    pub(crate) target: Option<String>,
     /// Values that failed to serialise: reported as warnings, never as the user's error.
     #[serde(skip)]
     pub(crate) failures: Vec<(String, String)>,
@@ -91,23 +111,64 @@ impl Enrichment {
         self.put(Kind::UserProperties, key, value)
     }
 
-    /// The outputs (replaces earlier outputs).
+    /// The outputs (replaces earlier outputs). A value that is not an object is sent as
+    /// `{"result": value}`.
     pub fn outputs(mut self, outputs: impl Serialize) -> Self {
         match serde_json::to_value(outputs) {
-            Ok(v) => self.outputs = Some(v),
+            Ok(v) => self.outputs = Some(object_or(v, "result")),
             Err(e) => self.failures.push(("outputs".into(), e.to_string())),
         }
         self
+    }
+
+    /// The inputs (replaces earlier inputs). A value that is not an object is sent as
+    /// `{"input": value}`.
+    pub fn inputs(mut self, inputs: impl Serialize) -> Self {
+        match serde_json::to_value(inputs) {
+            Ok(v) => self.inputs = Some(object_or(v, "input")),
+            Err(e) => self.failures.push(("inputs".into(), e.to_string())),
+        }
+        self
+    }
+
+    /// An error text (`honeyhive_error` on a span, `error` of the event).
+    pub fn error(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
+
+    /// Updates the event (span) with this id instead of the current span: what
+    /// [`enrich_span`] then sends is `PUT /events` for it, through the current tracer.
+    pub fn event_id(mut self, event_id: impl Into<String>) -> Self {
+        self.target = Some(event_id.into());
+        self
+    }
+
+    /// Updates the session with this id instead of the current tracer's own (HoneyHive
+    /// keeps a session as an event, so this is [`event_id`](Self::event_id) by its other
+    /// name).
+    pub fn session_id(self, session_id: impl Into<String>) -> Self {
+        self.event_id(session_id)
+    }
+
+    /// The event or session this enrichment is for, when not the current one.
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
     }
 
     /// The span attributes of this enrichment, flattened per `span-attributes.md`.
     pub(crate) fn span_attributes(&self) -> crate::trace::capture::Attributes {
         use crate::attributes as a;
         let mut attrs = crate::trace::capture::Attributes::default();
-        if let Some(outputs) = &self.outputs {
-            attrs.flatten(a::OUTPUTS, outputs);
+        if let Some(error) = &self.error {
+            attrs
+                .values
+                .push(opentelemetry::KeyValue::new(a::ERROR, error.clone()));
         }
+        let none = Map::new();
         for (prefix, map) in [
+            (a::INPUTS, self.inputs.as_ref().unwrap_or(&none)),
+            (a::OUTPUTS, self.outputs.as_ref().unwrap_or(&none)),
             (a::METADATA, &self.metadata),
             (a::METRICS, &self.metrics),
             (a::FEEDBACK, &self.feedback),
@@ -143,14 +204,19 @@ impl Kind {
     }
 }
 
-/// Adds `enrichment` to the current span as `honeyhive_<kind>.*` attributes.
+/// Adds `enrichment` to the current span as `honeyhive_<kind>.*` attributes; with a
+/// [`target`](Enrichment::event_id), sends it for that event instead (`PUT /events`,
+/// through the current tracer, as [`enrich_session`] does).
 ///
 /// ```
 /// honeyhive::enrich_span(honeyhive::Enrichment::new().metric("tokens", 42));
 /// ```
-/// Outside any span this does nothing.
+/// Outside any span (or, with a target, outside any tracer's scope) this does nothing.
 pub fn enrich_span(enrichment: Enrichment) {
     use opentelemetry::trace::TraceContextExt;
+    if enrichment.target.is_some() {
+        return enrich_session(enrichment);
+    }
     opentelemetry::Context::map_current(|cx| {
         let span = cx.span();
         if !span.is_recording() {
@@ -163,11 +229,20 @@ pub fn enrich_span(enrichment: Enrichment) {
     })
 }
 
-/// Adds `enrichment` to the session of the current tracer (`PUT /events`). Delivery is in
-/// the background; `flush` waits for it. Outside any tracer's scope this does nothing.
+/// Adds `enrichment` to the session of the current tracer, or to the session or event it
+/// [targets](Enrichment::session_id) (`PUT /events`). Delivery is in the background;
+/// `flush` waits for it. Outside any tracer's scope this does nothing.
 pub fn enrich_session(enrichment: Enrichment) {
     if let Some(tracer) = crate::HoneyHiveTracer::current() {
         tracer.enrich_session(enrichment);
+    }
+}
+
+/// `value` if it is an object, else `{key: value}`.
+fn object_or(value: Value, key: &str) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => Map::from_iter([(key.to_owned(), other)]),
     }
 }
 

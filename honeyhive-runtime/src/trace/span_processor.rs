@@ -48,7 +48,8 @@ impl SpanProcessor for HoneyHiveSpanProcessor {
 #[derive(Debug)]
 pub(crate) struct Stamp {
     pub(crate) session_id: StringValue,
-    pub(crate) project: StringValue,
+    /// `None` when the configuration names no project (HoneyHive infers it from the key).
+    pub(crate) project: Option<StringValue>,
     pub(crate) source: StringValue,
     pub(crate) run_id: Option<StringValue>,
     pub(crate) dataset_id: Option<StringValue>,
@@ -73,8 +74,10 @@ impl Ids<'_> {
             set(attr::TRACELOOP_SESSION_ID, session);
         }
         if let Some(s) = self.labels {
-            set(attr::PROJECT, &s.project);
-            set(attr::TRACELOOP_PROJECT, &s.project);
+            if let Some(project) = &s.project {
+                set(attr::PROJECT, project);
+                set(attr::TRACELOOP_PROJECT, project);
+            }
             set(attr::SOURCE, &s.source);
             set(attr::TRACELOOP_SOURCE, &s.source);
         }

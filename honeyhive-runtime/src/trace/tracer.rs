@@ -92,8 +92,8 @@ impl HoneyHiveTracer {
         &self.inner.session_name
     }
 
-    /// The project.
-    pub fn project(&self) -> &str {
+    /// The project, when the configuration names one.
+    pub fn project(&self) -> Option<&str> {
         self.inner.config.project()
     }
 
@@ -222,13 +222,25 @@ impl HoneyHiveTracer {
         future.with_context(self.context())
     }
 
-    /// Updates this tracer's session (`PUT /events` with the session id as event id).
+    /// Updates this tracer's session (`PUT /events` with the session id as event id), or
+    /// the session or event the enrichment [targets](crate::Enrichment::session_id).
     /// Delivery happens in the background; a failure becomes a [`Warning`](crate::Warning),
     /// and [`flush`](Self::flush) waits for it.
     pub fn enrich_session(&self, enrichment: crate::Enrichment) {
+        let id = match &enrichment.target {
+            Some(id) => id.clone(),
+            None => self.session_id().to_owned(),
+        };
+        self.enrich_event(id, enrichment);
+    }
+
+    /// Updates the event (or session) `event_id` of this tracer's destination
+    /// (`PUT /events`), e.g. a span of an earlier request that feedback arrived for.
+    /// Delivery as [`enrich_session`](Self::enrich_session).
+    pub fn enrich_event(&self, event_id: impl Into<String>, enrichment: crate::Enrichment) {
         if let Some(p) = &self.inner.pipeline {
             p.update_event(
-                self.session_id().to_owned(),
+                event_id.into(),
                 enrichment,
                 self.inner.ids.run_id.as_deref(),
             );
@@ -303,7 +315,7 @@ impl fmt::Debug for HoneyHiveTracer {
 ///     .datapoint_id("dp-1")
 ///     .metadata("model", "small")
 ///     .build()?;
-/// assert_eq!(tracer.project(), "support");
+/// assert_eq!(tracer.project(), Some("support"));
 /// assert_eq!(tracer.evaluation_ids().run_id.as_deref(), Some("run-7"));
 ///
 /// // In async code, `start` does the same without blocking.
@@ -336,8 +348,8 @@ pub struct TracerBuilder {
 }
 
 macro_rules! forward {
-    ($(#[$doc:meta] $name:ident($ty:ty)),* $(,)?) => {$(
-        #[$doc]
+    ($($(#[$doc:meta])+ $name:ident($ty:ty)),* $(,)?) => {$(
+        $(#[$doc])+
         pub fn $name(mut self, value: $ty) -> Self {
             self.config = self.config.$name(value);
             self
@@ -347,9 +359,15 @@ macro_rules! forward {
 
 impl TracerBuilder {
     forward! {
-        /// API key (`HH_API_KEY`); without one, everything stays in the local store.
+        /// The project key (`HH_API_KEY`); without a key, everything stays in the local
+        /// store.
         api_key(impl Into<String>),
-        /// Project (`HH_PROJECT`).
+        /// The ingestion key (`HH_INGESTION_API_KEY`, `hh_ingst_...`): a tracer works with
+        /// it alone.
+        ingestion_api_key(impl Into<String>),
+        /// The fine-grained data plane key (`HH_DATA_PLANE_API_KEY`): checked, never sent.
+        data_plane_api_key(impl Into<String>),
+        /// Project (`HH_PROJECT`); optional, HoneyHive infers it from the key.
         project(impl Into<String>),
         /// API base URL (`HH_API_URL`).
         base_url(impl Into<String>),
@@ -363,6 +381,10 @@ impl TracerBuilder {
         local_dir(impl Into<std::path::PathBuf>),
         /// Export tuning.
         export_settings(crate::ExportSettings),
+        /// Timeout of one REST call, each attempt (`HH_API_TIMEOUT`, seconds; default 5).
+        api_timeout(std::time::Duration),
+        /// Retries of every HTTP call (`HH_MAX_RETRIES`).
+        max_retries(usize),
         /// Where warnings go.
         on_warning(WarningHandler),
         /// Where environment variables come from.
@@ -549,7 +571,7 @@ impl Prepared {
         let value = |s: &Option<String>| s.as_deref().map(shared_value);
         let stamp = Stamp {
             session_id: shared_value(&session_id),
-            project: label_value(&config.project),
+            project: config.project.as_deref().map(label_value),
             source: label_value(&config.source),
             run_id: value(&ids.run_id),
             dataset_id: value(&ids.dataset_id),

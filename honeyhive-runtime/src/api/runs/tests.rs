@@ -534,7 +534,7 @@ mod http {
         metadata.insert("datapoint_id".into(), datapoint_id.into());
         let session = SessionStart {
             session_id: session_id.into(),
-            project: "p".into(),
+            project: Some("p".into()),
             session_name: "exp".into(),
             source: "evaluation".into(),
             inputs: json!({}),
