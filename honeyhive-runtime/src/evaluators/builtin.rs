@@ -1,4 +1,4 @@
-//! What every built-in is made of: its [`Config`] (metric name, selected fields, text
+//! What every built-in is made of: its [`Settings`] (metric name, selected fields, text
 //! options), the builder methods that set it (`config_methods!`), the [`Builtin`] trait
 //! its scoring implements, and the [`Evaluator`](crate::Evaluator) implementation on top
 //! of that (`builtin_evaluator!`).
@@ -14,7 +14,7 @@ use crate::evaluator::{EvalFuture, Params, Score};
 /// What the builder methods of the built-ins set. Each built-in offers the methods that
 /// suit it and reads the settings it needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub(crate) struct Config {
+pub(crate) struct Settings {
     /// The name given to `.named(..)`.
     name: Option<Cow<'static, str>>,
     /// Where the output is read; `None` reads all of it.
@@ -25,7 +25,7 @@ pub(crate) struct Config {
     pub(crate) text: TextOptions,
 }
 
-impl Config {
+impl Settings {
     #[track_caller]
     pub(crate) fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         let name = name.into();
@@ -41,7 +41,7 @@ impl Config {
     /// only the output never reads).
     pub(crate) fn field(self, path: impl Into<String>) -> Self {
         let path = FieldPath::parse(path);
-        Config {
+        Settings {
             output: Some(path.clone()),
             ground_truth: Some(path),
             ..self
@@ -69,7 +69,7 @@ impl Config {
     }
 }
 
-/// Defines builder methods that set the [`Config`] of a built-in, each given once with its
+/// Defines builder methods that set the [`Settings`] of a built-in, each given once with its
 /// docs and parameter.
 ///
 /// `impl Configured { .. }` sets the type's `config` field. `impl Unit => Configured { .. }`
@@ -108,7 +108,7 @@ pub(crate) trait Builtin: Send + Sync + 'static {
     /// What it reads of the ground truth (`()` when it does not compare).
     type Truth<'v>;
 
-    fn config(&self) -> &Config;
+    fn config(&self) -> &Settings;
 
     /// Reads the ground truth, or says why this datapoint's does not suit (the runner
     /// asks before any call).

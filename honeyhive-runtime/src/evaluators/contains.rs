@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::builtin::{Builtin, Settings, builtin_evaluator, config_methods};
 use super::json::{TextOptions, quote, text};
 use crate::evaluator::Score;
 
@@ -42,7 +42,7 @@ const GROUND_TRUTH_NAME: &str = "contains_ground_truth";
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Contains {
-    config: Config,
+    config: Settings,
     needle: String,
 }
 
@@ -56,7 +56,7 @@ impl Contains {
     /// ```
     pub fn new(needle: impl Into<String>) -> Contains {
         Contains {
-            config: Config::default(),
+            config: Settings::default(),
             needle: needle.into(),
         }
     }
@@ -152,7 +152,7 @@ impl Builtin for Contains {
     const COMPARES: bool = false;
     type Truth<'v> = ();
 
-    fn config(&self) -> &Config {
+    fn config(&self) -> &Settings {
         &self.config
     }
 
@@ -194,7 +194,7 @@ impl Builtin for Contains {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ContainsGroundTruth {
-    config: Config,
+    config: Settings,
 }
 
 impl ContainsGroundTruth {
@@ -296,7 +296,7 @@ impl Builtin for ContainsGroundTruth {
     const COMPARES: bool = true;
     type Truth<'v> = &'v str;
 
-    fn config(&self) -> &Config {
+    fn config(&self) -> &Settings {
         &self.config
     }
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::builtin::{Builtin, Settings, builtin_evaluator, config_methods};
 use super::json::{differences, join_listed, pick, quote, text};
 use crate::evaluator::Score;
 
@@ -95,7 +95,7 @@ impl ExactMatch {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ExactMatchWith {
-    config: Config,
+    config: Settings,
 }
 
 impl ExactMatchWith {
@@ -226,7 +226,7 @@ impl Builtin for ExactMatchWith {
     const COMPARES: bool = true;
     type Truth<'v> = &'v Value;
 
-    fn config(&self) -> &Config {
+    fn config(&self) -> &Settings {
         &self.config
     }
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::builtin::{Builtin, Settings, builtin_evaluator, config_methods};
 use super::json::{FieldPath, join_listed, json_eq, pick, select, short_json};
 use crate::evaluator::Score;
 
@@ -45,7 +45,7 @@ const NAME: &str = "field_equals";
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldEquals {
-    config: Config,
+    config: Settings,
     fields: Vec<FieldPath>,
 }
 
@@ -68,7 +68,7 @@ impl FieldEquals {
             "FieldEquals::new needs at least one field to compare"
         );
         FieldEquals {
-            config: Config::default(),
+            config: Settings::default(),
             fields,
         }
     }
@@ -116,7 +116,7 @@ impl Builtin for FieldEquals {
     /// The ground truth's value of each field, in order.
     type Truth<'v> = Vec<&'v Value>;
 
-    fn config(&self) -> &Config {
+    fn config(&self) -> &Settings {
         &self.config
     }
 

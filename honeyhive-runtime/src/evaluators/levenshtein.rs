@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::builtin::{Builtin, Settings, builtin_evaluator, config_methods};
 use super::json::{count, quote, text};
 use crate::evaluator::Score;
 
@@ -76,7 +76,7 @@ impl Levenshtein {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LevenshteinWith {
-    config: Config,
+    config: Settings,
 }
 
 impl LevenshteinWith {
@@ -193,7 +193,7 @@ impl Builtin for LevenshteinWith {
     const COMPARES: bool = true;
     type Truth<'v> = &'v str;
 
-    fn config(&self) -> &Config {
+    fn config(&self) -> &Settings {
         &self.config
     }
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::builtin::{Builtin, Settings, builtin_evaluator, config_methods};
 use super::json::number;
 use crate::evaluator::Score;
 
@@ -46,7 +46,7 @@ const NAME: &str = "numeric_closeness";
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct NumericCloseness {
-    config: Config,
+    config: Settings,
     tolerance: f64,
     relative: bool,
 }
@@ -98,7 +98,7 @@ impl NumericCloseness {
             "the tolerance of NumericCloseness must be a finite number >= 0, not {tolerance}"
         );
         NumericCloseness {
-            config: Config::default(),
+            config: Settings::default(),
             tolerance,
             relative,
         }
@@ -192,7 +192,7 @@ impl Builtin for NumericCloseness {
     const COMPARES: bool = true;
     type Truth<'v> = f64;
 
-    fn config(&self) -> &Config {
+    fn config(&self) -> &Settings {
         &self.config
     }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use regex::Regex;
 use serde_json::Value;
 
-use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::builtin::{Builtin, Settings, builtin_evaluator, config_methods};
 use super::json::{quote, text};
 use crate::evaluator::Score;
 
@@ -45,7 +45,7 @@ const NAME: &str = "regex_match";
 /// ```
 #[derive(Debug, Clone)]
 pub struct RegexMatch {
-    config: Config,
+    config: Settings,
     regex: Regex,
 }
 
@@ -92,7 +92,7 @@ impl RegexMatch {
             message: error.to_string(),
         })?;
         Ok(RegexMatch {
-            config: Config::default(),
+            config: Settings::default(),
             regex,
         })
     }
@@ -156,7 +156,7 @@ impl Builtin for RegexMatch {
     const COMPARES: bool = false;
     type Truth<'v> = ();
 
-    fn config(&self) -> &Config {
+    fn config(&self) -> &Settings {
         &self.config
     }
 

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use super::builtin::{Builtin, Config, builtin_evaluator, config_methods};
+use super::builtin::{Builtin, Settings, builtin_evaluator, config_methods};
 use super::json::text;
 use crate::evaluator::Score;
 
@@ -72,7 +72,7 @@ impl ValidJson {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ValidJsonWith {
-    config: Config,
+    config: Settings,
 }
 
 impl ValidJsonWith {
@@ -124,7 +124,7 @@ impl Builtin for ValidJsonWith {
     const COMPARES: bool = false;
     type Truth<'v> = ();
 
-    fn config(&self) -> &Config {
+    fn config(&self) -> &Settings {
         &self.config
     }
 
