@@ -127,35 +127,45 @@ fn with_both_keys_ingestion_calls_carry_the_ingestion_key_and_runs_the_project_k
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_experiment_with_only_an_ingestion_key_says_it_needs_the_project_key_before_running() {
     let server = TestServer::builder().ingestion_key(ingestion_key()).start();
-    let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = ran.clone();
-    let error = honeyhive::experiment::Experiment::<serde_json::Value, String>::new("keys")
-        .config(
-            honeyhive::Config::builder()
-                .environment(Environment::empty())
-                .ingestion_api_key(ingestion_key())
-                .base_url(server.url())
-                .build()
-                .unwrap(),
-        )
-        .environment(Environment::empty())
-        .dataset(honeyhive::Dataset::from_json(r#"[{"inputs": {"q": 1}}]"#).unwrap())
-        .quiet()
-        .run(move |inputs: serde_json::Value| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            async move { inputs.to_string() }
-        })
-        .await
-        .unwrap_err();
-    let text = error.to_string();
-    assert!(matches!(error, Error::Config(_)), "{error:?}");
-    assert!(
-        text.contains("needs the project API key: set HH_API_KEY")
-            && text.contains("HH_INGESTION_API_KEY"),
-        "{text}"
-    );
-    assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 0);
-    assert!(server.requests().is_empty(), "nothing is sent");
+    // Creating a run, or joining one (HH_RUN_ID: no run is created, the datapoints could
+    // start their sessions with the ingestion key, and the run could not be finished).
+    for join in [None, Some("run-to-join")] {
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = ran.clone();
+        let mut config = honeyhive::Config::builder()
+            .environment(Environment::empty())
+            .ingestion_api_key(ingestion_key())
+            .base_url(server.url());
+        if let Some(run) = join {
+            config = config.run_id(run);
+        }
+        let error = honeyhive::experiment::Experiment::<serde_json::Value, String>::new("keys")
+            .config(config.build().unwrap())
+            .environment(Environment::empty())
+            .dataset(honeyhive::Dataset::from_json(r#"[{"inputs": {"q": 1}}]"#).unwrap())
+            .quiet()
+            .run(move |inputs: serde_json::Value| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                async move { inputs.to_string() }
+            })
+            .await
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, Error::Config(_)), "{error:?}");
+        assert!(
+            text.contains(
+                "an experiment (its run is created and finished on HoneyHive) needs \
+                           the project API key: set HH_API_KEY"
+            ) && text.contains("HH_INGESTION_API_KEY"),
+            "{text}"
+        );
+        assert_eq!(
+            ran.load(std::sync::atomic::Ordering::Relaxed),
+            0,
+            "{join:?}"
+        );
+        assert!(server.requests().is_empty(), "nothing is sent ({join:?})");
+    }
 
     // The comparison of runs needs it too, and says so without a request.
     let config = honeyhive::Config::builder()
