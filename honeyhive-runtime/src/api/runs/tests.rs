@@ -621,16 +621,22 @@ mod http {
         );
     }
 
+    /// Runs `old` (accuracy 0.5 and 1.0) and `new` (`first` and 1.0) over datapoints dp1
+    /// and dp2.
+    async fn old_and_new(client: &ApiClient, first: f64) {
+        evaluate(client, "o1", "dp1", 0.5).await;
+        evaluate(client, "o2", "dp2", 1.0).await;
+        evaluate(client, "n1", "dp1", first).await;
+        evaluate(client, "n2", "dp2", 1.0).await;
+        finished(client, "old", &["o1", "o2"]).await;
+        finished(client, "new", &["n1", "n2"]).await;
+    }
+
     #[tokio::test]
     async fn compare_runs_reads_the_servers_view() {
         let server = server();
         let client = client(&server.url());
-        evaluate(&client, "o1", "dp1", 0.5).await;
-        evaluate(&client, "o2", "dp2", 1.0).await;
-        evaluate(&client, "n1", "dp1", 1.0).await;
-        evaluate(&client, "n2", "dp2", 1.0).await;
-        finished(&client, "old", &["o1", "o2"]).await;
-        finished(&client, "new", &["n1", "n2"]).await;
+        old_and_new(&client, 1.0).await;
 
         let comparison = client
             .compare_runs("new", "old", AggregateFunction::Average)
@@ -661,12 +667,7 @@ mod http {
     async fn the_views_are_asked_for_with_the_aggregate_function() {
         let server = server();
         let client = client(&server.url());
-        evaluate(&client, "o1", "dp1", 0.5).await;
-        evaluate(&client, "o2", "dp2", 1.0).await;
-        evaluate(&client, "n1", "dp1", 0.25).await;
-        evaluate(&client, "n2", "dp2", 1.0).await;
-        finished(&client, "old", &["o1", "o2"]).await;
-        finished(&client, "new", &["n1", "n2"]).await;
+        old_and_new(&client, 0.25).await;
         for (function, old, new) in [
             (AggregateFunction::Average, 0.75, 0.625),
             (AggregateFunction::Sum, 1.5, 1.25),
