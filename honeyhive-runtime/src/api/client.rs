@@ -1,4 +1,4 @@
-//! The HoneyHive REST API over HTTP (`honeyhive-api.md`), with the shared retry policy.
+//! The HoneyHive REST API over HTTP (`docs/honeyhive-api.md`), with the shared retry policy.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

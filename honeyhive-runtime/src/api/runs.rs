@@ -1,4 +1,4 @@
-//! Experiment runs on HoneyHive (`honeyhive-api.md`): the bodies of `POST /v1/runs` and
+//! Experiment runs on HoneyHive (`docs/honeyhive-api.md`): the bodies of `POST /v1/runs` and
 //! `PUT /v1/runs/{id}`, the server's views of a run (`/result`, `/compare-with`), hosted
 //! dataset lookups, and the git state recorded with a run.
 //!

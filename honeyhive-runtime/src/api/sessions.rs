@@ -1,5 +1,5 @@
 //! The session bodies of the HoneyHive API: `POST /session/start` and `PUT /events`
-//! (`honeyhive-api.md`).
+//! (`docs/honeyhive-api.md`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,7 +1,7 @@
 //! Keys: secrets that no `Debug`, `Display` or error ever shows, the shapes of HoneyHive's
 //! typed keys, and which key each call is sent with.
 //!
-//! HoneyHive has three kinds of key (`honeyhive-api.md`, "Keys"):
+//! HoneyHive has three kinds of key (`docs/honeyhive-api.md`, "Keys"):
 //! - the project key (`HH_API_KEY`): any non-empty string; runs, results, comparisons,
 //!   datasets and datapoints are made with it, and everything else when no ingestion key
 //!   is set;
