@@ -108,10 +108,25 @@ async fn labels_reach_the_spans_the_session_the_summary_and_the_stored_results()
     assert_eq!(first[0].score, None);
     assert_eq!(first[1].label.as_deref(), Some("zero"));
     assert_eq!(first[1].labels, [("size".to_owned(), "small".to_owned())]);
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(report.report_dir.unwrap().join("summary.json")).unwrap(),
+    let dir = report.report_dir.unwrap();
+    let first_line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(dir.join("datapoints.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
     )
     .unwrap();
+    assert_eq!(
+        first_line["evaluations"][0]["label"], "even",
+        "{first_line}"
+    );
+    assert_eq!(
+        first_line["evaluations"][1]["labels"],
+        serde_json::json!([["size", "small"]])
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(
         summary["metrics"][0]["labels"],
         serde_json::json!([["even", 2], ["odd", 1]]),
