@@ -41,6 +41,13 @@ pub enum FaultKind {
     Delay(Duration),
     /// The request was read, then the connection was closed without any response.
     DropConnection,
+    /// A streamed answer (the OpenAI-compatible server's server-sent events) breaks off
+    /// after this many events: the connection closes mid-body, as when a server crashes
+    /// while streaming. Requests that are not streamed are answered normally.
+    BreakStream {
+        /// Events sent before the break.
+        after_events: usize,
+    },
 }
 
 /// A failure to inject with [`TestServer::inject`](super::TestServer::inject).
@@ -80,6 +87,14 @@ impl Fault {
         Fault::new(FaultKind::DropConnection)
     }
 
+    /// Break a streamed answer off after `events` server-sent events (see
+    /// [`FaultKind::BreakStream`]).
+    pub fn break_stream_after(events: usize) -> Fault {
+        Fault::new(FaultKind::BreakStream {
+            after_events: events,
+        })
+    }
+
     /// Send a `Retry-After` header with this value.
     ///
     /// # Panics
@@ -117,22 +132,38 @@ impl Fault {
     }
 }
 
-/// Faults waiting for requests, in injection order.
-#[derive(Debug, Default)]
-pub(super) struct Faults(Vec<(Route, Fault)>);
+/// The routes of a test server, for its fault queue: one of them matches every request.
+pub(super) trait FaultRoute: Copy + PartialEq {
+    /// The route whose faults hit every request.
+    const ANY: Self;
+}
 
-impl Faults {
-    pub(super) fn push(&mut self, route: Route, fault: Fault) {
+impl FaultRoute for Route {
+    const ANY: Self = Route::Any;
+}
+
+/// Faults waiting for requests, in injection order.
+#[derive(Debug)]
+pub(super) struct Faults<R = Route>(Vec<(R, Fault)>);
+
+impl<R> Default for Faults<R> {
+    fn default() -> Self {
+        Faults(Vec::new())
+    }
+}
+
+impl<R: FaultRoute> Faults<R> {
+    pub(super) fn push(&mut self, route: R, fault: Fault) {
         self.0.push((route, fault));
     }
 
     /// Consumes one hit of the oldest fault that applies to a request on `route` (`None` for
-    /// paths without a route, which only [`Route::Any`] faults hit).
-    pub(super) fn take(&mut self, route: Option<Route>) -> Option<FaultKind> {
+    /// paths without a route, which only [`FaultRoute::ANY`] faults hit).
+    pub(super) fn take(&mut self, route: Option<R>) -> Option<FaultKind> {
         let index = self
             .0
             .iter()
-            .position(|(r, _)| *r == Route::Any || Some(*r) == route)?;
+            .position(|(r, _)| *r == R::ANY || Some(*r) == route)?;
         let fault = &mut self.0[index].1;
         fault.times -= 1;
         if fault.times > 0 {

@@ -29,8 +29,10 @@
 
 mod backend;
 mod fault;
+pub mod openai;
 mod record;
 mod results;
+mod server_thread;
 #[cfg(test)]
 mod tests;
 
@@ -60,11 +62,9 @@ pub use self::record::{
     RecordedStatus, SpanKind, StatusCode,
 };
 
-use std::error::Error;
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use http::header::AUTHORIZATION;
@@ -72,28 +72,21 @@ use http::header::AUTHORIZATION;
 use crate::ApiKey;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use self::backend::{
     Backend, Call, EVENTS_PATH, Endpoint, HttpResponse, SESSION_START_PATH, TRACES_PATH,
 };
 use self::fault::Faults;
+use self::server_thread::{HandlerError, ServerThread};
 
 /// A running HoneyHive-compatible test server; see the [module docs](self).
 ///
 /// All methods take `&self`, so a server can be shared between threads (`TestServer` is `Send`
 /// and `Sync`).
 pub struct TestServer {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    /// Dropped (never sent on) to stop the server thread.
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    server: ServerThread,
 }
 
 /// Configures a [`TestServer`] before starting it.
@@ -133,23 +126,6 @@ impl TestServerBuilder {
     /// # Panics
     /// If the port cannot be bound or the thread or runtime cannot be started.
     pub fn start(self) -> TestServer {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .expect("TestServer: bind 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("TestServer: local address of the listener");
-        listener
-            .set_nonblocking(true)
-            .expect("TestServer: make the listener non-blocking");
-        // Built here rather than on the server thread so setup failures panic in the test.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("TestServer: build the server's Tokio runtime");
-        let listener = {
-            let _context = runtime.enter();
-            TcpListener::from_std(listener).expect("TestServer: register the listener with Tokio")
-        };
         let shared = Arc::new(Shared {
             api_key: self.api_key,
             ingestion_key: self.ingestion_key,
@@ -159,22 +135,11 @@ impl TestServerBuilder {
             }),
             changed: Condvar::new(),
         });
-        runtime.spawn(serve(listener, Arc::clone(&shared)));
-        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(format!("honeyhive-test-server-{}", addr.port()))
-            .spawn(move || {
-                // Drives the accept loop and connections until the TestServer drops the sender;
-                // dropping the runtime then cancels them all and closes the listener.
-                let _ = runtime.block_on(shutdown_rx);
-            })
-            .expect("TestServer: spawn the server thread");
-        TestServer {
-            addr,
-            shared,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
+        let handler_state = Arc::clone(&shared);
+        let server = ServerThread::start("honeyhive-test-server", move |request| {
+            handle(Arc::clone(&handler_state), request)
+        });
+        TestServer { shared, server }
     }
 }
 
@@ -191,12 +156,12 @@ impl TestServer {
 
     /// The base URL, `http://127.0.0.1:<port>`, to use as `HH_API_URL`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// Every completed request, in arrival order.
@@ -350,18 +315,8 @@ impl TestServer {
 impl fmt::Debug for TestServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        drop(self.shutdown.take());
-        if let Some(thread) = self.thread.take() {
-            // Handler panics stay inside their Tokio tasks, so there is nothing to propagate.
-            let _ = thread.join();
-        }
     }
 }
 
@@ -465,40 +420,12 @@ impl State {
     }
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            // Transient (e.g. the peer reset before accept, or out of descriptors): back off
-            // briefly instead of spinning.
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        // As a production server does: a response written in pieces (head, then a large
-        // body) must not wait for the client's delayed acknowledgement of the first piece
-        // (Nagle's algorithm; 40 ms on Linux, on every large answer of a kept-alive
-        // connection).
-        let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-            // Errors only mean the connection ended abnormally (client gone, or an injected
-            // drop); every completed request was already recorded.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
 /// Records and answers one request. Returning an error makes hyper close the connection
 /// without writing a response, which is how [`FaultKind::DropConnection`] is implemented.
 async fn handle(
     shared: Arc<Shared>,
     request: hyper::Request<Incoming>,
-) -> Result<HttpResponse, Box<dyn Error + Send + Sync>> {
+) -> Result<HttpResponse, HandlerError> {
     let (parts, body) = request.into_parts();
     let bytes = body.collect().await?.to_bytes();
     let path = parts.uri.path();
