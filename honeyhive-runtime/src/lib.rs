@@ -21,6 +21,8 @@ pub mod evaluator;
 pub mod evaluators;
 pub mod experiment;
 mod export;
+pub mod integrations;
+pub mod model;
 mod retry;
 mod trace;
 mod warning;
@@ -58,3 +60,8 @@ pub use warning::{Warning, WarningHandler};
 
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.
 pub use opentelemetry;
+
+/// The `async-openai` crate the integration is built for (feature `async-openai`), so its
+/// types need no separately versioned dependency.
+#[cfg(feature = "async-openai")]
+pub use async_openai;

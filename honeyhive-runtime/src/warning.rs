@@ -40,6 +40,19 @@ pub enum Warning {
         /// The serde message.
         reason: String,
     },
+    /// A model call's cost is unknown: the price table has no price for its model (said
+    /// once per model).
+    UnpricedModel {
+        /// The model, as the call named it.
+        model: String,
+    },
+    /// A model call could not be written to its cassette (the call itself succeeded).
+    CassetteNotWritten {
+        /// The cassette file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -58,6 +71,14 @@ impl fmt::Display for Warning {
             ),
             Warning::CaptureFailed { key, reason } => {
                 write!(f, "could not capture `{key}` on its span: {reason}")
+            }
+            Warning::UnpricedModel { model } => write!(
+                f,
+                "no price for model `{model}`: its calls have no cost; add it to the file \
+                 HH_PRICES names, or with Config::builder().price(..)"
+            ),
+            Warning::CassetteNotWritten { path, reason } => {
+                write!(f, "the model call was not recorded to {path}: {reason}")
             }
         }
     }

@@ -13,6 +13,7 @@ pub(crate) use keys::{Audience, Keys};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::model::{Price, PriceTable};
 use crate::{Error, Result, RetryPolicy, Warning, WarningHandler};
 
 /// Default HoneyHive API (the reference SDK 1.7.0's `DEFAULT_API_URL`).
@@ -98,6 +99,8 @@ pub struct Config {
     pub(crate) export: ExportSettings,
     pub(crate) api_timeout: Duration,
     pub(crate) warnings: WarningHandler,
+    pub(crate) prices: PriceTable,
+    pub(crate) capture_content: bool,
 }
 
 impl Config {
@@ -195,6 +198,18 @@ impl Config {
             "{what} needs the project API key: set HH_API_KEY or call .api_key(..){ingestion}"
         )))
     }
+
+    /// The prices model calls are costed with (the built-in table, `HH_PRICES` over it,
+    /// then the builder's).
+    pub fn prices(&self) -> &PriceTable {
+        &self.prices
+    }
+
+    /// Whether model spans carry the messages and completions (`HH_CAPTURE_CONTENT`,
+    /// default true); token counts, cost and parameters are recorded either way.
+    pub fn captures_content(&self) -> bool {
+        self.capture_content
+    }
 }
 
 /// Builds a [`Config`]. Its `Debug` shows no key: keys are held as [`ApiKey`] from the
@@ -228,6 +243,9 @@ pub struct ConfigBuilder {
     max_retries: Option<usize>,
     warnings: Option<WarningHandler>,
     environment: Option<Environment>,
+    prices: Option<PriceTable>,
+    extra_prices: Vec<(String, Price)>,
+    capture_content: Option<bool>,
 }
 
 impl ConfigBuilder {
@@ -332,6 +350,26 @@ impl ConfigBuilder {
     /// Where environment variables come from (default: the process environment).
     pub fn environment(mut self, env: Environment) -> Self {
         self.environment = Some(env);
+        self
+    }
+
+    /// Prices `model` at `price` (over the built-in table and `HH_PRICES`).
+    pub fn price(mut self, model: impl Into<String>, price: Price) -> Self {
+        self.extra_prices.push((model.into(), price));
+        self
+    }
+
+    /// The price table model calls are costed with, instead of the built-in one and
+    /// `HH_PRICES` (prices given with [`price`](Self::price) still go over it).
+    pub fn prices(mut self, table: PriceTable) -> Self {
+        self.prices = Some(table);
+        self
+    }
+
+    /// Whether model spans carry message contents (`HH_CAPTURE_CONTENT`, then
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`; default true).
+    pub fn capture_content(mut self, capture: bool) -> Self {
+        self.capture_content = Some(capture);
         self
     }
 
@@ -441,6 +479,26 @@ impl ConfigBuilder {
                 "export max_batch_size and max_queue_size must be at least 1".into(),
             ));
         }
+        let mut prices = match self.prices {
+            Some(table) => table,
+            None => match env.get("HH_PRICES") {
+                Some(path) => PriceTable::builtin_with_file(std::path::Path::new(path.trim()))?,
+                None => PriceTable::builtin(),
+            },
+        };
+        for (model, price) in self.extra_prices {
+            prices = prices.with(model, price);
+        }
+        let capture_content = match self.capture_content {
+            Some(capture) => capture,
+            None => match env.first(&[
+                "HH_CAPTURE_CONTENT",
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            ]) {
+                Some((var, v)) => parse_bool(var, &v)?,
+                None => true,
+            },
+        };
         Ok(Config {
             keys,
             project,
@@ -457,6 +515,8 @@ impl ConfigBuilder {
             export,
             api_timeout,
             warnings,
+            prices,
+            capture_content,
         })
     }
 }
@@ -821,6 +881,48 @@ mod tests {
             build(&[]).unwrap().export_settings().retry.retries(),
             RetryPolicy::default().retries()
         );
+    }
+
+    #[test]
+    fn model_settings_come_from_the_environment_and_the_builder() {
+        let c = build(&[]).unwrap();
+        assert!(c.captures_content());
+        assert!(c.prices().price("gpt-4o-mini").is_some());
+        let c = build(&[(
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "false",
+        )])
+        .unwrap();
+        assert!(!c.captures_content());
+        let c = build(&[
+            ("HH_CAPTURE_CONTENT", "true"),
+            (
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                "false",
+            ),
+        ])
+        .unwrap();
+        assert!(c.captures_content());
+        let err = build(&[("HH_CAPTURE_CONTENT", "nope")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HH_CAPTURE_CONTENT"), "{err}");
+        let err = build(&[("HH_PRICES", "/no/such/prices.json")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("HH_PRICES") && err.contains("/no/such/prices.json"),
+            "{err}"
+        );
+        let c = Config::builder()
+            .environment(Environment::empty())
+            .prices(PriceTable::empty())
+            .price("house", Price::new(1.0, 1.0))
+            .capture_content(false)
+            .build()
+            .unwrap();
+        assert_eq!(c.prices().len(), 1);
+        assert!(!c.captures_content());
     }
 
     #[test]

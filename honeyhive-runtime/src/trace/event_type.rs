@@ -48,7 +48,8 @@ fn as_text(v: &Value) -> std::borrow::Cow<'_, str> {
 
 fn from_operation(op: &str) -> Option<&'static str> {
     match op {
-        "chat" | "text_completion" | "generate_content" => Some("model"),
+        // `embeddings` too: a call to a model, with tokens and a cost.
+        "chat" | "text_completion" | "generate_content" | "embeddings" => Some("model"),
         "invoke_agent" | "create_agent" => Some("chain"),
         "execute_tool" => Some("tool"),
         _ => None,
@@ -88,6 +89,7 @@ mod tests {
             ("chat", "model"),
             ("text_completion", "model"),
             ("generate_content", "model"),
+            ("embeddings", "model"),
         ] {
             assert_eq!(inferred(op(v)), want);
         }

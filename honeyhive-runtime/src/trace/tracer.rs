@@ -389,6 +389,16 @@ impl TracerBuilder {
         on_warning(WarningHandler),
         /// Where environment variables come from.
         environment(Environment),
+        /// Whether model spans carry message contents (`HH_CAPTURE_CONTENT`).
+        capture_content(bool),
+        /// The price table model calls are costed with.
+        prices(crate::model::PriceTable),
+    }
+
+    /// Prices `model` at `price` (over the built-in table and `HH_PRICES`).
+    pub fn price(mut self, model: impl Into<String>, price: crate::model::Price) -> Self {
+        self.config = self.config.price(model, price);
+        self
     }
 
     /// Use an already resolved configuration (the builder's own config values are then

@@ -1,0 +1,682 @@
+//! Recording one model call from any client: a span by the GenAI semantic conventions plus
+//! the HoneyHive attributes of a model event, its tokens and cost added up in the current
+//! [model scope](super::scope).
+//!
+//! The `async-openai` integration records its calls through this same API, so a call made
+//! by any other client (an HTTP call by hand, a provider SDK) is recorded exactly alike:
+//!
+//! ```
+//! use honeyhive_runtime::model::{ModelCall, Usage};
+//!
+//! # fn send(_: &serde_json::Value) -> (String, u64, u64) { ("Paris.".into(), 12, 2) }
+//! let messages = serde_json::json!([{"role": "user", "content": "Capital of France?"}]);
+//! let mut call = ModelCall::chat("openai", "gpt-4o-mini")
+//!     .messages(&messages)
+//!     .temperature(0.2)
+//!     .max_tokens(50)
+//!     .start();
+//! let (answer, input_tokens, output_tokens) = send(&messages); // the client's own call
+//! call.completion(&answer);
+//! call.usage(Usage::new(input_tokens, output_tokens));
+//! call.finish_reason("stop");
+//! call.end();
+//! ```
+//!
+//! Outside every tracer's scope (and every model scope) a call records nothing and costs a
+//! context lookup. Dropping a call that was not ended ends its span marked `cancelled`,
+//! with what was streamed so far as its output.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, Status, Tracer as _};
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::scope::{CallOutcome, ModelScope};
+use super::usage::Usage;
+use crate::attributes as attr;
+use crate::trace::capture::Attributes;
+use crate::{HoneyHiveTracer, Warning};
+
+/// `error.type` and `honeyhive_error` of a call dropped before it ended.
+pub const CANCELLED: &str = "cancelled";
+
+/// What kind of model call a span records: its `gen_ai.operation.name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `chat`: chat completions.
+    Chat,
+    /// `text_completion`: legacy completions.
+    TextCompletion,
+    /// `generate_content`: multimodal generation (Gemini).
+    GenerateContent,
+    /// `embeddings`.
+    Embeddings,
+    /// Another operation; its span is still a model event.
+    Other(Cow<'static, str>),
+}
+
+impl Operation {
+    /// The `gen_ai.operation.name` value.
+    pub fn name(&self) -> &str {
+        match self {
+            Operation::Chat => "chat",
+            Operation::TextCompletion => "text_completion",
+            Operation::GenerateContent => "generate_content",
+            Operation::Embeddings => "embeddings",
+            Operation::Other(name) => name,
+        }
+    }
+}
+
+/// A model call about to start: what was asked of which model. Made by
+/// [`ModelCall::chat`], [`ModelCall::embeddings`] or [`ModelCall::builder`]; its span
+/// starts with [`start`](Self::start).
+#[must_use = "a model call is recorded from .start() on"]
+pub struct ModelCallBuilder {
+    /// `None` when nothing is recorded here (no tracer, no model scope): every method
+    /// is then a branch.
+    request: Option<Box<Request>>,
+}
+
+struct Request {
+    operation: Operation,
+    model: String,
+    parent: Context,
+    tracer: Option<HoneyHiveTracer>,
+    scope: Option<Arc<ModelScope>>,
+    capture: bool,
+    attributes: Attributes,
+    cached: bool,
+}
+
+impl ModelCall {
+    /// A chat completion call to `model` of `provider` (`openai`, `anthropic`, ... as the
+    /// GenAI conventions name providers).
+    pub fn chat(provider: &str, model: &str) -> ModelCallBuilder {
+        ModelCall::builder(Operation::Chat, provider, model)
+    }
+
+    /// An embeddings call.
+    pub fn embeddings(provider: &str, model: &str) -> ModelCallBuilder {
+        ModelCall::builder(Operation::Embeddings, provider, model)
+    }
+
+    /// A call of any `operation`.
+    pub fn builder(operation: Operation, provider: &str, model: &str) -> ModelCallBuilder {
+        let recording =
+            crate::trace::tracer::any_entered() || Context::map_current(|cx| ModelScope::of(cx).is_some());
+        if !recording {
+            return ModelCallBuilder { request: None };
+        }
+        let parent = Context::current();
+        let tracer = crate::trace::tracer::entered(&parent)
+            .filter(|_| !parent.is_telemetry_suppressed())
+            .cloned();
+        let scope = ModelScope::of(&parent).cloned();
+        if tracer.is_none() && scope.is_none() {
+            return ModelCallBuilder { request: None };
+        }
+        let capture = tracer
+            .as_ref()
+            .is_some_and(|t| t.config().captures_content());
+        let mut attributes = Attributes::default();
+        let name = format!("{} {model}", operation.name());
+        let push = |attributes: &mut Attributes, kv: KeyValue| attributes.values.push(kv);
+        push(
+            &mut attributes,
+            KeyValue::new(attr::GEN_AI_OPERATION_NAME, operation.name().to_owned()),
+        );
+        push(
+            &mut attributes,
+            KeyValue::new(attr::GEN_AI_PROVIDER_NAME, provider.to_owned()),
+        );
+        push(
+            &mut attributes,
+            KeyValue::new(attr::GEN_AI_REQUEST_MODEL, model.to_owned()),
+        );
+        if let Operation::Other(_) = operation {
+            // Inference maps only the conventions' model operations to `model`.
+            push(&mut attributes, KeyValue::new(attr::EVENT_TYPE, "model"));
+        }
+        push(&mut attributes, KeyValue::new(attr::EVENT_NAME, name));
+        push(
+            &mut attributes,
+            KeyValue::new(format!("{}.model", attr::CONFIG), model.to_owned()),
+        );
+        push(
+            &mut attributes,
+            KeyValue::new(format!("{}.provider", attr::CONFIG), provider.to_owned()),
+        );
+        ModelCallBuilder {
+            request: Some(Box::new(Request {
+                operation,
+                model: model.to_owned(),
+                parent,
+                tracer,
+                scope,
+                capture,
+                attributes,
+                cached: false,
+            })),
+        }
+    }
+}
+
+impl ModelCallBuilder {
+    fn with(mut self, f: impl FnOnce(&mut Request)) -> Self {
+        if let Some(request) = self.request.as_deref_mut() {
+            f(request);
+        }
+        self
+    }
+
+    /// A request parameter: `gen_ai.request.<name>` and `honeyhive_config.<name>`.
+    fn parameter_as(self, genai: &'static str, name: &str, value: Value) -> Self {
+        let config = format!("{}.{name}", attr::CONFIG);
+        self.with(|r| {
+            r.attributes
+                .values
+                .push(KeyValue::new(genai, value.clone()));
+            r.attributes.values.push(KeyValue::new(config, value));
+        })
+    }
+
+    /// The chat messages sent (any serde value, typically the request's `messages`):
+    /// `honeyhive_inputs.chat_history.*`, unless content capture is off.
+    pub fn messages<T: Serialize + ?Sized>(self, messages: &T) -> Self {
+        self.with(|r| {
+            if r.capture {
+                let _ = r.attributes.capture(attr::CHAT_HISTORY, messages);
+            }
+        })
+    }
+
+    /// The input of a call that has no messages (the text of an embeddings or legacy
+    /// completions call): `honeyhive_inputs.input`, unless content capture is off.
+    pub fn input<T: Serialize + ?Sized>(self, input: &T) -> Self {
+        self.with(|r| {
+            if r.capture {
+                let _ = r
+                    .attributes
+                    .capture(&format!("{}.input", attr::INPUTS), input);
+            }
+        })
+    }
+
+    /// Sampling temperature.
+    pub fn temperature(self, value: f64) -> Self {
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_TEMPERATURE,
+            "temperature",
+            value.into(),
+        )
+    }
+
+    /// Most tokens to generate.
+    pub fn max_tokens(self, value: u64) -> Self {
+        self.parameter_as(attr::GEN_AI_REQUEST_MAX_TOKENS, "max_tokens", int(value))
+    }
+
+    /// Nucleus sampling.
+    pub fn top_p(self, value: f64) -> Self {
+        self.parameter_as(attr::GEN_AI_REQUEST_TOP_P, "top_p", value.into())
+    }
+
+    /// `top_k` sampling.
+    pub fn top_k(self, value: f64) -> Self {
+        self.parameter_as(attr::GEN_AI_REQUEST_TOP_K, "top_k", value.into())
+    }
+
+    /// Frequency penalty.
+    pub fn frequency_penalty(self, value: f64) -> Self {
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_FREQUENCY_PENALTY,
+            "frequency_penalty",
+            value.into(),
+        )
+    }
+
+    /// Presence penalty.
+    pub fn presence_penalty(self, value: f64) -> Self {
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_PRESENCE_PENALTY,
+            "presence_penalty",
+            value.into(),
+        )
+    }
+
+    /// Seed.
+    pub fn seed(self, value: i64) -> Self {
+        self.parameter_as(attr::GEN_AI_REQUEST_SEED, "seed", value.into())
+    }
+
+    /// Stop sequences.
+    pub fn stop_sequences<S: AsRef<str>>(self, stops: &[S]) -> Self {
+        let values: Vec<StringValue> = stops.iter().map(|s| s.as_ref().to_owned().into()).collect();
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_STOP_SEQUENCES,
+            "stop",
+            Value::Array(Array::String(values)),
+        )
+    }
+
+    /// Choices asked for (recorded when not 1, as the conventions say).
+    pub fn choice_count(self, n: u64) -> Self {
+        if n == 1 {
+            return self;
+        }
+        self.parameter_as(attr::GEN_AI_REQUEST_CHOICE_COUNT, "n", int(n))
+    }
+
+    /// Dimensions an embeddings call asks for.
+    pub fn dimensions(self, n: u64) -> Self {
+        self.parameter_as(
+            attr::GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
+            "dimensions",
+            int(n),
+        )
+    }
+
+    /// Any other request parameter (`response_format`, `tools`, ...):
+    /// `honeyhive_config.<name>`, flattened.
+    pub fn parameter<T: Serialize + ?Sized>(self, name: &str, value: &T) -> Self {
+        self.with(|r| {
+            let _ = r
+                .attributes
+                .capture(&format!("{}.{name}", attr::CONFIG), value);
+        })
+    }
+
+    /// Whether the answer is streamed (`gen_ai.request.stream`).
+    pub fn stream(self, stream: bool) -> Self {
+        if !stream {
+            return self;
+        }
+        self.with(|r| {
+            r.attributes
+                .values
+                .push(KeyValue::new(attr::GEN_AI_REQUEST_STREAM, true))
+        })
+    }
+
+    /// The model server's host and port (`server.address`, `server.port`).
+    pub fn server(self, address: &str, port: u16) -> Self {
+        self.with(|r| {
+            r.attributes
+                .values
+                .push(KeyValue::new(attr::SERVER_ADDRESS, address.to_owned()));
+            r.attributes
+                .values
+                .push(KeyValue::new(attr::SERVER_PORT, i64::from(port)));
+        })
+    }
+
+    /// Marks a call answered from a recorded cassette instead of the model
+    /// (`honeyhive_metadata.cached = true`; its time is left out of latency statistics).
+    pub fn cached(self, cached: bool) -> Self {
+        self.with(|r| {
+            r.cached = cached;
+            if cached {
+                r.attributes.values.push(KeyValue::new(attr::CACHED, true));
+            }
+        })
+    }
+
+    /// Starts the call now: its span starts as a child of the context current when the
+    /// builder was made.
+    pub fn start(self) -> ModelCall {
+        let Some(request) = self.request else {
+            return ModelCall { state: None };
+        };
+        let Request {
+            operation,
+            model,
+            parent,
+            tracer,
+            scope,
+            capture,
+            mut attributes,
+            cached,
+        } = *request;
+        let start_time = SystemTime::now();
+        let span = tracer.as_ref().and_then(|tracer| {
+            let otel = tracer.otel_tracer()?;
+            if let Some(truncated) = attributes.truncated_attribute() {
+                attributes.values.push(truncated);
+            }
+            let builder = SpanBuilder::from_name(format!("{} {model}", operation.name()))
+                .with_kind(SpanKind::Client)
+                .with_start_time(start_time)
+                .with_attributes(std::mem::take(&mut attributes.values));
+            Some(otel.build_with_context(builder, &parent))
+        });
+        ModelCall {
+            state: Some(Box::new(Recording {
+                span,
+                tracer,
+                scope,
+                capture,
+                model,
+                cached,
+                started: Instant::now(),
+                first_chunk: None,
+                streamed: String::new(),
+                output: None,
+                response_model: None,
+                response_id: None,
+                finish_reasons: Vec::new(),
+                usage: None,
+            })),
+        }
+    }
+}
+
+/// An integer attribute: values beyond `i64` are clamped (no model takes that many).
+fn int(value: u64) -> Value {
+    Value::I64(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+/// One model call being recorded; see the [module docs](self).
+#[must_use = "dropping a ModelCall ends its span as cancelled; call .end() or .fail(..)"]
+pub struct ModelCall {
+    state: Option<Box<Recording>>,
+}
+
+struct Recording {
+    /// `None` without an enabled tracer: the call is then only added up in its scope.
+    span: Option<opentelemetry_sdk::trace::Span>,
+    tracer: Option<HoneyHiveTracer>,
+    scope: Option<Arc<ModelScope>>,
+    capture: bool,
+    /// The model the request named (priced when the answer names none).
+    model: String,
+    cached: bool,
+    started: Instant,
+    first_chunk: Option<Duration>,
+    /// The text streamed so far (choice 0).
+    streamed: String,
+    output: Option<Json>,
+    response_model: Option<String>,
+    response_id: Option<String>,
+    finish_reasons: Vec<String>,
+    usage: Option<Usage>,
+}
+
+/// How a call ended.
+enum End<'a> {
+    Ok,
+    Failed {
+        error_type: &'a str,
+        message: &'a str,
+    },
+    Cancelled,
+}
+
+impl ModelCall {
+    /// Whether this call records anything (a tracer or a model scope is current).
+    pub fn is_recording(&self) -> bool {
+        self.state.is_some()
+    }
+
+    fn with(&mut self, f: impl FnOnce(&mut Recording)) {
+        if let Some(state) = self.state.as_deref_mut() {
+            f(state);
+        }
+    }
+
+    /// A streamed piece of the completion's text (choice 0): the first one sets the time to
+    /// first token; the pieces joined are the output unless [`completion`](Self::completion)
+    /// or [`output`](Self::output) gives one.
+    pub fn chunk(&mut self, text: &str) {
+        self.with(|r| {
+            r.mark_first_chunk();
+            r.streamed.push_str(text);
+        });
+    }
+
+    /// The text streamed so far (choice 0).
+    pub(crate) fn streamed(&self) -> String {
+        self.state
+            .as_deref()
+            .map(|r| r.streamed.clone())
+            .unwrap_or_default()
+    }
+
+    /// A streamed chunk arrived that carries no text (a tool call delta, a role): it still
+    /// sets the time to first token.
+    pub fn first_chunk(&mut self) {
+        self.with(Recording::mark_first_chunk);
+    }
+
+    /// The completion's text (choice 0): `honeyhive_outputs.role` = `assistant` and
+    /// `honeyhive_outputs.content`.
+    pub fn completion(&mut self, text: &str) {
+        self.with(|r| {
+            if r.capture {
+                r.output = Some(serde_json::json!({"role": "assistant", "content": text}));
+            }
+        });
+    }
+
+    /// The output as any serde value (a whole assistant message with tool calls, every
+    /// choice, an embeddings summary): flattened under `honeyhive_outputs`.
+    pub fn output<T: Serialize + ?Sized>(&mut self, value: &T) {
+        self.with(|r| {
+            if r.capture {
+                r.output = serde_json::to_value(value).ok();
+            }
+        });
+    }
+
+    /// The model that answered (`gen_ai.response.model`; it is what the call is priced
+    /// as).
+    pub fn response_model(&mut self, model: &str) {
+        self.with(|r| r.response_model = Some(model.to_owned()));
+    }
+
+    /// The answer's id (`gen_ai.response.id`).
+    pub fn response_id(&mut self, id: &str) {
+        self.with(|r| r.response_id = Some(id.to_owned()));
+    }
+
+    /// Why the model stopped, once per choice (`gen_ai.response.finish_reasons`).
+    pub fn finish_reason(&mut self, reason: &str) {
+        self.with(|r| r.finish_reasons.push(reason.to_owned()));
+    }
+
+    /// The tokens the call used: recorded, priced and added up.
+    pub fn usage(&mut self, usage: Usage) {
+        self.with(|r| r.usage = Some(usage));
+    }
+
+    /// Ends the call as successful.
+    pub fn end(mut self) {
+        if let Some(state) = self.state.take() {
+            state.finish(End::Ok);
+        }
+    }
+
+    /// Ends the call as failed: error status, `error.type` = `error_type` (an HTTP status,
+    /// an error class), `honeyhive_error` and one `exception` event with `message`.
+    pub fn fail(mut self, error_type: &str, message: &str) {
+        if let Some(state) = self.state.take() {
+            state.finish(End::Failed {
+                error_type,
+                message,
+            });
+        }
+    }
+}
+
+impl Drop for ModelCall {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.finish(End::Cancelled);
+        }
+    }
+}
+
+impl std::fmt::Debug for ModelCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelCall")
+            .field("recording", &self.is_recording())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ModelCallBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelCallBuilder")
+            .field("recording", &self.request.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recording {
+    fn mark_first_chunk(&mut self) {
+        if self.first_chunk.is_none() {
+            self.first_chunk = Some(self.started.elapsed());
+        }
+    }
+
+    fn finish(mut self: Box<Self>, end: End<'_>) {
+        let elapsed = self.started.elapsed();
+        let priced_as = self.response_model.as_deref().unwrap_or(&self.model);
+        let prices = self.tracer.as_ref().map(|t| t.config().prices().clone());
+        let prices = prices.unwrap_or_default();
+        let cost = self.usage.and_then(|usage| {
+            let cost = prices.cost(priced_as, &usage);
+            if cost.is_none() && prices.first_unpriced(priced_as) {
+                let warning = Warning::UnpricedModel {
+                    model: priced_as.to_owned(),
+                };
+                match &self.tracer {
+                    Some(tracer) => tracer.config().warnings().emit(warning),
+                    None => crate::WarningHandler::default().emit(warning),
+                }
+            }
+            cost
+        });
+        if let Some(scope) = &self.scope {
+            scope.add(&CallOutcome {
+                usage: self.usage,
+                cost_usd: cost,
+                cached: self.cached,
+                latency_ms: (matches!(end, End::Ok) && !self.cached)
+                    .then(|| elapsed.as_secs_f64() * 1000.0),
+            });
+        }
+        let Some(mut span) = self.span.take() else {
+            return;
+        };
+        let mut out = Attributes::default();
+        let values = &mut out.values;
+        if let Some(model) = &self.response_model {
+            values.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.clone()));
+        }
+        if let Some(id) = &self.response_id {
+            values.push(KeyValue::new(attr::GEN_AI_RESPONSE_ID, id.clone()));
+        }
+        if !self.finish_reasons.is_empty() {
+            let reasons: Vec<StringValue> = self
+                .finish_reasons
+                .drain(..)
+                .map(StringValue::from)
+                .collect();
+            values.push(KeyValue::new(
+                attr::GEN_AI_RESPONSE_FINISH_REASONS,
+                Value::Array(Array::String(reasons)),
+            ));
+        }
+        let metric = |name: &str| format!("{}.{name}", attr::METRICS);
+        if let Some(usage) = &self.usage {
+            values.push(KeyValue::new(
+                attr::GEN_AI_USAGE_INPUT_TOKENS,
+                int(usage.input_tokens),
+            ));
+            values.push(KeyValue::new(
+                attr::GEN_AI_USAGE_OUTPUT_TOKENS,
+                int(usage.output_tokens),
+            ));
+            if let Some(cached) = usage.cached_input_tokens {
+                values.push(KeyValue::new(
+                    attr::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                    int(cached),
+                ));
+            }
+            if let Some(reasoning) = usage.reasoning_output_tokens {
+                values.push(KeyValue::new(
+                    attr::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+                    int(reasoning),
+                ));
+            }
+            values.push(KeyValue::new(
+                metric(super::INPUT_TOKENS),
+                int(usage.input_tokens),
+            ));
+            values.push(KeyValue::new(
+                metric(super::OUTPUT_TOKENS),
+                int(usage.output_tokens),
+            ));
+            values.push(KeyValue::new(
+                metric(super::TOTAL_TOKENS),
+                int(usage.total_tokens()),
+            ));
+        }
+        if let Some(cost) = cost {
+            values.push(KeyValue::new(metric(super::COST_USD), cost));
+        }
+        if let Some(first) = self.first_chunk {
+            values.push(KeyValue::new(
+                attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+                first.as_secs_f64(),
+            ));
+            values.push(KeyValue::new(
+                metric(super::TIME_TO_FIRST_TOKEN_MS),
+                first.as_secs_f64() * 1000.0,
+            ));
+        }
+        values.push(KeyValue::new(
+            attr::DURATION_MS,
+            elapsed.as_secs_f64() * 1000.0,
+        ));
+        let output = match self.output.take() {
+            Some(output) => Some(output),
+            None if self.capture && (self.first_chunk.is_some() || !self.streamed.is_empty()) => {
+                Some(serde_json::json!({"role": "assistant", "content": self.streamed}))
+            }
+            None => None,
+        };
+        if let Some(output) = output {
+            out.flatten(attr::OUTPUTS, &output);
+        }
+        let failure = match end {
+            End::Ok => None,
+            End::Failed {
+                error_type,
+                message,
+            } => Some((error_type, message, true)),
+            End::Cancelled => Some((CANCELLED, CANCELLED, false)),
+        };
+        if let Some((error_type, message, exception)) = failure {
+            out.values
+                .push(KeyValue::new(attr::ERROR_TYPE, error_type.to_owned()));
+            out.values
+                .push(KeyValue::new(attr::ERROR, message.to_owned()));
+            if exception {
+                span.add_event(
+                    "exception",
+                    crate::trace::call::exception_attributes(error_type.to_owned(), message),
+                );
+            }
+            span.set_status(Status::error(message.to_owned()));
+        }
+        span.set_attributes(out.into_key_values());
+        span.end();
+    }
+}
