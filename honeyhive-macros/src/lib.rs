@@ -442,8 +442,11 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   `<=`, `<`), each named as the summary table prints it: an `#[evaluator]`'s `name`
 ///   (else its function's name), a built-in's metric name (`exact_match` for `ExactMatch`,
 ///   `contains` for `Contains::new(..)`, or what `.named(..)` gave), or `<metric>_<key>`
-///   for an extra score an evaluator reports with `Score::extra`. A name that is not an
-///   identifier is quoted: `"answer words" <= 50`. A threshold that names no metric is a
+///   for an extra score an evaluator reports with `Score::extra`; or a metric the run
+///   computes from its model calls: `cost_usd`, `input_tokens`, `output_tokens` (per
+///   datapoint) and `model_latency_ms` (per call), e.g. `threshold(cost_usd <= 0.02)`. A
+///   name that is not an identifier is quoted: `"answer words" <= 50`. A threshold that
+///   names no metric is a
 ///   compile error at its name, listing the metrics, when the metrics are known at compile
 ///   time (`#[evaluator]` functions and built-ins named by path); with evaluator values,
 ///   whose names are known at run time, the test fails with the same message before any

@@ -78,6 +78,10 @@ pub mod judges {
         levenshtein < 1.0,
         contains >= 0.5,
         relevance_tokens <= 1000,
+        // The metrics the run computes from its model calls.
+        cost_usd <= 0.02,
+        output_tokens < 500,
+        model_latency_ms <= 2000,
     ),
     max_concurrency = 8,
     repetitions = 2,

@@ -18,6 +18,7 @@ use super::TaskFn;
 use super::report::{DatapointResult, EvaluationResult};
 use crate::attributes as attr;
 use crate::dataset::Dataset;
+use crate::model::{self, scope::ModelScope};
 use crate::trace::call::{PANIC_TYPE, exception_attributes, panic_message};
 use crate::trace::capture::Attributes;
 use crate::{Config, Enrichment, EvalInput, Evaluator, HoneyHiveTracer};
@@ -123,6 +124,20 @@ impl RunSpan {
     }
 }
 
+/// An integer attribute value (counts beyond `i64` are clamped).
+fn int(n: u64) -> opentelemetry::Value {
+    opentelemetry::Value::I64(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// An attribute value as the session's JSON metric.
+fn value_json(value: &opentelemetry::Value) -> Value {
+    match value {
+        opentelemetry::Value::I64(n) => Value::from(*n),
+        opentelemetry::Value::F64(f) => Value::from(*f),
+        other => Value::String(other.as_str().into_owned()),
+    }
+}
+
 fn with_truncated(mut attrs: Attributes) -> Vec<KeyValue> {
     if let Some(t) = attrs.truncated_attribute() {
         attrs.values.push(t);
@@ -159,6 +174,7 @@ where
         error: None,
         evaluations: Vec::new(),
         duration_ms: 0.0,
+        model: None,
     };
     let mut details = Details::default();
     let tracer = HoneyHiveTracer::builder()
@@ -203,11 +219,14 @@ where
         }
     };
 
-    // The function, with the root span's context current on every poll of its future.
+    // The function, with the root span's context current on every poll of its future,
+    // and a model scope of its own in it: its model calls add up there (its evaluators',
+    // outside it, do not).
+    let models = ModelScope::new(repetition);
     let clock = Instant::now();
     let call = AssertUnwindSafe((shared.task)(inputs))
         .catch_unwind()
-        .with_context(root.cx.clone());
+        .with_context(models.enter(&root.cx));
     let outcome = match shared.timeout {
         Some(limit) => tokio::time::timeout(limit, call)
             .await
@@ -230,6 +249,26 @@ where
     let mut enrichment = Enrichment::new();
     if let Some(gt) = ground_truth {
         enrichment = enrichment.feedback("ground_truth", gt);
+    }
+    let totals = models.totals();
+    if totals.calls > 0 {
+        let metrics = [
+            (model::COST_USD, opentelemetry::Value::F64(totals.cost_usd)),
+            (model::INPUT_TOKENS, int(totals.input_tokens)),
+            (model::OUTPUT_TOKENS, int(totals.output_tokens)),
+            (model::TOTAL_TOKENS, int(totals.total_tokens())),
+            ("model_calls", int(totals.calls)),
+        ];
+        let mut attrs = Attributes::default();
+        for (name, value) in metrics {
+            attrs.values.push(KeyValue::new(
+                format!("{}.{name}", attr::METRICS),
+                value.clone(),
+            ));
+            enrichment = enrichment.metric(name, value_json(&value));
+        }
+        root.set(attrs);
+        result.model = Some(totals);
     }
     match outcome {
         Err((kind, message)) => {

@@ -121,6 +121,8 @@ pub enum Named {
     /// An extra score (`<metric>_<key>`) of the evaluator at this index: the longest
     /// metric name it starts with.
     Extra(usize),
+    /// A metric the run computes from its model calls (`cost_usd`, ...).
+    Model,
     /// No known metric, but some evaluator's metric is not known yet.
     Undecided,
     /// No metric of the experiment.
@@ -130,6 +132,13 @@ pub enum Named {
 /// What the threshold on `name` refers to among `evaluators`' metrics.
 #[doc(hidden)]
 pub const fn named(evaluators: &[Listed<'_>], name: &str) -> Named {
+    let mut m = 0;
+    while m < super::statistics::MODEL_METRICS.len() {
+        if bytes_eq(super::statistics::MODEL_METRICS[m].as_bytes(), name.as_bytes()) {
+            return Named::Model;
+        }
+        m += 1;
+    }
     let mut extra: Option<(usize, usize)> = None;
     let mut undecided = false;
     let mut i = 0;
@@ -298,8 +307,9 @@ impl Text<'_> {
 /// What a threshold may name, as the errors say it.
 const RULE: &str = "a threshold names a metric as the summary table prints it: an \
                     `#[evaluator]`'s `name` (else its function's name), a built-in's metric \
-                    name such as `exact_match`, or `<metric>_<key>` for an extra score an \
-                    evaluator reports with `Score::extra`";
+                    name such as `exact_match`, `<metric>_<key>` for an extra score an \
+                    evaluator reports with `Score::extra`, or a metric of the run's model \
+                    calls: `cost_usd`, `input_tokens`, `output_tokens`, `model_latency_ms`";
 
 /// Writes the error for a threshold on `name` (nothing when it names a metric or cannot
 /// be decided yet).
@@ -502,6 +512,16 @@ mod tests {
             bound,
         );
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn the_model_metrics_are_always_named_even_without_evaluators() {
+        for metric in super::super::statistics::MODEL_METRICS {
+            assert_eq!(named(&[], metric), Named::Model);
+            assert_eq!(named(&[known("judge")], metric), Named::Model);
+            assert_eq!(error(&[], metric, "<= 1"), "");
+        }
+        assert_eq!(named(&[], "cost"), Named::Nothing);
     }
 
     #[test]

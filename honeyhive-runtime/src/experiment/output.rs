@@ -191,6 +191,9 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
             text.push_str(&format!("labels of {}: {}\n", m.name, counts.join(", ")));
         }
     }
+    if let Some(model) = &report.model {
+        text.push_str(&model_line(model));
+    }
     if failed > 0 {
         text.push_str(&format!(
             "failed datapoints ({failed}, {} allowed):\n",
@@ -246,6 +249,29 @@ fn legend(report: &ExperimentReport) -> String {
          are unscored\n",
         allowed = report.allow_evaluator_errors
     )
+}
+
+/// `model calls: 12 (4 replayed from cassettes), tokens: 1200 in / 300 out, cost: $0.0123`.
+fn model_line(model: &crate::model::ModelTotals) -> String {
+    let mut line = format!("model calls: {}", model.calls);
+    if model.cached_calls > 0 {
+        line.push_str(&format!(
+            " ({} replayed from cassettes)",
+            model.cached_calls
+        ));
+    }
+    line.push_str(&format!(
+        ", tokens: {} in / {} out, cost: ${:.4}",
+        model.input_tokens, model.output_tokens, model.cost_usd
+    ));
+    if model.unpriced_calls > 0 {
+        line.push_str(&format!(
+            " ({} call(s) of unpriced models not counted)",
+            model.unpriced_calls
+        ));
+    }
+    line.push('\n');
+    line
 }
 
 /// Prints the summary on stderr in one write. It goes to the real stderr, not through

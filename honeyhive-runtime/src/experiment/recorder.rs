@@ -26,6 +26,7 @@ pub(crate) struct Recorder {
 pub(crate) struct Recorded {
     pub(crate) results: StoredResults,
     pub(crate) metrics: Vec<MetricSummary>,
+    pub(crate) model: Option<crate::model::ModelTotals>,
     pub(crate) failures: Failures,
     pub(crate) datapoint_count: usize,
     pub(crate) failed_count: usize,
@@ -94,7 +95,9 @@ impl Recorder {
                 read.map_err(|e| error = Some(e)).ok()
             }
         };
+        let model = self.statistics.model_totals();
         let recorded = Recorded {
+            model,
             metrics: self.statistics.finish(values),
             results,
             failures: self.failures,

@@ -11,6 +11,7 @@ use super::recorder::Recorded;
 use super::results::{DatapointResults, StoredResults};
 use super::statistics::MetricSummary;
 use crate::Result;
+use crate::model::ModelTotals;
 
 /// A comparison of a metric's mean against a bound: `threshold(exact_match >= 0.9)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -184,6 +185,9 @@ pub struct DatapointResult {
     pub evaluations: Vec<EvaluationResult>,
     /// Wall time of the function, in milliseconds.
     pub duration_ms: f64,
+    /// What the function's model calls added up to, when it made any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelTotals>,
 }
 
 impl DatapointResult {
@@ -338,8 +342,14 @@ pub struct ExperimentReport {
     /// `k/n` when only shard `k` of `n` ran (`HH_SHARD`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
-    /// Every metric's statistics.
+    /// Every metric's statistics (the model metrics `cost_usd`, `input_tokens`,
+    /// `output_tokens` per datapoint and `model_latency_ms` per call come last, when the
+    /// run made model calls).
     pub metrics: Vec<MetricSummary>,
+    /// The run's model calls added up (calls, replayed calls, tokens, cost), when it made
+    /// any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelTotals>,
     /// How many failed datapoints the experiment tolerates.
     pub allow_failures: usize,
     /// How many datapoints each evaluator may leave unscored (it erred, panicked or timed
@@ -390,6 +400,7 @@ impl ExperimentReport {
             url: None,
             shard: None,
             metrics: recorded.metrics,
+            model: recorded.model,
             allow_failures,
             allow_evaluator_errors,
             duration_ms: 0.0,
@@ -675,6 +686,7 @@ mod tests {
                 })
                 .collect(),
             duration_ms: 1.0,
+            model: None,
         }
     }
 

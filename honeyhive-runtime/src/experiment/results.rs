@@ -17,6 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::report::{DatapointResult, EvaluationResult};
+use crate::model::ModelTotals;
 use crate::{Error, Result};
 
 /// The spill file: deleted when dropped, so when the last report (or reader) holding it
@@ -294,6 +295,51 @@ struct Line<'a> {
     error: Option<Cow<'a, str>>,
     evaluations: Vec<Evaluation<'a>>,
     duration_ms: Bits,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model: Option<Model>,
+}
+
+/// [`ModelTotals`] with its numbers by their bits.
+#[derive(Serialize, Deserialize)]
+struct Model {
+    calls: u64,
+    cached_calls: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: Bits,
+    unpriced_calls: u64,
+    latencies_ms: Vec<Bits>,
+}
+
+impl Model {
+    fn of(totals: &ModelTotals) -> Model {
+        Model {
+            calls: totals.calls,
+            cached_calls: totals.cached_calls,
+            input_tokens: totals.input_tokens,
+            output_tokens: totals.output_tokens,
+            cost_usd: totals.cost_usd.into(),
+            unpriced_calls: totals.unpriced_calls,
+            latencies_ms: totals
+                .latencies_ms
+                .iter()
+                .copied()
+                .map(Bits::from)
+                .collect(),
+        }
+    }
+
+    fn into_totals(self) -> ModelTotals {
+        ModelTotals {
+            calls: self.calls,
+            cached_calls: self.cached_calls,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cost_usd: self.cost_usd.into(),
+            unpriced_calls: self.unpriced_calls,
+            latencies_ms: self.latencies_ms.into_iter().map(f64::from).collect(),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -357,6 +403,7 @@ impl<'a> Line<'a> {
                 })
                 .collect(),
             duration_ms: result.duration_ms.into(),
+            model: result.model.as_ref().map(Model::of),
         }
     }
 
@@ -390,6 +437,7 @@ impl<'a> Line<'a> {
                 })
                 .collect(),
             duration_ms: self.duration_ms.into(),
+            model: self.model.map(Model::into_totals),
         }
     }
 }
@@ -420,6 +468,15 @@ mod tests {
                 errors: vec!["late".into()],
             }],
             duration_ms: 0.1 + 0.2,
+            model: (index % 2 == 0).then(|| ModelTotals {
+                calls: 3,
+                cached_calls: 1,
+                input_tokens: 10,
+                output_tokens: 4,
+                cost_usd: 0.1 + 0.2,
+                unpriced_calls: 1,
+                latencies_ms: vec![f64::NAN, 1.0 / 3.0],
+            }),
         }
     }
 

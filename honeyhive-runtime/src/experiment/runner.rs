@@ -86,6 +86,19 @@ where
     };
     let api = pipeline.as_ref().and_then(|p| p.remote_api());
 
+    if let Some(name) = experiment
+        .evaluators
+        .iter()
+        .map(|e| e.name())
+        .find(|name| super::statistics::is_model_metric(name))
+    {
+        return Err(Error::Config(format!(
+            "evaluator `{name}` has the name of a model metric the run computes itself \
+             ({}): rename it with #[evaluator(name = \"...\")]",
+            super::statistics::MODEL_METRICS.join(", ")
+        )));
+    }
+
     // Taken, not cloned: a loaded dataset is the largest thing a run holds.
     let dataset = Arc::new(load(experiment.dataset.take(), &config, api.as_ref()).await?);
     let work = prepare(&dataset, &experiment, shard)?;
@@ -386,6 +399,7 @@ impl Sink<'_> {
                         ),
                         evaluations: Vec::new(),
                         duration_ms: 0.0,
+                        model: None,
                     };
                     let line = self.line(&lost, &Details::default());
                     (lost, line)

@@ -8,6 +8,33 @@ use serde::Serialize;
 
 use super::report::{DatapointResult, Threshold};
 use crate::Result;
+use crate::model::{self, ModelTotals};
+
+/// The model metrics of a run, in the order the summary shows them: per datapoint (its
+/// function's calls summed), then per model call.
+pub(crate) const MODEL_METRICS: [&str; 4] = [
+    model::COST_USD,
+    model::INPUT_TOKENS,
+    model::OUTPUT_TOKENS,
+    model::MODEL_LATENCY_MS,
+];
+
+/// Index of the per-call metric among [`MODEL_METRICS`].
+const LATENCY: usize = 3;
+
+/// Whether `name` is one of the run's model metrics (reserved: no evaluator may use it).
+pub(crate) fn is_model_metric(name: &str) -> bool {
+    MODEL_METRICS.contains(&name)
+}
+
+/// The per-datapoint model metrics of a datapoint whose function ran (zeros without
+/// calls), in [`MODEL_METRICS`] order.
+fn datapoint_model_values(totals: Option<&ModelTotals>) -> [f64; 3] {
+    match totals {
+        Some(t) => [t.cost_usd, t.input_tokens as f64, t.output_tokens as f64],
+        None => [0.0; 3],
+    }
+}
 
 /// Statistics of one metric over the datapoints that have it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,27 +118,42 @@ struct Running {
     labels: Vec<(String, usize)>,
 }
 
-/// Every metric's figures so far, in the order the metrics first appear (evaluator order).
+/// Every metric's figures so far, in the order the metrics first appear (evaluator order),
+/// and the model metrics.
 #[derive(Debug)]
 pub(crate) struct Statistics {
     thresholds: Vec<Threshold>,
     /// How many datapoints each evaluator may leave unscored without failing its metric.
     allowed_errors: usize,
     metrics: Vec<Running>,
+    /// [`MODEL_METRICS`], in that order.
+    model: Vec<Running>,
+    /// The run's model calls added up (latencies left out: they are in `model`).
+    model_totals: ModelTotals,
     /// Datapoints the function did not fail on: the base of every pass rate.
     evaluated: usize,
 }
 
-/// Each metric's values in dataset order, index for index with [`Statistics`]' metrics:
-/// what the percentiles need, read back from the stored results once the run is over.
-pub(crate) struct Values(Vec<Vec<f64>>);
+/// Each metric's values in dataset order, index for index with [`Statistics`]' metrics
+/// (and its model metrics): what the percentiles need, read back from the stored results
+/// once the run is over.
+pub(crate) struct Values {
+    metrics: Vec<Vec<f64>>,
+    model: Vec<Vec<f64>>,
+}
 
 impl Statistics {
     pub(crate) fn new(thresholds: &[Threshold], allowed_errors: usize) -> Statistics {
+        let model = MODEL_METRICS
+            .iter()
+            .map(|name| Running::new(name, thresholds))
+            .collect();
         Statistics {
             thresholds: thresholds.to_vec(),
             allowed_errors,
             metrics: Vec::new(),
+            model,
+            model_totals: ModelTotals::default(),
             evaluated: 0,
         }
     }
@@ -121,6 +163,22 @@ impl Statistics {
     pub(crate) fn add(&mut self, result: &DatapointResult) {
         if !result.failed() {
             self.evaluated += 1;
+            let values = datapoint_model_values(result.model.as_ref());
+            for (running, value) in self.model.iter_mut().zip(values) {
+                running.push(value);
+            }
+        }
+        if let Some(t) = &result.model {
+            let totals = &mut self.model_totals;
+            totals.calls += t.calls;
+            totals.cached_calls += t.cached_calls;
+            totals.input_tokens = totals.input_tokens.saturating_add(t.input_tokens);
+            totals.output_tokens = totals.output_tokens.saturating_add(t.output_tokens);
+            totals.cost_usd += t.cost_usd;
+            totals.unpriced_calls += t.unpriced_calls;
+            for latency in &t.latencies_ms {
+                self.model[LATENCY].push(*latency);
+            }
         }
         for e in &result.evaluations {
             let i = self.slot(&e.name);
@@ -149,18 +207,7 @@ impl Statistics {
         if let Some(i) = self.metrics.iter().position(|m| m.name == name) {
             return i;
         }
-        let threshold = self.thresholds.iter().find(|t| t.metric == name).cloned();
-        self.metrics.push(Running {
-            name: name.to_owned(),
-            threshold,
-            count: 0,
-            errors: 0,
-            sum: None,
-            min: None,
-            max: None,
-            passing: 0,
-            labels: Vec::new(),
-        });
+        self.metrics.push(Running::new(name, &self.thresholds));
         self.metrics.len() - 1
     }
 
@@ -171,24 +218,45 @@ impl Statistics {
         &self,
         results: impl Iterator<Item = Result<DatapointResult>>,
     ) -> Result<Option<Values>> {
-        let mut values: Vec<Vec<f64>> = self
-            .metrics
-            .iter()
-            .map(|m| Vec::with_capacity(m.count))
-            .collect();
+        let with_room = |running: &[Running]| -> Vec<Vec<f64>> {
+            running
+                .iter()
+                .map(|m| Vec::with_capacity(m.count))
+                .collect()
+        };
+        let mut values = with_room(&self.metrics);
+        let mut model = with_room(&self.model);
         for result in results {
-            for (name, value) in result?.evaluations.iter().flat_map(|e| e.metrics()) {
+            let result = result?;
+            for (name, value) in result.evaluations.iter().flat_map(|e| e.metrics()) {
                 match self.metrics.iter().position(|m| m.name == name) {
                     Some(i) => values[i].push(value),
                     None => return Ok(None),
                 }
             }
+            if !result.failed() {
+                let per_datapoint = datapoint_model_values(result.model.as_ref());
+                for (list, value) in model.iter_mut().zip(per_datapoint) {
+                    list.push(value);
+                }
+            }
+            if let Some(t) = &result.model {
+                model[LATENCY].extend_from_slice(&t.latencies_ms);
+            }
         }
-        let same = values
-            .iter()
-            .zip(&self.metrics)
-            .all(|(v, m)| v.len() == m.count);
-        Ok(same.then_some(Values(values)))
+        let same = |values: &[Vec<f64>], running: &[Running]| {
+            values.iter().zip(running).all(|(v, m)| v.len() == m.count)
+        };
+        let same = same(&values, &self.metrics) && same(&model, &self.model);
+        Ok(same.then_some(Values {
+            metrics: values,
+            model,
+        }))
+    }
+
+    /// The run's model calls added up, when it made any.
+    pub(crate) fn model_totals(&self) -> Option<ModelTotals> {
+        (self.model_totals.calls > 0).then(|| self.model_totals.clone())
     }
 
     /// Every metric's summary, then the metrics that only a threshold names. Without
@@ -196,56 +264,34 @@ impl Statistics {
     /// other figure is exact either way.
     pub(crate) fn finish(mut self, values: Option<Values>) -> Vec<MetricSummary> {
         let thresholds = self.thresholds.clone();
-        for t in &thresholds {
+        for t in thresholds.iter().filter(|t| !is_model_metric(&t.metric)) {
             self.slot(&t.metric);
         }
-        let mut values = values.map(|v| v.0.into_iter());
+        let (mut metric_values, mut model_values) = match values {
+            Some(v) => (Some(v.metrics.into_iter()), Some(v.model.into_iter())),
+            None => (None, None),
+        };
         let evaluated = self.evaluated;
         let allowed_errors = self.allowed_errors;
-        self.metrics
+        let mut summaries: Vec<MetricSummary> = self
+            .metrics
             .into_iter()
             .map(|m| {
-                let (p50, p90) = match values.as_mut().map(|v| v.next().unwrap_or_default()) {
-                    Some(mut values) => {
-                        values.sort_by(f64::total_cmp);
-                        (
-                            percentile_of_sorted(&values, 50.0),
-                            percentile_of_sorted(&values, 90.0),
-                        )
-                    }
-                    None => (None, None),
-                };
-                let mean = m.sum.map(|sum| sum / m.count as f64);
-                let pass_rate = m.threshold.as_ref().map(|_| {
-                    if evaluated == 0 {
-                        0.0
-                    } else {
-                        m.passing as f64 / evaluated as f64
-                    }
-                });
-                // A datapoint the evaluator could not score has no value: it cannot count
-                // towards the mean, so it counts against the metric instead.
-                let scored_enough = m.errors <= allowed_errors;
-                let passed = match &m.threshold {
-                    Some(t) => Some(scored_enough && mean.is_some_and(|mean| t.holds(mean))),
-                    None => (!scored_enough).then_some(false),
-                };
-                MetricSummary {
-                    count: m.count,
-                    errors: m.errors,
-                    mean,
-                    min: m.min,
-                    max: m.max,
-                    p50,
-                    p90,
-                    threshold: m.threshold,
-                    pass_rate,
-                    passed,
-                    labels: m.labels,
-                    name: m.name,
-                }
+                let values = metric_values.as_mut().map(|v| v.next().unwrap_or_default());
+                m.summary(values, evaluated, allowed_errors)
             })
-            .collect()
+            .collect();
+        // The model metrics, when the run made model calls or a threshold names them.
+        let made_calls = self.model_totals.calls > 0;
+        for (i, m) in self.model.into_iter().enumerate() {
+            let values = model_values.as_mut().map(|v| v.next().unwrap_or_default());
+            if made_calls || m.threshold.is_some() {
+                // Latency is per call: its pass rate is over the calls.
+                let base = if i == LATENCY { m.count } else { evaluated };
+                summaries.push(m.summary(values, base, 0));
+            }
+        }
+        summaries
     }
 }
 
@@ -254,6 +300,65 @@ impl Running {
         match self.labels.iter_mut().find(|(l, _)| l == label) {
             Some((_, n)) => *n += 1,
             None => self.labels.push((label.to_owned(), 1)),
+        }
+    }
+
+    fn new(name: &str, thresholds: &[Threshold]) -> Running {
+        Running {
+            name: name.to_owned(),
+            threshold: thresholds.iter().find(|t| t.metric == name).cloned(),
+            count: 0,
+            errors: 0,
+            sum: None,
+            min: None,
+            max: None,
+            passing: 0,
+            labels: Vec::new(),
+        }
+    }
+
+    /// The summary, with the percentiles of `values` (all of this metric's values, when
+    /// they could be read back), the pass rate over `base` values, and a verdict that
+    /// fails with more than `allowed_errors` unscored datapoints.
+    fn summary(self, values: Option<Vec<f64>>, base: usize, allowed_errors: usize) -> MetricSummary {
+        let (p50, p90) = match values {
+            Some(mut values) => {
+                values.sort_by(f64::total_cmp);
+                (
+                    percentile_of_sorted(&values, 50.0),
+                    percentile_of_sorted(&values, 90.0),
+                )
+            }
+            None => (None, None),
+        };
+        let mean = self.sum.map(|sum| sum / self.count as f64);
+        let pass_rate = self.threshold.as_ref().map(|_| {
+            if base == 0 {
+                0.0
+            } else {
+                self.passing as f64 / base as f64
+            }
+        });
+        // A datapoint the evaluator could not score has no value: it cannot count towards
+        // the mean, so it counts against the metric instead.
+        let scored_enough = self.errors <= allowed_errors;
+        let passed = match &self.threshold {
+            Some(t) => Some(scored_enough && mean.is_some_and(|mean| t.holds(mean))),
+            None => (!scored_enough).then_some(false),
+        };
+        MetricSummary {
+            count: self.count,
+            errors: self.errors,
+            mean,
+            min: self.min,
+            max: self.max,
+            p50,
+            p90,
+            threshold: self.threshold,
+            pass_rate,
+            passed,
+            labels: self.labels,
+            name: self.name,
         }
     }
 
@@ -307,6 +412,7 @@ mod tests {
                 errors: Vec::new(),
             }],
             duration_ms: 0.0,
+            model: None,
         }
     }
 
