@@ -16,7 +16,8 @@ pub use honeyhive_runtime::{
 /// The experiment API's dataset types (also at `honeyhive::dataset::`).
 pub use honeyhive_runtime::{Datapoint, Dataset};
 pub use honeyhive_runtime::{
-    attributes, baggage, dataset, evaluator, evaluators, experiment, local_store, runs,
+    attributes, baggage, dataset, evaluator, evaluators, experiment, integrations, local_store,
+    model, runs,
 };
 
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.
@@ -25,6 +26,11 @@ pub use honeyhive_runtime::opentelemetry;
 /// A HoneyHive-compatible test server for the tests of your code (feature `testing`).
 #[cfg(feature = "testing")]
 pub use honeyhive_runtime::testing;
+
+/// The `async-openai` crate the integration is built for (feature `async-openai`), so its
+/// request and response types need no separately versioned dependency.
+#[cfg(feature = "async-openai")]
+pub use honeyhive_runtime::async_openai;
 
 /// Records every call of a function as a HoneyHive span: inputs, output, errors, panics,
 /// duration, nested under the calling span. See the macro's documentation for its options

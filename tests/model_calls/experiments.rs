@@ -154,9 +154,6 @@ async fn every_model_span_carries_its_own_datapoints_ids_at_concurrency_50() {
         .unwrap()
         .iter()
         .map(|d| (roots[d.datapoint_id.as_str()], d.index as u32))
-        .collect::<HashMap<_, _>>()
-        .into_iter()
-        .map(|(session, k)| (session, k))
         .collect();
     let chat = model_spans(&spans, "chat");
     assert_eq!(chat.len(), 2 * N as usize);

@@ -3,10 +3,12 @@
 //! the recording API used directly; cassettes recorded and replayed; experiments adding up
 //! tokens, cost and latency.
 
+mod bridge;
 mod cassettes;
 #[path = "../runtime/common.rs"]
 #[allow(dead_code)]
 mod common;
+mod example;
 mod experiments;
 mod recording_api;
 mod spans;

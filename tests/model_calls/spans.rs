@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use honeyhive::async_openai::types::embeddings::CreateEmbeddingRequestArgs;
 use honeyhive::{HoneyHiveTracer, trace};
+use honeyhive_runtime::async_openai::types::embeddings::CreateEmbeddingRequestArgs;
 use honeyhive_runtime::testing::openai::{OpenAiRoute, OpenAiTestServer};
 use honeyhive_runtime::testing::{
     AttrValue, Fault, RecordedSpan, SpanKind, StatusCode, TestServer,
@@ -81,11 +81,11 @@ async fn a_plain_chat_call_is_a_model_span_under_the_current_span() {
         ("gen_ai.provider.name", "openai"),
         ("gen_ai.request.model", "gpt-4o-mini"),
         ("gen_ai.response.model", "gpt-4o-mini"),
-        ("gen_ai.response.id", "chatcmpl-test-0"),
         ("server.address", "127.0.0.1"),
     ] {
         assert_eq!(str_attr(span, key), value, "{key}");
     }
+    assert!(str_attr(span, "gen_ai.response.id").starts_with("chatcmpl-test-"));
     assert_eq!(float(span, "gen_ai.request.temperature"), 0.2);
     assert_eq!(int(span, "gen_ai.request.max_tokens"), 50);
     // Words: 4 of the system message, 6 of the question; 6 of the echoed answer.

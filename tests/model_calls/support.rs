@@ -3,21 +3,21 @@
 use std::path::Path;
 use std::time::Duration;
 
-use honeyhive::async_openai::config::OpenAIConfig;
-use honeyhive::async_openai::types::chat::{
+use honeyhive::model::{CacheMode, ModelTransport};
+use honeyhive::{Environment, RetryPolicy};
+use honeyhive_runtime::async_openai::config::OpenAIConfig;
+use honeyhive_runtime::async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessageArgs,
     ChatCompletionRequestUserMessageArgs, CreateChatCompletionRequest,
     CreateChatCompletionRequestArgs,
 };
-use honeyhive::model::{CacheMode, ModelTransport};
-use honeyhive::{Environment, RetryPolicy};
 use honeyhive_runtime::testing::openai::OpenAiTestServer;
 use honeyhive_runtime::testing::{AttrValue, RecordedSpan};
 
 /// The key the OpenAI test server is started with: long enough to be redacted.
 pub const OPENAI_KEY: &str = "sk-test-0123456789abcdef";
 
-pub type Client = honeyhive::async_openai::Client<OpenAIConfig>;
+pub type Client = honeyhive_runtime::async_openai::Client<OpenAIConfig>;
 
 /// Retries in milliseconds.
 pub fn fast_retry() -> RetryPolicy {
@@ -40,7 +40,7 @@ pub fn client(base_url: &str, mode: CacheMode, dir: &Path) -> Client {
         .with_api_base(base_url)
         .with_api_key(OPENAI_KEY);
     honeyhive::integrations::openai::instrument(
-        honeyhive::async_openai::Client::with_config(config),
+        honeyhive_runtime::async_openai::Client::with_config(config),
         transport,
     )
 }
@@ -86,7 +86,7 @@ pub fn stream_request(question: &str) -> CreateChatCompletionRequest {
     let mut request = chat_request(question);
     request.stream = Some(true);
     request.stream_options = Some(
-        honeyhive::async_openai::types::chat::ChatCompletionStreamOptions {
+        honeyhive_runtime::async_openai::types::chat::ChatCompletionStreamOptions {
             include_usage: Some(true),
             include_obfuscation: None,
         },

@@ -146,11 +146,17 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
                 "pass rate",
                 "verdict",
             ]);
-        let number = |v: Option<f64>| {
-            Cell::new(v.map(format_score).unwrap_or_else(|| "-".into()))
-                .set_alignment(CellAlignment::Right)
-        };
         for m in &report.metrics {
+            // Dollars of a call are fractions of a cent: they need more decimals.
+            let format = if m.name == crate::model::COST_USD {
+                format_cost
+            } else {
+                format_score
+            };
+            let number = |v: Option<f64>| {
+                Cell::new(v.map(format).unwrap_or_else(|| "-".into()))
+                    .set_alignment(CellAlignment::Right)
+            };
             table.add_row(vec![
                 Cell::new(&m.name),
                 number(m.mean),
@@ -251,6 +257,17 @@ fn legend(report: &ExperimentReport) -> String {
     )
 }
 
+/// Dollars with up to 6 decimals, no trailing zeros.
+fn format_cost(value: f64) -> String {
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.into()
+    }
+}
+
 /// `model calls: 12 (4 replayed from cassettes), tokens: 1200 in / 300 out, cost: $0.0123`.
 fn model_line(model: &crate::model::ModelTotals) -> String {
     let mut line = format!("model calls: {}", model.calls);
@@ -261,8 +278,10 @@ fn model_line(model: &crate::model::ModelTotals) -> String {
         ));
     }
     line.push_str(&format!(
-        ", tokens: {} in / {} out, cost: ${:.4}",
-        model.input_tokens, model.output_tokens, model.cost_usd
+        ", tokens: {} in / {} out, cost: ${}",
+        model.input_tokens,
+        model.output_tokens,
+        format_cost(model.cost_usd)
     ));
     if model.unpriced_calls > 0 {
         line.push_str(&format!(
@@ -319,6 +338,7 @@ mod tests {
                     }],
                 },
                 duration_ms: 1.0,
+                model: None,
             }
         };
         let dir = std::env::temp_dir().join("honeyhive-output-tests");
@@ -394,6 +414,100 @@ mod tests {
              unscored",
         ] {
             assert!(text.contains(rule), "{rule}\n{text}");
+        }
+    }
+
+    mod model {
+        use super::*;
+        use crate::experiment::report::{DatapointResult, EvaluationResult, Threshold};
+        use crate::experiment::{Comparison, recorder::Recorder};
+        use crate::model::ModelTotals;
+
+        fn datapoint(index: usize, cost: f64, latencies: Vec<f64>, cached: u64) -> DatapointResult {
+            DatapointResult {
+                index,
+                line: None,
+                datapoint_id: format!("dp{index}"),
+                repetition: 0,
+                session_id: format!("s{index}"),
+                error: None,
+                evaluations: vec![EvaluationResult {
+                    name: "correct".into(),
+                    score: Some(1.0),
+                    scores: vec![1.0],
+                    extra: vec![],
+                    label: None,
+                    labels: vec![],
+                    errors: vec![],
+                }],
+                duration_ms: 1.0,
+                model: Some(ModelTotals {
+                    calls: 2,
+                    cached_calls: cached,
+                    input_tokens: 100,
+                    output_tokens: 20,
+                    cost_usd: cost,
+                    unpriced_calls: 0,
+                    latencies_ms: latencies,
+                }),
+            }
+        }
+
+        #[test]
+        fn the_summary_shows_model_metrics_and_totals() {
+            let dir = std::env::temp_dir().join("honeyhive-output-tests");
+            let thresholds = [Threshold::new("cost_usd", Comparison::AtMost, 0.00002)];
+            let (mut recorder, error) = Recorder::new(&dir, &thresholds, 0);
+            assert!(error.is_none(), "{error:?}");
+            recorder
+                .record(datapoint(0, 0.000_012_5, vec![10.0, 30.0], 0))
+                .unwrap();
+            recorder
+                .record(datapoint(1, 0.000_037_5, vec![], 2))
+                .unwrap();
+            let mut no_calls = datapoint(2, 0.0, vec![], 0);
+            no_calls.model = None;
+            recorder.record(no_calls).unwrap();
+            let (recorded, error) = recorder.finish();
+            assert!(error.is_none(), "{error:?}");
+            let report =
+                ExperimentReport::of_run("rag".into(), "r1".into(), "d".into(), 0, 0, recorded);
+            let names: Vec<&str> = report.metrics.iter().map(|m| m.name.as_str()).collect();
+            assert_eq!(
+                names,
+                [
+                    "correct",
+                    "cost_usd",
+                    "input_tokens",
+                    "output_tokens",
+                    "model_latency_ms"
+                ]
+            );
+            // Per datapoint (a datapoint without calls counts as 0), and per call.
+            let cost = report.metric("cost_usd").unwrap();
+            assert_eq!((cost.count, cost.max), (3, Some(0.000_037_5)));
+            assert!((cost.mean.unwrap() - 0.000_016_666_666).abs() < 1e-12);
+            assert_eq!((cost.passed, cost.pass_rate), (Some(true), Some(2.0 / 3.0)));
+            let latency = report.metric("model_latency_ms").unwrap();
+            assert_eq!(
+                (latency.count, latency.p50, latency.p90),
+                (2, Some(20.0), Some(28.0))
+            );
+            let totals = report.model.as_ref().unwrap();
+            assert_eq!(
+                (totals.calls, totals.cached_calls, totals.input_tokens),
+                (4, 2, 200)
+            );
+            let text = render_summary(&report);
+            assert!(text.contains("model calls: 4 (2 replayed from cassettes), tokens: 200 in / 40 out, cost: $0.00005\n"), "{text}");
+            assert!(text.contains("0.000017"), "cost with 6 decimals: {text}");
+        }
+
+        #[test]
+        fn costs_format_with_six_decimals() {
+            assert_eq!(format_cost(0.000_012_5), "0.000013");
+            assert_eq!(format_cost(1.5), "1.5");
+            assert_eq!(format_cost(0.0), "0");
         }
     }
 }

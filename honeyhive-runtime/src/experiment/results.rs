@@ -468,7 +468,7 @@ mod tests {
                 errors: vec!["late".into()],
             }],
             duration_ms: 0.1 + 0.2,
-            model: (index % 2 == 0).then(|| ModelTotals {
+            model: index.is_multiple_of(2).then(|| ModelTotals {
                 calls: 3,
                 cached_calls: 1,
                 input_tokens: 10,

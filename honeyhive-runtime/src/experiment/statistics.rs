@@ -320,7 +320,12 @@ impl Running {
     /// The summary, with the percentiles of `values` (all of this metric's values, when
     /// they could be read back), the pass rate over `base` values, and a verdict that
     /// fails with more than `allowed_errors` unscored datapoints.
-    fn summary(self, values: Option<Vec<f64>>, base: usize, allowed_errors: usize) -> MetricSummary {
+    fn summary(
+        self,
+        values: Option<Vec<f64>>,
+        base: usize,
+        allowed_errors: usize,
+    ) -> MetricSummary {
         let (p50, p90) = match values {
             Some(mut values) => {
                 values.sort_by(f64::total_cmp);

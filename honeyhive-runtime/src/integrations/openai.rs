@@ -48,6 +48,11 @@ use async_openai::middleware::HttpRequestFactory;
 
 use crate::model::ModelTransport;
 
+/// The `async-openai` crate this integration is built for, so that its request and
+/// response types need no separately versioned dependency (also `honeyhive::async_openai`
+/// with the facade's `async-openai` feature).
+pub use async_openai;
+
 /// An `async_openai::Client` on `config` whose requests go through a [`ModelTransport`]
 /// configured by the environment (`HH_LLM_CACHE`, `HH_LLM_CACHE_DIR`).
 ///

@@ -108,8 +108,8 @@ impl ModelCall {
 
     /// A call of any `operation`.
     pub fn builder(operation: Operation, provider: &str, model: &str) -> ModelCallBuilder {
-        let recording =
-            crate::trace::tracer::any_entered() || Context::map_current(|cx| ModelScope::of(cx).is_some());
+        let recording = crate::trace::tracer::any_entered()
+            || Context::map_current(|cx| ModelScope::of(cx).is_some());
         if !recording {
             return ModelCallBuilder { request: None };
         }
@@ -568,7 +568,7 @@ impl Recording {
                 cost_usd: cost,
                 cached: self.cached,
                 latency_ms: (matches!(end, End::Ok) && !self.cached)
-                    .then(|| elapsed.as_secs_f64() * 1000.0),
+                    .then_some(elapsed.as_secs_f64() * 1000.0),
             });
         }
         let Some(mut span) = self.span.take() else {

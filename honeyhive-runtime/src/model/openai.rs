@@ -239,11 +239,10 @@ impl StreamFold {
                 .or_else(|| choice.get("text").and_then(Value::as_str));
             match (index, text) {
                 (0, Some(text)) if !text.is_empty() => call.chunk(text),
-                (0, _) => {
-                    if delta.and_then(|d| d.get("tool_calls")).is_some() {
-                        call.first_chunk();
-                    }
+                (0, _) if delta.and_then(|d| d.get("tool_calls")).is_some() => {
+                    call.first_chunk();
                 }
+                (0, _) => {}
                 (i, Some(text)) => {
                     if self.other_choices.len() < i {
                         self.other_choices.resize(i, String::new());

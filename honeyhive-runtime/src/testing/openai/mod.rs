@@ -304,8 +304,6 @@ impl Shared {
 #[derive(Default)]
 struct State {
     log: Vec<RecordedRequest>,
-    /// Requests read so far; numbers the answers' ids.
-    arrivals: u64,
     faults: Faults<OpenAiRoute>,
 }
 
@@ -337,12 +335,7 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let bytes = body.collect().await?.to_bytes();
     let route = OpenAiRoute::of(parts.uri.path());
-    let (seq, fault) = {
-        let mut state = shared.lock();
-        let seq = state.arrivals;
-        state.arrivals += 1;
-        (seq, state.faults.take(route))
-    };
+    let fault = shared.lock().faults.take(route);
     let json: Option<Value> = serde_json::from_slice(&bytes).ok();
     if let Some(FaultKind::Delay(delay)) = &fault {
         tokio::time::sleep(*delay).await;
@@ -391,7 +384,7 @@ async fn handle(
                 Some(FaultKind::BreakStream { after_events }) => Some(after_events),
                 _ => None,
             };
-            answer(&shared, route, json.as_ref(), seq, break_after)
+            answer(&shared, route, json.as_ref(), break_after)
         }
     };
     let status = match &answer {
@@ -439,7 +432,6 @@ fn answer(
     shared: &Shared,
     route: OpenAiRoute,
     body: Option<&Value>,
-    seq: u64,
     break_after: Option<usize>,
 ) -> Answer {
     let Some(body) = body else {
@@ -451,11 +443,11 @@ fn answer(
             let text = shared.reply_to(&request);
             if request.stream {
                 Answer::Events {
-                    events: reply::chat_chunks(&request, &text, seq),
+                    events: reply::chat_chunks(&request, &text),
                     break_after,
                 }
             } else {
-                Answer::Json(200, reply::chat_completion(&request, &text, seq))
+                Answer::Json(200, reply::chat_completion(&request, &text))
             }
         }),
         _ => reply::embeddings(body).map(|value| Answer::Json(200, value)),

@@ -190,9 +190,17 @@ fn usage(prompt: u64, completion: u64) -> Value {
     })
 }
 
-/// The whole answer (`chat.completion`) of request number `seq` with `reply` as every
-/// choice's content.
-pub(super) fn chat_completion(request: &ChatRequest<'_>, reply: &str, seq: u64) -> Value {
+/// The id of the answer to `request`: drawn from its body, so the same request gets the
+/// same answer, id included, however many came before it (recordings stay reproducible).
+pub(super) fn answer_id(request: &ChatRequest<'_>) -> String {
+    let digest = Sha256::digest(request.body.to_string().as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("chatcmpl-test-{hex}")
+}
+
+/// The whole answer (`chat.completion`) to `request` with `reply` as every choice's
+/// content.
+pub(super) fn chat_completion(request: &ChatRequest<'_>, reply: &str) -> Value {
     let completion = complete(request, reply);
     let choices: Vec<Value> = (0..request.choices)
         .map(|index| {
@@ -205,7 +213,7 @@ pub(super) fn chat_completion(request: &ChatRequest<'_>, reply: &str, seq: u64) 
         })
         .collect();
     json!({
-        "id": format!("chatcmpl-test-{seq}"),
+        "id": answer_id(request),
         "object": "chat.completion",
         "created": CREATED,
         "model": request.model,
@@ -218,14 +226,15 @@ pub(super) fn chat_completion(request: &ChatRequest<'_>, reply: &str, seq: u64) 
     })
 }
 
-/// The events of the streamed answer of request number `seq`: one chunk with the role, one
-/// per word, one with the finish reason, the usage chunk when the request asked for it
+/// The events of the streamed answer to `request`: one chunk with the role, one per word,
+/// one with the finish reason, the usage chunk when the request asked for it
 /// (`stream_options.include_usage`), as OpenAI sends them. `[DONE]` is not among them.
-pub(super) fn chat_chunks(request: &ChatRequest<'_>, reply: &str, seq: u64) -> Vec<Value> {
+pub(super) fn chat_chunks(request: &ChatRequest<'_>, reply: &str) -> Vec<Value> {
     let completion = complete(request, reply);
+    let id = answer_id(request);
     let chunk = |choices: Vec<Value>| {
         let mut chunk = json!({
-            "id": format!("chatcmpl-test-{seq}"),
+            "id": id,
             "object": "chat.completion.chunk",
             "created": CREATED,
             "model": request.model,
@@ -375,7 +384,7 @@ mod tests {
         let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}],
             "stream": true, "stream_options": {"include_usage": true}});
         let r = request(&body);
-        let events = chat_chunks(&r, "  Paris is   the capital.", 3);
+        let events = chat_chunks(&r, "  Paris is   the capital.");
         let text: String = events
             .iter()
             .filter_map(|e| {
@@ -398,7 +407,7 @@ mod tests {
     fn no_usage_chunk_unless_asked() {
         let body =
             json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": true});
-        let events = chat_chunks(&request(&body), "a b", 0);
+        let events = chat_chunks(&request(&body), "a b");
         assert!(events.iter().all(|e| e.get("usage").is_none()));
     }
 
@@ -406,12 +415,14 @@ mod tests {
     fn max_tokens_cuts_the_reply() {
         let body = json!({"model": "m", "max_tokens": 2,
             "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "why?"}]});
-        let answer = chat_completion(&request(&body), "because it is so", 7);
+        let answer = chat_completion(&request(&body), "because it is so");
         assert_eq!(answer["choices"][0]["message"]["content"], "because it");
         assert_eq!(answer["choices"][0]["finish_reason"], "length");
         assert_eq!(answer["usage"]["prompt_tokens"], 3);
         assert_eq!(answer["usage"]["completion_tokens"], 2);
-        assert_eq!(answer["id"], "chatcmpl-test-7");
+        let id = answer["id"].as_str().unwrap();
+        assert!(id.starts_with("chatcmpl-test-") && id.len() == 26, "{id}");
+        assert_eq!(answer, chat_completion(&request(&body), "because it is so"));
     }
 
     #[test]
