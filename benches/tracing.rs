@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use honeyhive::model::{ModelCall, Usage};
 use honeyhive::opentelemetry::Context;
 use honeyhive::opentelemetry::trace::{
     SpanBuilder, SpanKind, TraceContextExt as _, TracerProvider as _,
@@ -57,6 +58,58 @@ fn traced_pipeline(question: &str) -> usize {
 #[inline(never)]
 fn traced_step(question: &str) -> usize {
     traced_answer(question)
+}
+
+/// A chat message, as a client sends it.
+#[derive(serde::Serialize)]
+struct Message {
+    role: &'static str,
+    content: &'static str,
+}
+
+const MESSAGES: [Message; 2] = [
+    Message {
+        role: "system",
+        content: "Answer in one sentence.",
+    },
+    Message {
+        role: "user",
+        content: QUESTION,
+    },
+];
+
+/// The model call's stand-in work: the completion of `messages`.
+#[inline(never)]
+fn complete(messages: &[Message]) -> String {
+    let words = messages.iter().map(|m| body(m.content)).sum::<usize>();
+    format!("Paris, in {words} words.")
+}
+
+/// A model call under `#[trace]`: the messages captured as the input, the completion as
+/// the output.
+#[trace(event_type = "model")]
+#[inline(never)]
+fn traced_model_call(messages: &[Message]) -> String {
+    complete(messages)
+}
+
+/// The same call recorded as a model span: the messages, two parameters, the completion,
+/// usage (priced), finish reason, response id and model, as the integration records one.
+#[inline(never)]
+fn model_span(messages: &[Message]) -> String {
+    let mut call = ModelCall::chat("openai", "gpt-4o-mini")
+        .messages(messages)
+        .temperature(0.2)
+        .max_tokens(50)
+        .start();
+    let completion = complete(messages);
+    call.completion(&completion);
+    call.usage(Usage::new(12, 6));
+    call.finish_reason("stop");
+    call.response_id("chatcmpl-1");
+    call.response_model("gpt-4o-mini-2024-07-18");
+    call.end();
+    completion
 }
 
 /// The same function under the Rust convention, `tracing::instrument`.
@@ -214,6 +267,14 @@ fn criterion_enabled(c: &mut Criterion, s: &mut Setup) {
     g.bench_function("trace_3_nested_in_evaluation_tracer", |b| {
         s.eval
             .in_scope(|| b.iter(|| traced_pipeline(black_box(QUESTION))))
+    });
+    g.bench_function("traced_model_call_in_evaluation_tracer", |b| {
+        s.eval
+            .in_scope(|| b.iter(|| traced_model_call(black_box(&MESSAGES))))
+    });
+    g.bench_function("model_span_in_evaluation_tracer", |b| {
+        s.eval
+            .in_scope(|| b.iter(|| model_span(black_box(&MESSAGES))))
     });
     g.bench_function("tracing_instrument_otel", |b| {
         tracing::dispatcher::with_default(&s.tracing, || {
@@ -417,6 +478,7 @@ fn enabled_figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
             ),
         },
     ];
+    figures.push(model_figure(s, smoke));
     let per_datapoint = {
         let (rounds, n) = if smoke { (3, 200) } else { (21, 2_000) };
         let mut v = Vec::with_capacity(rounds);
@@ -436,6 +498,34 @@ fn enabled_figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
             .into(),
     });
     figures
+}
+
+/// A model span against a `#[trace]` span of the same call, each timed against the raw
+/// SDK span on the same provider in the same rounds.
+fn model_figure(s: &Setup, smoke: bool) -> Figure {
+    let (rounds, n) = rounds(smoke);
+    let m = || black_box(&MESSAGES);
+    let eval = s.eval.clone();
+    let same = s.same_provider.clone();
+    let mut raw_same = |n| time(n, || _ = black_box(manual_answer(&same, QUESTION)));
+    let mut traced = |n| eval.in_scope(|| time(n, || _ = black_box(traced_model_call(m()))));
+    let mut model = |n| eval.in_scope(|| time(n, || _ = black_box(model_span(m()))));
+    let t = interleaved(rounds, n, &mut [&mut raw_same, &mut traced, &mut model]);
+    let ns = |i: usize| median(t[i].clone());
+    Figure {
+        name: "model_span_vs_traced_call",
+        value: ratio(&t[2], &t[1]),
+        unit: "x",
+        target: "<= 1.5",
+        detail: format!(
+            "a chat call recorded as a model span (ModelCall: 2 messages, 2 parameters,              completion, usage priced, finish reason, response id and model) {:.0} ns/call =              {:.2}x the raw SDK span; the same call under #[trace] (messages in, completion              out) {:.0} ns/call = {:.2}x; the raw SDK span on the same provider {:.0} ns/call",
+            ns(2),
+            ratio(&t[2], &t[0]),
+            ns(1),
+            ratio(&t[1], &t[0]),
+            ns(0)
+        ),
+    }
 }
 
 fn main() {

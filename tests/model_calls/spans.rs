@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use honeyhive::{HoneyHiveTracer, trace};
+use honeyhive_runtime::async_openai::error::OpenAIError;
+use honeyhive_runtime::async_openai::types::chat::CreateChatCompletionStreamResponse;
 use honeyhive_runtime::async_openai::types::embeddings::CreateEmbeddingRequestArgs;
 use honeyhive_runtime::testing::openai::{OpenAiRoute, OpenAiTestServer};
 use honeyhive_runtime::testing::{
@@ -121,6 +123,46 @@ async fn a_plain_chat_call_is_a_model_span_under_the_current_span() {
     let requests = openai.requests_on(OpenAiRoute::ChatCompletions);
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].response_status, 200);
+}
+
+/// A traced step that hands the model's stream on: its span ends with the stream, the
+/// chat deltas concatenated as its output; the model span is its child.
+#[trace(skip(client))]
+async fn streamed_answer(
+    client: &Client,
+    question: &str,
+) -> impl futures_util::Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>> {
+    client
+        .chat()
+        .create_stream(stream_request(question))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_fn_returning_the_models_stream_folds_the_deltas() {
+    let server = TestServer::start();
+    let openai = OpenAiTestServer::builder()
+        .api_key(crate::support::OPENAI_KEY)
+        .reply(|_| "Streams end when they end.".to_owned())
+        .event_interval(Duration::from_millis(5))
+        .start();
+    let client = live(&openai);
+    let (_, spans) = traced(&server, true, || async {
+        let chunks: Vec<_> = streamed_answer(&client, "When?").await.collect().await;
+        assert!(chunks.iter().all(Result::is_ok));
+    })
+    .await;
+    let step = spans.iter().find(|s| s.name == "streamed_answer").unwrap();
+    assert_eq!(
+        str_attr(step, "honeyhive_outputs.result"),
+        "Streams end when they end."
+    );
+    assert!(float(step, "honeyhive_metrics.time_to_first_token_ms") > 0.0);
+    let model = model_spans(&spans, "chat")[0];
+    assert_eq!(model.parent_span_id.as_deref(), Some(step.span_id.as_str()));
+    // The step's span closes with its stream, after the model's.
+    assert!(step.end_time_unix_nano >= model.end_time_unix_nano);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -95,6 +95,39 @@ enum Output {
     Result(Span),
     /// Any other value. The span locates errors about the type.
     Value(Span),
+    /// `impl Stream<Item = T>`: the span ends with the stream, its items folded into the
+    /// output. The span locates errors about `T`; `results` when `T` is a `Result` (an
+    /// `Err` item fails the span).
+    Stream { span: Span, results: bool },
+}
+
+/// The `Stream` bound of an `impl Trait` return type (`impl Stream<Item = T> + Send`, any
+/// path ending in `Stream`), as [`Output::Stream`].
+fn stream_output(ty: &syn::TypeImplTrait) -> Option<Output> {
+    ty.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(t) = bound else {
+            return None;
+        };
+        let last = t.path.segments.last()?;
+        if last.ident != "Stream" {
+            return None;
+        }
+        let item = match &last.arguments {
+            PathArguments::AngleBracketed(a) => a.args.iter().find_map(|arg| match arg {
+                GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let results = matches!(
+            item,
+            Some(Type::Path(p)) if p.path.segments.last().is_some_and(|s| s.ident == "Result")
+        );
+        Some(Output::Stream {
+            span: item.map_or_else(|| ty.span(), |item| item.span()),
+            results,
+        })
+    })
 }
 
 fn output_kind(sig: &Signature) -> Output {
@@ -108,6 +141,7 @@ fn output_kind(sig: &Signature) -> Output {
     match ty {
         Type::Tuple(t) if t.elems.is_empty() => Output::Nothing,
         Type::Never(_) => Output::Nothing,
+        Type::ImplTrait(t) => stream_output(t).unwrap_or_else(|| Output::Value(ty.span())),
         Type::Path(p) if p.qself.is_none() => match p.path.segments.last() {
             Some(last) if last.ident == "Result" => {
                 let ok = match &last.arguments {
@@ -307,8 +341,21 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
         }
     };
 
-    let record = match output_kind(&sig) {
-        Output::Nothing => None,
+    let output = output_kind(&sig);
+    // A returned stream: the call goes with it, and its span ends with the stream.
+    let stream = match &output {
+        Output::Stream { span, results } => {
+            let fold = match (args.skip_output.is_some(), results) {
+                (true, _) => quote!(#p::fold_nothing),
+                (false, true) => quote_spanned!(at(*span)=> #p::fold_result),
+                (false, false) => quote_spanned!(at(*span)=> #p::fold_value),
+            };
+            Some(quote!(#p::TracedStream::new(#out, #call, #fold)))
+        }
+        _ => None,
+    };
+    let record = match output {
+        Output::Nothing | Output::Stream { .. } => None,
         Output::Value(_) if args.skip_output.is_some() => None,
         Output::Value(span) => {
             let (rec, out) = (local(&rec, span), local(&out, span));
@@ -337,6 +384,7 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
         }
     };
     let (finished, record) = match record {
+        None if stream.is_some() => (quote!(#call), None),
         None => (quote!(_), None),
         Some(record) => (
             quote!(mut #call),
@@ -376,6 +424,7 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
     let (outer, inner): (Vec<_>, Vec<_>) = attrs
         .iter()
         .partition(|a| matches!(a.style, AttrStyle::Outer));
+    let result = stream.unwrap_or_else(|| quote!(#out));
     Ok(quote! {
         #(#outer)*
         #vis #sig {
@@ -383,7 +432,7 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
             #begin
             let (#out, #finished) = #run;
             #record
-            #out
+            #result
         }
     })
 }

@@ -416,6 +416,27 @@ impl Recorder {
         }
     }
 
+    /// The context holding the call's span (what a traced stream attaches while polled).
+    pub(crate) fn span_context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// When the span started.
+    pub(crate) fn started_at(&self) -> Option<SystemTime> {
+        self.started_at
+    }
+
+    /// The call goes on after its body returned (a returned stream): its duration runs
+    /// until the span ends.
+    pub(crate) fn keep_clock_running(&mut self) {
+        self.duration = None;
+    }
+
+    /// The caller stopped waiting before the call was done (a dropped stream).
+    pub(crate) fn cancel(&mut self) {
+        self.fail(None, CANCELLED.to_owned());
+    }
+
     fn stop_clock(&mut self) {
         if self.duration.is_none() {
             self.duration = self

@@ -9,4 +9,5 @@ pub(crate) mod enrichment;
 pub(crate) mod event_type;
 pub(crate) mod span_processor;
 pub(crate) mod spawn;
+pub(crate) mod stream;
 pub(crate) mod tracer;
