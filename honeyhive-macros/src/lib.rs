@@ -91,6 +91,36 @@ use proc_macro::TokenStream;
 /// * A panic is recorded the same way (`exception.type` = `panic`, the message from the
 ///   panic payload), then unwinding resumes. With `panic = "abort"` there is nothing to
 ///   record.
+/// * A function returning `impl Stream<Item = T>` (sync or async) returns the stream
+///   wrapped: the span stays open until the stream ends, and is current while its items
+///   are made. The items are folded into `honeyhive_outputs.result` (strings and chat
+///   completion deltas concatenated, other items as a list), the time to the first item
+///   is `honeyhive_metrics.time_to_first_token_ms` and the count
+///   `honeyhive_metrics.stream_items`. With `Item = Result<T, E>` the first `Err` item ends
+///   the span as failed; a stream dropped before its end ends it `cancelled`, with the
+///   items so far. `skip_output` counts the items without recording them.
+///
+/// ```
+/// use futures_util::{Stream, StreamExt as _};
+/// use honeyhive::{Environment, HoneyHiveTracer, trace};
+///
+/// #[trace]
+/// fn tokens(answer: &'static str) -> impl Stream<Item = String> {
+///     futures_util::stream::iter(answer.split_inclusive(' ').map(str::to_owned))
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-stream-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// let pieces: Vec<String> =
+///     tracer.in_scope(|| futures_executor::block_on(tokens("Paris, of course.").collect()));
+/// assert_eq!(pieces.len(), 3);
+/// tracer.flush()?;
+/// let span = &honeyhive::local_store::read_spans(&dir)?[0];
+/// assert_eq!(span.attributes["honeyhive_outputs.result"], "Paris, of course.");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
 ///
 /// ```
 /// use honeyhive::{Environment, HoneyHiveTracer, trace};

@@ -8,7 +8,9 @@ pub use crate::trace::call::{
     Call, CaptureInput, CaptureOutput, CaptureValue, ErrorRef, ErrorTextDebug, ErrorTextDisplay,
     ErrorTextName, Name, Recorder, Traced,
 };
-pub use crate::trace::stream::{Folded, TracedStream, fold_nothing, fold_result, fold_value};
+pub use crate::trace::stream::{
+    CaptureItem, Folded, ItemError, TracedStream, fold_nothing, fold_result, fold_value,
+};
 
 // `#[evaluator]`.
 /// The ground truth as the runtime gives it to evaluators.

@@ -345,10 +345,12 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
     // A returned stream: the call goes with it, and its span ends with the stream.
     let stream = match &output {
         Output::Stream { span, results } => {
+            // Every token at the item type, so that an item the fold cannot take is an
+            // error there, not at the attribute.
             let fold = match (args.skip_output.is_some(), results) {
                 (true, _) => quote!(#p::fold_nothing),
-                (false, true) => quote_spanned!(at(*span)=> #p::fold_result),
-                (false, false) => quote_spanned!(at(*span)=> #p::fold_value),
+                (false, true) => respan(quote!(#p::fold_result), at(*span)),
+                (false, false) => respan(quote!(#p::fold_value), at(*span)),
             };
             Some(quote!(#p::TracedStream::new(#out, #call, #fold)))
         }
@@ -435,6 +437,23 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
             #result
         }
     })
+}
+
+/// `tokens` with every token (and group) at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tree = proc_macro2::TokenTree::Group(group);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// The attribute name `honeyhive_<prefix>.<name>` as one `&'static str` literal, joined

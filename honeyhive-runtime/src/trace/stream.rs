@@ -20,7 +20,27 @@ use std::time::SystemTime;
 use futures_util::Stream;
 use serde_json::Value;
 
-use super::call::{Call, CaptureOutput, Recorder};
+use super::call::{Call, Recorder};
+
+/// Items of a returned stream that `#[trace]` folds into the output. Implemented for every
+/// `serde::Serialize` type.
+#[diagnostic::on_unimplemented(
+    message = "`#[trace]` cannot capture the items of the returned stream: `{Self}` does not implement `serde::Serialize`",
+    label = "the stream's items are folded into the span output",
+    note = "derive or implement `serde::Serialize` for `{Self}`, or count the items without recording them with `#[trace(skip_output)]`"
+)]
+pub trait CaptureItem: serde::Serialize {}
+impl<T: serde::Serialize + ?Sized> CaptureItem for T {}
+
+/// Errors of a returned stream of `Result`s: an `Err` item fails the span with its text.
+/// Implemented for every `Display` type.
+#[diagnostic::on_unimplemented(
+    message = "`#[trace]` cannot record the errors of the returned stream: `{Self}` does not implement `std::fmt::Display`",
+    label = "an `Err` item fails the span with its text",
+    note = "implement `Display` for `{Self}`, or do not record the items with `#[trace(skip_output)]`"
+)]
+pub trait ItemError: std::fmt::Display {}
+impl<E: std::fmt::Display + ?Sized> ItemError for E {}
 
 /// Most items a folded list keeps; the count goes on regardless.
 pub const MAX_ITEMS: usize = 1000;
@@ -95,7 +115,7 @@ fn text_of(item: &Value) -> Option<&str> {
 }
 
 /// Folds one item of a stream of values.
-pub fn fold_value<T: CaptureOutput + ?Sized>(item: &T, folded: &mut Folded) {
+pub fn fold_value<T: CaptureItem + ?Sized>(item: &T, folded: &mut Folded) {
     match serde_json::to_value(item) {
         Ok(value) => folded.push(value),
         Err(e) => folded.push(Value::String(format!(
@@ -106,10 +126,7 @@ pub fn fold_value<T: CaptureOutput + ?Sized>(item: &T, folded: &mut Folded) {
 
 /// Folds one item of a stream of `Result`s: an `Ok` value as [`fold_value`], an `Err` as
 /// the failure of the stream.
-pub fn fold_result<T: CaptureOutput, E: std::fmt::Display>(
-    item: &Result<T, E>,
-    folded: &mut Folded,
-) {
+pub fn fold_result<T: CaptureItem, E: ItemError>(item: &Result<T, E>, folded: &mut Folded) {
     match item {
         Ok(value) => fold_value(value, folded),
         Err(e) => {
