@@ -72,8 +72,10 @@ async fn a_threshold_on_no_metric_stops_the_run_before_any_datapoint() {
         "honeyhive configuration: threshold `ExactMatch` names no metric of this experiment \
          (did you mean `exact_match`?); its metrics: `judge`, `exact_match`, `contains`; a \
          threshold names a metric as the summary table prints it: an `#[evaluator]`'s `name` \
-         (else its function's name), a built-in's metric name such as `exact_match`, or \
-         `<metric>_<key>` for an extra score an evaluator reports with `Score::extra`"
+         (else its function's name), a built-in's metric name such as `exact_match`, \
+         `<metric>_<key>` for an extra score an evaluator reports with `Score::extra`, or a \
+         metric of the run's model calls: `cost_usd`, `input_tokens`, `output_tokens`, \
+         `model_latency_ms`"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 0, "no datapoint ran");
     assert!(!dir.join("runs").exists(), "no run was started");

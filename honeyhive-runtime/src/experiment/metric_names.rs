@@ -134,7 +134,10 @@ pub enum Named {
 pub const fn named(evaluators: &[Listed<'_>], name: &str) -> Named {
     let mut m = 0;
     while m < super::statistics::MODEL_METRICS.len() {
-        if bytes_eq(super::statistics::MODEL_METRICS[m].as_bytes(), name.as_bytes()) {
+        if bytes_eq(
+            super::statistics::MODEL_METRICS[m].as_bytes(),
+            name.as_bytes(),
+        ) {
             return Named::Model;
         }
         m += 1;

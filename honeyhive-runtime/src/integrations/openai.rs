@@ -16,16 +16,19 @@
 //! judges and any other OpenAI-compatible client use the same spans and cassettes.
 //!
 //! ```no_run
-//! use honeyhive_runtime::async_openai::config::OpenAIConfig;
-//! use honeyhive_runtime::async_openai::types::chat::CreateChatCompletionRequestArgs;
+//! use honeyhive::integrations::openai::async_openai; // also `honeyhive::async_openai`
+//! use async_openai::config::OpenAIConfig;
+//! use async_openai::types::chat::{
+//!     ChatCompletionRequestUserMessageArgs, CreateChatCompletionRequestArgs,
+//! };
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! // OPENAI_BASE_URL and OPENAI_API_KEY as usual; HH_LLM_CACHE=replay answers from
 //! // tests/cassettes with no server at all.
-//! let client = honeyhive_runtime::integrations::openai::client(OpenAIConfig::new())?;
+//! let client = honeyhive::integrations::openai::client(OpenAIConfig::new())?;
 //! let request = CreateChatCompletionRequestArgs::default()
 //!     .model("gpt-4o-mini")
-//!     .messages([honeyhive_runtime::async_openai::types::chat::ChatCompletionRequestUserMessageArgs::default()
+//!     .messages([ChatCompletionRequestUserMessageArgs::default()
 //!         .content("What is the capital of France?")
 //!         .build()?
 //!         .into()])

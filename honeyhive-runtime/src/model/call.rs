@@ -6,7 +6,7 @@
 //! by any other client (an HTTP call by hand, a provider SDK) is recorded exactly alike:
 //!
 //! ```
-//! use honeyhive_runtime::model::{ModelCall, Usage};
+//! use honeyhive::model::{ModelCall, Usage};
 //!
 //! # fn send(_: &serde_json::Value) -> (String, u64, u64) { ("Paris.".into(), 12, 2) }
 //! let messages = serde_json::json!([{"role": "user", "content": "Capital of France?"}]);

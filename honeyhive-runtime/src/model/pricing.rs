@@ -28,7 +28,7 @@ use crate::{Error, Result};
 /// The price of one model, in US dollars per million tokens.
 ///
 /// ```
-/// use honeyhive_runtime::model::{Price, Usage};
+/// use honeyhive::model::{Price, Usage};
 ///
 /// let price = Price::new(2.5, 10.0).with_cached_input(1.25);
 /// // 600 fresh input tokens, 400 cached ones, 100 output tokens:
@@ -100,7 +100,7 @@ impl Price {
 /// Prices by model name; see the [module docs](self). Cheap to clone.
 ///
 /// ```
-/// use honeyhive_runtime::model::{Price, PriceTable, Usage};
+/// use honeyhive::model::{Price, PriceTable, Usage};
 ///
 /// let table = PriceTable::builtin().with("my-finetune", Price::new(3.0, 12.0));
 /// assert_eq!(table.price("gpt-4o-mini-2024-07-18"), table.price("gpt-4o-mini"));

@@ -58,7 +58,7 @@ pub enum TransportError {
 /// and the cassettes).
 ///
 /// ```no_run
-/// use honeyhive_runtime::model::{CacheMode, ModelTransport};
+/// use honeyhive::model::{CacheMode, ModelTransport};
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let transport = ModelTransport::builder().cache(CacheMode::Auto).build()?;

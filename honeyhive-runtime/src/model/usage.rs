@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// the reasoning ones, as the GenAI conventions count them.
 ///
 /// ```
-/// use honeyhive_runtime::model::Usage;
+/// use honeyhive::model::Usage;
 ///
 /// let usage = Usage::new(1_000, 200).cached_input_tokens(400);
 /// assert_eq!(usage.total_tokens(), 1_200);

@@ -16,8 +16,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use honeyhive_runtime::testing::Fault;
-//! use honeyhive_runtime::testing::openai::{OpenAiRoute, OpenAiTestServer};
+//! use honeyhive::testing::Fault;
+//! use honeyhive::testing::openai::{OpenAiRoute, OpenAiTestServer};
 //!
 //! let server = OpenAiTestServer::builder()
 //!     .api_key("test-key")
