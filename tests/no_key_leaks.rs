@@ -69,6 +69,8 @@ const FORMATTED: &[&str] = &[
     "Experiment",
     "TestServerBuilder",
     "TestServer",
+    "OpenAiTestServerBuilder",
+    "OpenAiTestServer",
     "Error",
 ];
 
@@ -128,6 +130,10 @@ fn every_type_that_can_hold_a_key_hides_it() {
         .ingestion_key(ingestion_key());
     debug("TestServerBuilder", &server_builder);
     debug("TestServer", &server_builder.start());
+    let openai_builder =
+        honeyhive_runtime::testing::openai::OpenAiTestServer::builder().api_key(PROJECT_KEY);
+    debug("OpenAiTestServerBuilder", &openai_builder);
+    debug("OpenAiTestServer", &openai_builder.start());
 
     // Errors that echo configuration values: a malformed typed key's never shows it.
     let malformed = |key: String| {

@@ -35,11 +35,13 @@ use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use super::pricing::PriceTable;
 use super::scope::{CallOutcome, ModelScope};
 use super::usage::Usage;
 use crate::attributes as attr;
 use crate::trace::capture::Attributes;
-use crate::{HoneyHiveTracer, Warning};
+use crate::{Warning, WarningHandler};
+use opentelemetry_sdk::trace::SdkTracer;
 
 /// `error.type` and `honeyhive_error` of a call dropped before it ended.
 pub const CANCELLED: &str = "cancelled";
@@ -87,11 +89,21 @@ struct Request {
     operation: Operation,
     model: String,
     parent: Context,
-    tracer: Option<HoneyHiveTracer>,
+    /// The OpenTelemetry tracer of the current HoneyHive tracer's pipeline, if one is
+    /// enabled here: the span is made with it.
+    otel: Option<SdkTracer>,
+    settings: Settings,
     scope: Option<Arc<ModelScope>>,
-    capture: bool,
     attributes: Attributes,
     cached: bool,
+}
+
+/// What a call takes from the configuration of the tracer it is made under.
+#[derive(Clone)]
+struct Settings {
+    prices: PriceTable,
+    warnings: WarningHandler,
+    capture: bool,
 }
 
 impl ModelCall {
@@ -114,16 +126,26 @@ impl ModelCall {
             return ModelCallBuilder { request: None };
         }
         let parent = Context::current();
-        let tracer = crate::trace::tracer::entered(&parent)
-            .filter(|_| !parent.is_telemetry_suppressed())
-            .cloned();
+        let tracer =
+            crate::trace::tracer::entered(&parent).filter(|_| !parent.is_telemetry_suppressed());
         let scope = ModelScope::of(&parent).cloned();
         if tracer.is_none() && scope.is_none() {
             return ModelCallBuilder { request: None };
         }
-        let capture = tracer
-            .as_ref()
-            .is_some_and(|t| t.config().captures_content());
+        let otel = tracer.and_then(|t| t.otel_tracer()).cloned();
+        let settings = match tracer {
+            Some(t) => Settings {
+                prices: t.config().prices().clone(),
+                warnings: t.config().warnings().clone(),
+                capture: t.config().captures_content(),
+            },
+            // Only added up in its scope: priced by the built-in table.
+            None => Settings {
+                prices: PriceTable::builtin(),
+                warnings: WarningHandler::default(),
+                capture: false,
+            },
+        };
         let mut attributes = Attributes::default();
         let name = format!("{} {model}", operation.name());
         let push = |attributes: &mut Attributes, kv: KeyValue| attributes.values.push(kv);
@@ -157,9 +179,9 @@ impl ModelCall {
                 operation,
                 model: model.to_owned(),
                 parent,
-                tracer,
+                otel,
+                settings,
                 scope,
-                capture,
                 attributes,
                 cached: false,
             })),
@@ -190,7 +212,7 @@ impl ModelCallBuilder {
     /// `honeyhive_inputs.chat_history.*`, unless content capture is off.
     pub fn messages<T: Serialize + ?Sized>(self, messages: &T) -> Self {
         self.with(|r| {
-            if r.capture {
+            if r.settings.capture {
                 let _ = r.attributes.capture(attr::CHAT_HISTORY, messages);
             }
         })
@@ -200,7 +222,7 @@ impl ModelCallBuilder {
     /// completions call): `honeyhive_inputs.input`, unless content capture is off.
     pub fn input<T: Serialize + ?Sized>(self, input: &T) -> Self {
         self.with(|r| {
-            if r.capture {
+            if r.settings.capture {
                 let _ = r
                     .attributes
                     .capture(&format!("{}.input", attr::INPUTS), input);
@@ -337,15 +359,14 @@ impl ModelCallBuilder {
             operation,
             model,
             parent,
-            tracer,
+            otel,
+            settings,
             scope,
-            capture,
             mut attributes,
             cached,
         } = *request;
         let start_time = SystemTime::now();
-        let span = tracer.as_ref().and_then(|tracer| {
-            let otel = tracer.otel_tracer()?;
+        let span = otel.map(|otel| {
             if let Some(truncated) = attributes.truncated_attribute() {
                 attributes.values.push(truncated);
             }
@@ -353,14 +374,13 @@ impl ModelCallBuilder {
                 .with_kind(SpanKind::Client)
                 .with_start_time(start_time)
                 .with_attributes(std::mem::take(&mut attributes.values));
-            Some(otel.build_with_context(builder, &parent))
+            otel.build_with_context(builder, &parent)
         });
         ModelCall {
             state: Some(Box::new(Recording {
                 span,
-                tracer,
+                settings,
                 scope,
-                capture,
                 model,
                 cached,
                 started: Instant::now(),
@@ -390,9 +410,8 @@ pub struct ModelCall {
 struct Recording {
     /// `None` without an enabled tracer: the call is then only added up in its scope.
     span: Option<opentelemetry_sdk::trace::Span>,
-    tracer: Option<HoneyHiveTracer>,
+    settings: Settings,
     scope: Option<Arc<ModelScope>>,
-    capture: bool,
     /// The model the request named (priced when the answer names none).
     model: String,
     cached: bool,
@@ -457,7 +476,7 @@ impl ModelCall {
     /// `honeyhive_outputs.content`.
     pub fn completion(&mut self, text: &str) {
         self.with(|r| {
-            if r.capture {
+            if r.settings.capture {
                 r.output = Some(serde_json::json!({"role": "assistant", "content": text}));
             }
         });
@@ -467,7 +486,7 @@ impl ModelCall {
     /// choice, an embeddings summary): flattened under `honeyhive_outputs`.
     pub fn output<T: Serialize + ?Sized>(&mut self, value: &T) {
         self.with(|r| {
-            if r.capture {
+            if r.settings.capture {
                 r.output = serde_json::to_value(value).ok();
             }
         });
@@ -547,18 +566,13 @@ impl Recording {
     fn finish(mut self: Box<Self>, end: End<'_>) {
         let elapsed = self.started.elapsed();
         let priced_as = self.response_model.as_deref().unwrap_or(&self.model);
-        let prices = self.tracer.as_ref().map(|t| t.config().prices().clone());
-        let prices = prices.unwrap_or_default();
+        let prices = &self.settings.prices;
         let cost = self.usage.and_then(|usage| {
             let cost = prices.cost(priced_as, &usage);
             if cost.is_none() && prices.first_unpriced(priced_as) {
-                let warning = Warning::UnpricedModel {
+                self.settings.warnings.emit(Warning::UnpricedModel {
                     model: priced_as.to_owned(),
-                };
-                match &self.tracer {
-                    Some(tracer) => tracer.config().warnings().emit(warning),
-                    None => crate::WarningHandler::default().emit(warning),
-                }
+                });
             }
             cost
         });
@@ -647,7 +661,9 @@ impl Recording {
         ));
         let output = match self.output.take() {
             Some(output) => Some(output),
-            None if self.capture && (self.first_chunk.is_some() || !self.streamed.is_empty()) => {
+            None if self.settings.capture
+                && (self.first_chunk.is_some() || !self.streamed.is_empty()) =>
+            {
                 Some(serde_json::json!({"role": "assistant", "content": self.streamed}))
             }
             None => None,

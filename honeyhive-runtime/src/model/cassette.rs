@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{Environment, Error, Result};
+use crate::{ApiKey, Environment, Error, Result};
 
 /// Where cassettes go when `HH_LLM_CACHE_DIR` does not say (relative to the crate being
 /// built, `CARGO_MANIFEST_DIR`, when cargo runs the program).
@@ -298,10 +298,11 @@ struct Recorded {
 /// Cheap to clone (clones share the index and the counters).
 #[derive(Clone)]
 pub struct Cassettes {
-    inner: Arc<Inner>,
+    inner: Arc<CassetteStore>,
 }
 
-struct Inner {
+/// What clones of [`Cassettes`] share.
+struct CassetteStore {
     mode: CacheMode,
     dir: PathBuf,
     /// Every cassette of the directory, read at the first lookup.
@@ -312,7 +313,7 @@ struct Inner {
 
 #[derive(Default)]
 struct Index {
-    by_key: HashMap<([u8; 32], Slot), Arc<Recorded>>,
+    by_request: HashMap<([u8; 32], Slot), Arc<Recorded>>,
     all: Vec<Arc<Recorded>>,
     /// Files that could not be read as cassettes, with why: named in a miss.
     unreadable: Vec<String>,
@@ -329,7 +330,7 @@ impl Cassettes {
             _ => dir,
         };
         Cassettes {
-            inner: Arc::new(Inner {
+            inner: Arc::new(CassetteStore {
                 mode,
                 dir,
                 index: OnceLock::new(),
@@ -407,7 +408,7 @@ impl Cassettes {
             return Ok(None);
         }
         let index = self.index().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = index.by_key.get(&(request.key, slot)) {
+        if let Some(found) = index.by_request.get(&(request.key, slot)) {
             return Ok(Some(Arc::clone(&found.answer)));
         }
         if self.inner.mode == CacheMode::Auto {
@@ -417,14 +418,14 @@ impl Cassettes {
     }
 
     /// Writes the cassette of `request` in `slot` (when the mode records), redacting every
-    /// one of `secrets` (the credentials the request carried), and makes it the answer of
-    /// later lookups. Returns the file written.
+    /// one of `credentials` (those the request carried), and makes it the answer of later
+    /// lookups. Returns the file written.
     pub(crate) fn record(
         &self,
         request: &CanonicalRequest,
         slot: Slot,
         answer: Answer,
-        secrets: &[String],
+        credentials: &[ApiKey],
     ) -> std::result::Result<Option<PathBuf>, (PathBuf, String)> {
         if !matches!(self.inner.mode, CacheMode::Record | CacheMode::Auto) {
             return Ok(None);
@@ -442,9 +443,13 @@ impl Cassettes {
         };
         let mut text = serde_json::to_string_pretty(&file)
             .map_err(|e| (path.clone(), format!("could not serialise it: {e}")))?;
-        for secret in secrets.iter().filter(|s| s.len() >= 8) {
+        for credential in credentials
+            .iter()
+            .map(ApiKey::expose)
+            .filter(|s| s.len() >= 8)
+        {
             // A credential in JSON text is escaped as JSON escapes it.
-            let escaped = Value::String(secret.clone()).to_string();
+            let escaped = Value::String(credential.to_owned()).to_string();
             let escaped = &escaped[1..escaped.len() - 1];
             text = text.replace(escaped, REDACTED);
         }
@@ -473,7 +478,7 @@ impl fmt::Debug for Cassettes {
 impl Index {
     fn insert(&mut self, recorded: Arc<Recorded>) {
         let key = (recorded.request.key, recorded.slot);
-        if let Some(old) = self.by_key.insert(key, Arc::clone(&recorded)) {
+        if let Some(old) = self.by_request.insert(key, Arc::clone(&recorded)) {
             self.all.retain(|r| !Arc::ptr_eq(r, &old));
         }
         self.all.push(recorded);
@@ -717,7 +722,7 @@ fn differences(recorded: &BTreeMap<String, String>, now: &BTreeMap<String, Strin
 
 /// The credentials `headers` carry: bearer tokens and API key headers, as the cassette
 /// writer redacts them.
-pub(crate) fn credentials(headers: &http::HeaderMap) -> Vec<String> {
+pub(crate) fn credentials(headers: &http::HeaderMap) -> Vec<ApiKey> {
     let mut found = Vec::new();
     for (name, value) in headers {
         let Ok(value) = value.to_str() else { continue };
@@ -733,7 +738,7 @@ pub(crate) fn credentials(headers: &http::HeaderMap) -> Vec<String> {
         }
     }
     found.retain(|s| !s.is_empty());
-    found
+    found.into_iter().map(ApiKey::new).collect()
 }
 
 #[cfg(test)]

@@ -72,10 +72,11 @@ pub enum TransportError {
 /// ```
 #[derive(Clone)]
 pub struct ModelTransport {
-    inner: Arc<Inner>,
+    inner: Arc<TransportParts>,
 }
 
-struct Inner {
+/// What clones of a [`ModelTransport`] share.
+struct TransportParts {
     http: reqwest::Client,
     cassettes: Cassettes,
     retry: RetryPolicy,
@@ -171,7 +172,7 @@ impl ModelTransportBuilder {
             }
         };
         Ok(ModelTransport {
-            inner: Arc::new(Inner {
+            inner: Arc::new(TransportParts {
                 http: self.http.unwrap_or_default(),
                 cassettes,
                 retry: self.retry.unwrap_or_default(),
@@ -262,7 +263,7 @@ impl ModelTransport {
             cassettes: cassettes.clone(),
             canonical,
             slot,
-            secrets: credentials(request.headers()),
+            credentials: credentials(request.headers()),
             warnings: self.inner.warnings.clone(),
         });
         let what = describe_request(&request);
@@ -466,7 +467,8 @@ struct Record {
     cassettes: Cassettes,
     canonical: CanonicalRequest,
     slot: Slot,
-    secrets: Vec<String>,
+    /// What the request authenticated with: redacted wherever it appears in the cassette.
+    credentials: Vec<crate::ApiKey>,
     warnings: WarningHandler,
 }
 
@@ -474,7 +476,7 @@ impl Record {
     fn write(self, answer: Answer) {
         if let Err((path, reason)) =
             self.cassettes
-                .record(&self.canonical, self.slot, answer, &self.secrets)
+                .record(&self.canonical, self.slot, answer, &self.credentials)
         {
             self.warnings.emit(Warning::CassetteNotWritten {
                 path: path.display().to_string(),

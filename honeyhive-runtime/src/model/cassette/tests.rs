@@ -181,8 +181,9 @@ fn credentials_never_reach_the_file() {
     );
     headers.insert("api-key", "azure-key-abcdefgh".parse().unwrap());
     headers.insert("content-type", "application/json".parse().unwrap());
-    let secrets = credentials(&headers);
-    assert_eq!(secrets, ["sk-live-1234567890", "azure-key-abcdefgh"]);
+    let found = credentials(&headers);
+    let exposed: Vec<&str> = found.iter().map(ApiKey::expose).collect();
+    assert_eq!(exposed, ["sk-live-1234567890", "azure-key-abcdefgh"]);
     let request = CanonicalRequest::new(
         "POST",
         "/v1/chat/completions",
@@ -190,7 +191,7 @@ fn credentials_never_reach_the_file() {
                "messages": [{"role": "user", "content": "my key is sk-live-1234567890"}]}),
     );
     let path = cache
-        .record(&request, FIRST, answer("echo sk-live-1234567890"), &secrets)
+        .record(&request, FIRST, answer("echo sk-live-1234567890"), &found)
         .unwrap()
         .unwrap();
     let text = std::fs::read_to_string(path).unwrap();

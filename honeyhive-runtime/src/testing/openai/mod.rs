@@ -52,6 +52,7 @@ use super::Fault;
 use super::fault::{FaultKind, FaultRoute, Faults};
 use super::record::{RecordedBody, RecordedRequest};
 use super::server_thread::{HandlerError, ServerThread};
+use crate::ApiKey;
 
 type Body = BoxBody<Bytes, HandlerError>;
 type ReplyFn = dyn Fn(&Value) -> String + Send + Sync;
@@ -98,7 +99,7 @@ impl OpenAiRoute {
 #[derive(Default)]
 #[must_use = "a builder does nothing until .start()"]
 pub struct OpenAiTestServerBuilder {
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
     reply: Option<Arc<ReplyFn>>,
     latency: Duration,
     event_interval: Duration,
@@ -108,7 +109,7 @@ impl OpenAiTestServerBuilder {
     /// Require `Authorization: Bearer <key>`; other requests get OpenAI's 401 (and are still
     /// recorded).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
+        self.api_key = Some(ApiKey::new(key));
         self
     }
 
@@ -268,7 +269,7 @@ impl fmt::Debug for OpenAiTestServer {
 }
 
 struct Shared {
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
     reply: Option<Arc<ReplyFn>>,
     latency: Duration,
     event_interval: Duration,
@@ -290,7 +291,7 @@ impl Shared {
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        bearer == Some(key.as_str())
+        bearer == Some(key.expose())
     }
 
     fn reply_to(&self, request: &ChatRequest<'_>) -> String {
