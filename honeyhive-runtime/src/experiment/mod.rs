@@ -4,7 +4,8 @@
 //! `#[experiment]` turns a test function into one of these; [`Experiment`] is the same
 //! engine for use anywhere else (a binary, a CI job, a notebook-like example).
 //!
-//! # The run (`experiment-flow.md`)
+//! # The run
+//! (Its HoneyHive calls and their bodies: `docs/honeyhive-api.md`.)
 //! 1. The dataset is loaded and every datapoint is checked against the function's input
 //!    type and every evaluator's ground truth type before anything is called.
 //! 2. A run is created on HoneyHive (`POST /v1/runs`), or `HH_RUN_ID` names one to join.

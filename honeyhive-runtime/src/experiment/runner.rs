@@ -21,7 +21,7 @@ use crate::dataset::validate::{check_inputs, read_as, type_error};
 use crate::export::pipeline::{Pipeline, RemoteApi};
 use crate::{Config, Environment, Error, Evaluator, Result, Warning};
 
-/// Source label of every experiment session (`honeyhive-api.md`).
+/// Source label of every experiment session (`docs/honeyhive-api.md`).
 const EVALUATION_SOURCE: &str = "evaluation";
 
 pub(crate) async fn run<I, O>(

@@ -1,5 +1,5 @@
-//! The fake HoneyHive backend: routing, the endpoints of `honeyhive-api.md`, and the state
-//! they keep (runs, sessions, event metrics, dataset fixtures).
+//! The fake HoneyHive backend: routing, the endpoints of `docs/honeyhive-api.md`, and the
+//! state they keep (runs, sessions, event metrics, dataset fixtures).
 
 use std::collections::HashMap;
 use std::fmt::Display;

@@ -1,11 +1,11 @@
 //! An in-process, HoneyHive-compatible HTTP server for integration tests.
 //!
-//! [`TestServer`] listens on `127.0.0.1` on a free port and speaks the subset of the HoneyHive
-//! API the toolkit uses (`honeyhive-api.md`): session start, event updates, OTLP trace export
-//! (protobuf and JSON), runs (with their results and comparisons, computed from the sessions
-//! and metrics it received) and hosted datasets. It records every request it receives, decodes
-//! exported spans into [`RecordedSpan`]s, and can inject faults ([`Fault`]) so retry and fallback
-//! paths are tested over real HTTP.
+//! [`TestServer`] listens on `127.0.0.1` on a free port and speaks the subset of the
+//! HoneyHive API the toolkit uses (`docs/honeyhive-api.md`): session start, event updates,
+//! OTLP trace export (protobuf and JSON), runs (with their results and comparisons,
+//! computed from the sessions and metrics it received) and hosted datasets. It records
+//! every request it receives, decodes exported spans into [`RecordedSpan`]s, and can inject
+//! faults ([`Fault`]) so retry and fallback paths are tested over real HTTP.
 //!
 //! The server runs on its own thread with its own Tokio runtime, so it behaves the same in plain
 //! `#[test]`s, current-thread `#[tokio::test]`s and multi-thread runtimes, and never depends on

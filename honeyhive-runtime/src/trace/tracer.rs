@@ -723,7 +723,8 @@ enum Which {
     Config,
 }
 
-/// Session metadata: the user's entries plus the evaluation ids (experiment-flow.md 3a).
+/// Session metadata: the user's entries plus the evaluation ids (`docs/honeyhive-api.md`,
+/// Endpoints).
 fn session_metadata(mut metadata: Map<String, Value>, ids: &EvaluationIds) -> Map<String, Value> {
     for (key, id) in [
         ("run_id", &ids.run_id),
