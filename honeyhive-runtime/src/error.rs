@@ -63,6 +63,14 @@ pub enum Error {
     )]
     FlushTimeout(Duration),
 
+    /// Strict mode (`HH_REQUIRE_UPLOAD=1`, [`ConfigBuilder::require_upload`](crate::ConfigBuilder::require_upload)):
+    /// HoneyHive did not receive everything; what it did not is kept on disk.
+    #[error(
+        "honeyhive upload: {0} (HH_REQUIRE_UPLOAD is set: telemetry that does not reach \
+         HoneyHive is an error)"
+    )]
+    NotDelivered(Box<crate::Undelivered>),
+
     /// The export pipeline was already shut down.
     #[error("honeyhive export: the pipeline is shut down; create a new tracer")]
     Shutdown,

@@ -33,6 +33,10 @@ pub enum Warning {
         /// The name to use instead.
         current: &'static str,
     },
+    /// HoneyHive could not be reached (or did not accept what it was sent) within the retry
+    /// budget: what was not delivered is kept on disk, and this says what, why and where.
+    /// One per run, or per flush for tracers outside runs.
+    NotDelivered(crate::Undelivered),
     /// A value could not be captured on a span (it failed to serialise).
     CaptureFailed {
         /// The attribute prefix of the value.
@@ -69,6 +73,7 @@ impl fmt::Display for Warning {
                 "{variable} is an old name, read only while {current} is not set: rename it \
                  to {current}"
             ),
+            Warning::NotDelivered(undelivered) => undelivered.fmt(f),
             Warning::CaptureFailed { key, reason } => {
                 write!(f, "could not capture `{key}` on its span: {reason}")
             }

@@ -299,10 +299,19 @@ async fn hh_run_id_joins_the_run_instead_of_creating_one() {
     let server = TestServer::builder()
         .api_key(crate::common::API_KEY)
         .start();
+    // The run to join exists: another shard created it.
+    let first = connected_experiment("joined", &server)
+        .dataset(Dataset::from_json(&dataset_json(1)).unwrap())
+        .quiet()
+        .run(pipeline)
+        .await
+        .unwrap();
+    let existing = first.run_id.clone();
+    server.clear();
     let config = honeyhive::Config::builder()
         .environment(honeyhive::Environment::from_pairs([(
             "HH_RUN_ID",
-            "existing-run",
+            existing.as_str(),
         )]))
         .api_key(crate::common::API_KEY)
         .project(crate::common::PROJECT)
@@ -317,7 +326,7 @@ async fn hh_run_id_joins_the_run_instead_of_creating_one() {
         .run(pipeline)
         .await
         .unwrap();
-    assert_eq!(report.run_id, "existing-run");
+    assert_eq!(report.run_id, existing);
     let runs: Vec<_> = server
         .requests()
         .into_iter()
@@ -328,14 +337,14 @@ async fn hh_run_id_joins_the_run_instead_of_creating_one() {
     assert_eq!(
         runs,
         [
-            (Method::PUT, "/v1/runs/existing-run".to_owned()),
-            (Method::GET, "/v1/runs/existing-run/result".to_owned()),
+            (Method::PUT, format!("/v1/runs/{existing}")),
+            (Method::GET, format!("/v1/runs/{existing}/result")),
         ]
     );
     assert!(
         server
             .sessions()
             .iter()
-            .all(|s| s["metadata"]["run_id"] == "existing-run")
+            .all(|s| s["metadata"]["run_id"] == existing.as_str())
     );
 }

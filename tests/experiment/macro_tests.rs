@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use honeyhive_runtime::testing::TestServer;
 
-use crate::common::{API_KEY, PROJECT, temp_dir};
+use crate::common::{API_KEY, PROJECT, temp_dir, unreachable_url};
 
 /// Runs one fixture of this binary; returns its output with stdout and stderr joined.
 fn run_fixture(name: &str, env: &[(&str, String)]) -> (Output, String) {
@@ -226,6 +226,50 @@ fn with_an_api_key_the_generated_test_reports_to_honeyhive() {
              for this API URL)",
             server.url()
         )),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The newcomer's case: an API key, and nothing listening at `HH_API_URL`. The generated
+/// test runs, scores and passes on its metrics within 30 s (the default retry budget), and
+/// the backend being down costs exactly one warning, naming the URL, what was not sent and
+/// the run's folder. With `HH_REQUIRE_UPLOAD=1` the same test fails, saying so.
+#[test]
+fn with_the_backend_down_the_generated_test_passes_on_its_metrics_with_one_warning() {
+    let url = unreachable_url();
+    let dir = temp_dir("fixture-unreachable");
+    let mut env = vec![
+        ("HH_API_KEY", API_KEY.to_owned()),
+        ("HH_PROJECT", PROJECT.to_owned()),
+        ("HH_API_URL", url.clone()),
+        ("HH_LOCAL_DIR", dir.display().to_string()),
+    ];
+    let started = std::time::Instant::now();
+    let (output, text) = run_fixture("passing", &env);
+    let took = started.elapsed();
+    assert!(output.status.success(), "{text}");
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("honeyhive: warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "exactly one warning: {text}");
+    let runs = dir.join("runs");
+    assert!(
+        warnings[0].contains(&format!("HoneyHive at {url}"))
+            && warnings[0].contains("the run's creation, 6 session starts")
+            && warnings[0].contains(&format!("the complete run is kept in {}", runs.display())),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(runs.read_dir().unwrap().count(), 1, "one run folder");
+
+    env.push(("HH_REQUIRE_UPLOAD", "1".to_owned()));
+    let (output, text) = run_fixture("passing", &env);
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("HH_REQUIRE_UPLOAD is set and HoneyHive did not receive the whole run"),
         "{text}"
     );
     std::fs::remove_dir_all(&dir).ok();

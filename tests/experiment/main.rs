@@ -17,3 +17,4 @@ mod macro_tests;
 mod stored_results;
 mod support;
 mod thresholds;
+mod unreachable;

@@ -26,12 +26,26 @@ pub fn fast_export() -> ExportSettings {
 
 /// A tracer connected to `server`, reading nothing from the process environment.
 pub fn connected(server: &TestServer) -> TracerBuilder {
+    connected_to(&server.url())
+}
+
+/// A tracer connected to the HoneyHive API at `url`, reading nothing from the process
+/// environment.
+pub fn connected_to(url: &str) -> TracerBuilder {
     HoneyHiveTracer::builder()
         .environment(Environment::empty())
         .api_key(API_KEY)
         .project(PROJECT)
-        .base_url(server.url())
+        .base_url(url)
         .export_settings(fast_export())
+}
+
+/// The URL of a port on 127.0.0.1 where nothing listens: every connection is refused.
+pub fn unreachable_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    url
 }
 
 /// Collects warnings for assertions.

@@ -1,22 +1,33 @@
 //! Backend faults: retried without loss, `Retry-After` honoured, a dead backend costs the
-//! user one warning and never a failed or hung call.
+//! user one warning and never a failed or hung call; what was not delivered is kept on
+//! disk.
 
 use std::time::{Duration, Instant};
 
+use honeyhive::local_store::{SessionRecord, read_sessions, read_spans};
 use honeyhive::opentelemetry::trace::Tracer;
-use honeyhive::{Error, Warning};
+use honeyhive::{Error, Undelivered, Warning};
 use honeyhive_runtime::testing::{Fault, Route, TestServer};
 
-use crate::common::{WAIT, Warnings, connected};
+use crate::common::{WAIT, Warnings, connected, temp_dir};
 
 /// A tracer of `server` whose warnings are collected.
 fn watched(server: &TestServer) -> (honeyhive::HoneyHiveTracer, Warnings) {
     let warnings = Warnings::default();
     let tracer = connected(server)
+        .local_dir(temp_dir("faults"))
         .on_warning(warnings.handler())
         .build()
         .unwrap();
     (tracer, warnings)
+}
+
+/// The one warning of `warnings`, which must say what was not delivered.
+fn not_delivered(warnings: &Warnings) -> Undelivered {
+    match warnings.all().as_slice() {
+        [Warning::NotDelivered(undelivered)] => undelivered.clone(),
+        other => panic!("expected one NotDelivered warning, got {other:?}"),
+    }
 }
 
 /// The status of every trace export the server saw, in order.
@@ -71,12 +82,12 @@ fn a_4xx_is_not_retried_and_is_reported_once() {
     make_spans(&tracer, 4);
     tracer.flush().unwrap();
     assert_eq!(server.requests_to("/opentelemetry/v1/traces").len(), 1);
-    let all = warnings.all();
-    assert_eq!(all.len(), 1, "{all:?}");
-    assert!(
-        matches!(&all[0], Warning::SpansDropped { count: 4, reason } if reason.contains("400")),
-        "{all:?}"
-    );
+    let kept = not_delivered(&warnings);
+    assert_eq!(kept.counts.spans, 4, "{kept}");
+    assert!(kept.reason.contains("400"), "{kept}");
+    // Rejected, not lost: the spans are on disk, as local mode writes them.
+    assert_eq!(read_spans(&kept.kept_in).unwrap().len(), 4);
+    assert_eq!(tracer.export_stats().kept_spans, 4);
 }
 
 #[test]
@@ -101,24 +112,41 @@ fn retry_after_is_honoured() {
 #[test]
 fn a_dead_backend_costs_one_warning_and_no_failure() {
     let server = TestServer::start();
-    let (tracer, warnings) = watched(&server);
-    drop(server); // the port is closed from now on: every export is refused
+    let url = server.url();
+    drop(server); // the port is closed from now on: every request is refused
+    let warnings = Warnings::default();
+    let dir = temp_dir("dead-backend");
+    let tracer = crate::common::connected_to(&url)
+        .local_dir(&dir)
+        .on_warning(warnings.handler())
+        .build()
+        .expect("a tracer starts whatever the backend does");
     let result = tracer.in_scope(|| {
         make_spans(&tracer, 25);
         "user work done"
     });
     assert_eq!(result, "user work done");
     tracer.flush().unwrap();
-    let all = warnings.all();
-    assert_eq!(all.len(), 1, "one warning, not one per span: {all:?}");
-    match &all[0] {
-        Warning::SpansDropped { count, reason } => {
-            assert_eq!(*count, 25);
-            assert!(reason.contains("attempt"), "{reason}");
-        }
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(tracer.export_stats().dropped_spans, 25);
+    let kept = not_delivered(&warnings);
+    assert_eq!(kept.url, url);
+    assert_eq!((kept.counts.session_starts, kept.counts.spans), (1, 25));
+    assert_eq!(kept.kept_in, dir);
+    let text = kept.to_string();
+    assert!(
+        text.contains(&url) && text.contains("1 session start and 25 spans"),
+        "{text}"
+    );
+    let stats = tracer.export_stats();
+    assert_eq!(
+        (stats.kept_spans, stats.dropped_spans, stats.exported_spans),
+        (25, 0, 0)
+    );
+    // Kept as local mode keeps them: the session start, then its spans.
+    assert_eq!(read_spans(&dir).unwrap().len(), 25);
+    assert!(matches!(
+        read_sessions(&dir).unwrap().as_slice(),
+        [SessionRecord::SessionStart { session, .. }] if session.session_id == tracer.session_id()
+    ));
 }
 
 #[test]
@@ -145,18 +173,33 @@ fn a_hanging_backend_does_not_hang_flush_past_its_timeout() {
 }
 
 #[test]
-fn session_start_is_retried_and_fails_loudly_when_impossible() {
+fn session_start_is_retried_and_kept_when_impossible() {
     let server = TestServer::start();
     server.inject(Route::SessionStart, Fault::status(502).times(2));
     let tracer = connected(&server).build().unwrap();
+    tracer.flush().unwrap();
     assert_eq!(server.sessions().len(), 1);
     assert_eq!(server.sessions()[0]["session_id"], tracer.session_id());
 
+    // Rejected: the tracer still starts; the session start and its spans are kept.
+    // (Another server: the tracers of one destination share the first one's warnings.)
+    let server = TestServer::start();
     server.inject(Route::SessionStart, Fault::status(401).times(1));
-    let err = connected(&server).build().unwrap_err().to_string();
+    let (tracer, warnings) = watched(&server);
+    make_spans(&tracer, 2);
+    tracer.flush().unwrap();
+    let kept = not_delivered(&warnings);
     assert!(
-        err.contains("/session/start") && err.contains("401"),
-        "{err}"
+        kept.reason.contains("/session/start") && kept.reason.contains("401"),
+        "{kept}"
+    );
+    assert_eq!((kept.counts.session_starts, kept.counts.spans), (1, 2));
+    assert!(
+        !server
+            .spans()
+            .iter()
+            .any(|s| s.str_attr("honeyhive.session_id") == Some(tracer.session_id())),
+        "no span of a session the backend does not have"
     );
 }
 
@@ -167,10 +210,12 @@ fn failed_session_updates_become_a_warning() {
     server.inject(Route::Events, Fault::status(404));
     tracer.enrich_session(honeyhive::Enrichment::new().metric("m", 1));
     tracer.flush().unwrap();
-    let all = warnings.all();
+    let kept = not_delivered(&warnings);
+    assert_eq!(kept.counts.event_updates, 1, "{kept}");
+    let kept = read_sessions(&kept.kept_in).unwrap();
     assert!(
-        matches!(all.as_slice(), [Warning::UpdateFailed { .. }]),
-        "{all:?}"
+        matches!(kept.as_slice(), [SessionRecord::EventUpdate { update, .. }] if update["metrics"]["m"] == 1),
+        "{kept:?}"
     );
 }
 

@@ -9,4 +9,5 @@ mod flush;
 mod local_mode;
 mod propagation;
 mod sdk_parity;
+mod unreachable;
 mod wire_format;

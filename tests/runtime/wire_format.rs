@@ -147,23 +147,32 @@ fn a_given_session_id_is_used_and_the_key_never_leaks() {
     }
 }
 
+/// The tracer starts at once under the client's session id; when the backend answers the
+/// session start with an id of its own, that id goes on the session's spans and updates
+/// (they are sent only after the answer).
 #[test]
-fn the_backends_session_id_wins_before_any_span() {
+fn the_backends_session_id_wins_before_any_span_is_sent() {
     let server = TestServer::builder().assign_session_ids().start();
     let tracer = connected(&server).build().unwrap();
-    let sent = server.sessions()[0]["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_ne!(
-        tracer.session_id(),
-        sent,
-        "the server answered with an id of its own"
-    );
+    assert!(uuid_v4(tracer.session_id()), "{}", tracer.session_id());
     tracer.in_scope(|| tracer.otel_tracer().unwrap().in_span("s", |_| {}));
+    tracer.enrich_session(honeyhive::Enrichment::new().metric("m", 1));
     tracer.flush().unwrap();
+    let sessions = server.sessions();
+    assert_eq!(sessions[0]["session_id"], tracer.session_id(), "sent: ours");
     let span = server.wait_for_spans(1, WAIT).remove(0);
-    assert_eq!(span.str_attr(attr::SESSION_ID), Some(tracer.session_id()));
+    let backend_id = span.str_attr(attr::SESSION_ID).unwrap().to_owned();
+    assert!(uuid_v4(&backend_id), "{backend_id}");
+    assert_ne!(
+        backend_id,
+        tracer.session_id(),
+        "the server answered with its own"
+    );
+    assert_eq!(
+        span.str_attr(attr::TRACELOOP_SESSION_ID),
+        Some(backend_id.as_str())
+    );
+    assert_eq!(server.event_updates()[0]["event_id"], backend_id.as_str());
 }
 
 fn uuid_v4(s: &str) -> bool {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::api::sessions::{EventUpdate, SessionStart};
 use crate::config::Audience;
-use crate::retry::{AttemptError, RetryPolicy, retry};
+use crate::retry::{AttemptError, Circuit, RetryPolicy, retry_through};
 use crate::trace::enrichment::Enrichment;
 use crate::{Config, Error, Result};
 
@@ -85,6 +85,8 @@ pub(crate) struct ApiClient {
     ingestion_auth: Option<HeaderValue>,
     /// Everything else: the project key only.
     project_auth: Option<HeaderValue>,
+    /// Whether the destination answers, shared with the other calls of its pipeline.
+    circuit: Option<Arc<Circuit>>,
 }
 
 impl ApiClient {
@@ -97,7 +99,19 @@ impl ApiClient {
             timeout: config.api_timeout,
             ingestion_auth: bearer(config, Audience::Ingestion)?,
             project_auth: bearer(config, Audience::Project)?,
+            circuit: None,
         })
+    }
+
+    /// This client, its calls going through `circuit` (see [`retry_through`]).
+    pub(crate) fn with_circuit(mut self, circuit: Arc<Circuit>) -> Self {
+        self.circuit = Some(circuit);
+        self
+    }
+
+    /// The API base URL.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// Sends a JSON request under the retry policy and returns the JSON answer
@@ -151,7 +165,7 @@ impl ApiClient {
                 source,
             })?;
         let url = format!("{}{}", self.base_url, path);
-        let result = retry(&self.retry, || {
+        let result = retry_through(&self.retry, self.circuit.as_deref(), || {
             let mut request = self
                 .http
                 .request(method.clone(), &url)

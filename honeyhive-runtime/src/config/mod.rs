@@ -101,6 +101,7 @@ pub struct Config {
     pub(crate) warnings: WarningHandler,
     pub(crate) prices: PriceTable,
     pub(crate) capture_content: bool,
+    pub(crate) require_upload: bool,
 }
 
 impl Config {
@@ -210,6 +211,12 @@ impl Config {
     pub fn captures_content(&self) -> bool {
         self.capture_content
     }
+
+    /// Strict mode (`HH_REQUIRE_UPLOAD`): telemetry HoneyHive did not receive is an error
+    /// (of `flush`, and of an experiment's check), not only a warning.
+    pub fn require_upload(&self) -> bool {
+        self.require_upload
+    }
 }
 
 /// Builds a [`Config`]. Its `Debug` shows no key: keys are held as [`ApiKey`] from the
@@ -246,6 +253,7 @@ pub struct ConfigBuilder {
     prices: Option<PriceTable>,
     extra_prices: Vec<(String, Price)>,
     capture_content: Option<bool>,
+    require_upload: Option<bool>,
 }
 
 impl ConfigBuilder {
@@ -370,6 +378,15 @@ impl ConfigBuilder {
     /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`; default true).
     pub fn capture_content(mut self, capture: bool) -> Self {
         self.capture_content = Some(capture);
+        self
+    }
+
+    /// Strict mode (`HH_REQUIRE_UPLOAD`, default off): what HoneyHive does not receive
+    /// within the retry budget is kept on disk as always, and is then also an error:
+    /// `flush` returns [`Error::NotDelivered`], and an experiment's check (so its test)
+    /// fails. Off, an unreachable backend costs one warning and nothing else.
+    pub fn require_upload(mut self, strict: bool) -> Self {
+        self.require_upload = Some(strict);
         self
     }
 
@@ -499,7 +516,15 @@ impl ConfigBuilder {
                 None => true,
             },
         };
+        let require_upload = match self.require_upload {
+            Some(strict) => strict,
+            None => match env.get("HH_REQUIRE_UPLOAD") {
+                Some(v) => parse_bool("HH_REQUIRE_UPLOAD", &v)?,
+                None => false,
+            },
+        };
         Ok(Config {
+            require_upload,
             keys,
             project,
             base_url,

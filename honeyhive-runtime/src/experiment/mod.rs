@@ -9,7 +9,11 @@
 //! 1. The dataset is loaded and every datapoint is checked against the function's input
 //!    type and every evaluator's ground truth type before anything is called.
 //! 2. A run is created on HoneyHive (`POST /v1/runs`), or `HH_RUN_ID` names one to join.
-//!    Without an API key the run is local: a local run id, and no network at all.
+//!    Without an API key the run is local: a local run id, and no network at all. The run
+//!    id is the client's, and nothing the backend does (down, slow, rejecting) stops or
+//!    fails the run: what it does not receive within the retry budget is kept in the run's
+//!    folder and reported in one warning ([`ExperimentReport::undelivered`]); only
+//!    `HH_REQUIRE_UPLOAD` makes that fail the check.
 //! 3. Datapoints run concurrently (up to `max_concurrency`), each with its own
 //!    [`HoneyHiveTracer`](crate::HoneyHiveTracer): its own session carrying the run, dataset
 //!    and datapoint ids. The function runs inside the datapoint's root span with the
@@ -405,8 +409,9 @@ where
     /// Problems that stop the run before it starts: a threshold that names no metric, the
     /// configuration, the dataset
     /// (missing, malformed, or datapoints that do not fit `I` or an evaluator's ground
-    /// truth), or creating the run on HoneyHive. Failures of datapoints and evaluators are
-    /// in the report, not errors.
+    /// truth; a hosted dataset that cannot be fetched). Failures of datapoints and
+    /// evaluators are in the report, not errors, and so is what HoneyHive did not receive
+    /// ([`ExperimentReport::undelivered`]).
     pub async fn run<F, Fut>(self, f: F) -> Result<ExperimentReport>
     where
         F: Fn(I) -> Fut + Send + Sync + 'static,

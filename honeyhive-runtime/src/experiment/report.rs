@@ -369,6 +369,13 @@ pub struct ExperimentReport {
     /// and `spans.jsonl`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_dir: Option<PathBuf>,
+    /// What HoneyHive did not receive within the retry budget (connected runs only), kept
+    /// in the run's folder instead; `None` when it received everything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undelivered: Option<crate::Undelivered>,
+    /// Strict mode (`HH_REQUIRE_UPLOAD`): [`check`](Self::check) fails when something was
+    /// not delivered.
+    pub require_upload: bool,
     /// How many datapoints (counting each repetition) ran.
     pub datapoint_count: usize,
     /// How many of them failed (their function erred, panicked or timed out).
@@ -406,6 +413,8 @@ impl ExperimentReport {
             duration_ms: 0.0,
             server_result: None,
             report_dir: None,
+            undelivered: None,
+            require_upload: false,
             datapoint_count: recorded.datapoint_count,
             failed_count: recorded.failed_count,
             failures: recorded.failures,
@@ -493,7 +502,8 @@ impl ExperimentReport {
     }
 
     /// `Ok` when every threshold holds, no evaluator left more datapoints unscored than
-    /// allowed, and no more datapoints failed than allowed; otherwise the reasons, each
+    /// allowed, and no more datapoints failed than allowed (and, in strict mode only,
+    /// HoneyHive received the whole run); otherwise the reasons, each
     /// naming the metric, the threshold and the measured value, the evaluator and how many
     /// datapoints it could not score, or the failed datapoints with their errors. Reads
     /// nothing back: the report's counts and its [`failure_sample`](Self::failure_sample)
@@ -541,6 +551,13 @@ impl ExperimentReport {
                 .map(|d| format!("{}: {}", d.label(), d.error.as_deref().unwrap_or_default()));
             reason.push_str(&bounded_list(lines, self.failed_count, 10, "\n    ", ""));
             reasons.push(reason);
+        }
+        // Off by default: the verdict is the metrics', whatever the backend did.
+        if let (true, Some(undelivered)) = (self.require_upload, &self.undelivered) {
+            reasons.push(format!(
+                "HH_REQUIRE_UPLOAD is set and HoneyHive did not receive the whole run: \
+                 {undelivered}"
+            ));
         }
         if reasons.is_empty() {
             Ok(())

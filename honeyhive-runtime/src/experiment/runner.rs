@@ -85,6 +85,9 @@ where
         false => Some(Pipeline::shared(&config)?),
     };
     let api = pipeline.as_ref().and_then(|p| p.remote_api());
+    // Connected, the run's requests go through the outbox: what HoneyHive does not receive
+    // is kept in the run's folder, and costs one warning at the end, never the run.
+    let outbox = pipeline.as_ref().and_then(|p| p.outbox().cloned());
 
     if let Some(name) = experiment
         .evaluators
@@ -105,10 +108,10 @@ where
 
     // Join the run named by HH_RUN_ID, or create one (locally: just an id).
     let function = experiment.name.clone();
-    let run_id = match (config.run_id.clone(), &api) {
+    let run_id = match (config.run_id.clone(), &outbox) {
         (Some(id), _) => id,
         (None, None) => uuid::Uuid::new_v4().to_string(),
-        (None, Some(api)) => {
+        (None, Some(outbox)) => {
             let datapoint_ids: Vec<String> = dataset
                 .datapoints()
                 .iter()
@@ -125,12 +128,12 @@ where
                 Some(git) => git.await.ok().flatten(),
                 None => None,
             });
-            api.call("creating the run", move |client| async move {
-                client.create_run(&body).await
-            })
-            .await?
+            outbox.create_run(body).await
         }
     };
+    if let Some(outbox) = &outbox {
+        outbox.claim_run(&run_id);
+    }
     let shared = Arc::new(Shared {
         name: experiment.name.clone(),
         config: config.clone(),
@@ -217,7 +220,8 @@ where
     let flusher = pipeline.clone();
     let timeout = config.export.flush_timeout;
     let flushed = tokio::task::spawn_blocking(move || match flusher {
-        Some(p) => p.flush(timeout),
+        // The run's own undelivered telemetry is reported below, once.
+        Some(p) => p.flush(timeout, false),
         None => Ok(()),
     })
     .await;
@@ -245,7 +249,7 @@ where
     report.connected = api.is_some();
     report.url = api.as_ref().map(|_| run_url(config.base_url(), &run_id));
     report.shard = shard.map(|s| s.to_string());
-    if let (Some(api), Some(session_ids)) = (&api, session_ids) {
+    if let (Some(api), Some(outbox), Some(session_ids)) = (&api, &outbox, session_ids) {
         let status = if report.run_failed() {
             RunStatus::Failed
         } else {
@@ -254,36 +258,34 @@ where
         let update = RunUpdate::new(
             experiment.name.clone(),
             status,
-            session_ids,
+            outbox.as_sent(session_ids),
             Some(dataset.id()),
         );
-        let id = run_id.clone();
-        let finished = api
-            .call("finishing the run", move |client| async move {
-                client.update_run(&id, &update).await
-            })
-            .await;
-        if let Err(e) = finished {
-            config.warnings().emit(Warning::UpdateFailed {
-                what: format!("finishing run {run_id}"),
-                reason: e.to_string(),
-            });
-        }
-        let id = run_id.clone();
-        let aggregate = experiment.aggregate_function;
-        let result = api
-            .call("fetching the run's results", move |client| async move {
-                client.run_result(&id, aggregate).await
-            })
-            .await;
-        match result {
-            Ok(result) => report.server_result = Some(result),
-            Err(e) => config.warnings().emit(Warning::UpdateFailed {
-                what: format!("fetching the results of run {run_id}"),
-                reason: e.to_string(),
-            }),
+        // The server's view of the run exists only when the run reached it.
+        if outbox.finish_run(&run_id, update).await {
+            let id = run_id.clone();
+            let aggregate = experiment.aggregate_function;
+            let result = api
+                .call("fetching the run's results", move |client| async move {
+                    client.run_result(&id, aggregate).await
+                })
+                .await;
+            match result {
+                Ok(result) => report.server_result = Some(result),
+                Err(e) => config.warnings().emit(Warning::UpdateFailed {
+                    what: format!("fetching the results of run {run_id}"),
+                    reason: e.to_string(),
+                }),
+            }
         }
     }
+    if let Some(undelivered) = outbox.as_ref().and_then(|o| o.release_run(&run_id)) {
+        config
+            .warnings()
+            .emit(Warning::NotDelivered(undelivered.clone()));
+        report.undelivered = Some(undelivered);
+    }
+    report.require_upload = config.require_upload;
     drop(pipeline);
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(writer) = writer {

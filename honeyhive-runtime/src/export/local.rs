@@ -37,7 +37,7 @@ impl SpanExporter for LocalExporter {
     }
 }
 
-fn record(span: SpanData) -> SpanRecord {
+pub(crate) fn record(span: SpanData) -> SpanRecord {
     let (status, status_message) = match span.status {
         Status::Unset => ("unset", None),
         Status::Ok => ("ok", None),

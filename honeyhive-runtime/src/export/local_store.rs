@@ -12,6 +12,8 @@
 //!   runs/<run id>/     one folder per run, whole and self-contained:
 //!     sessions.jsonl   its sessions (one per datapoint and repetition of an experiment)
 //!     spans.jsonl      its spans
+//!     run.jsonl        the run's creation and completion, when HoneyHive could not be
+//!                      reached (see below)
 //!     summary.json     an experiment's report: figures, thresholds, verdicts
 //!     datapoints.jsonl an experiment's results, one datapoint a line, in dataset order
 //!   tmp/               results an experiment spills while it runs, gone with its report
@@ -26,6 +28,17 @@
 //!
 //! Records are appended with one write each, so the lines of parallel test processes
 //! writing into one store never interleave.
+//!
+//! # What HoneyHive did not receive
+//! With an API key, sessions and spans go to HoneyHive. What could not be delivered there
+//! after the retry budget (a backend that is down, rate limits that outlast the budget, a
+//! rejected request) is kept here instead, in this same layout and as it would have been
+//! sent: a session start as its `POST /session/start` body, an event update as its
+//! `PUT /events` body, spans as span records, and a run's creation and completion as their
+//! `POST /v1/runs` and `PUT /v1/runs/{id}` bodies in the run's `run.jsonl`
+//! ([`RunRecord`]). Once a run's creation could not be delivered, the whole run is kept
+//! (its sessions, updates and spans are not sent without it), so its folder holds the
+//! complete run. A tracer outside any run keeps what it could not deliver at the top.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -44,6 +57,8 @@ use crate::{Error, Result};
 pub const SESSIONS_FILE: &str = "sessions.jsonl";
 /// File of span records in the local store.
 pub const SPANS_FILE: &str = "spans.jsonl";
+/// File of a run's creation and completion in its folder, when they were not delivered.
+pub const RUN_FILE: &str = "run.jsonl";
 /// The folder of the runs' folders in the local store (see [`run_dir`]).
 pub const RUNS_DIR: &str = "runs";
 /// Size past which `sessions.jsonl` or `spans.jsonl` at the top of the store is rotated
@@ -96,6 +111,29 @@ pub enum SessionRecord {
         recorded_at_ms: u64,
         /// The update, with `event_id`.
         update: Value,
+    },
+}
+
+/// One line of a run's `run.jsonl`: a request about the run that HoneyHive did not
+/// receive, its body as it would have been sent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunRecord {
+    /// The run's creation: the body of `POST /v1/runs`.
+    RunCreate {
+        /// Unix time in milliseconds.
+        recorded_at_ms: u64,
+        /// The body, with the run's id (`run_id`).
+        body: Value,
+    },
+    /// The run's completion: the body of `PUT /v1/runs/{run_id}`.
+    RunUpdate {
+        /// Unix time in milliseconds.
+        recorded_at_ms: u64,
+        /// The run.
+        run_id: String,
+        /// The body.
+        body: Value,
     },
 }
 
@@ -168,14 +206,23 @@ impl LocalStore {
             path: dir.to_owned(),
             source,
         })?;
-        Ok(LocalStore {
+        Ok(LocalStore::at(dir, max_shared_bytes))
+    }
+
+    /// The store at `dir`, its folders made with the first record written there.
+    pub(crate) fn lazy(dir: &Path) -> Self {
+        LocalStore::at(dir, MAX_SHARED_FILE_BYTES)
+    }
+
+    fn at(dir: &Path, max_shared_bytes: u64) -> Self {
+        LocalStore {
             inner: Arc::new(Store {
                 dir: dir.to_owned(),
                 max_shared_bytes,
                 rotation: Mutex::new(()),
                 run_files: Mutex::new(Vec::new()),
             }),
-        })
+        }
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -213,6 +260,12 @@ impl LocalStore {
             update,
         };
         self.append(run, SESSIONS_FILE, &lines([record])?)
+    }
+
+    /// Records a request about run `run_id` that HoneyHive did not receive, in the run's
+    /// `run.jsonl`.
+    pub(crate) fn append_run_record(&self, run_id: &str, record: &RunRecord) -> Result<()> {
+        self.append(Some(run_id), RUN_FILE, &lines([record])?)
     }
 
     /// Records spans, each in the folder of its run (`honeyhive_metadata.run_id`), in the
@@ -257,7 +310,16 @@ impl LocalStore {
             // Opened for each append: a file at the top may be rotated by another process,
             // and a handle kept open would go on writing into the rotated one.
             None => {
-                let mut file = open_append(&path).map_err(io)?;
+                let mut file = match open_append(&path) {
+                    // The store's folder is made when first needed (connected, the store
+                    // only keeps what HoneyHive did not receive: usually nothing).
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        fs::create_dir_all(&self.inner.dir).map_err(io)?;
+                        open_append(&path)
+                    }
+                    opened => opened,
+                }
+                .map_err(io)?;
                 file.write_all(text).map_err(io)?;
                 if file.metadata().map_err(io)?.len() > self.inner.max_shared_bytes {
                     self.rotate(&path).map_err(io)?;
@@ -429,6 +491,14 @@ pub fn read_spans(dir: &Path) -> Result<Vec<SpanRecord>> {
 /// [`read_spans`] for where a run's are).
 pub fn read_sessions(dir: &Path) -> Result<Vec<SessionRecord>> {
     read_records(dir, SESSIONS_FILE)
+}
+
+/// The run records of a run's folder `dir` (its creation and completion, when HoneyHive did
+/// not receive them), in the order written; none when there are none.
+pub fn read_run_records(dir: &Path) -> Result<Vec<RunRecord>> {
+    let mut out = Vec::new();
+    read_lines(&dir.join(RUN_FILE), &mut out)?;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub(crate) mod buffer_pool;
 mod local;
 pub mod local_store;
 mod otlp;
+pub(crate) mod outbox;
 pub(crate) mod pipeline;
 mod protobuf;
 pub(crate) mod queue;
@@ -22,8 +23,9 @@ use crate::trace::span_processor::BatchStamps;
 /// The exporter of a pipeline: one of the two destinations, or (benchmarks only) none.
 #[derive(Debug)]
 pub(crate) enum Exporter {
-    /// Boxed: the exporter holds its encoder, several times the size of the others.
-    Otlp(Box<OtlpExporter>),
+    /// OTLP/HTTP to HoneyHive, through the pipeline's outbox. Boxed: the exporter holds its
+    /// encoder, several times the size of the others.
+    HoneyHive(Box<outbox::HoneyHiveExporter>),
     Local(LocalExporter),
     /// Accepts every span and keeps none: the sink of
     /// `TracerBuilder::discard_spans` (feature `testing`), so benchmarks time the tracing
@@ -41,7 +43,7 @@ impl Exporter {
         stamps: &BatchStamps,
     ) -> OTelSdkResult {
         match self {
-            Exporter::Otlp(e) => e.export_spans(batch, stamps).await,
+            Exporter::HoneyHive(e) => e.export_spans(batch, stamps).await,
             Exporter::Local(e) => e.export(stamps.stamped_copy(batch)).await,
             Exporter::Discard => Ok(()),
         }
@@ -51,7 +53,7 @@ impl Exporter {
 impl SpanExporter for Exporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         match self {
-            Exporter::Otlp(e) => e.export(batch).await,
+            Exporter::HoneyHive(e) => e.export_spans(&batch, &BatchStamps::default()).await,
             Exporter::Local(e) => e.export(batch).await,
             Exporter::Discard => Ok(()),
         }

@@ -5,7 +5,7 @@
 //! policy as the REST calls, and the exact count of spans lost for the drop warning.
 
 use crate::OtlpProtocol;
-use crate::retry::{AttemptError, RetryPolicy, retry};
+use crate::retry::{AttemptError, Circuit, RetryPolicy, retry_through};
 use crate::trace::span_processor::BatchStamps;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -32,6 +32,8 @@ pub struct OtlpExporter {
     retry: RetryPolicy,
     resource: ResourceAttributesWithSchema,
     protobuf: RequestEncoder,
+    /// Whether the destination answers, shared with the REST calls of the pipeline.
+    circuit: Option<std::sync::Arc<Circuit>>,
 }
 
 impl OtlpExporter {
@@ -55,7 +57,14 @@ impl OtlpExporter {
             retry: config.export_settings().retry.clone(),
             protobuf: RequestEncoder::new(&resource.into()),
             resource: resource.into(),
+            circuit: None,
         })
+    }
+
+    /// This exporter, its requests going through `circuit` (see [`retry_through`]).
+    pub(crate) fn with_circuit(mut self, circuit: std::sync::Arc<Circuit>) -> Self {
+        self.circuit = Some(circuit);
+        self
     }
 
     fn encode(
@@ -94,7 +103,7 @@ impl OtlpExporter {
         stamps: &BatchStamps,
     ) -> OTelSdkResult {
         let (body, content_type) = self.encode(batch, stamps)?;
-        let result = retry(&self.retry, || {
+        let result = retry_through(&self.retry, self.circuit.as_deref(), || {
             let mut request = self
                 .http
                 .post(&self.endpoint)

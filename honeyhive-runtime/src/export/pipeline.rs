@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use opentelemetry::InstrumentationScope;
@@ -21,8 +21,10 @@ use crate::api::client::{ApiClient, http_client};
 use crate::api::sessions::SessionStart;
 use crate::config::Keys;
 use crate::export::local_store::LocalStore;
+use crate::export::outbox::{HoneyHiveExporter, Outbox};
 use crate::export::queue::{BatchProcessor, QueueHandle};
 use crate::export::{Exporter, LocalExporter, OtlpExporter};
+use crate::retry::Circuit;
 use crate::trace::enrichment::Enrichment;
 use crate::{Config, Error, ExportStats, OtlpProtocol, Result, Warning};
 
@@ -67,7 +69,8 @@ impl Destination {
 }
 
 enum Backend {
-    Remote(ApiClient),
+    /// HoneyHive: REST calls through the outbox, which keeps what it cannot deliver.
+    Remote(ApiClient, Arc<Outbox>),
     Local(LocalStore),
 }
 
@@ -107,7 +110,6 @@ pub(crate) struct Pipeline {
     scope: InstrumentationScope,
     queue: QueueHandle,
     backend: Backend,
-    updates: Arc<InFlight>,
 }
 
 fn registry() -> &'static Mutex<HashMap<Destination, Weak<Pipeline>>> {
@@ -157,9 +159,23 @@ impl Pipeline {
             ),
             true => {
                 let http = http_client(&config)?;
-                let exporter = OtlpExporter::new(http.clone(), &config, &resource)?;
-                let client = ApiClient::new(http, &config)?;
-                (Backend::Remote(client), Exporter::Otlp(Box::new(exporter)))
+                // Every call to the destination (spans and REST alike) learns from the
+                // others whether it answers: a backend that is down costs one retry
+                // budget, not one per call. Once down, a probe every max_backoff.
+                let circuit = Arc::new(Circuit::new(config.export.retry.probe_interval()));
+                let exporter = OtlpExporter::new(http.clone(), &config, &resource)?
+                    .with_circuit(circuit.clone());
+                let client = ApiClient::new(http, &config)?.with_circuit(circuit);
+                let outbox = Arc::new(Outbox::new(
+                    client.clone(),
+                    LocalStore::lazy(&config.local_dir),
+                    io.handle().clone(),
+                ));
+                let exporter = HoneyHiveExporter::new(exporter, outbox.clone());
+                (
+                    Backend::Remote(client, outbox),
+                    Exporter::HoneyHive(Box::new(exporter)),
+                )
             }
             false => {
                 let store = LocalStore::open(&config.local_dir)?;
@@ -195,7 +211,6 @@ impl Pipeline {
             scope,
             queue,
             backend,
-            updates: Arc::default(),
         })
     }
 
@@ -219,7 +234,15 @@ impl Pipeline {
     /// client (a run builds no second one), its calls run on the pipeline's runtime.
     pub(crate) fn remote_api(&self) -> Option<RemoteApi> {
         match &self.backend {
-            Backend::Remote(client) => Some(self.api(client)),
+            Backend::Remote(client, _) => Some(self.api(client)),
+            Backend::Local(_) => None,
+        }
+    }
+
+    /// The outbox of the destination, when it is HoneyHive.
+    pub(crate) fn outbox(&self) -> Option<&Arc<Outbox>> {
+        match &self.backend {
+            Backend::Remote(_, outbox) => Some(outbox),
             Backend::Local(_) => None,
         }
     }
@@ -231,21 +254,17 @@ impl Pipeline {
         }
     }
 
-    pub(crate) async fn start_session(&self, session: SessionStart) -> Result<String> {
+    /// Starts `session`: in the local store at once, or on HoneyHive in the background
+    /// (its spans and updates wait for it there; see [`Outbox`]). Connected, it never fails
+    /// and never waits for the backend.
+    pub(crate) fn start_session(&self, session: SessionStart) -> Result<()> {
         match &self.backend {
-            Backend::Remote(client) => {
-                self.api(client)
-                    .call("session start", move |client| async move {
-                        client.start_session(&session).await
-                    })
-                    .await
+            Backend::Remote(_, outbox) => {
+                outbox.start_session(session);
+                Ok(())
             }
-            Backend::Local(store) => store.start_session(&session).map(|()| session.session_id),
+            Backend::Local(store) => store.start_session(&session),
         }
-    }
-
-    pub(crate) fn start_session_blocking(&self, session: SessionStart) -> Result<String> {
-        futures_executor::block_on(self.start_session(session))
     }
 
     /// Sends an event update in the background; [`flush`](Self::flush) waits for it. `run`
@@ -264,37 +283,60 @@ impl Pipeline {
                     warn(e.to_string());
                 }
             }
-            Backend::Remote(client) => {
-                let client = client.clone();
-                let warnings = self.config.warnings.clone();
-                let ticket = self.updates.start();
-                self.io_handle.spawn(async move {
-                    if let Err(e) = client.update_event(&event_id, &enrichment).await {
-                        let what = format!("update of event {event_id}");
-                        warnings.emit(Warning::UpdateFailed {
-                            what,
-                            reason: e.to_string(),
-                        });
-                    }
-                    drop(ticket);
-                });
+            Backend::Remote(_, outbox) => {
+                outbox.update_event(event_id, enrichment, run.map(str::to_owned));
             }
         }
     }
 
-    pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
+    /// Exports everything recorded so far and waits for it (sent, or kept on disk), up to
+    /// `timeout`; then reports what was kept since the last report, outside the runs an
+    /// experiment reports itself: one warning each, or with `require_upload` the error.
+    pub(crate) fn flush(&self, timeout: Duration, require_upload: bool) -> Result<()> {
         let deadline = Instant::now() + timeout;
-        // The spans go out while the session updates finish: no update makes a span, so
-        // neither needs to wait for the other.
+        // The spans go out while the session starts and updates settle (the spans of a
+        // session wait for its start in the exporter, not here).
         let spans = self.queue.start_flush();
-        if !self.updates.wait_idle(deadline) {
+        if let Some(outbox) = self.outbox()
+            && !outbox.wait_idle(deadline)
+        {
             return Err(Error::FlushTimeout(timeout));
         }
-        spans.wait(deadline.saturating_duration_since(Instant::now()))
+        spans.wait(deadline.saturating_duration_since(Instant::now()))?;
+        self.report_undelivered(require_upload)
+    }
+
+    /// One warning (or with `require_upload` the error) per run, outside the runs an
+    /// experiment reports itself, for what was kept since the last report.
+    fn report_undelivered(&self, require_upload: bool) -> Result<()> {
+        let Some(outbox) = self.outbox() else {
+            return Ok(());
+        };
+        let mut kept = outbox.take_unclaimed().into_iter();
+        if require_upload && let Some(first) = kept.next() {
+            for other in kept {
+                self.config.warnings.emit(Warning::NotDelivered(other));
+            }
+            return Err(Error::NotDelivered(Box::new(first)));
+        }
+        for undelivered in kept {
+            self.config
+                .warnings
+                .emit(Warning::NotDelivered(undelivered));
+        }
+        Ok(())
     }
 
     pub(crate) fn stats(&self) -> ExportStats {
-        self.queue.stats()
+        let mut stats = self.queue.stats();
+        // The export task counts what it handed the destination; what the destination
+        // kept on disk instead was not exported.
+        if let Some(outbox) = self.outbox() {
+            let kept = outbox.kept_spans();
+            stats.exported_spans = stats.exported_spans.saturating_sub(kept);
+            stats.kept_spans = kept;
+        }
+        stats
     }
 }
 
@@ -303,8 +345,19 @@ impl Drop for Pipeline {
         let provider = self.provider.clone();
         let io = self.io.take();
         let timeout = self.config.export.flush_timeout;
+        let outbox = self.outbox().cloned();
+        let warnings = self.config.warnings.clone();
         let finish = move || {
+            let deadline = Instant::now() + timeout;
             let _ = provider.shutdown_with_timeout(timeout);
+            // Session starts and updates still under way are sent or kept before the
+            // runtime they run on goes; what was kept is reported.
+            if let Some(outbox) = outbox {
+                outbox.wait_idle(deadline);
+                for undelivered in outbox.take_unclaimed() {
+                    warnings.emit(Warning::NotDelivered(undelivered));
+                }
+            }
             if let Some(io) = io {
                 io.shutdown_background();
             }
@@ -317,48 +370,6 @@ impl Drop for Pipeline {
                 .spawn(finish);
         } else {
             finish();
-        }
-    }
-}
-
-/// Background REST updates not yet finished.
-#[derive(Default)]
-struct InFlight {
-    count: Mutex<usize>,
-    idle: Condvar,
-}
-
-struct Ticket(Arc<InFlight>);
-
-impl InFlight {
-    fn start(self: &Arc<Self>) -> Ticket {
-        *self.count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        Ticket(self.clone())
-    }
-
-    fn wait_idle(&self, deadline: Instant) -> bool {
-        let mut count = self.count.lock().unwrap_or_else(|p| p.into_inner());
-        while *count > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            count = self
-                .idle
-                .wait_timeout(count, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        true
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut count = self.0.count.lock().unwrap_or_else(|p| p.into_inner());
-        *count -= 1;
-        if *count == 0 {
-            self.0.idle.notify_all();
         }
     }
 }

@@ -30,8 +30,13 @@ const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 pub struct ExportStats {
     /// Spans accepted by the destination.
     pub exported_spans: u64,
-    /// Spans lost: full queue, or export failed after every retry.
+    /// Spans lost: full queue, or export failed after every retry (and could not be kept
+    /// on disk).
     pub dropped_spans: u64,
+    /// Spans HoneyHive did not receive within the retry budget (or whose session start it
+    /// did not), kept on disk for a later upload instead (see
+    /// [`local_store`](crate::local_store)).
+    pub kept_spans: u64,
 }
 
 enum Control {
@@ -107,6 +112,7 @@ impl Shared {
         ExportStats {
             exported_spans: self.exported.load(Ordering::Relaxed),
             dropped_spans: self.dropped.load(Ordering::Relaxed),
+            kept_spans: 0,
         }
     }
 }

@@ -355,6 +355,7 @@ impl ModelTransport {
                             .to_owned(),
                         retryable: false,
                         retry_after: None,
+                        answered: false,
                     });
                 };
                 let response = http

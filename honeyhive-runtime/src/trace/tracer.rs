@@ -247,18 +247,30 @@ impl HoneyHiveTracer {
         }
     }
 
-    /// Exports everything recorded so far (spans and session updates) and waits for it,
-    /// up to the configured flush timeout. Works from sync code and from inside any tokio
-    /// runtime (it blocks the calling thread; in async code prefer
+    /// Exports everything recorded so far (session starts, spans and session updates) and
+    /// waits for it, up to the configured flush timeout. Works from sync code and from
+    /// inside any tokio runtime (it blocks the calling thread; in async code prefer
     /// [`flush_async`](Self::flush_async)).
+    ///
+    /// What HoneyHive did not receive within the retry budget is kept on disk (see
+    /// [`local_store`](crate::local_store)) and reported in one
+    /// [`Warning::NotDelivered`](crate::Warning::NotDelivered), not as an error.
+    ///
+    /// # Errors
+    /// [`Error::FlushTimeout`] when the export is not done in time (it goes on in the
+    /// background); in strict mode ([`ConfigBuilder::require_upload`]),
+    /// [`Error::NotDelivered`] when something was kept instead of delivered.
     pub fn flush(&self) -> Result<()> {
         self.flush_with_timeout(self.inner.config.export.flush_timeout)
     }
 
     /// [`flush`](Self::flush) with an explicit timeout.
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush).
     pub fn flush_with_timeout(&self, timeout: std::time::Duration) -> Result<()> {
         match &self.inner.pipeline {
-            Some(p) => p.flush(timeout),
+            Some(p) => p.flush(timeout, self.inner.config.require_upload),
             None => Ok(()),
         }
     }
@@ -393,6 +405,8 @@ impl TracerBuilder {
         capture_content(bool),
         /// The price table model calls are costed with.
         prices(crate::model::PriceTable),
+        /// Strict mode (`HH_REQUIRE_UPLOAD`; see [`ConfigBuilder::require_upload`]).
+        require_upload(bool),
     }
 
     /// Prices `model` at `price` (over the built-in table and `HH_PRICES`).
@@ -493,24 +507,28 @@ impl TracerBuilder {
         }
     }
 
-    /// Builds the tracer and starts its session, blocking until the session exists (the
-    /// HTTP call runs on the pipeline's own runtime, so this works inside async code too;
-    /// there, prefer [`start`](Self::start)).
+    /// Builds the tracer and starts its session. Connected, the session start goes to
+    /// HoneyHive in the background (its spans and updates follow it there), so this never
+    /// waits for the backend nor fails because of it: the session id is the client's UUID
+    /// from the start. Only a configuration error is an error.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (and the other configuration errors) for a configuration that
+    /// cannot work; in local mode, [`Error::LocalStore`] when the store cannot be written.
     pub fn build(self) -> Result<HoneyHiveTracer> {
         let mut prepared = self.prepare()?;
         if let (Some(p), Some(start)) = (&prepared.pipeline, prepared.start.take()) {
-            prepared.session_id = p.start_session_blocking(start)?;
+            p.start_session(start)?;
         }
         Ok(prepared.assemble())
     }
 
-    /// Builds the tracer and starts its session without blocking.
+    /// [`build`](Self::build), for async code: it never waits either.
+    ///
+    /// # Errors
+    /// As [`build`](Self::build).
     pub async fn start(self) -> Result<HoneyHiveTracer> {
-        let mut prepared = self.prepare()?;
-        if let (Some(p), Some(start)) = (&prepared.pipeline, prepared.start.take()) {
-            prepared.session_id = p.start_session(start).await?;
-        }
-        Ok(prepared.assemble())
+        self.build()
     }
 
     fn prepare(mut self) -> Result<Prepared> {
@@ -557,8 +575,7 @@ impl TracerBuilder {
     }
 }
 
-/// A tracer whose session is about to start: the backend's session id, when it differs
-/// from ours, wins before any span of the session exists.
+/// A tracer whose session is about to start.
 struct Prepared {
     config: Config,
     pipeline: Option<Arc<Pipeline>>,

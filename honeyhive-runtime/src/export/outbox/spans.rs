@@ -1,0 +1,128 @@
+//! The spans' side of the outbox: the HoneyHive destination sends a batch's spans only
+//! once their sessions' starts are settled, keeps the spans of sessions whose start was
+//! kept, and keeps a batch it could not deliver within the retry budget.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use opentelemetry::{KeyValue, Value as Otel};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::SpanData;
+
+use super::{Outbox, Verdict};
+use crate::attributes;
+use crate::export::OtlpExporter;
+use crate::export::local::record;
+use crate::trace::span_processor::BatchStamps;
+
+/// OTLP/HTTP to HoneyHive through the outbox: what the pipeline's export task hands its
+/// batches to when an API key is set.
+#[derive(Debug)]
+pub(crate) struct HoneyHiveExporter {
+    otlp: OtlpExporter,
+    outbox: Arc<Outbox>,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("url", &self.client.base_url())
+            .field("kept_in", &self.store.dir())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HoneyHiveExporter {
+    pub(crate) fn new(otlp: OtlpExporter, outbox: Arc<Outbox>) -> Self {
+        HoneyHiveExporter { otlp, outbox }
+    }
+
+    /// Exports `batch` (with the `stamps` its spans still need): each span once its
+    /// session's start is settled, under the session id the backend knows; the spans of
+    /// sessions whose start was kept, and a batch the backend did not accept within the
+    /// retry budget, are kept on disk. `Err` only when spans could not be kept either.
+    pub(crate) async fn export_spans(
+        &self,
+        batch: &[SpanData],
+        stamps: &BatchStamps,
+    ) -> OTelSdkResult {
+        // The verdict of each session of the batch (a batch holds a few sessions' spans,
+        // so a list beats a map), and each span's session in it.
+        let mut verdicts: Vec<(String, Verdict)> = Vec::new();
+        let mut of_span = Vec::with_capacity(batch.len());
+        for (i, span) in batch.iter().enumerate() {
+            let session = session_of(span).or_else(|| {
+                stamps
+                    .of(i)
+                    .map(|stamp| Cow::Borrowed(stamp.session_id.as_str()))
+            });
+            let Some(session) = session else {
+                of_span.push(None);
+                continue;
+            };
+            let at = match verdicts.iter().position(|(s, _)| *s == *session) {
+                Some(at) => at,
+                None => {
+                    let verdict = self.outbox.verdict(&session).await;
+                    verdicts.push((session.into_owned(), verdict));
+                    verdicts.len() - 1
+                }
+            };
+            of_span.push(Some(at));
+        }
+        let verdict = |i: usize| of_span[i].map(|at: usize| &verdicts[at].1);
+        let plain =
+            (0..batch.len()).all(|i| matches!(verdict(i), None | Some(Verdict::Send(None))));
+        if plain {
+            // The usual case: the whole batch goes as it is.
+            if let Err(e) = self.otlp.export_spans(batch, stamps).await {
+                self.keep(stamps.stamped_copy(batch), e.to_string());
+            }
+            return Ok(());
+        }
+        let mut send = Vec::new();
+        let mut keep = Vec::new();
+        for (i, mut span) in stamps.stamped_copy(batch).into_iter().enumerate() {
+            match verdict(i) {
+                Some(Verdict::Keep) => keep.push(span),
+                Some(Verdict::Send(Some(backend_id))) => {
+                    rename_session(&mut span, backend_id);
+                    send.push(span);
+                }
+                _ => send.push(span),
+            }
+        }
+        self.outbox
+            .keep_spans(keep.into_iter().map(record).collect(), None);
+        if !send.is_empty() {
+            let copy = send.clone();
+            if let Err(e) = opentelemetry_sdk::trace::SpanExporter::export(&self.otlp, send).await {
+                self.keep(copy, e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    fn keep(&self, spans: Vec<SpanData>, reason: String) {
+        self.outbox
+            .keep_spans(spans.into_iter().map(record).collect(), Some(reason));
+    }
+}
+
+/// The session id a span carries, if it carries one.
+fn session_of(span: &SpanData) -> Option<Cow<'_, str>> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == attributes::SESSION_ID)
+        .map(|kv| kv.value.as_str())
+}
+
+/// Puts `backend_id` where the span names its session.
+fn rename_session(span: &mut SpanData, backend_id: &str) {
+    for kv in &mut span.attributes {
+        let key = kv.key.as_str();
+        if key == attributes::SESSION_ID || key == attributes::TRACELOOP_SESSION_ID {
+            *kv = KeyValue::new(kv.key.clone(), Otel::from(backend_id.to_owned()));
+        }
+    }
+}
