@@ -10,7 +10,7 @@ pub use honeyhive_runtime::{
     ApiKey, CLIENT_VERSION, Config, ConfigBuilder, DEFAULT_API_TIMEOUT, DEFAULT_API_URL,
     Enrichment, Environment, Error, EvaluationIds, ExportSettings, ExportStats,
     HoneyHiveSpanProcessor, HoneyHiveTracer, JsonValue, KeyKind, KeyProblem, MalformedKey,
-    OtlpProtocol, Result, RetryPolicy, SessionStart, TracerBuilder, Undelivered, UndeliveredCounts,
+    OtlpProtocol, RequestCounts, Result, RetryPolicy, SessionStart, TracerBuilder, Undelivered,
     Warning, WarningHandler, enrich_session, enrich_span, spawn, spawn_blocking, thread,
 };
 /// The experiment API's dataset types (also at `honeyhive::dataset::`).

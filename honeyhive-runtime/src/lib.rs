@@ -47,7 +47,7 @@ pub use evaluator::{
     IntoScore, Params, Score, ScoreValue,
 };
 pub use export::local_store;
-pub use export::outbox::{Undelivered, UndeliveredCounts};
+pub use export::outbox::{RequestCounts, Undelivered};
 pub use export::queue::ExportStats;
 pub use retry::RetryPolicy;
 /// JSON values as datasets, ground truth and reports hold them.

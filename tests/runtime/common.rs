@@ -41,11 +41,20 @@ pub fn connected_to(url: &str) -> TracerBuilder {
 }
 
 /// The URL of a port on 127.0.0.1 where nothing listens: every connection is refused.
+/// A different one at each call (tracers of one URL share a pipeline). Below 1024: a port
+/// released by a test could be handed to another test's server, one of these never is
+/// (servers take ephemeral ports).
 pub fn unreachable_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    url
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = 600 + (u32::from(n) + std::process::id()) % 400;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port as u16));
+        let refused = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err();
+        if refused {
+            return format!("http://{addr}");
+        }
+    }
 }
 
 /// Collects warnings for assertions.

@@ -46,14 +46,15 @@ use crate::{Error, Result};
 ///
 /// ```
 /// use std::path::PathBuf;
-/// use honeyhive::{Undelivered, UndeliveredCounts};
+/// use honeyhive::{Undelivered, RequestCounts};
 ///
 /// let kept = Undelivered {
 ///     url: "https://api.honeyhive.ai".into(),
 ///     run_id: Some("run-1".into()),
-///     counts: UndeliveredCounts { run_creations: 1, session_starts: 3, spans: 12, ..Default::default() },
+///     counts: RequestCounts { run_creations: 1, session_starts: 3, spans: 12, ..Default::default() },
 ///     reason: "connection refused".into(),
 ///     kept_in: PathBuf::from("target/honeyhive/runs/run-1"),
+///     lost: 0,
 ///     keep_error: None,
 /// };
 /// assert_eq!(
@@ -70,18 +71,21 @@ pub struct Undelivered {
     /// The run it belongs to, if any.
     pub run_id: Option<String>,
     /// What was not delivered.
-    pub counts: UndeliveredCounts,
+    pub counts: RequestCounts,
     /// Why: the last failure.
     pub reason: String,
     /// Where it is kept: the run's folder, or the local store for tracers outside runs.
     pub kept_in: PathBuf,
-    /// Set when some of it could not be written to disk either (it is lost): why.
+    /// How many of them could not be written to disk either (they are lost), and why.
+    pub lost: u64,
+    /// Why some could not be kept, when `lost` is not 0.
     pub keep_error: Option<String>,
 }
 
-/// How many requests of each kind HoneyHive did not receive (see [`Undelivered`]).
+/// How many requests (and spans) of each kind, e.g. what HoneyHive did not receive
+/// ([`Undelivered`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct UndeliveredCounts {
+pub struct RequestCounts {
     /// Run creations (`POST /v1/runs`).
     pub run_creations: u64,
     /// Session starts (`POST /session/start`).
@@ -92,17 +96,34 @@ pub struct UndeliveredCounts {
     pub spans: u64,
     /// Run completions (`PUT /v1/runs/{id}`).
     pub run_finishes: u64,
-    /// Items that could not be kept on disk either.
-    pub lost: u64,
 }
 
-impl UndeliveredCounts {
-    fn is_empty(&self) -> bool {
-        *self == UndeliveredCounts::default()
+impl RequestCounts {
+    /// Whether every count is 0.
+    pub fn is_empty(&self) -> bool {
+        *self == RequestCounts::default()
+    }
+
+    /// The total of every count (spans one each).
+    pub fn total(&self) -> u64 {
+        self.run_creations
+            + self.session_starts
+            + self.event_updates
+            + self.spans
+            + self.run_finishes
+    }
+
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &RequestCounts) {
+        self.run_creations += other.run_creations;
+        self.session_starts += other.session_starts;
+        self.event_updates += other.event_updates;
+        self.spans += other.spans;
+        self.run_finishes += other.run_finishes;
     }
 }
 
-impl fmt::Display for UndeliveredCounts {
+impl fmt::Display for RequestCounts {
     /// `the run's creation, 3 session starts, 3 session updates, 15 spans and the run's
     /// completion`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -154,11 +175,7 @@ impl fmt::Display for Undelivered {
             false => write!(f, "kept in {}", self.kept_in.display())?,
         }
         if let Some(error) = &self.keep_error {
-            write!(
-                f,
-                "; {} could not be kept either: {error}",
-                self.counts.lost
-            )?;
+            write!(f, "; {} could not be kept either: {error}", self.lost)?;
         }
         Ok(())
     }
@@ -208,8 +225,9 @@ pub(crate) enum Verdict {
 
 #[derive(Default)]
 struct Tally {
-    counts: UndeliveredCounts,
+    counts: RequestCounts,
     reason: Option<String>,
+    lost: u64,
     keep_error: Option<String>,
 }
 
@@ -434,7 +452,7 @@ impl Outbox {
     }
 
     fn report(&self, run: Option<String>, tally: Tally) -> Option<Undelivered> {
-        if tally.counts.is_empty() {
+        if tally.counts.is_empty() && tally.lost == 0 {
             return None;
         }
         let kept_in = match &run {
@@ -447,6 +465,7 @@ impl Outbox {
             counts: tally.counts,
             reason: tally.reason.unwrap_or_else(|| "not delivered".into()),
             kept_in,
+            lost: tally.lost,
             keep_error: tally.keep_error,
         })
     }
@@ -477,7 +496,7 @@ impl Outbox {
             tally.reason = Some(reason);
         }
         if let Err(e) = kept {
-            tally.counts.lost += many;
+            tally.lost += many;
             tally.keep_error = Some(e.to_string());
         }
     }
