@@ -20,16 +20,18 @@
 //! the summary adds `cost_usd`, `input_tokens`, `output_tokens` and `model_latency_ms`, and
 //! `threshold(cost_usd <= ..)` fails the run when it costs too much.
 
+// The quickstart's pipeline, for its questions and retrieval.
 #[path = "rag/pipeline.rs"]
 mod pipeline;
+#[path = "qa/pipeline.rs"]
+#[allow(dead_code)]
+mod qa;
 
-use honeyhive::evaluators;
-use honeyhive::experiment::{Comparison, Experiment};
 use honeyhive::integrations::openai::async_openai::config::OpenAIConfig;
 use honeyhive::model::{CacheMode, CacheMode::Replay, Cassettes};
 use honeyhive_runtime::testing::openai::OpenAiTestServer;
 
-use pipeline::{Answer, Question, Rag, answer, correct};
+use pipeline::{Question, Rag, answer, experiment};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -56,14 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         describe(mode, base_url.as_deref(), stand_in.is_some())
     );
 
-    let report = Experiment::<Question, Answer>::new("model_calls")
-        .dataset_file(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/examples/data/qa.jsonl"
-        ))
-        .evaluators(evaluators![correct])
-        .threshold("correct", Comparison::AtLeast, 0.6)
-        .threshold("cost_usd", Comparison::AtMost, 0.01)
+    let report = experiment()
         .max_concurrency(4)
         .try_run(move |question: Question| {
             let rag = rag.clone();

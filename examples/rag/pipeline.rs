@@ -1,5 +1,6 @@
-//! The pipeline of `examples/model_calls.rs`: a small retrieval-augmented answer through
-//! `async-openai`, one plain and one streamed chat completion, each a model span under the
+//! The pipeline of `examples/model_calls.rs`: the quickstart's retrieval
+//! (`examples/qa/pipeline.rs`, which the including file declares as `qa`), then one plain
+//! and one streamed chat completion through `async-openai`, each a model span under the
 //! `#[trace]` step that makes it. Shared with the test that replays it from the committed
 //! cassettes (`tests/model_calls/example.rs`).
 
@@ -10,8 +11,9 @@ use async_openai::types::chat::{
     ChatCompletionStreamOptions, CreateChatCompletionRequestArgs,
 };
 use futures_util::StreamExt as _;
+use honeyhive::experiment::{Comparison, Experiment};
 use honeyhive::integrations::openai::async_openai;
-use honeyhive::{Score, evaluator, trace};
+use honeyhive::{Score, evaluator, evaluators, trace};
 use serde::{Deserialize, Serialize};
 
 /// The model client (built through the integration) and the model's name.
@@ -21,11 +23,8 @@ pub struct Rag {
     pub model: String,
 }
 
-/// A datapoint's `inputs`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Question {
-    pub question: String,
-}
+/// The quickstart's questions (`examples/data/qa.jsonl`) and retrieval.
+pub use super::qa::{Expected, Question, retrieve};
 
 /// What the pipeline answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,34 +32,6 @@ pub struct Answer {
     pub answer: String,
     pub follow_up: String,
     pub sources: Vec<String>,
-}
-
-/// A datapoint's `ground_truth`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Expected {
-    pub answer: String,
-}
-
-const KNOWLEDGE: &[(&str, &str)] = &[
-    ("capital france", "Paris is the capital of France."),
-    ("hamlet wrote", "Hamlet was written by William Shakespeare."),
-    (
-        "boiling water",
-        "Water boils at 100 degrees Celsius at sea level.",
-    ),
-    ("red planet", "Mars is called the Red Planet."),
-    ("ocean", "The Pacific is the largest ocean on Earth."),
-];
-
-/// Retrieval: the documents sharing a keyword with the question.
-#[trace]
-pub fn retrieve(question: &str) -> Vec<String> {
-    let question = question.to_lowercase();
-    KNOWLEDGE
-        .iter()
-        .filter(|(keys, _)| keys.split(' ').any(|k| question.contains(k)))
-        .map(|(_, doc)| (*doc).to_owned())
-        .collect()
 }
 
 /// The answer, from the retrieved documents: one chat completion.
@@ -134,6 +105,19 @@ pub async fn answer(rag: &Rag, question: Question) -> Result<Answer, OpenAIError
         follow_up,
         sources,
     })
+}
+
+/// The example's experiment: the quickstart's questions scored by [`correct`], with a cost
+/// budget per datapoint.
+pub fn experiment() -> Experiment<Question, Answer> {
+    Experiment::new("model_calls")
+        .dataset_file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/data/qa.jsonl"
+        ))
+        .evaluators(evaluators![correct])
+        .threshold("correct", Comparison::AtLeast, 0.6)
+        .threshold("cost_usd", Comparison::AtMost, 0.01)
 }
 
 /// 1 when the answer contains the expected one.

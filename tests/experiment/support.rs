@@ -4,23 +4,12 @@
 use std::collections::BTreeMap;
 
 use honeyhive::experiment::{Experiment, ExperimentReport};
-use honeyhive::{Config, Environment, Score, evaluator, trace};
+use honeyhive::{Environment, Score, evaluator, trace};
 use honeyhive_runtime::testing::{RecordedSpan, TestServer};
 use serde::{Deserialize, Serialize};
 
-use crate::common::{API_KEY, PROJECT, fast_export};
-
 /// A configuration connected to `server`, reading nothing from the process environment.
-pub fn connected(server: &TestServer) -> Config {
-    Config::builder()
-        .environment(Environment::empty())
-        .api_key(API_KEY)
-        .project(PROJECT)
-        .base_url(server.url())
-        .export_settings(fast_export())
-        .build()
-        .unwrap()
-}
+pub use crate::common::connected_config as connected;
 
 /// An experiment connected to `server`, reading nothing from the process environment.
 pub fn connected_experiment(name: &str, server: &TestServer) -> Experiment<Question, Answer> {

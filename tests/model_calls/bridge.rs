@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument::WithSubscriber as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
-use crate::common::{API_KEY, PROJECT, connected, fast_export, str_attr, temp_dir};
+use crate::common::{connected, connected_config, str_attr, temp_dir};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Prompt {
@@ -60,14 +60,7 @@ async fn genai_tracing_spans_join_the_current_session_with_its_ids() {
             .join("\n"),
     )
     .unwrap();
-    let config = honeyhive::Config::builder()
-        .environment(Environment::empty())
-        .api_key(API_KEY)
-        .project(PROJECT)
-        .base_url(server.url())
-        .export_settings(fast_export())
-        .build()
-        .unwrap();
+    let config = connected_config(&server);
     let report = Experiment::new("bridge")
         .config(config)
         .environment(Environment::empty())

@@ -2,17 +2,19 @@
 //! `tests/cassettes/` with no server at all: what `HH_LLM_CACHE=replay cargo run --example
 //! model_calls --features async-openai` does, kept working by every test run.
 
+#[path = "../../examples/qa/pipeline.rs"]
+#[allow(dead_code)]
+mod qa;
 // The stand-in model's reply is the example's own (it serves it when no server is named).
 #[path = "../../examples/rag/pipeline.rs"]
 #[allow(dead_code)]
 mod pipeline;
 
-use honeyhive::experiment::{Comparison, Experiment};
+use honeyhive::Environment;
 use honeyhive::integrations::openai::async_openai;
 use honeyhive::model::{CacheMode, ModelTransport};
-use honeyhive::{Environment, evaluators};
 
-use pipeline::{Answer, Question, Rag, answer, correct};
+use pipeline::{Question, Rag, answer, experiment};
 
 use crate::common::temp_dir;
 
@@ -36,16 +38,9 @@ async fn the_example_replays_from_the_committed_cassettes_with_no_server() {
         ),
         model: "gpt-4o-mini".to_owned(),
     };
-    let report = Experiment::<Question, Answer>::new("model_calls")
+    let report = experiment()
         .environment(Environment::empty())
         .local_dir(&dir)
-        .dataset_file(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/examples/data/qa.jsonl"
-        ))
-        .evaluators(evaluators![correct])
-        .threshold("correct", Comparison::AtLeast, 0.6)
-        .threshold("cost_usd", Comparison::AtMost, 0.01)
         .quiet()
         .try_run(move |question: Question| {
             let rag = rag.clone();

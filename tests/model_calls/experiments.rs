@@ -11,7 +11,7 @@ use honeyhive::{Environment, trace};
 use honeyhive_runtime::testing::TestServer;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{API_KEY, PROJECT, fast_export, str_attr, temp_dir};
+use crate::common::{connected_config, str_attr, temp_dir};
 use crate::support::{
     Client, chat_request, client, mini_cost, model_spans, openai_server, stream_request,
 };
@@ -78,14 +78,7 @@ async fn run(
     dir: &std::path::Path,
     thresholds: &[(&str, Comparison, f64)],
 ) -> ExperimentReport {
-    let config = honeyhive::Config::builder()
-        .environment(Environment::empty())
-        .api_key(API_KEY)
-        .project(PROJECT)
-        .base_url(server.url())
-        .export_settings(fast_export())
-        .build()
-        .unwrap();
+    let config = connected_config(&server);
     let mut experiment = Experiment::new("rag")
         .config(config)
         .environment(Environment::empty())

@@ -57,6 +57,20 @@ pub fn unreachable_url() -> String {
     }
 }
 
+/// A configuration connected to `server`, reading nothing from the process environment:
+/// what experiments take (the runtime tests build tracers with [`connected`]).
+#[allow(dead_code)]
+pub fn connected_config(server: &TestServer) -> honeyhive::Config {
+    honeyhive::Config::builder()
+        .environment(Environment::empty())
+        .api_key(API_KEY)
+        .project(PROJECT)
+        .base_url(server.url())
+        .export_settings(fast_export())
+        .build()
+        .unwrap()
+}
+
 /// Collects warnings for assertions.
 #[derive(Clone, Default)]
 pub struct Warnings(Arc<Mutex<Vec<Warning>>>);

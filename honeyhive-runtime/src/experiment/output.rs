@@ -259,13 +259,7 @@ fn legend(report: &ExperimentReport) -> String {
 
 /// Dollars with up to 6 decimals, no trailing zeros.
 fn format_cost(value: f64) -> String {
-    let text = format!("{value:.6}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" {
-        "0".into()
-    } else {
-        text.into()
-    }
+    super::report::format_decimals(value, 6)
 }
 
 /// `model calls: 12 (4 replayed from cassettes), tokens: 1200 in / 300 out, cost: $0.0123`.

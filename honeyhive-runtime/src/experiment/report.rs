@@ -660,7 +660,12 @@ fn list(reasons: &[String]) -> String {
 
 /// A score as the summary shows it: up to 4 decimals, no trailing zeros.
 pub(crate) fn format_score(value: f64) -> String {
-    let text = format!("{value:.4}");
+    format_decimals(value, 4)
+}
+
+/// `value` with up to `decimals` decimals, no trailing zeros.
+pub(crate) fn format_decimals(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     if text == "-0" {
         "0".into()

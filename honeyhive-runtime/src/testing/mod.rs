@@ -65,7 +65,7 @@ pub use self::record::{
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::header::AUTHORIZATION;
 
@@ -78,7 +78,7 @@ use self::backend::{
     Backend, Call, EVENTS_PATH, Endpoint, HttpResponse, SESSION_START_PATH, TRACES_PATH,
 };
 use self::fault::Faults;
-use self::server_thread::{HandlerError, ServerThread};
+use self::server_thread::{HandlerError, ServerThread, wait_until};
 
 /// A running HoneyHive-compatible test server; see the [module docs](self).
 ///
@@ -288,27 +288,9 @@ impl TestServer {
 
     /// Re-evaluates `check` after every recorded request until it succeeds; panics with its
     /// last complaint at the deadline.
-    fn wait<T>(&self, timeout: Duration, mut check: impl FnMut(&State) -> Result<T, String>) -> T {
-        let deadline = Instant::now() + timeout;
-        let mut state = self.shared.lock();
-        loop {
-            let shortfall = match check(&state) {
-                Ok(value) => return value,
-                Err(shortfall) => shortfall,
-            };
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                // Released first so the panic does not poison the lock for the server thread.
-                drop(state);
-                panic!("TestServer: timed out after {timeout:?}: {shortfall}");
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, remaining)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+    fn wait<T>(&self, timeout: Duration, check: impl FnMut(&State) -> Result<T, String>) -> T {
+        let shared = &self.shared;
+        wait_until("TestServer", &shared.state, &shared.changed, timeout, check)
     }
 }
 

@@ -10,9 +10,9 @@
 use std::error::Error;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::{Body, Incoming};
@@ -93,6 +93,36 @@ impl Drop for ServerThread {
             // Handler panics stay inside their Tokio tasks, so there is nothing to propagate.
             let _ = thread.join();
         }
+    }
+}
+
+/// Re-evaluates `check` on the server's `state` each time `changed` is notified (a request
+/// was recorded) until it succeeds; panics with `server` and its last complaint after
+/// `timeout`.
+pub(crate) fn wait_until<S, T>(
+    server: &str,
+    state: &Mutex<S>,
+    changed: &Condvar,
+    timeout: Duration,
+    mut check: impl FnMut(&S) -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    let mut guard = state.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let shortfall = match check(&guard) {
+            Ok(value) => return value,
+            Err(shortfall) => shortfall,
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            // Released first so the panic does not poison the lock for the server thread.
+            drop(guard);
+            panic!("{server}: timed out after {timeout:?}: {shortfall}");
+        }
+        guard = changed
+            .wait_timeout(guard, remaining)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
     }
 }
 

@@ -36,7 +36,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -51,7 +51,7 @@ use self::reply::{ChatRequest, Refusal, error_body};
 use super::Fault;
 use super::fault::{FaultKind, FaultRoute, Faults};
 use super::record::{RecordedBody, RecordedRequest};
-use super::server_thread::{HandlerError, ServerThread};
+use super::server_thread::{HandlerError, ServerThread, wait_until};
 use crate::ApiKey;
 
 type Body = BoxBody<Bytes, HandlerError>;
@@ -229,34 +229,29 @@ impl OpenAiTestServer {
         n: usize,
         timeout: Duration,
     ) -> Vec<RecordedRequest> {
-        let deadline = Instant::now() + timeout;
-        let mut state = self.shared.lock();
-        loop {
-            let requests: Vec<RecordedRequest> = state.on(route).cloned().collect();
-            if requests.len() >= n {
-                return requests;
-            }
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
+        let shared = &self.shared;
+        wait_until(
+            "OpenAiTestServer",
+            &shared.state,
+            &shared.changed,
+            timeout,
+            |state| {
+                let requests: Vec<RecordedRequest> = state.on(route).cloned().collect();
+                if requests.len() >= n {
+                    return Ok(requests);
+                }
                 let all: Vec<String> = state
                     .log
                     .iter()
                     .map(|r| format!("{} {}", r.method, r.path))
                     .collect();
-                drop(state);
-                panic!(
-                    "OpenAiTestServer: timed out after {timeout:?}: expected at least {n} \
-                     request(s) on {route:?}, but {} arrived; all requests so far: {all:?}",
+                Err(format!(
+                    "expected at least {n} request(s) on {route:?}, but {} arrived; all \
+                     requests so far: {all:?}",
                     requests.len()
-                );
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, remaining)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+                ))
+            },
+        )
     }
 }
 
