@@ -4,9 +4,17 @@
 //!   completion through `async-openai` inside a `#[trace]` step, concurrency 50, local
 //!   mode; answered from cassettes (the integration in `HH_LLM_CACHE=replay` mode: every
 //!   call a model span, its tokens and cost added up), against the same experiment whose
-//!   client answers from an in-process stub model (no HTTP, no integration, no model span).
+//!   client answers from an in-process stub model (no HTTP, no cassette) that records the
+//!   same model span through `ModelCall`, so that the figure is what answering from
+//!   cassettes costs. (`replay_vs_untraced_stub_model` is against the stub without the
+//!   model span: what the span costs too.)
 //!   The cassettes are recorded first, against the in-repo OpenAI test server (not timed).
-//!   Runs alternate, and the figure is the ratio of the medians.
+//!   Runs alternate, and the figure is the ratio of the medians. The process keeps the
+//!   cassette files it has read (as a test binary running several experiments does), so
+//!   after the warm-up the files are not read again.
+//! * `replay_first_read_vs_stub_model`: the same, each replayed run reading its cassettes
+//!   for the first time in the process (a fresh copy of the directory per run, copied
+//!   before the run is timed): what the first experiment over a set of cassettes costs.
 //!
 //! `cargo bench --bench model_replay` runs it; `-- --smoke`, or `cargo test` (which runs this
 //! target without `--bench`), runs a tiny size, so the program cannot rot.
@@ -19,7 +27,7 @@ use std::time::{Duration, Instant};
 use honeyhive::dataset::Dataset;
 use honeyhive::experiment::Experiment;
 use honeyhive::integrations::openai::async_openai;
-use honeyhive::model::{CacheMode, ModelTransport};
+use honeyhive::model::{CacheMode, ModelCall, ModelTransport, Usage};
 use honeyhive::{Environment, trace};
 use honeyhive_runtime::testing::openai::OpenAiTestServer;
 use serde::{Deserialize, Serialize};
@@ -63,9 +71,13 @@ async fn pipeline(client: &Client, input: Input) -> Result<String, OpenAIError> 
 }
 
 /// The stub model: answers every chat completion in process, with the answer the test
-/// server would give (the question back), never touching the network.
+/// server would give (the question back), never touching the network; `traced`, it
+/// records the call as the integration does (a model span with the messages, parameters,
+/// completion, usage and finish reason).
 #[derive(Clone)]
-struct Stub;
+struct Stub {
+    traced: bool,
+}
 
 type StubFuture =
     Pin<Box<dyn std::future::Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
@@ -80,6 +92,7 @@ impl tower_service::Service<HttpRequestFactory> for Stub {
     }
 
     fn call(&mut self, factory: HttpRequestFactory) -> StubFuture {
+        let traced = self.traced;
         Box::pin(async move {
             let request = factory.build().await?;
             let body: serde_json::Value = request
@@ -89,6 +102,19 @@ impl tower_service::Service<HttpRequestFactory> for Stub {
                 .unwrap_or_default();
             let text = body["messages"][0]["content"].as_str().unwrap_or_default();
             let words = text.split_whitespace().count();
+            if traced {
+                let model = body["model"].as_str().unwrap_or_default();
+                let mut call = ModelCall::chat("openai", model)
+                    .messages(&body["messages"])
+                    .temperature(0.0)
+                    .start();
+                call.completion(text);
+                call.usage(Usage::new(words as u64, words as u64));
+                call.finish_reason("stop");
+                call.response_id("chatcmpl-stub");
+                call.response_model(model);
+                call.end();
+            }
             let answer = serde_json::json!({
                 "id": "chatcmpl-stub", "object": "chat.completion", "created": 0,
                 "model": body["model"],
@@ -186,8 +212,11 @@ fn main() {
     assert_eq!(recorded as u64, n, "one cassette per datapoint");
 
     // Warm up both, then alternate.
-    let stub = || Client::with_config(openai_config(&url)).with_http_service(Stub);
+    let stub = || Client::with_config(openai_config(&url)).with_http_service(Stub { traced: true });
+    let untraced =
+        || Client::with_config(openai_config(&url)).with_http_service(Stub { traced: false });
     runtime.block_on(experiment(n, stub(), &local));
+    runtime.block_on(experiment(n, untraced(), &local));
     runtime.block_on(experiment(
         n,
         integrated(&url, CacheMode::Replay, &cassettes),
@@ -195,7 +224,25 @@ fn main() {
     ));
     let mut stubbed = Vec::new();
     let mut replayed = Vec::new();
+    let mut first_read = Vec::new();
+    let mut bare = Vec::new();
+    let copy = |round: usize| {
+        let fresh = dir.join(format!("fresh-{round}"));
+        std::fs::create_dir_all(&fresh).expect("a fresh directory");
+        for entry in std::fs::read_dir(&cassettes).expect("the cassettes") {
+            let path = entry.expect("a cassette").path();
+            std::fs::copy(&path, fresh.join(path.file_name().expect("a name"))).expect("a copy");
+        }
+        fresh
+    };
     for round in 0..runs {
+        let fresh = copy(round);
+        bare.push(runtime.block_on(experiment(n, untraced(), &local)));
+        first_read.push(runtime.block_on(experiment(
+            n,
+            integrated(&url, CacheMode::Replay, &fresh),
+            &local,
+        )));
         let stub_run = || runtime.block_on(experiment(n, stub(), &local));
         let replay_run = || {
             runtime.block_on(experiment(
@@ -214,6 +261,8 @@ fn main() {
     }
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let (stub, replay) = (median(stubbed.clone()), median(replayed.clone()));
+    let first = median(first_read.clone());
+    let untraced_stub = median(bare.clone());
     let range = |v: &[Duration]| {
         let lo = v.iter().min().copied().unwrap_or_default();
         let hi = v.iter().max().copied().unwrap_or_default();
@@ -228,6 +277,20 @@ fn main() {
         range(&replayed),
         ms(stub),
         range(&stubbed)
+    );
+    println!(
+        "bench replay_vs_untraced_stub_model {:.2} x (no target: against the stub without the \
+         model span: {:.0} ms ({}))",
+        ms(replay) / ms(untraced_stub),
+        ms(untraced_stub),
+        range(&bare)
+    );
+    println!(
+        "bench replay_first_read_vs_stub_model {:.2} x (no target: the same, each replayed \
+         run reading its {n} cassette files for the first time in the process: {:.0} ms ({}))",
+        ms(first) / ms(stub),
+        ms(first),
+        range(&first_read)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

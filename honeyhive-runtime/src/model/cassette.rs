@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -285,17 +285,21 @@ struct FileRequest {
     body: Value,
 }
 
-/// A recorded call, as the index holds it.
+/// A recorded call, as a miss compares it.
 #[derive(Debug)]
 struct Recorded {
     request: CanonicalRequest,
     slot: Slot,
-    answer: Arc<Answer>,
     path: PathBuf,
 }
 
 /// The cassettes of one directory, as model calls use them; see the [module docs](self).
-/// Cheap to clone (clones share the index and the counters).
+/// Cheap to clone (clones share the counters).
+///
+/// A call's cassette is the file its key names (the endpoint, the model, the key's first
+/// twelve hex digits, the repetition and the occurrence), so a lookup reads that one file
+/// (once per process) and checks that it records the same request:
+/// nothing is loaded up front, and the directory is read whole only to explain a miss.
 #[derive(Clone)]
 pub struct Cassettes {
     inner: Arc<CassetteStore>,
@@ -305,16 +309,14 @@ pub struct Cassettes {
 struct CassetteStore {
     mode: CacheMode,
     dir: PathBuf,
-    /// Every cassette of the directory, read at the first lookup.
-    index: OnceLock<Mutex<Index>>,
     /// Identical requests so far, for calls made outside every model scope.
     occurrences: Mutex<HashMap<[u8; 32], u32>>,
 }
 
+/// Every cassette of a directory, read to explain a miss.
 #[derive(Default)]
 struct Index {
-    by_request: HashMap<([u8; 32], Slot), Arc<Recorded>>,
-    all: Vec<Arc<Recorded>>,
+    all: Vec<Recorded>,
     /// Files that could not be read as cassettes, with why: named in a miss.
     unreadable: Vec<String>,
 }
@@ -333,7 +335,6 @@ impl Cassettes {
             inner: Arc::new(CassetteStore {
                 mode,
                 dir,
-                index: OnceLock::new(),
                 occurrences: Mutex::default(),
             }),
         }
@@ -391,29 +392,28 @@ impl Cassettes {
         }
     }
 
-    fn index(&self) -> &Mutex<Index> {
-        self.inner
-            .index
-            .get_or_init(|| Mutex::new(read_dir(&self.inner.dir)))
-    }
-
     /// The recorded answer of `request` in `slot`, when the mode reads cassettes; in
     /// `replay` mode a call without one is a [`CassetteMiss`].
     pub(crate) fn lookup(
         &self,
         request: &CanonicalRequest,
         slot: Slot,
-    ) -> std::result::Result<Option<Arc<Answer>>, CassetteMiss> {
+    ) -> std::result::Result<Option<Arc<Recording>>, CassetteMiss> {
         if !self.inner.mode.reads() {
             return Ok(None);
         }
-        let index = self.index().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = index.by_request.get(&(request.key, slot)) {
-            return Ok(Some(Arc::clone(&found.answer)));
+        let path = self.inner.dir.join(file_name(request, slot));
+        // The name says which request and slot the file records; a file edited by hand
+        // may not, so its content decides.
+        if let Some(found) =
+            read_cached(&path).filter(|found| found.key == request.key && found.slot == slot)
+        {
+            return Ok(Some(found));
         }
         if self.inner.mode == CacheMode::Auto {
             return Ok(None);
         }
+        let index = read_dir(&self.inner.dir);
         Err(CassetteMiss::new(request, slot, &self.inner.dir, &index))
     }
 
@@ -455,13 +455,7 @@ impl Cassettes {
         }
         write_atomically(&self.inner.dir, &path, text.as_bytes())
             .map_err(|e| (path.clone(), e.to_string()))?;
-        if self.inner.mode.reads() {
-            let recorded = serde_json::from_str::<File>(&text)
-                .map(|file| recorded_of(file, path.clone()))
-                .map_err(|e| (path.clone(), format!("could not read it back: {e}")))?;
-            let mut index = self.index().lock().unwrap_or_else(|p| p.into_inner());
-            index.insert(Arc::new(recorded));
-        }
+        forget(&path);
         Ok(Some(path))
     }
 }
@@ -475,14 +469,51 @@ impl fmt::Debug for Cassettes {
     }
 }
 
-impl Index {
-    fn insert(&mut self, recorded: Arc<Recorded>) {
-        let key = (recorded.request.key, recorded.slot);
-        if let Some(old) = self.by_request.insert(key, Arc::clone(&recorded)) {
-            self.all.retain(|r| !Arc::ptr_eq(r, &old));
-        }
-        self.all.push(recorded);
+/// Most cassette files the process keeps parsed.
+const CACHED_FILES: usize = 16_384;
+
+/// A cassette file as lookups use it: the key and slot it records, and its answer.
+#[derive(Debug)]
+pub(crate) struct Recording {
+    key: [u8; 32],
+    slot: Slot,
+    pub(crate) answer: Answer,
+}
+
+/// Cassette files already read by this process, by path: an experiment replays every
+/// datapoint's file, and a test binary often runs several experiments (or repetitions)
+/// over the same cassettes; reading and parsing each file again was most of what a
+/// replayed call cost. A file this process writes is forgotten, so it is read again.
+static READ: LazyLock<Mutex<HashMap<PathBuf, Arc<Recording>>>> = LazyLock::new(Mutex::default);
+
+/// The cassette file at `path`, read once per process; `None` when there is none (or it
+/// does not parse).
+fn read_cached(path: &Path) -> Option<Arc<Recording>> {
+    if let Some(found) = READ.lock().unwrap_or_else(|p| p.into_inner()).get(path) {
+        return Some(Arc::clone(found));
     }
+    let file = serde_json::from_slice::<File>(&std::fs::read(path).ok()?).ok()?;
+    let key =
+        CanonicalRequest::new(&file.request.method, &file.request.path, file.request.body).key;
+    let recording = Arc::new(Recording {
+        key,
+        slot: Slot {
+            repetition: file.repetition,
+            occurrence: file.occurrence,
+        },
+        answer: file.response,
+    });
+    let mut read = READ.lock().unwrap_or_else(|p| p.into_inner());
+    if read.len() >= CACHED_FILES {
+        read.clear();
+    }
+    read.insert(path.to_owned(), Arc::clone(&recording));
+    Some(recording)
+}
+
+/// Forgets `path` (this process rewrote it).
+fn forget(path: &Path) {
+    READ.lock().unwrap_or_else(|p| p.into_inner()).remove(path);
 }
 
 fn recorded_of(file: File, path: PathBuf) -> Recorded {
@@ -492,7 +523,6 @@ fn recorded_of(file: File, path: PathBuf) -> Recorded {
             repetition: file.repetition,
             occurrence: file.occurrence,
         },
-        answer: Arc::new(file.response),
         path,
     }
 }
@@ -507,14 +537,14 @@ fn read_dir(dir: &Path) -> Index {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
-    // Sorted, so that duplicate slots (hand-edited files) resolve the same way each run.
+    // Sorted, so that a miss names the same closest file each run.
     paths.sort();
     for path in paths {
         let read = std::fs::read(&path)
             .map_err(|e| e.to_string())
             .and_then(|bytes| serde_json::from_slice::<File>(&bytes).map_err(|e| e.to_string()));
         match read {
-            Ok(file) => index.insert(Arc::new(recorded_of(file, path))),
+            Ok(file) => index.all.push(recorded_of(file, path)),
             Err(e) => index.unreadable.push(format!("{}: {e}", path.display())),
         }
     }
@@ -593,7 +623,7 @@ impl CassetteMiss {
             slot.occurrence,
             dir.display()
         );
-        let same: Vec<&Arc<Recorded>> = index
+        let same: Vec<&Recorded> = index
             .all
             .iter()
             .filter(|r| r.request.key == request.key)
@@ -651,12 +681,12 @@ impl CassetteMiss {
 /// differing leaves), with its differences.
 fn closest<'a>(
     request: &CanonicalRequest,
-    all: &'a [Arc<Recorded>],
+    all: &'a [Recorded],
 ) -> Option<(&'a Recorded, Vec<String>)> {
     let now = leaves(&request.body);
     all.iter()
         .filter(|r| r.request.method == request.method && r.request.path == request.path)
-        .map(|r| (&**r, differences(&leaves(&r.request.body), &now)))
+        .map(|r| (r, differences(&leaves(&r.request.body), &now)))
         .min_by_key(|(r, d)| (d.len(), r.path.clone()))
 }
 

@@ -251,7 +251,7 @@ impl ModelTransport {
         });
         if let Some((canonical, slot)) = &cached {
             match cassettes.lookup(canonical, *slot) {
-                Ok(Some(answer)) => return Ok(replay(describe(), &operation, &answer)),
+                Ok(Some(found)) => return Ok(replay(describe(), &operation, &found.answer)),
                 Ok(None) => {}
                 Err(miss) => {
                     describe().start().fail("cassette_miss", &miss.to_string());

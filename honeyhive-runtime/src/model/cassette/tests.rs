@@ -84,9 +84,9 @@ fn recorded_calls_replay_from_a_fresh_reader_by_slot() {
 
     let reader = Cassettes::new(CacheMode::Replay, &dir);
     let replayed = reader.lookup(&request, FIRST).unwrap().unwrap();
-    assert_eq!(*replayed, answer("A language."));
+    assert_eq!(replayed.answer, answer("A language."));
     let replayed = reader.lookup(&request, second).unwrap().unwrap();
-    assert_eq!(*replayed, answer("A systems language."));
+    assert_eq!(replayed.answer, answer("A systems language."));
     // Outside scopes, identical requests are counted by the reader: first, second, third.
     let slots: Vec<Slot> = (0..3).map(|_| reader.slot(&request, None)).collect();
     assert_eq!(slots[1], second);
@@ -149,6 +149,31 @@ fn a_miss_names_the_call_and_the_closest_requests_differences() {
 }
 
 #[test]
+fn a_file_edited_to_another_request_is_a_miss_that_names_it() {
+    let dir = dir("edited");
+    let cache = Cassettes::new(CacheMode::Record, &dir);
+    let request = chat("What is Rust?", 0.2);
+    let path = cache
+        .record(&request, FIRST, answer("a"), &[])
+        .unwrap()
+        .unwrap();
+    let edited = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("What is Rust?", "What is Go?");
+    std::fs::write(&path, edited).unwrap();
+    let miss = Cassettes::new(CacheMode::Replay, &dir)
+        .lookup(&request, FIRST)
+        .unwrap_err()
+        .to_string();
+    assert!(miss.contains(&path.display().to_string()), "{miss}");
+    assert!(
+        miss.contains("- messages.1.content: \"What is Go?\""),
+        "{miss}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn auto_mode_replays_hits_and_takes_new_recordings_at_once() {
     let dir = dir("auto");
     let cache = Cassettes::new(CacheMode::Auto, &dir);
@@ -158,7 +183,7 @@ fn auto_mode_replays_hits_and_takes_new_recordings_at_once() {
         .record(&request, FIRST, answer("recorded"), &[])
         .unwrap();
     assert_eq!(
-        *cache.lookup(&request, FIRST).unwrap().unwrap(),
+        cache.lookup(&request, FIRST).unwrap().unwrap().answer,
         answer("recorded")
     );
     assert!(
