@@ -32,6 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, Status, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -45,6 +46,18 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 /// `error.type` and `honeyhive_error` of a call dropped before it ended.
 pub const CANCELLED: &str = "cancelled";
+
+// Whole attribute names, as constants: a name built per call is an allocation the export
+// thread frees.
+const CONFIG_MODEL: &str = "honeyhive_config.model";
+const CONFIG_PROVIDER: &str = "honeyhive_config.provider";
+const METRIC_INPUT_TOKENS: &str = "honeyhive_metrics.input_tokens";
+const METRIC_OUTPUT_TOKENS: &str = "honeyhive_metrics.output_tokens";
+const METRIC_TOTAL_TOKENS: &str = "honeyhive_metrics.total_tokens";
+const METRIC_COST_USD: &str = "honeyhive_metrics.cost_usd";
+const METRIC_TIME_TO_FIRST_TOKEN_MS: &str = "honeyhive_metrics.time_to_first_token_ms";
+const OUTPUT_ROLE: &str = "honeyhive_outputs.role";
+const OUTPUT_CONTENT: &str = "honeyhive_outputs.content";
 
 /// What kind of model call a span records: its `gen_ai.operation.name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +86,19 @@ impl Operation {
             Operation::Other(name) => name,
         }
     }
+
+    /// The name as an attribute value (no copy for the conventions' names).
+    fn value(&self) -> StringValue {
+        match self {
+            Operation::Other(name) => StringValue::from(name.to_string()),
+            known => StringValue::from(match known {
+                Operation::Chat => "chat",
+                Operation::TextCompletion => "text_completion",
+                Operation::GenerateContent => "generate_content",
+                _ => "embeddings",
+            }),
+        }
+    }
 }
 
 /// A model call about to start: what was asked of which model. Made by
@@ -86,7 +112,8 @@ pub struct ModelCallBuilder {
 }
 
 struct Request {
-    operation: Operation,
+    /// `{operation} {model}`: the span's name and `honeyhive_event_name`.
+    name: Arc<str>,
     model: String,
     parent: Context,
     /// The OpenTelemetry tracer of the current HoneyHive tracer's pipeline, if one is
@@ -147,36 +174,38 @@ impl ModelCall {
             },
         };
         let mut attributes = Attributes::default();
-        let name = format!("{} {model}", operation.name());
-        let push = |attributes: &mut Attributes, kv: KeyValue| attributes.values.push(kv);
-        push(
-            &mut attributes,
-            KeyValue::new(attr::GEN_AI_OPERATION_NAME, operation.name().to_owned()),
-        );
-        push(
-            &mut attributes,
-            KeyValue::new(attr::GEN_AI_PROVIDER_NAME, provider.to_owned()),
-        );
-        push(
-            &mut attributes,
-            KeyValue::new(attr::GEN_AI_REQUEST_MODEL, model.to_owned()),
-        );
+        // Each string once, shared by the attributes that carry it (a reference count, not
+        // a copy, each): what the calling thread allocates, the export thread frees, on
+        // the allocator's slow path.
+        let model_value = StringValue::from(Arc::<str>::from(model));
+        let provider_value = StringValue::from(Arc::<str>::from(provider));
+        let name: Arc<str> = Arc::from(format!("{} {model}", operation.name()));
+        let values = &mut attributes.values;
+        values.push(KeyValue::new(
+            attr::GEN_AI_OPERATION_NAME,
+            operation.value(),
+        ));
+        values.push(KeyValue::new(
+            attr::GEN_AI_PROVIDER_NAME,
+            provider_value.clone(),
+        ));
+        values.push(KeyValue::new(
+            attr::GEN_AI_REQUEST_MODEL,
+            model_value.clone(),
+        ));
         if let Operation::Other(_) = operation {
             // Inference maps only the conventions' model operations to `model`.
-            push(&mut attributes, KeyValue::new(attr::EVENT_TYPE, "model"));
+            values.push(KeyValue::new(attr::EVENT_TYPE, "model"));
         }
-        push(&mut attributes, KeyValue::new(attr::EVENT_NAME, name));
-        push(
-            &mut attributes,
-            KeyValue::new(format!("{}.model", attr::CONFIG), model.to_owned()),
-        );
-        push(
-            &mut attributes,
-            KeyValue::new(format!("{}.provider", attr::CONFIG), provider.to_owned()),
-        );
+        values.push(KeyValue::new(
+            attr::EVENT_NAME,
+            StringValue::from(Arc::clone(&name)),
+        ));
+        values.push(KeyValue::new(CONFIG_MODEL, model_value));
+        values.push(KeyValue::new(CONFIG_PROVIDER, provider_value));
         ModelCallBuilder {
             request: Some(Box::new(Request {
-                operation,
+                name,
                 model: model.to_owned(),
                 parent,
                 otel,
@@ -197,9 +226,8 @@ impl ModelCallBuilder {
         self
     }
 
-    /// A request parameter: `gen_ai.request.<name>` and `honeyhive_config.<name>`.
-    fn parameter_as(self, genai: &'static str, name: &str, value: Value) -> Self {
-        let config = format!("{}.{name}", attr::CONFIG);
+    /// A request parameter: `gen_ai.request.<name>` and `honeyhive_config.<name>` (`config`).
+    fn parameter_as(self, genai: &'static str, config: &'static str, value: Value) -> Self {
         self.with(|r| {
             r.attributes
                 .values
@@ -234,31 +262,43 @@ impl ModelCallBuilder {
     pub fn temperature(self, value: f64) -> Self {
         self.parameter_as(
             attr::GEN_AI_REQUEST_TEMPERATURE,
-            "temperature",
+            "honeyhive_config.temperature",
             value.into(),
         )
     }
 
     /// Most tokens to generate.
     pub fn max_tokens(self, value: u64) -> Self {
-        self.parameter_as(attr::GEN_AI_REQUEST_MAX_TOKENS, "max_tokens", int(value))
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_MAX_TOKENS,
+            "honeyhive_config.max_tokens",
+            int(value),
+        )
     }
 
     /// Nucleus sampling.
     pub fn top_p(self, value: f64) -> Self {
-        self.parameter_as(attr::GEN_AI_REQUEST_TOP_P, "top_p", value.into())
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_TOP_P,
+            "honeyhive_config.top_p",
+            value.into(),
+        )
     }
 
     /// `top_k` sampling.
     pub fn top_k(self, value: f64) -> Self {
-        self.parameter_as(attr::GEN_AI_REQUEST_TOP_K, "top_k", value.into())
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_TOP_K,
+            "honeyhive_config.top_k",
+            value.into(),
+        )
     }
 
     /// Frequency penalty.
     pub fn frequency_penalty(self, value: f64) -> Self {
         self.parameter_as(
             attr::GEN_AI_REQUEST_FREQUENCY_PENALTY,
-            "frequency_penalty",
+            "honeyhive_config.frequency_penalty",
             value.into(),
         )
     }
@@ -267,14 +307,18 @@ impl ModelCallBuilder {
     pub fn presence_penalty(self, value: f64) -> Self {
         self.parameter_as(
             attr::GEN_AI_REQUEST_PRESENCE_PENALTY,
-            "presence_penalty",
+            "honeyhive_config.presence_penalty",
             value.into(),
         )
     }
 
     /// Seed.
     pub fn seed(self, value: i64) -> Self {
-        self.parameter_as(attr::GEN_AI_REQUEST_SEED, "seed", value.into())
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_SEED,
+            "honeyhive_config.seed",
+            value.into(),
+        )
     }
 
     /// Stop sequences.
@@ -282,7 +326,7 @@ impl ModelCallBuilder {
         let values: Vec<StringValue> = stops.iter().map(|s| s.as_ref().to_owned().into()).collect();
         self.parameter_as(
             attr::GEN_AI_REQUEST_STOP_SEQUENCES,
-            "stop",
+            "honeyhive_config.stop",
             Value::Array(Array::String(values)),
         )
     }
@@ -292,14 +336,18 @@ impl ModelCallBuilder {
         if n == 1 {
             return self;
         }
-        self.parameter_as(attr::GEN_AI_REQUEST_CHOICE_COUNT, "n", int(n))
+        self.parameter_as(
+            attr::GEN_AI_REQUEST_CHOICE_COUNT,
+            "honeyhive_config.n",
+            int(n),
+        )
     }
 
     /// Dimensions an embeddings call asks for.
     pub fn dimensions(self, n: u64) -> Self {
         self.parameter_as(
             attr::GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
-            "dimensions",
+            "honeyhive_config.dimensions",
             int(n),
         )
     }
@@ -356,7 +404,7 @@ impl ModelCallBuilder {
             return ModelCall { state: None };
         };
         let Request {
-            operation,
+            name,
             model,
             parent,
             otel,
@@ -370,7 +418,7 @@ impl ModelCallBuilder {
             if let Some(truncated) = attributes.truncated_attribute() {
                 attributes.values.push(truncated);
             }
-            let builder = SpanBuilder::from_name(format!("{} {model}", operation.name()))
+            let builder = SpanBuilder::from_name(name.to_string())
                 .with_kind(SpanKind::Client)
                 .with_start_time(start_time)
                 .with_attributes(std::mem::take(&mut attributes.values));
@@ -386,6 +434,7 @@ impl ModelCallBuilder {
                 started: Instant::now(),
                 first_chunk: None,
                 streamed: String::new(),
+                completion: None,
                 output: None,
                 response_model: None,
                 response_id: None,
@@ -419,6 +468,8 @@ struct Recording {
     first_chunk: Option<Duration>,
     /// The text streamed so far (choice 0).
     streamed: String,
+    /// The completion's text (choice 0), when given whole.
+    completion: Option<String>,
     output: Option<Json>,
     response_model: Option<String>,
     response_id: Option<String>,
@@ -477,7 +528,7 @@ impl ModelCall {
     pub fn completion(&mut self, text: &str) {
         self.with(|r| {
             if r.settings.capture {
-                r.output = Some(serde_json::json!({"role": "assistant", "content": text}));
+                r.completion = Some(text.to_owned());
             }
         });
     }
@@ -568,7 +619,9 @@ impl Recording {
         let priced_as = self.response_model.as_deref().unwrap_or(&self.model);
         let prices = &self.settings.prices;
         let cost = self.usage.and_then(|usage| {
-            let cost = prices.cost(priced_as, &usage);
+            let cost = prices
+                .price_of(priced_as, &self.model)
+                .map(|price| price.cost(&usage));
             if cost.is_none() && prices.first_unpriced(priced_as) {
                 self.settings.warnings.emit(Warning::UnpricedModel {
                     model: priced_as.to_owned(),
@@ -607,7 +660,6 @@ impl Recording {
                 Value::Array(Array::String(reasons)),
             ));
         }
-        let metric = |name: &str| format!("{}.{name}", attr::METRICS);
         if let Some(usage) = &self.usage {
             values.push(KeyValue::new(
                 attr::GEN_AI_USAGE_INPUT_TOKENS,
@@ -629,21 +681,18 @@ impl Recording {
                     int(reasoning),
                 ));
             }
+            values.push(KeyValue::new(METRIC_INPUT_TOKENS, int(usage.input_tokens)));
             values.push(KeyValue::new(
-                metric(super::INPUT_TOKENS),
-                int(usage.input_tokens),
-            ));
-            values.push(KeyValue::new(
-                metric(super::OUTPUT_TOKENS),
+                METRIC_OUTPUT_TOKENS,
                 int(usage.output_tokens),
             ));
             values.push(KeyValue::new(
-                metric(super::TOTAL_TOKENS),
+                METRIC_TOTAL_TOKENS,
                 int(usage.total_tokens()),
             ));
         }
         if let Some(cost) = cost {
-            values.push(KeyValue::new(metric(super::COST_USD), cost));
+            values.push(KeyValue::new(METRIC_COST_USD, cost));
         }
         if let Some(first) = self.first_chunk {
             values.push(KeyValue::new(
@@ -651,7 +700,7 @@ impl Recording {
                 first.as_secs_f64(),
             ));
             values.push(KeyValue::new(
-                metric(super::TIME_TO_FIRST_TOKEN_MS),
+                METRIC_TIME_TO_FIRST_TOKEN_MS,
                 first.as_secs_f64() * 1000.0,
             ));
         }
@@ -659,17 +708,23 @@ impl Recording {
             attr::DURATION_MS,
             elapsed.as_secs_f64() * 1000.0,
         ));
-        let output = match self.output.take() {
-            Some(output) => Some(output),
+        // The output: a value given whole, else the completion's text (given, or streamed).
+        let text = match self.completion.take() {
+            Some(text) => Some(text),
             None if self.settings.capture
                 && (self.first_chunk.is_some() || !self.streamed.is_empty()) =>
             {
-                Some(serde_json::json!({"role": "assistant", "content": self.streamed}))
+                Some(std::mem::take(&mut self.streamed))
             }
             None => None,
         };
-        if let Some(output) = output {
-            out.flatten(attr::OUTPUTS, &output);
+        match (self.output.take(), text) {
+            (Some(output), _) => out.flatten(attr::OUTPUTS, &output),
+            (None, Some(text)) => {
+                out.values.push(KeyValue::new(OUTPUT_ROLE, "assistant"));
+                out.values.push(KeyValue::new(OUTPUT_CONTENT, text));
+            }
+            (None, None) => {}
         }
         let failure = match end {
             End::Ok => None,

@@ -212,6 +212,19 @@ impl PriceTable {
             .map(|(_, price)| *price)
     }
 
+    /// The price of the model that answered (`answered`), else of the one asked for
+    /// (`asked`): each by its exact name first (the common case needs no prefix scan), then
+    /// as [`price`](Self::price) matches names.
+    pub(crate) fn price_of(&self, answered: &str, asked: &str) -> Option<Price> {
+        let prices = &self.inner.prices;
+        prices
+            .get(answered)
+            .or_else(|| prices.get(asked))
+            .copied()
+            .or_else(|| self.price(answered))
+            .or_else(|| self.price(asked))
+    }
+
     /// The cost of `usage` on `model` in dollars; `None` when the model has no price.
     pub fn cost(&self, model: &str, usage: &Usage) -> Option<f64> {
         self.price(model).map(|price| price.cost(usage))
