@@ -78,7 +78,7 @@ async fn run(
     dir: &std::path::Path,
     thresholds: &[(&str, Comparison, f64)],
 ) -> ExperimentReport {
-    let config = connected_config(&server);
+    let config = connected_config(server);
     let mut experiment = Experiment::new("rag")
         .config(config)
         .environment(Environment::empty())
