@@ -22,6 +22,10 @@ pub use honeyhive_runtime::{
 
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.
 pub use honeyhive_runtime::opentelemetry;
+/// The OpenTelemetry SDK this toolkit is built on: implement its
+/// `trace::SpanExporter` to receive every span ([`ConfigBuilder::span_exporter`]), with no
+/// separately versioned dependency.
+pub use honeyhive_runtime::opentelemetry_sdk;
 
 /// A HoneyHive-compatible test server for the tests of your code (feature `testing`).
 #[cfg(feature = "testing")]

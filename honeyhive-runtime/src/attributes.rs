@@ -1,4 +1,4 @@
-//! Span attribute names of `span-attributes.md`, defined once.
+//! Span attribute names of `docs/span-attributes.md`, defined once.
 //!
 //! The `gen_ai.*` constants of `opentelemetry-semantic-conventions` are deprecated, so the
 //! few we use are defined here.

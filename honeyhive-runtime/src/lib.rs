@@ -2,13 +2,14 @@
 //! store. Use it through the `honeyhive` facade crate.
 //!
 //! Data flows one way: user code -> [`HoneyHiveTracer`] scope -> OpenTelemetry span ->
-//! [`HoneyHiveSpanProcessor`] (stamps session and evaluation ids from the parent context)
-//! -> the batch queue of the destination's shared pipeline -> OTLP/HTTP to HoneyHive, or the
-//! local store when no API key is set.
+//! the span processor (stamps session and evaluation ids from the parent context) -> the
+//! batch queue of the destination's shared pipeline -> every exporter of the destination:
+//! OTLP/HTTP to HoneyHive (or the local store when no API key is set), the OTLP/HTTP
+//! destination of the `OTEL_EXPORTER_OTLP_*` variables, the user's own.
 //!
 //! Folders: `trace/` runs on the caller's thread, `export/` after a span ends, `api/` is
 //! the HoneyHive REST API, `config/` the configuration; datasets, evaluators and
-//! experiments build on them.
+//! experiments build on them. `docs/architecture.md` says where each kind of change goes.
 
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod dataset;
 mod error;
 pub mod evaluator;
 pub mod evaluators;
+mod event_type;
 pub mod experiment;
 mod export;
 pub mod integrations;
@@ -35,10 +37,11 @@ pub mod __macro_support;
 
 pub use api::client::CLIENT_VERSION;
 pub use api::runs;
+pub use api::sessions::Enrichment;
 pub use api::sessions::SessionStart;
 pub use config::{
     ApiKey, Config, ConfigBuilder, DEFAULT_API_TIMEOUT, DEFAULT_API_URL, Environment,
-    ExportSettings, KeyKind, KeyProblem, MalformedKey, OtlpProtocol,
+    ExportSettings, KeyKind, KeyProblem, MalformedKey, OtlpDestination, OtlpProtocol,
 };
 pub use dataset::{Datapoint, Dataset};
 pub use error::{Error, Result};
@@ -53,7 +56,7 @@ pub use retry::RetryPolicy;
 /// JSON values as datasets, ground truth and reports hold them.
 pub use serde_json::Value as JsonValue;
 pub use trace::baggage;
-pub use trace::enrichment::{Enrichment, enrich_session, enrich_span};
+pub use trace::enrichment::{enrich_session, enrich_span};
 pub use trace::span_processor::HoneyHiveSpanProcessor;
 pub use trace::spawn::{spawn, spawn_blocking, thread};
 pub use trace::tracer::{EvaluationIds, HoneyHiveTracer, TracerBuilder};
@@ -66,3 +69,6 @@ pub use opentelemetry;
 /// types need no separately versioned dependency.
 #[cfg(feature = "async-openai")]
 pub use async_openai;
+/// The OpenTelemetry SDK this toolkit is built on: its `SpanExporter` trait is how spans
+/// reach an exporter of your own (`ConfigBuilder::span_exporter`).
+pub use opentelemetry_sdk;

@@ -8,10 +8,10 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::api::sessions::Enrichment;
 use crate::api::sessions::{EventUpdate, SessionStart};
 use crate::config::Audience;
 use crate::retry::{AttemptError, Circuit, RetryPolicy, retry_through};
-use crate::trace::enrichment::Enrichment;
 use crate::{Config, Error, Result};
 
 /// Crate version sent in `hh-client-version` and `User-Agent`.

@@ -27,7 +27,7 @@ use crate::{Config, Error, Result};
 #[path = "runs/tests.rs"]
 mod tests;
 
-/// Prefix of dataset ids computed or chosen on the client (`external-ids.md`).
+/// Prefix of dataset ids computed or chosen on the client (`docs/external-ids.md`).
 const EXTERNAL_ID_PREFIX: &str = "EXT-";
 
 /// How the backend aggregates a metric over a run's datapoints: sent as

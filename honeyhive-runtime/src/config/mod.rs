@@ -5,10 +5,14 @@
 
 mod environment;
 mod keys;
+mod otlp_destination;
+mod span_exporter;
 
 pub use environment::Environment;
 pub use keys::{ApiKey, KeyKind, KeyProblem, MalformedKey};
 pub(crate) use keys::{Audience, Keys};
+pub use otlp_destination::OtlpDestination;
+pub(crate) use span_exporter::{DynSpanExporter, UserExporter};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -102,6 +106,8 @@ pub struct Config {
     pub(crate) prices: PriceTable,
     pub(crate) capture_content: bool,
     pub(crate) require_upload: bool,
+    pub(crate) otlp_destination: Option<OtlpDestination>,
+    pub(crate) span_exporters: Vec<UserExporter>,
 }
 
 impl Config {
@@ -217,6 +223,12 @@ impl Config {
     pub fn require_upload(&self) -> bool {
         self.require_upload
     }
+
+    /// The standard OTLP/HTTP destination the `OTEL_EXPORTER_OTLP_*` variables add, which
+    /// gets every span next to HoneyHive or the local store.
+    pub fn otlp_destination(&self) -> Option<&OtlpDestination> {
+        self.otlp_destination.as_ref()
+    }
 }
 
 /// Builds a [`Config`]. Its `Debug` shows no key: keys are held as [`ApiKey`] from the
@@ -254,6 +266,7 @@ pub struct ConfigBuilder {
     extra_prices: Vec<(String, Price)>,
     capture_content: Option<bool>,
     require_upload: Option<bool>,
+    span_exporters: Vec<UserExporter>,
 }
 
 impl ConfigBuilder {
@@ -390,6 +403,59 @@ impl ConfigBuilder {
         self
     }
 
+    /// Also sends every span to `exporter`, any standard OpenTelemetry span exporter, in
+    /// addition to HoneyHive or the local store. It receives each span complete: every
+    /// attribute of `docs/span-attributes.md`, the session and evaluation ids included.
+    /// Every clone of the configuration (the tracers and experiments built from it) shares
+    /// the one exporter; calls into it never overlap; it is shut down when the last of them
+    /// is gone. Can be called more than once.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use honeyhive_runtime::opentelemetry::trace::Tracer as _;
+    /// use honeyhive_runtime::opentelemetry_sdk::error::OTelSdkResult;
+    /// use honeyhive_runtime::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+    /// use honeyhive_runtime::{Config, Environment, HoneyHiveTracer};
+    ///
+    /// /// Keeps the name and session of every span.
+    /// #[derive(Debug, Clone, Default)]
+    /// struct Names(Arc<Mutex<Vec<(String, String)>>>);
+    ///
+    /// impl SpanExporter for Names {
+    ///     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    ///         let mut seen = self.0.lock().unwrap();
+    ///         for span in batch {
+    ///             let session = span.attributes.iter()
+    ///                 .find(|kv| kv.key.as_str() == "honeyhive.session_id")
+    ///                 .map(|kv| kv.value.to_string())
+    ///                 .unwrap_or_default();
+    ///             seen.push((span.name.into_owned(), session));
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let names = Names::default();
+    /// let config = Config::builder()
+    ///     .environment(Environment::empty()) // no API key: spans also go to the local store
+    ///     .local_dir(std::env::temp_dir().join("honeyhive-doc-span-exporter"))
+    ///     .span_exporter(names.clone())
+    ///     .build()?;
+    /// let tracer = HoneyHiveTracer::builder().config(config).build()?;
+    /// tracer.in_scope(|| tracer.otel_tracer().unwrap().in_span("retrieve", |_| ()));
+    /// tracer.flush()?;
+    /// let seen = names.0.lock().unwrap();
+    /// assert_eq!(*seen, [("retrieve".to_owned(), tracer.session_id().to_owned())]);
+    /// # Ok::<(), honeyhive_runtime::Error>(())
+    /// ```
+    pub fn span_exporter(
+        mut self,
+        exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+    ) -> Self {
+        self.span_exporters.push(UserExporter::new(exporter));
+        self
+    }
+
     /// Resolves the configuration.
     ///
     /// # Errors
@@ -491,6 +557,7 @@ impl ConfigBuilder {
         if let Some(n) = self.max_retries.or(retries_from_env) {
             export.retry = export.retry.max_retries(n);
         }
+        let otlp_destination = OtlpDestination::from_env(&env)?;
         if export.max_batch_size == 0 || export.max_queue_size == 0 {
             return Err(Error::Config(
                 "export max_batch_size and max_queue_size must be at least 1".into(),
@@ -542,6 +609,8 @@ impl ConfigBuilder {
             warnings,
             prices,
             capture_content,
+            otlp_destination,
+            span_exporters: self.span_exporters,
         })
     }
 }

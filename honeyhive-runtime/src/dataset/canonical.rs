@@ -1,7 +1,7 @@
 //! Canonical JSON: the exact text of Python's `json.dumps(value, sort_keys=True)`.
 //!
 //! The external ids of a dataset hash this text, so it must match the reference SDK byte
-//! for byte (see `external-ids.md`). It works on JSON *text*, never on a parsed
+//! for byte (see `docs/external-ids.md`). It works on JSON *text*, never on a parsed
 //! [`serde_json::Value`], because a `Value` forgets what the text said: integers beyond 64 bits
 //! become floats and the float `1.0` would no longer be told apart from the integer `1`. Each
 //! level is re-read with [`serde_json::value::RawValue`], which hands back the untouched text

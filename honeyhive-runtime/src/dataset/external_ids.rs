@@ -1,5 +1,5 @@
 //! External (`EXT-`) dataset and datapoint ids, byte-identical to the HoneyHive Python SDK's
-//! (`external-ids.md`).
+//! (`docs/external-ids.md`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

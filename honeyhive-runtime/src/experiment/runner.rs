@@ -18,7 +18,7 @@ use super::{DatasetSource, Experiment, Shard, TaskFn, UnknownMetric};
 use crate::api::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
 use crate::dataset::Dataset;
 use crate::dataset::validate::{check_inputs, read_as, type_error};
-use crate::export::pipeline::{Pipeline, RemoteApi};
+use crate::export::pipeline::RemoteApi;
 use crate::{Config, Environment, Error, Evaluator, Result, Warning};
 
 /// Source label of every experiment session (`docs/honeyhive-api.md`).
@@ -82,7 +82,7 @@ where
     // run's telemetry off as well: it still runs and scores, locally.
     let pipeline = match config.disabled {
         true => None,
-        false => Some(Pipeline::shared(&config)?),
+        false => Some(crate::trace::tracer::pipeline(&config, false)?),
     };
     let api = pipeline.as_ref().and_then(|p| p.remote_api());
     // Connected, the run's requests go through the outbox: what HoneyHive does not receive

@@ -1,29 +1,31 @@
-//! Buffers that a span carries from the thread that made it to the export thread, recycled
+//! Buffers that spans carry from the thread that made them to the export thread, recycled
 //! instead of allocated on one thread and freed on the other.
 //!
-//! A span's buffers are allocated on the thread that makes the span and freed on the
-//! export thread. With the system allocator that pattern made every such allocation miss
-//! the span thread's cache and contend with the export thread's frees for the allocator's
-//! lock (futex waits and context switches: about a third of a traced call's time,
-//! measured). Recycled buffers are neither allocated nor freed. Their contents are dropped
-//! on the export thread: dropping them on the span's thread when it takes a buffer
-//! measured slower twice (1,135 ns against 985 ns per call; later 17% of the call's
-//! samples, the values' memory being last touched by the export thread).
+//! Why: a span's attribute buffer is allocated on the thread that makes the span and freed
+//! on the export thread. With the system allocator that pattern makes every such
+//! allocation miss the span thread's cache and contend with the export thread's frees for
+//! the allocator's lock (futex waits and context switches: about a third of a traced
+//! call's time, measured). A recycled buffer is neither allocated nor freed. Its contents
+//! are dropped on the export thread, which read them last: dropping them on the span's
+//! thread when it takes the buffer measured slower.
+//!
+//! Recycling is an exporter's choice, never its duty: the built-in exporters hand the
+//! batches they were given to [`recycle`] once they have read them; a batch that is not
+//! recycled is simply freed. The export stage recycles the [`DeferredText`]s it resolved.
 
 use std::cell::RefCell;
 use std::sync::Mutex;
 use std::thread::LocalKey;
 
 use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SpanData;
+
+use super::deferred_text::DeferredText;
 
 /// Room for the attributes of one span when it starts: name and type, a few inputs, and
 /// the ten the span processor stamps (session, project and source twice each, three
 /// evaluation ids). 16 keeps a buffer within the allocator's per-thread cache.
 pub(crate) const SPAN_ATTRIBUTES: usize = 16;
-
-/// Room for the short strings a traced call captures before its span starts
-/// ([`crate::trace::capture::Attributes::capture_deferring`]).
-pub(crate) const SPAN_TEXT: usize = 256;
 
 /// A pool of emptied buffers of one kind: shared by all threads behind a lock, and taken
 /// from it a few at a time into a per-thread cache, so taking one is rarely a lock.
@@ -37,12 +39,16 @@ pub(crate) struct Pool<T: 'static> {
 }
 
 impl<T: 'static> Pool<T> {
-    const fn new(local: &'static LocalKey<RefCell<Vec<T>>>) -> Pool<T> {
+    const fn new(
+        local: &'static LocalKey<RefCell<Vec<T>>>,
+        max_pooled: usize,
+        per_thread: usize,
+    ) -> Pool<T> {
         Pool {
             shared: Mutex::new(Vec::new()),
             local,
-            max_pooled: 1024,
-            per_thread: 32,
+            max_pooled,
+            per_thread,
         }
     }
 
@@ -74,14 +80,23 @@ impl<T: 'static> Pool<T> {
 
 thread_local! {
     static LOCAL_ATTRIBUTES: RefCell<Vec<Vec<KeyValue>>> = const { RefCell::new(Vec::new()) };
-    static LOCAL_TEXT: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static LOCAL_BATCHES: RefCell<Vec<Vec<SpanData>>> = const { RefCell::new(Vec::new()) };
+    static LOCAL_TEXTS: RefCell<Vec<DeferredText>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Emptied attribute buffers of exported spans (about 1 MiB at most).
-pub(crate) static ATTRIBUTES: Pool<Vec<KeyValue>> = Pool::new(&LOCAL_ATTRIBUTES);
+pub(crate) static ATTRIBUTES: Pool<Vec<KeyValue>> = Pool::new(&LOCAL_ATTRIBUTES, 1024, 32);
 
-/// Emptied text buffers of exported call spans (a quarter of a MiB at most).
-pub(crate) static TEXT: Pool<String> = Pool::new(&LOCAL_TEXT);
+/// Emptied batches (the vectors the batch queue fills with ended spans).
+pub(crate) static BATCHES: Pool<Vec<SpanData>> = Pool::new(&LOCAL_BATCHES, 8, 1);
+
+/// Emptied [`DeferredText`]s of exported spans (about a quarter of a MiB at most).
+pub(crate) static TEXTS: Pool<DeferredText> = Pool::new(&LOCAL_TEXTS, 1024, 32);
+
+/// An empty [`DeferredText`], recycled when possible.
+pub(crate) fn deferred_text() -> DeferredText {
+    TEXTS.take().unwrap_or_else(DeferredText::with_capacity)
+}
 
 /// An empty attribute buffer with room for [`SPAN_ATTRIBUTES`], recycled when possible.
 pub(crate) fn attribute_buffer() -> Vec<KeyValue> {
@@ -92,19 +107,37 @@ pub(crate) fn attribute_buffer() -> Vec<KeyValue> {
 
 /// Whether an emptied attribute buffer is worth keeping: one that a large span grew is
 /// freed instead.
-pub(crate) fn keeps_attributes(buffer: &Vec<KeyValue>) -> bool {
+fn keeps_attributes(buffer: &Vec<KeyValue>) -> bool {
     (SPAN_ATTRIBUTES..=4 * SPAN_ATTRIBUTES).contains(&buffer.capacity())
 }
 
-/// An empty text buffer with room for [`SPAN_TEXT`] bytes, recycled when possible.
-pub(crate) fn text_buffer() -> String {
-    TEXT.take()
-        .unwrap_or_else(|| String::with_capacity(SPAN_TEXT))
+/// An empty batch with room for `spans`, recycled when possible.
+pub(crate) fn batch(spans: usize) -> Vec<SpanData> {
+    match BATCHES.take() {
+        Some(mut batch) => {
+            batch.reserve(spans);
+            batch
+        }
+        None => Vec::with_capacity(spans),
+    }
 }
 
-/// Whether an emptied text buffer is worth keeping.
-pub(crate) fn keeps_text(buffer: &String) -> bool {
-    (SPAN_TEXT..=16 * SPAN_TEXT).contains(&buffer.capacity())
+/// Takes an exported batch apart for reuse: each span's attribute buffer, emptied, goes
+/// back to [`ATTRIBUTES`] and the emptied batch to [`BATCHES`]; the rest of each span is
+/// dropped here.
+pub(crate) fn recycle(mut batch: Vec<SpanData>) {
+    let mut buffers: Vec<Vec<KeyValue>> = Vec::with_capacity(batch.len());
+    for span in &mut batch {
+        if keeps_attributes(&span.attributes) {
+            let mut attributes = std::mem::take(&mut span.attributes);
+            attributes.clear();
+            buffers.push(attributes);
+        }
+    }
+    batch.clear();
+    ATTRIBUTES.give_back(&mut buffers);
+    BATCHES.give_back(&mut vec![batch]);
+    // What did not fit is freed here, after the locks.
 }
 
 #[cfg(test)]
@@ -121,16 +154,26 @@ mod tests {
         for _ in 0..40 {
             assert!(attribute_buffer().is_empty());
         }
-        let mut text = text_buffer();
-        assert!(text.is_empty() && keeps_text(&text));
-        text.push_str("abc");
-        text.clear();
-        let mut many: Vec<String> = (0..TEXT.max_pooled + 3)
-            .map(|_| String::with_capacity(SPAN_TEXT))
+        let mut many: Vec<Vec<KeyValue>> = (0..ATTRIBUTES.max_pooled + 3)
+            .map(|_| Vec::with_capacity(SPAN_ATTRIBUTES))
             .collect();
-        TEXT.give_back(&mut many);
+        ATTRIBUTES.give_back(&mut many);
         assert!(many.len() >= 3, "what has no room stays with the caller");
-        assert!(TEXT.shared.lock().unwrap().len() <= TEXT.max_pooled);
-        assert!(text_buffer().is_empty());
+        assert!(ATTRIBUTES.shared.lock().unwrap().len() <= ATTRIBUTES.max_pooled);
+    }
+
+    #[test]
+    fn a_recycled_batch_gives_its_spans_buffers_back_emptied() {
+        let mut buffer = attribute_buffer();
+        assert!(keeps_attributes(&buffer));
+        buffer.push(KeyValue::new("k", "v"));
+        let mut batch = batch(4);
+        batch.push(super::super::test_span(buffer));
+        recycle(batch);
+        let reused = self::batch(4);
+        assert!(reused.is_empty() && reused.capacity() >= 4);
+        for _ in 0..40 {
+            assert!(attribute_buffer().is_empty());
+        }
     }
 }

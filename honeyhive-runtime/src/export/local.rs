@@ -7,11 +7,12 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::{Map, Value};
 
-use crate::export::local_store::{EventRecord, LocalStore, SpanRecord};
+use super::buffer_pool;
+use super::local_store::{EventRecord, LocalStore, SpanRecord};
 
 /// Writes spans to the local store.
 #[derive(Clone)]
-pub struct LocalExporter {
+pub(crate) struct LocalExporter {
     store: LocalStore,
 }
 
@@ -31,21 +32,24 @@ impl LocalExporter {
 
 impl SpanExporter for LocalExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.store
-            .append_spans(batch.into_iter().map(record))
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+        let written = self
+            .store
+            .append_spans(batch.iter().map(record))
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()));
+        buffer_pool::recycle(batch);
+        written
     }
 }
 
-pub(crate) fn record(span: SpanData) -> SpanRecord {
-    let (status, status_message) = match span.status {
+pub(crate) fn record(span: &SpanData) -> SpanRecord {
+    let (status, status_message) = match &span.status {
         Status::Unset => ("unset", None),
         Status::Ok => ("ok", None),
-        Status::Error { description } => ("error", Some(description.into_owned())),
+        Status::Error { description } => ("error", Some(description.to_string())),
     };
     let parent = span.parent_span_id;
     SpanRecord {
-        name: span.name.into_owned(),
+        name: span.name.to_string(),
         trace_id: span.span_context.trace_id().to_string(),
         span_id: span.span_context.span_id().to_string(),
         parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID)

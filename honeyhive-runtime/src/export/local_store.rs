@@ -49,8 +49,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::sessions::{EventUpdate, SessionStart};
-use crate::trace::enrichment::Enrichment;
+use crate::api::sessions::{Enrichment, EventUpdate, SessionStart};
 use crate::{Error, Result};
 
 /// File of session records in the local store.

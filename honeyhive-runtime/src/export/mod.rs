@@ -1,9 +1,12 @@
 //! What runs after a span ends: the export pipeline of a destination, its batch queue,
-//! the exporters (OTLP over HTTP to HoneyHive, or the local store) and the local store.
-//! Both exporters implement the OpenTelemetry SDK's `SpanExporter`, so either also works
-//! with the SDK's own processors.
+//! the exporters (OTLP over HTTP to HoneyHive or to any OpenTelemetry backend, the local
+//! store, the user's own) and the local store. Each exporter implements the SDK's
+//! `SpanExporter` and receives complete spans. Nothing here imports `trace/`: data flows
+//! one way, from the span processor into the queue.
 
 pub(crate) mod buffer_pool;
+pub(crate) mod deferred_text;
+mod discard;
 mod local;
 pub mod local_store;
 mod otlp;
@@ -11,54 +14,6 @@ pub(crate) mod outbox;
 pub(crate) mod pipeline;
 mod protobuf;
 pub(crate) mod queue;
-
-pub use local::LocalExporter;
-pub use otlp::OtlpExporter;
-
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-
-use crate::trace::span_processor::BatchStamps;
-
-/// The exporter of a pipeline: one of the two destinations, or (benchmarks only) none.
-#[derive(Debug)]
-pub(crate) enum Exporter {
-    /// OTLP/HTTP to HoneyHive, through the pipeline's outbox. Boxed: the exporter holds its
-    /// encoder, several times the size of the others.
-    HoneyHive(Box<outbox::HoneyHiveExporter>),
-    Local(LocalExporter),
-    /// Accepts every span and keeps none: the sink of
-    /// `TracerBuilder::discard_spans` (feature `testing`), so benchmarks time the tracing
-    /// hot path without an exporter competing for the CPU.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
-    Discard,
-}
-
-impl Exporter {
-    /// Exports `batch`, with the `stamps` its spans still need, and leaves it the
-    /// caller's: the batch queue takes the spans' buffers back for reuse afterwards.
-    pub(crate) async fn export_spans(
-        &self,
-        batch: &[SpanData],
-        stamps: &BatchStamps,
-    ) -> OTelSdkResult {
-        match self {
-            Exporter::HoneyHive(e) => e.export_spans(batch, stamps).await,
-            Exporter::Local(e) => e.export(stamps.stamped_copy(batch)).await,
-            Exporter::Discard => Ok(()),
-        }
-    }
-}
-
-impl SpanExporter for Exporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        match self {
-            Exporter::HoneyHive(e) => e.export_spans(&batch, &BatchStamps::default()).await,
-            Exporter::Local(e) => e.export(batch).await,
-            Exporter::Discard => Ok(()),
-        }
-    }
-}
 
 /// A finished span named `s` with `attributes` and nothing else, for unit tests.
 #[cfg(test)]

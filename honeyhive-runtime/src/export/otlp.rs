@@ -1,118 +1,182 @@
-//! OTLP/HTTP export to `{base}/opentelemetry/v1/traces`, protobuf or JSON.
+//! OTLP/HTTP export, protobuf or JSON: to HoneyHive (`{base}/opentelemetry/v1/traces`), or
+//! to the standard OTLP destination of the `OTEL_EXPORTER_OTLP_*` variables.
 //!
-//! Written on `opentelemetry-proto` rather than `opentelemetry-otlp` because HoneyHive
-//! needs every 5xx retried (`opentelemetry-otlp` retries only 429/502/503/504) under the same
-//! policy as the REST calls, and the exact count of spans lost for the drop warning.
+//! Written on `opentelemetry-proto` rather than `opentelemetry-otlp` because every 5xx must
+//! be retried (`opentelemetry-otlp` retries only 429/502/503/504) under the same policy as
+//! the REST calls, and the exact count of spans lost is needed for the drop warning.
 
-use crate::OtlpProtocol;
-use crate::retry::{AttemptError, Circuit, RetryPolicy, retry_through};
-use crate::trace::span_processor::BatchStamps;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-
-use super::protobuf::RequestEncoder;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-/// Path of the OTLP traces endpoint below the API base URL.
-pub const TRACES_PATH: &str = "/opentelemetry/v1/traces";
+use super::buffer_pool;
+use super::protobuf::RequestEncoder;
+use crate::config::OtlpDestination;
+use crate::retry::{AttemptError, Circuit, RetryPolicy, retry_through};
+use crate::{Config, Error, OtlpProtocol, Result};
 
-/// Exports spans to HoneyHive's OTLP endpoint. Needs a tokio runtime to run on (the
+/// Path of HoneyHive's OTLP traces endpoint below the API base URL.
+const HONEYHIVE_TRACES_PATH: &str = "/opentelemetry/v1/traces";
+
+/// Exports spans to one OTLP/HTTP endpoint. Needs a tokio runtime to run on (the
 /// pipeline's own I/O runtime).
 #[derive(Debug)]
-pub struct OtlpExporter {
+pub(crate) struct OtlpExporter {
     http: reqwest::Client,
     endpoint: String,
-    /// The ingestion key, else the project key (sensitive: `Debug` does not show it).
-    auth: Option<http::HeaderValue>,
     protocol: OtlpProtocol,
-    source: http::HeaderValue,
+    /// Headers of this endpoint's requests beyond the client's own: HoneyHive's `X-Source`
+    /// and key (the ingestion key, else the project key: sensitive, `Debug` does not show
+    /// it), or the OTLP destination's.
+    headers: http::HeaderMap,
     retry: RetryPolicy,
     resource: ResourceAttributesWithSchema,
     protobuf: RequestEncoder,
     /// Whether the destination answers, shared with the REST calls of the pipeline.
-    circuit: Option<std::sync::Arc<Circuit>>,
+    circuit: Option<Arc<Circuit>>,
+}
+
+/// A request body and its content type.
+pub(crate) struct Body {
+    bytes: Bytes,
+    content_type: &'static str,
 }
 
 impl OtlpExporter {
-    pub(crate) fn new(
+    /// The exporter to HoneyHive, on the destination's HTTP client.
+    pub(crate) fn honeyhive(
         http: reqwest::Client,
-        config: &crate::Config,
+        config: &Config,
         resource: &opentelemetry_sdk::Resource,
-    ) -> crate::Result<Self> {
-        let source = config.source();
-        let source = http::HeaderValue::from_str(source).map_err(|_| {
-            crate::Error::Config(format!(
-                "source {source:?} is not a valid HTTP header value"
+    ) -> Result<Self> {
+        let source = http::HeaderValue::from_str(&config.source).map_err(|_| {
+            Error::Config(format!(
+                "source {:?} is not a valid HTTP header value",
+                config.source
             ))
         })?;
-        Ok(OtlpExporter {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("X-Source", source);
+        if let Some(auth) = crate::api::client::bearer(config, crate::config::Audience::Ingestion)?
+        {
+            headers.insert(http::header::AUTHORIZATION, auth);
+        }
+        Ok(OtlpExporter::new(
             http,
-            endpoint: format!("{}{TRACES_PATH}", config.base_url()),
-            auth: crate::api::client::bearer(config, crate::config::Audience::Ingestion)?,
-            protocol: config.otlp_protocol(),
-            source,
-            retry: config.export_settings().retry.clone(),
+            format!("{}{HONEYHIVE_TRACES_PATH}", config.base_url),
+            config.otlp_protocol,
+            headers,
+            config.export.retry.clone(),
+            resource,
+        ))
+    }
+
+    /// The exporter to the OTLP destination `otlp`, on an HTTP client of its own: it sends
+    /// the destination's headers and never the HoneyHive API key.
+    pub(crate) fn destination(
+        otlp: &OtlpDestination,
+        config: &Config,
+        resource: &opentelemetry_sdk::Resource,
+    ) -> Result<Self> {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in otlp.headers() {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::Config(format!("OTLP header name {name:?} is not valid")))?;
+            let mut value = http::HeaderValue::from_str(value).map_err(|_| {
+                Error::Config(format!("the value of OTLP header {name} is not valid"))
+            })?;
+            // Header values are often credentials: never shown by `Debug`.
+            value.set_sensitive(true);
+            headers.append(name, value);
+        }
+        let timeout = otlp.timeout().unwrap_or(config.export.request_timeout);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!(
+                "OTel-OTLP-Exporter-Rust honeyhive-rust/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(std::time::Duration::from_secs(5)))
+            .build()
+            .map_err(|e| {
+                Error::Config(format!(
+                    "could not build the HTTP client of the OTLP destination: {}",
+                    crate::retry::error_chain(&e)
+                ))
+            })?;
+        Ok(OtlpExporter::new(
+            http,
+            otlp.endpoint().to_owned(),
+            otlp.protocol(),
+            headers,
+            config.export.retry.clone(),
+            resource,
+        ))
+    }
+
+    fn new(
+        http: reqwest::Client,
+        endpoint: String,
+        protocol: OtlpProtocol,
+        headers: http::HeaderMap,
+        retry: RetryPolicy,
+        resource: &opentelemetry_sdk::Resource,
+    ) -> Self {
+        OtlpExporter {
+            http,
+            endpoint,
+            protocol,
+            headers,
+            retry,
             protobuf: RequestEncoder::new(&resource.into()),
             resource: resource.into(),
             circuit: None,
-        })
+        }
     }
 
     /// This exporter, its requests going through `circuit` (see [`retry_through`]).
-    pub(crate) fn with_circuit(mut self, circuit: std::sync::Arc<Circuit>) -> Self {
+    pub(crate) fn with_circuit(mut self, circuit: Arc<Circuit>) -> Self {
         self.circuit = Some(circuit);
         self
     }
 
-    fn encode(
-        &self,
-        batch: &[SpanData],
-        stamps: &BatchStamps,
-    ) -> Result<(Bytes, &'static str), OTelSdkError> {
+    /// The request body of `batch`. Protobuf is written straight from the spans; OTLP/JSON
+    /// goes through `opentelemetry-proto`'s conversion, which takes a copy.
+    pub(crate) fn encode(&self, batch: &[SpanData]) -> std::result::Result<Body, OTelSdkError> {
         match self.protocol {
-            OtlpProtocol::HttpProtobuf => Ok((
-                self.protobuf.encode(batch, stamps).into(),
-                "application/x-protobuf",
-            )),
+            OtlpProtocol::HttpProtobuf => Ok(Body {
+                bytes: self.protobuf.encode(batch).into(),
+                content_type: "application/x-protobuf",
+            }),
             OtlpProtocol::HttpJson => serde_json::to_vec(&ExportTraceServiceRequest {
-                resource_spans: group_spans_by_resource_and_scope(
-                    stamps.stamped_copy(batch),
-                    &self.resource,
-                ),
+                resource_spans: group_spans_by_resource_and_scope(batch.to_vec(), &self.resource),
             })
-            .map(|body| (body.into(), "application/json"))
+            .map(|bytes| Body {
+                bytes: bytes.into(),
+                content_type: "application/json",
+            })
             .map_err(|e| OTelSdkError::InternalFailure(format!("OTLP/JSON encoding failed: {e}"))),
         }
     }
-}
 
-impl SpanExporter for OtlpExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.export_spans(&batch, &BatchStamps::default()).await
-    }
-}
-
-impl OtlpExporter {
-    /// [`export`](SpanExporter::export) of spans the caller keeps.
-    pub(crate) async fn export_spans(
-        &self,
-        batch: &[SpanData],
-        stamps: &BatchStamps,
-    ) -> OTelSdkResult {
-        let (body, content_type) = self.encode(batch, stamps)?;
+    /// Posts `body` under the retry policy (through the destination's circuit, if any).
+    pub(crate) async fn send(&self, body: Body) -> OTelSdkResult {
+        let Body {
+            bytes,
+            content_type,
+        } = body;
         let result = retry_through(&self.retry, self.circuit.as_deref(), || {
-            let mut request = self
+            let request = self
                 .http
                 .post(&self.endpoint)
                 .header(http::header::CONTENT_TYPE, content_type)
-                .header("X-Source", self.source.clone())
-                .body(body.clone());
-            if let Some(auth) = &self.auth {
-                request = request.header(http::header::AUTHORIZATION, auth.clone());
-            }
+                .headers(self.headers.clone())
+                .body(bytes.clone());
             async move {
                 let response = request.send().await.map_err(AttemptError::from_reqwest)?;
                 let status = response.status();
@@ -131,5 +195,14 @@ impl OtlpExporter {
                 self.endpoint, e.reason
             ))
         })
+    }
+}
+
+impl SpanExporter for OtlpExporter {
+    /// Encodes the batch, gives its buffers back for reuse, and sends it.
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let body = self.encode(&batch)?;
+        buffer_pool::recycle(batch);
+        self.send(body).await
     }
 }

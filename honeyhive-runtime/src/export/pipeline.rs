@@ -5,6 +5,10 @@
 //! I/O thread. Pipelines are found through a registry of weak references: the last tracer
 //! of a destination to go away shuts its pipeline down (exporting what is left), and
 //! nothing about a pipeline is global state that a test could observe from another.
+//!
+//! A pipeline's exporters: HoneyHive (OTLP/HTTP) or the local store, then the standard
+//! OTLP/HTTP destination of the `OTEL_EXPORTER_OTLP_*` variables, then the user's own
+//! (`ConfigBuilder::span_exporter`). Every one of them receives every span, complete.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,24 +19,34 @@ use std::time::{Duration, Instant};
 use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanProcessor};
 
+use super::discard::DiscardExporter;
+use super::local::LocalExporter;
+use super::local_store::LocalStore;
+use super::otlp::OtlpExporter;
+use super::queue::{self, Exporters, QueueHandle};
 use crate::api::client::{ApiClient, http_client};
-use crate::api::sessions::SessionStart;
-use crate::config::Keys;
-use crate::export::local_store::LocalStore;
+use crate::api::sessions::{Enrichment, SessionStart};
+use crate::config::{DynSpanExporter, Keys, OtlpDestination};
 use crate::export::outbox::{HoneyHiveExporter, Outbox};
-use crate::export::queue::{BatchProcessor, QueueHandle};
-use crate::export::{Exporter, LocalExporter, OtlpExporter};
 use crate::retry::Circuit;
-use crate::trace::enrichment::Enrichment;
 use crate::{Config, Error, ExportStats, OtlpProtocol, Result, Warning};
 
 /// Most attributes a span keeps (the SDK default of 128 is too few for flattened inputs).
 pub(crate) const MAX_ATTRIBUTES_PER_SPAN: u32 = 4096;
 
+/// Where a pipeline sends spans: configurations that agree on it share one pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Destination {
+struct Destination {
+    primary: Primary,
+    otlp: Option<OtlpDestination>,
+    /// The ids of the user's exporters.
+    exporters: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Primary {
     Remote {
         base_url: String,
         keys: Keys,
@@ -49,21 +63,23 @@ enum Destination {
 
 impl Destination {
     fn of(config: &Config, discard_spans: bool) -> Self {
-        if discard_spans {
-            return Destination::Discard {
+        let primary = match () {
+            _ if discard_spans => Primary::Discard {
                 dir: config.local_dir.clone(),
-            };
-        }
-        if config.is_connected() {
-            Destination::Remote {
+            },
+            _ if config.is_connected() => Primary::Remote {
                 base_url: config.base_url.clone(),
                 keys: config.keys.clone(),
                 protocol: config.otlp_protocol,
-            }
-        } else {
-            Destination::Local {
+            },
+            _ => Primary::Local {
                 dir: config.local_dir.clone(),
-            }
+            },
+        };
+        Destination {
+            primary,
+            otlp: config.otlp_destination.clone(),
+            exporters: config.span_exporters.iter().map(|e| e.id()).collect(),
         }
     }
 }
@@ -106,7 +122,7 @@ pub(crate) struct Pipeline {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     /// The instrumentation scope of `tracer`, for the spans made without it
-    /// ([`crate::trace::call_span`]).
+    /// (the spans of `#[trace]` calls).
     scope: InstrumentationScope,
     queue: QueueHandle,
     backend: Backend,
@@ -118,27 +134,34 @@ fn registry() -> &'static Mutex<HashMap<Destination, Weak<Pipeline>>> {
 }
 
 impl Pipeline {
-    /// The live pipeline of `config`'s destination, or a new one. The first tracer of a
-    /// destination sets its export settings and warning handler.
-    pub(crate) fn shared(config: &Config) -> Result<Arc<Pipeline>> {
-        Pipeline::shared_with(config, false)
-    }
-
-    /// [`shared`](Self::shared), or with `discard_spans` the pipeline that writes sessions
-    /// to the local store and drops every span at export (`TracerBuilder::discard_spans`).
-    pub(crate) fn shared_with(config: &Config, discard_spans: bool) -> Result<Arc<Pipeline>> {
+    /// The live pipeline of `config`'s destination, or a new one whose provider runs the
+    /// span processor `processor` makes from the pipeline's queue (it is the provider's
+    /// only processor: the SDK clones every ended span once per processor). The first
+    /// tracer of a destination sets its export settings and warning handler.
+    ///
+    /// With `discard_spans`, the pipeline that writes sessions to the local store and
+    /// drops every span at export (`TracerBuilder::discard_spans`, for benchmarks).
+    pub(crate) fn shared<P: SpanProcessor + 'static>(
+        config: &Config,
+        discard_spans: bool,
+        processor: impl FnOnce(QueueHandle) -> P,
+    ) -> Result<Arc<Pipeline>> {
         let key = Destination::of(config, discard_spans);
         let mut map = registry().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = map.get(&key).and_then(Weak::upgrade) {
             return Ok(p);
         }
         map.retain(|_, w| w.strong_count() > 0);
-        let pipeline = Arc::new(Pipeline::new(config.clone(), discard_spans)?);
+        let pipeline = Arc::new(Pipeline::new(config.clone(), discard_spans, processor)?);
         map.insert(key, Arc::downgrade(&pipeline));
         Ok(pipeline)
     }
 
-    fn new(config: Config, discard_spans: bool) -> Result<Pipeline> {
+    fn new<P: SpanProcessor + 'static>(
+        config: Config,
+        discard_spans: bool,
+        processor: impl FnOnce(QueueHandle) -> P,
+    ) -> Result<Pipeline> {
         let io = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("honeyhive-io")
@@ -152,10 +175,10 @@ impl Pipeline {
             None => Resource::builder(),
         }
         .build();
-        let (backend, exporter) = match config.is_connected() {
+        let (backend, primary): (Backend, Box<dyn DynSpanExporter>) = match config.is_connected() {
             _ if discard_spans => (
                 Backend::Local(LocalStore::open(&config.local_dir)?),
-                Exporter::Discard,
+                Box::new(DiscardExporter),
             ),
             true => {
                 let http = http_client(&config)?;
@@ -163,7 +186,7 @@ impl Pipeline {
                 // others whether it answers: a backend that is down costs one retry
                 // budget, not one per call. Once down, a probe every max_backoff.
                 let circuit = Arc::new(Circuit::new(config.export.retry.probe_interval()));
-                let exporter = OtlpExporter::new(http.clone(), &config, &resource)?
+                let exporter = OtlpExporter::honeyhive(http.clone(), &config, &resource)?
                     .with_circuit(circuit.clone());
                 let client = ApiClient::new(http, &config)?.with_circuit(circuit);
                 let outbox = Arc::new(Outbox::new(
@@ -172,29 +195,39 @@ impl Pipeline {
                     io.handle().clone(),
                 ));
                 let exporter = HoneyHiveExporter::new(exporter, outbox.clone());
-                (
-                    Backend::Remote(client, outbox),
-                    Exporter::HoneyHive(Box::new(exporter)),
-                )
+                (Backend::Remote(client, outbox), Box::new(exporter))
             }
             false => {
                 let store = LocalStore::open(&config.local_dir)?;
                 (
                     Backend::Local(store.clone()),
-                    Exporter::Local(LocalExporter::new(store)),
+                    Box::new(LocalExporter::new(store)),
                 )
             }
         };
-        let (processor, queue) = BatchProcessor::spawn(
-            exporter,
+        // The primary destination last: it is given the batches themselves (the others
+        // copies), and recycles their buffers.
+        let mut exporters: Vec<Box<dyn DynSpanExporter>> = Vec::new();
+        for user in &config.span_exporters {
+            exporters.push(Box::new(user.clone()));
+        }
+        if let Some(otlp) = &config.otlp_destination {
+            exporters.push(Box::new(OtlpExporter::destination(
+                otlp, &config, &resource,
+            )?));
+        }
+        exporters.push(primary);
+        for exporter in &mut exporters {
+            exporter.set_resource(&resource);
+        }
+        let queue = queue::spawn(
+            Exporters::new(exporters),
             &config.export,
             io.handle(),
             config.warnings.clone(),
         );
-        // One processor: it stamps spans at start (HoneyHiveSpanProcessor) and queues them at
-        // end; with two, the SDK would clone every ended span for the one that ignores it.
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(processor)
+            .with_span_processor(processor(queue.clone()))
             .with_resource(resource)
             .with_max_attributes_per_span(MAX_ATTRIBUTES_PER_SPAN)
             .build();
@@ -270,7 +303,6 @@ impl Pipeline {
     /// Sends an event update in the background; [`flush`](Self::flush) waits for it. `run`
     /// is the run of the event's session (where the local store keeps it).
     pub(crate) fn update_event(&self, event_id: String, enrichment: Enrichment, run: Option<&str>) {
-        crate::trace::enrichment::warn_failures(&enrichment);
         let warn = |reason: String| {
             self.config.warnings.emit(Warning::UpdateFailed {
                 what: format!("update of event {event_id}"),
@@ -343,6 +375,7 @@ impl Pipeline {
 impl Drop for Pipeline {
     fn drop(&mut self) {
         let provider = self.provider.clone();
+        let queue = self.queue.clone();
         let io = self.io.take();
         let timeout = self.config.export.flush_timeout;
         let outbox = self.outbox().cloned();
@@ -350,6 +383,8 @@ impl Drop for Pipeline {
         let finish = move || {
             let deadline = Instant::now() + timeout;
             let _ = provider.shutdown_with_timeout(timeout);
+            // Already done when the provider's processor shut its queue down.
+            let _ = queue.shutdown(timeout);
             // Session starts and updates still under way are sent or kept before the
             // runtime they run on goes; what was kept is reported.
             if let Some(outbox) = outbox {

@@ -20,8 +20,6 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use prost::Message as _;
 
-use crate::trace::span_processor::{BatchStamps, Stamp};
-
 /// Wire types of the protobuf encoding.
 #[derive(Clone, Copy)]
 enum Wire {
@@ -53,15 +51,10 @@ impl RequestEncoder {
     }
 
     /// An `ExportTraceServiceRequest` with `batch`: one `ResourceSpans`, one `ScopeSpans`
-    /// per instrumentation scope in order of first appearance. A span's stamp in `stamps`
-    /// is written after its own attributes, as [`BatchStamps::stamped_copy`] puts it there.
-    pub(crate) fn encode(&self, batch: &[SpanData], stamps: &BatchStamps) -> Vec<u8> {
+    /// per instrumentation scope in order of first appearance.
+    pub(crate) fn encode(&self, batch: &[SpanData]) -> Vec<u8> {
         // Lengths first (each span's is needed three times), then the bytes.
-        let span_lens: Vec<usize> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, span)| span_len(span, stamps.of(i)))
-            .collect();
+        let span_lens: Vec<usize> = batch.iter().map(span_len).collect();
         let mut scopes: Vec<(&InstrumentationScope, Vec<usize>)> = Vec::new();
         for (i, span) in batch.iter().enumerate() {
             match scopes
@@ -93,7 +86,7 @@ impl RequestEncoder {
             put_scope(&mut buf, scope);
             for &i in spans {
                 put_len(&mut buf, 2, span_lens[i]);
-                put_span(&mut buf, &batch[i], stamps.of(i));
+                put_span(&mut buf, &batch[i]);
             }
             put_string(&mut buf, 3, scope.schema_url().unwrap_or_default());
         }
@@ -167,16 +160,6 @@ fn string_value_len(text: &str) -> usize {
     len_field(1, text.len())
 }
 
-fn stamp_len(tag: u32, stamp: Option<&Stamp>) -> usize {
-    let mut len = 0;
-    if let Some(stamp) = stamp {
-        stamp.each(|key, value| {
-            len += len_field(tag, entry_len(key, string_value_len(value.as_str())));
-        });
-    }
-    len
-}
-
 fn any_value_len(value: &Value) -> usize {
     match value {
         // A oneof member is written even when it holds its type's default.
@@ -203,7 +186,7 @@ fn array_len(array: &Array) -> usize {
     }
 }
 
-fn span_len(span: &SpanData, stamp: Option<&Stamp>) -> usize {
+fn span_len(span: &SpanData) -> usize {
     let cx = &span.span_context;
     let trace_state = trace_state_len(cx.trace_state());
     len_field(1, 16)
@@ -223,7 +206,6 @@ fn span_len(span: &SpanData, stamp: Option<&Stamp>) -> usize {
         + fixed64_field(7, nanos(span.start_time))
         + fixed64_field(8, nanos(span.end_time))
         + attributes_len(9, &span.attributes)
-        + stamp_len(9, stamp)
         + varint_field(10, span.dropped_attributes_count.into())
         + events_len(&span.events)
         + varint_field(12, span.events.dropped_count.into())
@@ -445,18 +427,7 @@ fn put_trace_state(buf: &mut Vec<u8>, state: &TraceState) {
     put_string(buf, 3, &state.header());
 }
 
-fn put_stamp(buf: &mut Vec<u8>, tag: u32, stamp: Option<&Stamp>) {
-    if let Some(stamp) = stamp {
-        stamp.each(|key, value| {
-            let text = value.as_str();
-            put_entry(buf, tag, key, string_value_len(text), |buf| {
-                put_bytes(buf, 1, text.as_bytes())
-            });
-        });
-    }
-}
-
-fn put_span(buf: &mut Vec<u8>, span: &SpanData, stamp: Option<&Stamp>) {
+fn put_span(buf: &mut Vec<u8>, span: &SpanData) {
     let cx = &span.span_context;
     put_bytes(buf, 1, &cx.trace_id().to_bytes());
     put_bytes(buf, 2, &cx.span_id().to_bytes());
@@ -469,7 +440,6 @@ fn put_span(buf: &mut Vec<u8>, span: &SpanData, stamp: Option<&Stamp>) {
     put_fixed64(buf, 7, nanos(span.start_time));
     put_fixed64(buf, 8, nanos(span.end_time));
     put_attributes(buf, 9, span.attributes.iter());
-    put_stamp(buf, 9, stamp);
     put_varint_field(buf, 10, span.dropped_attributes_count.into());
     for event in span.events.iter() {
         put_len(buf, 11, event_len(event));
@@ -649,54 +619,16 @@ mod tests {
             .collect();
         let resource = resource();
         let encoder = RequestEncoder::new(&resource);
-        let bytes = encoder.encode(&batch, &BatchStamps::default());
+        let bytes = encoder.encode(&batch);
         assert_eq!(bytes, prost_bytes(&batch, &resource));
         let decoded = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("decodes");
         assert_eq!(decoded.resource_spans[0].scope_spans.len(), 2);
         for n in 0..batch.len() {
             assert_eq!(
-                encoder.encode(&batch[n..=n], &BatchStamps::default()),
+                encoder.encode(&batch[n..=n]),
                 prost_bytes(&batch[n..=n], &resource)
             );
         }
-    }
-
-    #[test]
-    fn stamps_are_written_as_the_attributes_they_stand_for() {
-        use std::sync::Arc;
-        let stamp = |datapoint: Option<&str>| {
-            Arc::new(Stamp {
-                session_id: "session-1".into(),
-                project: Some("project".into()),
-                source: "evaluation".into(),
-                run_id: Some("run-1".into()),
-                dataset_id: None,
-                datapoint_id: datapoint.map(|d| StringValue::from(d.to_owned())),
-            })
-        };
-        let (first, second) = (stamp(Some("dp-1")), stamp(None));
-        let scope = InstrumentationScope::builder("honeyhive").build();
-        let batch: Vec<SpanData> = (0..6).map(|n| span(&scope, n)).collect();
-        let mut stamps = BatchStamps::default();
-        for which in [
-            Some(&first),
-            None,
-            Some(&first),
-            Some(&second),
-            Some(&first),
-            None,
-        ] {
-            stamps.push(which);
-        }
-        let resource = resource();
-        let stamped = stamps.stamped_copy(&batch);
-        // Session, project and source twice each, the run and the datapoint.
-        assert_eq!(stamped[0].attributes.len(), batch[0].attributes.len() + 8);
-        assert_eq!(stamped[1].attributes, batch[1].attributes);
-        assert_eq!(
-            RequestEncoder::new(&resource).encode(&batch, &stamps),
-            prost_bytes(&stamped, &resource)
-        );
     }
 
     #[test]
@@ -705,7 +637,7 @@ mod tests {
             (&opentelemetry_sdk::Resource::builder_empty().build()).into();
         let batch = vec![crate::export::test_span(Vec::new())];
         assert_eq!(
-            RequestEncoder::new(&resource).encode(&batch, &BatchStamps::default()),
+            RequestEncoder::new(&resource).encode(&batch),
             prost_bytes(&batch, &resource)
         );
     }

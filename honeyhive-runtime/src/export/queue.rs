@@ -1,37 +1,61 @@
-//! The batching span processor: a bounded queue drained by a task on the pipeline's own
-//! I/O runtime.
+//! The batch queue of a pipeline: ended spans wait here, in chunks of one batch, for the
+//! export task on the pipeline's own I/O runtime, which hands every batch to each of the
+//! pipeline's exporters.
 //!
-//! The SDK's `BatchSpanProcessor` counts spans it drops for a full queue but keeps the count
-//! to itself; we need that count (and the export failures) in one user-facing warning, and
-//! a flush that also works when called from inside an async runtime, since the export
-//! never needs the caller's runtime.
+//! Why not the SDK's `BatchSpanProcessor`: it counts the spans it drops for a full queue but
+//! keeps the count to itself; we need that count (and the export failures) in one
+//! user-facing warning, and a flush that also works when called from inside an async
+//! runtime, since the export never needs the caller's runtime.
+//!
+//! Before any exporter sees a batch, the export task completes each span: a span may come
+//! with attribute values not materialized yet ([`Unresolved`]: attributes it shares with
+//! other spans, held once, and strings deferred to this thread), and every span without
+//! an event type gets one by inference (`docs/span-attributes.md`). Exporters receive
+//! complete spans and know nothing of this.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::SpanData;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
-use crate::export::Exporter;
+use crate::config::DynSpanExporter;
+use crate::event_type;
 use crate::export::buffer_pool;
-use crate::trace::span_processor::{BatchStamps, Stamp};
-use crate::{Error, ExportSettings, HoneyHiveSpanProcessor, Result, Warning, WarningHandler};
+use crate::export::deferred_text::DeferredText;
+use crate::{Error, ExportSettings, Result, Warning, WarningHandler};
+
+/// Attributes that many spans carry alike (a session's stamp), held once: the export task
+/// appends them to each span they came with, after the span's own, before any exporter
+/// sees it.
+pub(crate) type SharedAttributes = Arc<[KeyValue]>;
+
+/// Attribute values of a queued span that the export task materializes before any
+/// exporter sees it.
+#[derive(Default)]
+pub(crate) struct Unresolved {
+    /// Appended after the span's own attributes.
+    pub(crate) shared: Option<SharedAttributes>,
+    /// Strings of the span's attributes, deferred to this thread.
+    pub(crate) text: Option<DeferredText>,
+}
 
 /// How long unreported drops may wait for a flush before a warning goes out anyway.
 const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Counters of an export pipeline.
+/// Counters of an export pipeline. A span counts once per destination (HoneyHive or the
+/// local store, the OTLP destination of the environment, each exporter of
+/// `ConfigBuilder::span_exporter`): with one destination they count spans.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExportStats {
-    /// Spans accepted by the destination.
+    /// Spans accepted by a destination.
     pub exported_spans: u64,
-    /// Spans lost: full queue, or export failed after every retry (and could not be kept
-    /// on disk).
+    /// Spans lost: full queue, or an export that failed after every retry (and could not
+    /// be kept on disk).
     pub dropped_spans: u64,
     /// Spans HoneyHive did not receive within the retry budget (or whose session start it
     /// did not), kept on disk for a later upload instead (see
@@ -117,8 +141,49 @@ impl Shared {
     }
 }
 
-/// Queues spans, flushes and reads the counters of a [`BatchProcessor`] from outside the
-/// provider.
+/// The exporters of a pipeline. Each receives every batch: the last one the batch itself,
+/// the others a copy.
+pub(crate) struct Exporters(Vec<Box<dyn DynSpanExporter>>);
+
+impl Exporters {
+    /// `exporters`, the one given the batches themselves last. At least one.
+    pub(crate) fn new(exporters: Vec<Box<dyn DynSpanExporter>>) -> Exporters {
+        assert!(!exporters.is_empty(), "a pipeline exports somewhere");
+        Exporters(exporters)
+    }
+
+    /// Exports `batch` through every exporter at once and counts what each delivered or
+    /// lost.
+    async fn export(&self, batch: Vec<SpanData>, shared: &Shared) {
+        let n = batch.len() as u64;
+        let (last, others) = self.0.split_last().expect("at least one exporter");
+        let mut exports: Vec<_> = others.iter().map(|e| e.export(batch.clone())).collect();
+        exports.push(last.export(batch));
+        for result in futures_util::future::join_all(exports).await {
+            match result {
+                Ok(()) => {
+                    shared.exported.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(e) => shared.dropped(n, DropReason::Export(e.to_string())),
+            }
+        }
+    }
+
+    /// Asks every exporter to deliver what it holds (user exporters may buffer).
+    fn force_flush(&self) -> OTelSdkResult {
+        // Every exporter is asked, whatever the others answer; the first failure is told.
+        let results: Vec<OTelSdkResult> = self.0.iter().map(|e| e.force_flush()).collect();
+        results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+    }
+
+    fn shutdown(&self) {
+        for exporter in &self.0 {
+            let _ = exporter.shutdown();
+        }
+    }
+}
+
+/// Queues spans, flushes and reads the counters of a pipeline's queue.
 #[derive(Clone)]
 pub(crate) struct QueueHandle {
     control: mpsc::UnboundedSender<Control>,
@@ -128,18 +193,16 @@ pub(crate) struct QueueHandle {
 
 /// The spans waiting for the export task, in chunks of at most a batch.
 ///
-/// Why chunks: a full chunk is an export batch as it is. The export task completes its
-/// spans in place and exports it; moving each span (some 400 bytes with what the task
-/// does to it) out of one queue vector and into a batch was a fifth of the export thread's
-/// work.
+/// Why chunks: a full chunk is an export batch as it is; moving each span (some 400 bytes)
+/// out of one queue vector and into a batch was a fifth of the export thread's work.
 #[derive(Default)]
 struct Pending {
     /// Chunks of exactly `max_batch` spans, oldest first.
     full: Vec<Chunk>,
     /// The chunk being filled.
     current: Chunk,
-    /// Chunks whose spans were exported, emptied, for the chunks to come (no regrowing).
-    spare: Vec<Chunk>,
+    /// Emptied lists of unresolved values, for the chunks to come.
+    spare: Vec<Vec<Unresolved>>,
     /// Whether the export task has its scheduled delay running (or has been woken to
     /// start it): the queue then needs no wake until a full batch is ready. Cleared, under
     /// the same lock, whenever the task takes the queue without keeping the delay running.
@@ -151,75 +214,39 @@ impl Pending {
         self.full.len() * max_batch + self.current.spans.len()
     }
 
-    /// The chunk being filled, replaced by a spare one (or a new one).
+    /// The chunk being filled, replaced by an empty one.
     fn take_current(&mut self, max_batch: usize) -> Chunk {
-        let next = self
+        let unresolved = self
             .spare
             .pop()
-            .unwrap_or_else(|| Chunk::with_capacity(max_batch));
+            .unwrap_or_else(|| Vec::with_capacity(max_batch));
+        let next = Chunk {
+            spans: buffer_pool::batch(max_batch),
+            unresolved,
+        };
         std::mem::replace(&mut self.current, next)
     }
 }
 
-/// Ended spans waiting for export, with what the export task still does to them.
+/// Ended spans waiting for export, with what each still needs.
 #[derive(Default)]
 struct Chunk {
     spans: Vec<SpanData>,
-    /// What the export task does to `spans[i]` before it is exported.
-    completions: Vec<Completion>,
-    /// The stamps of the `spans` stamped on their way out (those of `#[trace]` calls,
-    /// [`crate::trace::call_span`]); the SDK's spans are stamped at start, by the span processor.
-    stamps: BatchStamps,
+    /// What `spans[i]` gets before it is exported.
+    unresolved: Vec<Unresolved>,
 }
 
 impl Chunk {
-    fn with_capacity(n: usize) -> Chunk {
-        Chunk {
-            spans: Vec::with_capacity(n),
-            completions: Vec::with_capacity(n),
-            stamps: BatchStamps::default(),
-        }
-    }
-
     fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
 }
 
-/// What the export task completes a queued span with.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Finish {
-    /// A span the SDK made: its event type is inferred.
-    Sdk,
-    /// The span of a `#[trace]` call ([`crate::trace::call_span::complete`]): `infer` when it
-    /// carries something event type inference reads, `duration` when the call ended it,
-    /// `name` unless its event name is on it already.
-    Call {
-        infer: bool,
-        duration: bool,
-        name: bool,
-    },
-}
-
-/// What the export task does to an ended span before it is exported.
-struct Completion {
-    finish: Finish,
-    /// The strings of the span's placeholder attributes ([`crate::trace::call_span`]), made into
-    /// attribute values by the export task; empty for every other span.
-    text: String,
-}
-
 impl QueueHandle {
-    /// Queues an ended, sampled span for export, with the `text` of its placeholder
-    /// attributes; counts it dropped when the queue is full or shut down. Never blocks
-    /// beyond a short lock.
-    pub(crate) fn enqueue(
-        &self,
-        span: SpanData,
-        stamp: Option<&Arc<Stamp>>,
-        finish: Finish,
-        text: String,
-    ) {
+    /// Queues an ended, sampled span for export, with its values still to materialize;
+    /// counts it dropped when the queue is full or shut down. Never blocks beyond a short
+    /// lock.
+    pub(crate) fn enqueue(&self, span: SpanData, unresolved: Unresolved) {
         let queue = &self.queue;
         let mut pending = queue.lock();
         if queue.closed.load(Ordering::Relaxed) {
@@ -240,8 +267,7 @@ impl QueueHandle {
         }
         let current = &mut pending.current;
         current.spans.push(span);
-        current.completions.push(Completion { finish, text });
-        current.stamps.push(stamp);
+        current.unresolved.push(unresolved);
         let filled = current.spans.len() >= queue.max_batch;
         if filled {
             let full = pending.take_current(queue.max_batch);
@@ -267,17 +293,18 @@ impl QueueHandle {
         self.send(Control::Flush)
     }
 
-    fn request(
-        &self,
-        make: fn(std::sync::mpsc::SyncSender<()>) -> Control,
-        timeout: Duration,
-    ) -> Result<()> {
-        self.send(make).wait(timeout)
+    /// Exports what is left, shuts the exporters down and stops the export task; later
+    /// spans are dropped (and counted).
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<()> {
+        self.send(Control::Shutdown).wait(timeout)
     }
 
     fn send(&self, make: fn(std::sync::mpsc::SyncSender<()>) -> Control) -> Reply {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        Reply(self.control.send(make(tx)).ok().map(|()| rx))
+        Reply {
+            rx: self.control.send(make(tx)).ok().map(|()| rx),
+            exporters: self.queue.exporters.clone(),
+        }
     }
 
     pub(crate) fn stats(&self) -> ExportStats {
@@ -285,34 +312,34 @@ impl QueueHandle {
     }
 }
 
-/// The export task's answer to a flush or shutdown request; `None` when the request could
-/// not be sent (the task is gone).
-pub(crate) struct Reply(Option<std::sync::mpsc::Receiver<()>>);
+/// The export task's answer to a flush or shutdown request; `rx` is `None` when the
+/// request could not be sent (the task is gone).
+pub(crate) struct Reply {
+    rx: Option<std::sync::mpsc::Receiver<()>>,
+    exporters: Arc<Exporters>,
+}
 
 impl Reply {
-    /// Blocks until the export task has done what was asked, or until `timeout`.
+    /// Blocks until the export task has done what was asked, or until `timeout`; then,
+    /// on this thread, asks every exporter to deliver what it still holds.
     pub(crate) fn wait(self, timeout: Duration) -> Result<()> {
-        let rx = self.0.ok_or(Error::Shutdown)?;
+        let rx = self.rx.ok_or(Error::Shutdown)?;
         match rx.recv_timeout(timeout) {
-            Ok(()) => Ok(()),
+            Ok(()) => self
+                .exporters
+                .force_flush()
+                .map_err(|e| Error::Background(format!("exporter flush: {e}"))),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Error::FlushTimeout(timeout)),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::Shutdown),
         }
     }
 }
 
-/// Queues ended spans for export in batches, and stamps spans at start (it runs the
-/// [`HoneyHiveSpanProcessor`] in `on_start`): the SDK clones every ended span once per
-/// registered processor, so the pipeline registers this one processor only.
-pub(crate) struct BatchProcessor {
-    handle: QueueHandle,
-}
-
 /// The spans waiting for the export task.
 ///
-/// Chunks of spans behind a mutex ([`Pending`]), filled by `on_end` and taken whole by
+/// Chunks of spans behind a mutex ([`Pending`]), filled by `enqueue` and taken whole by
 /// the task: a channel woke the task for every span (a system call on the span's thread
-/// each time); here `on_end` wakes it only to start the scheduled delay when none is
+/// each time); here `enqueue` wakes it only to start the scheduled delay when none is
 /// running, and whenever a chunk (a full batch) is ready. The delay keeps running after a
 /// full batch, so a steady stream of spans costs one wake per batch.
 struct Queue {
@@ -322,6 +349,7 @@ struct Queue {
     closed: AtomicBool,
     max_queue_size: usize,
     max_batch: usize,
+    exporters: Arc<Exporters>,
 }
 
 impl Queue {
@@ -330,94 +358,49 @@ impl Queue {
     }
 }
 
-impl std::fmt::Debug for BatchProcessor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchProcessor")
-            .field("max_queue_size", &self.handle.queue.max_queue_size)
-            .finish()
-    }
-}
-
-impl BatchProcessor {
-    /// Starts the export task on `io` and returns the processor with its handle.
-    pub(crate) fn spawn(
-        exporter: Exporter,
-        settings: &ExportSettings,
-        io: &tokio::runtime::Handle,
-        warnings: WarningHandler,
-    ) -> (Self, QueueHandle) {
-        let queue = Arc::new(Queue {
-            pending: Mutex::new(Pending {
-                current: Chunk::with_capacity(settings.max_batch_size),
-                ..Pending::default()
-            }),
-            ready: Notify::new(),
-            closed: AtomicBool::new(false),
-            max_queue_size: settings.max_queue_size,
-            max_batch: settings.max_batch_size,
-        });
-        let (control, control_rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            exported: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-            unreported: Mutex::new(Unreported::default()),
-            warnings,
-        });
-        let worker = Worker {
-            exporter: Arc::new(exporter),
-            in_flight: JoinSet::new(),
-            shared: shared.clone(),
-            queue: queue.clone(),
-            max_batch: settings.max_batch_size,
-            delay: settings.scheduled_delay,
-            taken: Vec::new(),
-        };
-        io.spawn(worker.run(control_rx));
-        let handle = QueueHandle {
-            control,
-            shared,
-            queue,
-        };
-        (
-            BatchProcessor {
-                handle: handle.clone(),
+/// Starts the export task of a queue on `io` and returns the queue's handle.
+pub(crate) fn spawn(
+    exporters: Exporters,
+    settings: &ExportSettings,
+    io: &tokio::runtime::Handle,
+    warnings: WarningHandler,
+) -> QueueHandle {
+    let exporters = Arc::new(exporters);
+    let queue = Arc::new(Queue {
+        pending: Mutex::new(Pending {
+            current: Chunk {
+                spans: buffer_pool::batch(settings.max_batch_size),
+                unresolved: Vec::with_capacity(settings.max_batch_size),
             },
-            handle,
-        )
-    }
-}
-
-impl SpanProcessor for BatchProcessor {
-    fn on_start(&self, span: &mut Span, cx: &opentelemetry::Context) {
-        HoneyHiveSpanProcessor.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        if span.span_context.is_sampled() {
-            self.handle.enqueue(span, None, Finish::Sdk, String::new());
-        }
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.handle
-            .flush(Duration::from_secs(30))
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        match self.handle.request(Control::Shutdown, timeout) {
-            Ok(()) => Ok(()),
-            Err(Error::Shutdown) => Err(OTelSdkError::AlreadyShutdown),
-            Err(_) => Err(OTelSdkError::Timeout(timeout)),
-        }
-    }
-}
-
-impl Drop for BatchProcessor {
-    fn drop(&mut self) {
-        // The provider is gone without a shutdown: the task exports what is left and stops.
-        self.handle.queue.closed.store(true, Ordering::Relaxed);
-        self.handle.queue.ready.notify_one();
+            ..Pending::default()
+        }),
+        ready: Notify::new(),
+        closed: AtomicBool::new(false),
+        max_queue_size: settings.max_queue_size,
+        max_batch: settings.max_batch_size,
+        exporters: exporters.clone(),
+    });
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        exported: AtomicU64::new(0),
+        dropped: AtomicU64::new(0),
+        unreported: Mutex::new(Unreported::default()),
+        warnings,
+    });
+    let worker = Worker {
+        exporters,
+        in_flight: JoinSet::new(),
+        shared: shared.clone(),
+        queue: queue.clone(),
+        max_batch: settings.max_batch_size,
+        delay: settings.scheduled_delay,
+        taken: Vec::new(),
+    };
+    io.spawn(worker.run(control_rx));
+    QueueHandle {
+        control,
+        shared,
+        queue,
     }
 }
 
@@ -436,8 +419,11 @@ enum Delay {
 /// while the destination processes the previous one, instead of one waiting for the other.
 const MAX_IN_FLIGHT: usize = 2;
 
+/// Most emptied lists of unresolved values a queue keeps for reuse.
+const SPARE_LISTS: usize = 4;
+
 struct Worker {
-    exporter: Arc<Exporter>,
+    exporters: Arc<Exporters>,
     /// Export requests not finished yet (at most [`MAX_IN_FLIGHT`]).
     in_flight: JoinSet<()>,
     shared: Arc<Shared>,
@@ -466,7 +452,7 @@ impl Worker {
                         }
                         Some(Control::Shutdown(reply)) => {
                             self.close().await;
-                            let _ = self.exporter.shutdown();
+                            self.exporters.shutdown();
                             let _ = reply.send(());
                             return;
                         }
@@ -529,61 +515,57 @@ impl Worker {
             // The next span wakes the task to start a delay, unless the one running stays.
             pending.armed = pending.armed && delay == Delay::KeepsRunning;
         }
-        let mut texts = Vec::new();
         let mut taken = std::mem::take(&mut self.taken);
-        for mut chunk in taken.drain(..) {
-            complete(&mut chunk, &mut texts);
-            self.export(chunk).await;
+        let mut lists = Vec::with_capacity(taken.len());
+        let mut texts = Vec::new();
+        for chunk in taken.drain(..) {
+            let (batch, list) = complete(chunk, &mut texts);
+            lists.push(list);
+            self.export(batch).await;
         }
+        buffer_pool::TEXTS.give_back(&mut texts);
         // The (emptied) list of chunks goes back to the queue next time.
         self.taken = taken;
-        buffer_pool::TEXT.give_back(&mut texts);
+        let mut pending = self.queue.lock();
+        let room = SPARE_LISTS.saturating_sub(pending.spare.len());
+        pending.spare.extend(lists.into_iter().take(room));
     }
 
-    /// Starts exporting `chunk` as a batch, once fewer than [`MAX_IN_FLIGHT`] requests are
-    /// under way; the emptied chunk goes back to the queue.
-    async fn export(&mut self, chunk: Chunk) {
+    /// Starts exporting `batch`, once fewer than [`MAX_IN_FLIGHT`] requests are under way.
+    async fn export(&mut self, batch: Vec<SpanData>) {
         while self.in_flight.len() >= MAX_IN_FLIGHT {
             self.in_flight.join_next().await;
         }
-        let n = chunk.spans.len() as u64;
-        let exporter = self.exporter.clone();
+        let exporters = self.exporters.clone();
         let shared = self.shared.clone();
-        let queue = self.queue.clone();
-        self.in_flight.spawn(async move {
-            match exporter.export_spans(&chunk.spans, &chunk.stamps).await {
-                Ok(()) => {
-                    shared.exported.fetch_add(n, Ordering::Relaxed);
-                }
-                Err(e) => shared.dropped(n, DropReason::Export(e.to_string())),
-            }
-            recycle(chunk, &queue);
-        });
+        self.in_flight
+            .spawn(async move { exporters.export(batch, &shared).await });
     }
 }
 
-/// Makes the spans of `chunk` ready for export, in place: their placeholder strings, their
-/// event type and, for `#[trace]` calls, what follows from the span itself; the emptied
-/// text buffers go to `texts`.
-fn complete(chunk: &mut Chunk, texts: &mut Vec<String>) {
-    for (span, completion) in chunk.spans.iter_mut().zip(chunk.completions.drain(..)) {
-        let Completion { finish, mut text } = completion;
-        if !text.is_empty() {
-            crate::trace::capture::resolve_deferred(&mut span.attributes, &text);
-            if buffer_pool::keeps_text(&text) {
-                text.clear();
+/// The spans of `chunk`, complete: each one's deferred strings resolved and shared
+/// attributes appended, and its event type inferred when it has none. Returns them with
+/// the emptied list of unresolved values; the emptied deferred texts go to `texts`.
+fn complete(chunk: Chunk, texts: &mut Vec<DeferredText>) -> (Vec<SpanData>, Vec<Unresolved>) {
+    let Chunk {
+        mut spans,
+        mut unresolved,
+    } = chunk;
+    for (span, unresolved) in spans.iter_mut().zip(unresolved.drain(..)) {
+        if let Some(mut text) = unresolved.text {
+            text.resolve(&mut span.attributes);
+            if text.is_reusable() {
                 texts.push(text);
             }
         }
-        match finish {
-            Finish::Sdk => crate::trace::event_type::infer(span),
-            Finish::Call {
-                infer,
-                duration,
-                name,
-            } => crate::trace::call_span::complete(span, infer, duration, name),
+        // Before the shared attributes are appended: they hold nothing inference reads,
+        // and the span's own attributes are fewer to read.
+        event_type::infer(span);
+        if let Some(shared) = unresolved.shared {
+            span.attributes.extend(shared.iter().cloned());
         }
     }
+    (spans, unresolved)
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -593,59 +575,44 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Most emptied chunks a queue keeps for reuse.
-const SPARE_CHUNKS: usize = 4;
-
-/// Returns the attribute buffers of an exported chunk's spans to the pool, emptied, drops
-/// the rest of each span, and gives the emptied chunk back to `queue` for reuse.
-fn recycle(mut chunk: Chunk, queue: &Queue) {
-    let mut buffers: Vec<Vec<KeyValue>> = Vec::with_capacity(chunk.spans.len());
-    for span in &mut chunk.spans {
-        if buffer_pool::keeps_attributes(&span.attributes) {
-            let mut attributes = std::mem::take(&mut span.attributes);
-            attributes.clear();
-            buffers.push(attributes);
-        }
-    }
-    chunk.spans.clear();
-    chunk.stamps.clear();
-    buffer_pool::ATTRIBUTES.give_back(&mut buffers);
-    // What did not fit is freed here, after the lock.
-    drop(buffers);
-    // A chunk never holds more than a batch, so its room is always a batch's.
-    let mut pending = queue.lock();
-    if pending.spare.len() < SPARE_CHUNKS {
-        pending.spare.push(chunk);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn attribute_buffers_of_exported_spans_come_back_empty() {
-        let mut buffer = buffer_pool::attribute_buffer();
-        assert!(buffer_pool::keeps_attributes(&buffer));
-        buffer.push(KeyValue::new("k", "v"));
-        let queue = Queue {
-            pending: Mutex::default(),
-            ready: Notify::new(),
-            closed: AtomicBool::new(false),
-            max_queue_size: 8,
-            max_batch: 4,
+    fn spans_are_completed_before_export() {
+        use crate::attributes::EVENT_TYPE;
+        let stamp: SharedAttributes = Arc::from([KeyValue::new("session", "s-1")]);
+        let mut text = DeferredText::with_capacity();
+        let input = text.defer(0, "why?").unwrap();
+        let chunk = Chunk {
+            spans: vec![
+                super::super::test_span(vec![KeyValue::new("input", input)]),
+                super::super::test_span(vec![KeyValue::new(EVENT_TYPE, "model")]),
+            ],
+            unresolved: vec![
+                Unresolved {
+                    shared: Some(stamp.clone()),
+                    text: Some(text),
+                },
+                Unresolved::default(),
+            ],
         };
-        let mut chunk = Chunk::with_capacity(4);
-        chunk.spans.push(crate::export::test_span(buffer));
-        chunk.stamps.push(None);
-        recycle(chunk, &queue);
-        let spare = &queue.lock().spare;
+        let mut texts = Vec::new();
+        let (spans, list) = complete(chunk, &mut texts);
+        assert!(list.is_empty() && list.capacity() >= 2);
         assert!(
-            spare.len() == 1 && spare[0].is_empty(),
-            "the chunk is kept, emptied"
+            texts.len() == 1 && texts[0].is_empty(),
+            "the text comes back emptied"
         );
-        for _ in 0..40 {
-            assert!(buffer_pool::attribute_buffer().is_empty());
-        }
+        assert_eq!(
+            spans[0].attributes,
+            [
+                KeyValue::new("input", "why?".to_owned()),
+                KeyValue::new(EVENT_TYPE, "tool"),
+                KeyValue::new("session", "s-1"),
+            ]
+        );
+        assert_eq!(spans[1].attributes, [KeyValue::new(EVENT_TYPE, "model")]);
     }
 }

@@ -51,19 +51,20 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{Event, Status, TraceContextExt as _};
+use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use serde::Serialize;
 
 use crate::Warning;
 use crate::attributes as attr;
-use crate::trace::call_span::{CallSpan, Closing};
+use crate::export::buffer_pool;
+use crate::export::deferred_text::DeferredText;
+use crate::trace::call_span::CallSpan;
 use crate::trace::capture::{Attributes, KeyName};
 use crate::trace::tracer::entered;
 
@@ -133,17 +134,13 @@ pub struct Recorder {
     name: Cow<'static, str>,
     attrs: Attributes,
     /// An empty buffer kept from call to call (the recorder is reused per thread): what is
-    /// captured once the span started (output, error) goes there, and the span takes it
-    /// over at its end, handing the emptied buffer back.
+    /// captured once the span started (output, error, duration) goes there, and goes into
+    /// the span with its end.
     closing: Vec<KeyValue>,
-    /// The short strings captured before the span starts (inputs, metadata, config), which
-    /// their attributes hold placeholders for
-    /// ([`Attributes::capture_deferring`](crate::trace::capture::Attributes)): the span takes it
-    /// when it starts, when anything is in it, and the export thread makes the strings.
-    text: String,
-    /// Whether the call's event type was given (`#[trace(event_type = ..)]`): its span then
-    /// starts with an attribute event type inference reads.
-    typed: bool,
+    /// The short strings captured before the span starts (inputs, metadata, config),
+    /// deferred to the export stage ([`DeferredText`]); the span takes it when it starts,
+    /// when anything is in it.
+    text: Option<DeferredText>,
     /// Start of the span (wall clock, as the SDK's span times). The call's duration is read
     /// on the same clock, and the span ends at `started_at + duration`: the span's interval
     /// and `honeyhive_duration_ms` agree, and a call reads the clock twice, not four times.
@@ -190,17 +187,16 @@ impl Call {
         state.name = name.resolve();
         // The last span took the buffer; a call that never started left its own.
         if state.attrs.values.capacity() == 0 {
-            state.attrs.values = crate::export::buffer_pool::attribute_buffer();
+            state.attrs.values = buffer_pool::attribute_buffer();
         }
-        // `honeyhive_event_name` and `honeyhive_duration_ms` are the export task's to add
-        // (`call_span`): they follow from the span's name and times.
+        // `honeyhive_event_name` is the span's to add as it ends: the body may rename it.
+        // Without an event type, the export stage infers one.
         if let Some(event_type) = event_type {
             state
                 .attrs
                 .values
                 .push(KeyValue::new(attr::EVENT_TYPE, event_type));
         }
-        state.typed = event_type.is_some();
         Call { state: Some(state) }
     }
 
@@ -247,7 +243,7 @@ impl Call {
             state.start();
         }
         Traced {
-            inner: ManuallyDrop::new(body),
+            inner: Some(body),
             state: self.state.take(),
         }
     }
@@ -333,10 +329,8 @@ impl Recorder {
 
     fn capture<T: Serialize + ?Sized>(&mut self, key: KeyName<'_>, value: &T) {
         let captured = if self.started_at.is_none() {
-            if self.text.capacity() == 0 {
-                self.text = crate::export::buffer_pool::text_buffer();
-            }
-            self.attrs.capture_deferring(key, value, &mut self.text)
+            let text = self.text.get_or_insert_with(buffer_pool::deferred_text);
+            self.attrs.capture_deferring(key, value, text)
         } else {
             // The span has its text already: what comes now is allocated as it is.
             self.attrs.capture_as(key, value)
@@ -380,32 +374,19 @@ impl Recorder {
             return;
         }
         let started_at = SystemTime::now();
-        let (values, closing, text, name, typed) = (
+        let (values, closing, text, name) = (
             &mut self.attrs.values,
             &mut self.closing,
             &mut self.text,
             &self.name,
-            self.typed,
         );
         let started = Context::map_current(|parent| {
             let scope = crate::trace::tracer::scope(parent)?;
             // What is captured from now on (output, errors) goes in the closing buffer.
             let attributes = std::mem::replace(values, std::mem::take(closing));
-            // A call that deferred nothing keeps its (empty) buffer for the next one.
-            let text = if text.is_empty() {
-                String::new()
-            } else {
-                std::mem::take(text)
-            };
-            let span = CallSpan::start(
-                scope,
-                parent,
-                name.clone(),
-                started_at,
-                attributes,
-                text,
-                typed,
-            );
+            // A call that deferred nothing keeps its (empty) text for the next one.
+            let text = text.take_if(|text| !text.is_empty()).unwrap_or_default();
+            let span = CallSpan::start(scope, parent, name.clone(), started_at, attributes, text);
             Some(parent.with_span(span))
         });
         // No tracer any more: only a capture's own code could have changed the context
@@ -452,8 +433,7 @@ impl Recorder {
             name: Cow::Borrowed(""),
             attrs: Attributes::default(),
             closing: Vec::new(),
-            text: String::new(),
-            typed: false,
+            text: None,
             started_at: None,
             duration: None,
             error: None,
@@ -467,13 +447,18 @@ impl Recorder {
         self.name = Cow::Borrowed("");
         self.attrs.values.clear();
         self.attrs.truncated.clear();
-        self.text.clear();
+        if let Some(text) = &mut self.text {
+            text.clear();
+        }
         self.started_at = None;
         self.duration = None;
         self.error = None;
     }
 
     /// Ends the span, once: a second call does nothing.
+    ///
+    /// What the call adds as it ends goes on the span through the context, as any code's
+    /// would: the attributes in one call (one lock of the span), then the end.
     fn end(&mut self) {
         self.stop_clock();
         let Some(started_at) = self.started_at.take() else {
@@ -481,34 +466,36 @@ impl Recorder {
         };
         let duration = self.duration.unwrap_or_default();
         let ended_at = started_at + duration;
-        let mut closing = Closing {
-            attributes: std::mem::take(&mut self.attrs.values),
-            status: Status::Unset,
-            event: None,
-        };
+        let mut closing = std::mem::take(&mut self.attrs.values);
+        // The span's interval is exactly the call's duration.
+        closing.push(KeyValue::new(
+            attr::DURATION_MS,
+            duration.as_secs_f64() * 1000.0,
+        ));
         if let Some(truncated) = self.attrs.truncated_attribute() {
-            closing.attributes.push(truncated);
+            closing.push(truncated);
         }
+        let failure = self.error.take();
+        if let Some(Failure { message, .. }) = &failure {
+            closing.push(KeyValue::new(attr::ERROR, message.clone()));
+        }
+        let span = self.cx.span();
+        span.set_attributes(closing.drain(..));
         if let Some(Failure {
             exception_type,
             message,
-        }) = self.error.take()
+        }) = failure
         {
-            closing
-                .attributes
-                .push(KeyValue::new(attr::ERROR, message.clone()));
-            closing.event = exception_type.map(|exception_type| {
+            if let Some(exception_type) = exception_type {
                 let attributes = exception_attributes(exception_type, &message);
-                Event::new("exception", ended_at, attributes, 0)
-            });
-            closing.status = Status::error(message);
+                span.add_event_with_timestamp("exception", ended_at, attributes);
+            }
+            span.set_status(Status::error(message));
         }
-        crate::trace::call_span::end(&self.cx, &mut closing, ended_at);
-        let mut emptied = closing.attributes;
-        emptied.clear();
+        span.end_with_timestamp(ended_at);
         // Kept for the next call unless an unusually large output grew it.
-        if emptied.capacity() <= MAX_KEPT_CLOSING {
-            self.closing = emptied;
+        if closing.capacity() <= MAX_KEPT_CLOSING {
+            self.closing = closing;
         }
     }
 }
@@ -550,24 +537,44 @@ pub(crate) fn exception_attributes(
     ]
 }
 
-/// The future of an instrumented async body: yields the body's output and the [`Call`]
-/// on which the generated code records it.
-#[must_use = "futures do nothing unless polled"]
-pub struct Traced<F> {
-    // Structurally pinned: never moved out, dropped in place by `Drop`.
-    inner: ManuallyDrop<F>,
-    state: Option<Box<Recorder>>,
+pin_project_lite::pin_project! {
+    /// The future of an instrumented async body: yields the body's output and the [`Call`]
+    /// on which the generated code records it.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Traced<F> {
+        // `None` only once dropped, by `drop` below (with the span current).
+        #[pin]
+        inner: Option<F>,
+        state: Option<Box<Recorder>>,
+    }
+
+    impl<F> PinnedDrop for Traced<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if let Some(state) = this.state.as_deref_mut() {
+                // Dropped before completion: the body's destructors run with the span
+                // current, then the span ends as cancelled.
+                state.stop_clock();
+                // Not an exception: nothing failed, the caller stopped waiting.
+                state.fail(None, CANCELLED.to_owned());
+                let guard = state.cx.clone().attach();
+                this.inner.set(None);
+                drop(guard);
+                *this.state = None;
+            }
+        }
+    }
 }
 
 impl<F: Future> Future for Traced<F> {
     type Output = (F::Output, Call);
 
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `inner` is never moved out of `self`: it is only polled through a pinned
-        // reference here and dropped in place in `Drop`. `state` is not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: see above; `this` comes from a pinned reference.
-        let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
+        let this = self.project();
+        let inner = this
+            .inner
+            .as_pin_mut()
+            .expect("a Traced future's body is dropped only with the future");
         let Some(state) = this.state.as_deref_mut() else {
             return inner.poll(cx).map(|out| (out, Call { state: None }));
         };
@@ -588,30 +595,9 @@ impl<F: Future> Future for Traced<F> {
             Err(payload) => {
                 state.stop_clock();
                 state.record_panic(&*payload);
-                this.state = None;
+                *this.state = None;
                 resume_unwind(payload)
             }
-        }
-    }
-}
-
-impl<F> Drop for Traced<F> {
-    fn drop(&mut self) {
-        match self.state.as_deref_mut() {
-            Some(state) => {
-                // Dropped before completion: the body's destructors run with the span
-                // current, then the span ends as cancelled.
-                state.stop_clock();
-                // Not an exception: nothing failed, the caller stopped waiting.
-                state.fail(None, CANCELLED.to_owned());
-                let guard = state.cx.clone().attach();
-                // SAFETY: `inner` is dropped exactly once, in place, and never used again.
-                unsafe { ManuallyDrop::drop(&mut self.inner) };
-                drop(guard);
-                self.state = None;
-            }
-            // SAFETY: as above.
-            None => unsafe { ManuallyDrop::drop(&mut self.inner) },
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Flattening of captured values into span attributes (`span-attributes.md`, Flattening).
+//! Flattening of captured values into span attributes (`docs/span-attributes.md`,
+//! Flattening).
 //!
 //! One rule serves inputs, outputs, metadata, metrics and the rest: serialise with serde,
 //! then walk the value, objects as `prefix.key`, arrays as `prefix.<index>`, nulls skipped,
@@ -8,10 +9,12 @@ use std::collections::BTreeSet;
 use std::fmt::{Display, Write as _};
 use std::sync::Mutex;
 
-use opentelemetry::{Key, KeyValue, StringValue, Value};
+use opentelemetry::{Key, KeyValue, Value};
 use serde::Serialize;
 use serde::ser;
 use serde_json::Value as Json;
+
+use crate::export::deferred_text::DeferredText;
 
 /// Longest string value kept on a span, in bytes; longer ones are cut and listed in
 /// `honeyhive_truncated`.
@@ -76,36 +79,32 @@ impl Attributes {
         key: KeyName<'_>,
         value: &T,
     ) -> Result<(), serde_json::Error> {
-        let leaf = value.serialize(Leaves { text: None })?;
+        let leaf = value.serialize(Leaves { deferred: None })?;
         self.push_leaf(key, leaf);
         Ok(())
     }
 
-    /// [`capture_as`](Self::capture_as), except that a short string (up to
-    /// [`MAX_DEFERRED_BYTES`]) is appended to `text` and its attribute holds a placeholder
-    /// of the same length: [`resolve_deferred`] makes the placeholders into the strings,
-    /// on the export thread, before the span is exported.
-    ///
-    /// Why: the string's own allocation was the largest single cost of a traced call with
-    /// a string argument. It was made on the calling thread and freed on the export thread,
-    /// so it always took the allocator's slow path; appended to a recycled buffer it is a
-    /// copy, and the export thread allocates and frees the string itself (its fast path).
+    /// [`capture_as`](Self::capture_as), except that a short string value (the common
+    /// argument) is deferred to `text` ([`DeferredText`]) instead of allocated here.
     pub(crate) fn capture_deferring<T: Serialize + ?Sized>(
         &mut self,
         key: KeyName<'_>,
         value: &T,
-        text: &mut String,
+        text: &mut DeferredText,
     ) -> Result<(), serde_json::Error> {
-        let before = text.len();
-        match value.serialize(Leaves { text: Some(text) }) {
+        let mark = text.mark();
+        let index = self.values.len();
+        match value.serialize(Leaves {
+            deferred: Some((text, index)),
+        }) {
             Ok(leaf) => {
                 self.push_leaf(key, leaf);
                 Ok(())
             }
             Err(e) => {
-                // A `Serialize` impl may write a string and then fail: its bytes must not
-                // be taken for the next placeholder's.
-                text.truncate(before);
+                // A `Serialize` impl may defer a string and then fail: its record must not
+                // land on the next attribute, which takes this one's index.
+                text.roll_back(mark);
                 Err(e)
             }
         }
@@ -119,9 +118,6 @@ impl Attributes {
                 let value = self.cap_owned(key, s);
                 self.values.push(KeyValue::new(key.to_key(), value));
             }
-            Leaf::Deferred(len) => self
-                .values
-                .push(KeyValue::new(key.to_key(), placeholder(len))),
             Leaf::Json(json) => match Self::scalar(&json) {
                 Some(Scalar::Value(value)) => self.values.push(KeyValue::new(key.to_key(), value)),
                 Some(Scalar::Str(s)) => {
@@ -234,57 +230,6 @@ impl Attributes {
     }
 }
 
-/// Longest string [`Attributes::capture_deferring`] defers; longer ones are allocated
-/// at once (their copy costs about what the allocation does).
-pub(crate) const MAX_DEFERRED_BYTES: usize = 1024;
-
-static PLACEHOLDER_BYTES: [u8; MAX_DEFERRED_BYTES] = [b'?'; MAX_DEFERRED_BYTES];
-
-/// The text every placeholder is a prefix of: placeholders are told from any other
-/// string by their address, which no string but a slice of this one can have.
-static PLACEHOLDERS: &str = match std::str::from_utf8(&PLACEHOLDER_BYTES) {
-    Ok(s) => s,
-    Err(_) => panic!("placeholder bytes are ASCII"),
-};
-
-/// The placeholder of a deferred string of `len` bytes (`1..=MAX_DEFERRED_BYTES`).
-fn placeholder(len: usize) -> Value {
-    Value::String(StringValue::from(&PLACEHOLDERS[..len]))
-}
-
-fn is_placeholder(value: &Value) -> Option<usize> {
-    match value {
-        Value::String(s) if std::ptr::eq(s.as_str().as_ptr(), PLACEHOLDERS.as_ptr()) => {
-            Some(s.as_str().len())
-        }
-        _ => None,
-    }
-}
-
-/// Makes the placeholders among `attributes` into the strings deferred to `text`, in
-/// order (each takes as many bytes as it is long). Attributes cut off a span's end take
-/// their strings with them; a placeholder with no text left (which only a bug could
-/// make) becomes an empty string rather than a wrong one.
-pub(crate) fn resolve_deferred(attributes: &mut [KeyValue], text: &str) {
-    let mut rest = text;
-    for kv in attributes {
-        let Some(len) = is_placeholder(&kv.value) else {
-            continue;
-        };
-        let s = match rest.get(..len) {
-            Some(s) => {
-                rest = &rest[len..];
-                s
-            }
-            None => {
-                rest = "";
-                ""
-            }
-        };
-        kv.value = Value::String(StringValue::from(s.to_owned()));
-    }
-}
-
 /// Most bytes [`intern`] keeps.
 const MAX_INTERNED_BYTES: usize = 256 * 1024;
 
@@ -332,8 +277,6 @@ enum Leaf {
     Value(Value),
     /// A string, owned once.
     Str(String),
-    /// A string of this many bytes, appended to the serializer's text buffer.
-    Deferred(usize),
     /// Anything else, as `serde_json::to_value` makes it.
     Json(Json),
 }
@@ -343,8 +286,9 @@ enum Leaf {
 /// exactly what flattening its `to_value` gives, without building a `serde_json::Value`
 /// for a string.
 struct Leaves<'t> {
-    /// Where short strings go instead of an allocation of their own, when deferring.
-    text: Option<&'t mut String>,
+    /// Where a short string goes instead of an allocation of its own, and the index of the
+    /// attribute it becomes, when deferring.
+    deferred: Option<(&'t mut DeferredText, usize)>,
 }
 
 use serde_json::value::Serializer as JsonSerializer;
@@ -371,13 +315,12 @@ impl ser::Serializer for Leaves<'_> {
         Compound<<JsonSerializer as ser::Serializer>::SerializeStructVariant>;
 
     fn serialize_str(self, v: &str) -> Result<Leaf, serde_json::Error> {
-        Ok(match self.text {
-            Some(text) if (1..=MAX_DEFERRED_BYTES).contains(&v.len()) => {
-                text.push_str(v);
-                Leaf::Deferred(v.len())
-            }
-            _ => Leaf::Str(v.to_owned()),
-        })
+        if let Some((text, index)) = self.deferred
+            && let Some(placeholder) = text.defer(index, v)
+        {
+            return Ok(Leaf::Value(placeholder));
+        }
+        Ok(Leaf::Str(v.to_owned()))
     }
 
     fn collect_str<T: ?Sized + Display>(self, value: &T) -> Result<Leaf, serde_json::Error> {
@@ -591,94 +534,6 @@ mod tests {
             .collect()
     }
 
-    fn pairs(attrs: &[KeyValue]) -> Vec<(&str, Value)> {
-        attrs
-            .iter()
-            .map(|kv| (kv.key.as_str(), kv.value.clone()))
-            .collect()
-    }
-
-    #[test]
-    fn deferred_strings_resolve_to_what_capture_as_gives() {
-        let long = "x".repeat(MAX_DEFERRED_BYTES + 1);
-        let values: [(&'static str, Json); 6] = [
-            ("a", json!("first")),
-            ("b", json!(7)),
-            ("c", json!("")),
-            ("d", json!({"nested": "stays a JSON leaf"})),
-            ("e", json!(long)),
-            ("f", json!("héllo ✓")),
-        ];
-        let (mut direct, mut deferred, mut text) =
-            (Attributes::default(), Attributes::default(), String::new());
-        for (key, value) in &values {
-            direct.capture_as(KeyName::Static(key), value).unwrap();
-            deferred
-                .capture_deferring(KeyName::Static(key), value, &mut text)
-                .unwrap();
-        }
-        // Only the short, non-empty top-level strings were deferred.
-        assert_eq!(text, "firsthéllo ✓");
-        assert_ne!(pairs(&deferred.values), pairs(&direct.values));
-        resolve_deferred(&mut deferred.values, &text);
-        assert_eq!(pairs(&deferred.values), pairs(&direct.values));
-    }
-
-    #[test]
-    fn a_serializer_that_fails_after_a_string_leaves_no_bytes_behind() {
-        struct WritesThenFails;
-        impl Serialize for WritesThenFails {
-            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let _ = s.serialize_str("stray");
-                Err(ser::Error::custom("failed after writing"))
-            }
-        }
-        let (mut attrs, mut text) = (Attributes::default(), String::new());
-        attrs
-            .capture_deferring(KeyName::Static("a"), &"kept", &mut text)
-            .unwrap();
-        assert!(
-            attrs
-                .capture_deferring(KeyName::Static("b"), &WritesThenFails, &mut text)
-                .is_err()
-        );
-        attrs
-            .capture_deferring(KeyName::Static("c"), &"also kept", &mut text)
-            .unwrap();
-        resolve_deferred(&mut attrs.values, &text);
-        assert_eq!(
-            pairs(&attrs.values),
-            [
-                ("a", Value::String("kept".into())),
-                ("c", Value::String("also kept".into()))
-            ]
-        );
-    }
-
-    #[test]
-    fn placeholders_are_told_by_address_and_cut_ones_take_their_text_along() {
-        let (mut attrs, mut text) = (Attributes::default(), String::new());
-        for (key, value) in [("a", "one"), ("b", "two"), ("c", "three")] {
-            attrs
-                .capture_deferring(KeyName::Static(key), value, &mut text)
-                .unwrap();
-        }
-        // A string equal to a placeholder's text is not one.
-        let lookalike = KeyValue::new("user", "???".to_owned());
-        attrs.values.insert(1, lookalike.clone());
-        // The span's limit cut the last attribute.
-        attrs.values.pop();
-        resolve_deferred(&mut attrs.values, &text);
-        assert_eq!(
-            pairs(&attrs.values),
-            [
-                ("a", Value::String("one".into())),
-                ("user", lookalike.value),
-                ("b", Value::String("two".into())),
-            ]
-        );
-    }
-
     #[test]
     fn capture_flattens_under_the_prefix() {
         let mut attrs = Attributes::default();
@@ -695,6 +550,69 @@ mod tests {
                 "honeyhive_outputs.result.items.0",
                 "honeyhive_outputs.result.items.1",
                 "honeyhive_outputs.result.sum"
+            ]
+        );
+    }
+
+    fn pairs(attrs: &[KeyValue]) -> Vec<(&str, Value)> {
+        attrs
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn deferred_strings_resolve_to_what_capture_as_gives() {
+        let long = "x".repeat(crate::export::deferred_text::MAX_DEFERRED_BYTES + 1);
+        let values: [(&'static str, Json); 7] = [
+            ("a", json!("first")),
+            ("b", json!(7)),
+            ("c", json!("")),
+            ("d", json!({"nested": "stays a JSON leaf"})),
+            ("e", json!(long)),
+            ("f", json!("héllo ✓")),
+            ("g", json!(null)),
+        ];
+        let mut text = DeferredText::with_capacity();
+        let (mut direct, mut deferred) = (Attributes::default(), Attributes::default());
+        for (key, value) in &values {
+            direct.capture_as(KeyName::Static(key), value).unwrap();
+            deferred
+                .capture_deferring(KeyName::Static(key), value, &mut text)
+                .unwrap();
+        }
+        assert_ne!(pairs(&deferred.values), pairs(&direct.values));
+        text.resolve(&mut deferred.values);
+        assert_eq!(pairs(&deferred.values), pairs(&direct.values));
+    }
+
+    #[test]
+    fn a_serializer_that_fails_after_a_string_leaves_nothing_behind() {
+        struct WritesThenFails;
+        impl Serialize for WritesThenFails {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let _ = s.serialize_str("stray");
+                Err(ser::Error::custom("failed after writing"))
+            }
+        }
+        let (mut attrs, mut text) = (Attributes::default(), DeferredText::with_capacity());
+        attrs
+            .capture_deferring(KeyName::Static("a"), &"kept", &mut text)
+            .unwrap();
+        assert!(
+            attrs
+                .capture_deferring(KeyName::Static("b"), &WritesThenFails, &mut text)
+                .is_err()
+        );
+        attrs
+            .capture_deferring(KeyName::Static("c"), &"also kept", &mut text)
+            .unwrap();
+        text.resolve(&mut attrs.values);
+        assert_eq!(
+            pairs(&attrs.values),
+            [
+                ("a", Value::String("kept".into())),
+                ("c", Value::String("also kept".into()))
             ]
         );
     }

@@ -1,207 +1,35 @@
-//! [`Enrichment`], the user's way to add to a session (`PUT /events`) or to the current
-//! span (`honeyhive_<kind>.*` attributes).
+//! [`Enrichment`] applied: to the current span as `honeyhive_<kind>.*` attributes, or to the
+//! current tracer's session (`PUT /events`).
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
-/// Additions to a session or event (`PUT /events`) or to the current span
-/// (`honeyhive_<kind>.*`).
-///
-/// Inputs and outputs are objects, as HoneyHive stores them: a value that is not an object
-/// goes under `result` for outputs (as a traced function's return value does) and under
-/// `input` for inputs.
-///
-/// ```
-/// use honeyhive::Enrichment;
-///
-/// let e = Enrichment::new()
-///     .metadata("model", "gpt-4o")
-///     .metric("latency_ms", 120)
-///     .feedback("liked", true)
-///     .inputs(serde_json::json!({"question": "capital of France?"}))
-///     .outputs("Paris")
-///     .error("the retriever timed out");
-/// let body = serde_json::to_value(&e).unwrap();
-/// assert_eq!(body["metrics"]["latency_ms"], 120);
-/// assert_eq!(body["outputs"], serde_json::json!({"result": "Paris"}));
-/// assert_eq!(body["inputs"]["question"], "capital of France?");
-/// assert_eq!(body["error"], "the retriever timed out");
-///
-/// // Another event or session than the current one, by id (`PUT /events` for it).
-/// let later = Enrichment::new().feedback("rating", 5).event_id("8f3c1c52-a2e9-4a43-9f3b-6f1d2f4b9e10");
-/// assert_eq!(later.target(), Some("8f3c1c52-a2e9-4a43-9f3b-6f1d2f4b9e10"));
-/// ```
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Enrichment {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) inputs: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) outputs: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub(crate) metadata: Map<String, Value>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub(crate) metrics: Map<String, Value>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub(crate) feedback: Map<String, Value>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub(crate) config: Map<String, Value>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub(crate) user_properties: Map<String, Value>,
-    /// The event or session to update instead of the current span or session.
-    #[serde(skip)]
-    pub(crate) target: Option<String>,
-    /// Values that failed to serialise: reported as warnings, never as the user's error.
-    #[serde(skip)]
-    pub(crate) failures: Vec<(String, String)>,
-}
+use crate::api::sessions::Enrichment;
+use crate::trace::capture::Attributes;
 
-impl Enrichment {
-    /// Nothing yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn put(mut self, kind: Kind, key: impl Into<String>, value: impl Serialize) -> Self {
-        let key = key.into();
-        match serde_json::to_value(value) {
-            Ok(v) => {
-                self.map(kind).insert(key, v);
-            }
-            Err(e) => self
-                .failures
-                .push((format!("{}.{key}", kind.prefix()), e.to_string())),
-        }
-        self
-    }
-
-    fn map(&mut self, kind: Kind) -> &mut Map<String, Value> {
-        match kind {
-            Kind::Metadata => &mut self.metadata,
-            Kind::Metrics => &mut self.metrics,
-            Kind::Feedback => &mut self.feedback,
-            Kind::Config => &mut self.config,
-            Kind::UserProperties => &mut self.user_properties,
-        }
-    }
-
-    /// A metadata entry.
-    pub fn metadata(self, key: impl Into<String>, value: impl Serialize) -> Self {
-        self.put(Kind::Metadata, key, value)
-    }
-
-    /// A metric.
-    pub fn metric(self, key: impl Into<String>, value: impl Serialize) -> Self {
-        self.put(Kind::Metrics, key, value)
-    }
-
-    /// A feedback entry (e.g. `ground_truth`).
-    pub fn feedback(self, key: impl Into<String>, value: impl Serialize) -> Self {
-        self.put(Kind::Feedback, key, value)
-    }
-
-    /// A config entry.
-    pub fn config(self, key: impl Into<String>, value: impl Serialize) -> Self {
-        self.put(Kind::Config, key, value)
-    }
-
-    /// A user property.
-    pub fn user_property(self, key: impl Into<String>, value: impl Serialize) -> Self {
-        self.put(Kind::UserProperties, key, value)
-    }
-
-    /// The outputs (replaces earlier outputs). A value that is not an object is sent as
-    /// `{"result": value}`.
-    pub fn outputs(mut self, outputs: impl Serialize) -> Self {
-        match serde_json::to_value(outputs) {
-            Ok(v) => self.outputs = Some(object_or(v, "result")),
-            Err(e) => self.failures.push(("outputs".into(), e.to_string())),
-        }
-        self
-    }
-
-    /// The inputs (replaces earlier inputs). A value that is not an object is sent as
-    /// `{"input": value}`.
-    pub fn inputs(mut self, inputs: impl Serialize) -> Self {
-        match serde_json::to_value(inputs) {
-            Ok(v) => self.inputs = Some(object_or(v, "input")),
-            Err(e) => self.failures.push(("inputs".into(), e.to_string())),
-        }
-        self
-    }
-
-    /// An error text (`honeyhive_error` on a span, `error` of the event).
-    pub fn error(mut self, error: impl Into<String>) -> Self {
-        self.error = Some(error.into());
-        self
-    }
-
-    /// Updates the event (span) with this id instead of the current span: what
-    /// [`enrich_span`] then sends is `PUT /events` for it, through the current tracer.
-    pub fn event_id(mut self, event_id: impl Into<String>) -> Self {
-        self.target = Some(event_id.into());
-        self
-    }
-
-    /// Updates the session with this id instead of the current tracer's own (HoneyHive
-    /// keeps a session as an event, so this is [`event_id`](Self::event_id) by its other
-    /// name).
-    pub fn session_id(self, session_id: impl Into<String>) -> Self {
-        self.event_id(session_id)
-    }
-
-    /// The event or session this enrichment is for, when not the current one.
-    pub fn target(&self) -> Option<&str> {
-        self.target.as_deref()
-    }
-
-    /// The span attributes of this enrichment, flattened per `span-attributes.md`.
-    pub(crate) fn span_attributes(&self) -> crate::trace::capture::Attributes {
-        use crate::attributes as a;
-        let mut attrs = crate::trace::capture::Attributes::default();
-        if let Some(error) = &self.error {
-            attrs
-                .values
-                .push(opentelemetry::KeyValue::new(a::ERROR, error.clone()));
-        }
-        let none = Map::new();
-        for (prefix, map) in [
-            (a::INPUTS, self.inputs.as_ref().unwrap_or(&none)),
-            (a::OUTPUTS, self.outputs.as_ref().unwrap_or(&none)),
-            (a::METADATA, &self.metadata),
-            (a::METRICS, &self.metrics),
-            (a::FEEDBACK, &self.feedback),
-            (a::CONFIG, &self.config),
-            (a::USER_PROPERTIES, &self.user_properties),
-        ] {
-            for (k, v) in map {
-                attrs.flatten(&format!("{prefix}.{k}"), v);
-            }
-        }
+/// The span attributes of `enrichment`, flattened per `docs/span-attributes.md`.
+fn span_attributes(enrichment: &Enrichment) -> Attributes {
+    use crate::attributes as a;
+    let mut attrs = Attributes::default();
+    if let Some(error) = &enrichment.error {
         attrs
+            .values
+            .push(opentelemetry::KeyValue::new(a::ERROR, error.clone()));
     }
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Metadata,
-    Metrics,
-    Feedback,
-    Config,
-    UserProperties,
-}
-
-impl Kind {
-    fn prefix(self) -> &'static str {
-        match self {
-            Kind::Metadata => "metadata",
-            Kind::Metrics => "metrics",
-            Kind::Feedback => "feedback",
-            Kind::Config => "config",
-            Kind::UserProperties => "user_properties",
+    let none = Map::new();
+    for (prefix, map) in [
+        (a::INPUTS, enrichment.inputs.as_ref().unwrap_or(&none)),
+        (a::OUTPUTS, enrichment.outputs.as_ref().unwrap_or(&none)),
+        (a::METADATA, &enrichment.metadata),
+        (a::METRICS, &enrichment.metrics),
+        (a::FEEDBACK, &enrichment.feedback),
+        (a::CONFIG, &enrichment.config),
+        (a::USER_PROPERTIES, &enrichment.user_properties),
+    ] {
+        for (k, v) in map {
+            attrs.flatten(&format!("{prefix}.{k}"), v);
         }
     }
+    attrs
 }
 
 /// Adds `enrichment` to the current span as `honeyhive_<kind>.*` attributes; with a
@@ -222,8 +50,11 @@ pub fn enrich_span(enrichment: Enrichment) {
         if !span.is_recording() {
             return;
         }
-        warn_failures(&enrichment);
-        for kv in enrichment.span_attributes().into_key_values() {
+        let warnings = crate::HoneyHiveTracer::current()
+            .map(|t| t.config().warnings().clone())
+            .unwrap_or_default();
+        enrichment.warn_failures(&warnings);
+        for kv in span_attributes(&enrichment).into_key_values() {
             span.set_attribute(kv);
         }
     })
@@ -235,28 +66,5 @@ pub fn enrich_span(enrichment: Enrichment) {
 pub fn enrich_session(enrichment: Enrichment) {
     if let Some(tracer) = crate::HoneyHiveTracer::current() {
         tracer.enrich_session(enrichment);
-    }
-}
-
-/// `value` if it is an object, else `{key: value}`.
-fn object_or(value: Value, key: &str) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        other => Map::from_iter([(key.to_owned(), other)]),
-    }
-}
-
-pub(crate) fn warn_failures(enrichment: &Enrichment) {
-    if enrichment.failures.is_empty() {
-        return;
-    }
-    let handler = crate::HoneyHiveTracer::current()
-        .map(|t| t.config().warnings().clone())
-        .unwrap_or_default();
-    for (key, reason) in &enrichment.failures {
-        handler.emit(crate::Warning::CaptureFailed {
-            key: key.clone(),
-            reason: reason.clone(),
-        });
     }
 }

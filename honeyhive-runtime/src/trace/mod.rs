@@ -6,7 +6,6 @@ pub(crate) mod call;
 pub(crate) mod call_span;
 pub(crate) mod capture;
 pub(crate) mod enrichment;
-pub(crate) mod event_type;
 pub(crate) mod span_processor;
 pub(crate) mod spawn;
 pub(crate) mod stream;

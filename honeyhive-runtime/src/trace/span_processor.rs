@@ -12,10 +12,11 @@ use std::sync::Arc;
 use opentelemetry::baggage::{Baggage, BaggageExt};
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue, StringValue};
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use crate::attributes as attr;
+use crate::export::queue::{QueueHandle, SharedAttributes, Unresolved};
 use crate::trace::baggage;
 
 /// Stamps session, project, source, evaluation ids and user baggage on every span.
@@ -27,7 +28,7 @@ pub struct HoneyHiveSpanProcessor;
 impl SpanProcessor for HoneyHiveSpanProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         let tracer = crate::trace::tracer::entered(cx);
-        stamp(tracer.map(|t| &**t.stamp()), Some(cx.baggage()), |kv| {
+        stamp(tracer.map(|t| t.stamp()), Some(cx.baggage()), |kv| {
             span.set_attribute(kv)
         });
     }
@@ -40,6 +41,52 @@ impl SpanProcessor for HoneyHiveSpanProcessor {
 
     fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
         Ok(())
+    }
+}
+
+/// The one span processor of a pipeline's provider: it stamps spans at start (as
+/// [`HoneyHiveSpanProcessor`]) and queues them for export at end. One processor, because
+/// the SDK clones every ended span once per processor.
+#[derive(Clone)]
+pub(crate) struct PipelineProcessor {
+    queue: QueueHandle,
+}
+
+impl PipelineProcessor {
+    pub(crate) fn new(queue: QueueHandle) -> Self {
+        PipelineProcessor { queue }
+    }
+}
+
+impl std::fmt::Debug for PipelineProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PipelineProcessor")
+    }
+}
+
+impl SpanProcessor for PipelineProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        HoneyHiveSpanProcessor.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.queue.enqueue(span, Unresolved::default());
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.queue
+            .flush(std::time::Duration::from_secs(30))
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
+        match self.queue.shutdown(timeout) {
+            Ok(()) => Ok(()),
+            Err(crate::Error::Shutdown) => Err(OTelSdkError::AlreadyShutdown),
+            Err(_) => Err(OTelSdkError::Timeout(timeout)),
+        }
     }
 }
 
@@ -94,10 +141,12 @@ impl Ids<'_> {
 }
 
 impl Stamp {
-    /// Passes to `set` each attribute this stamp puts on a span whose context adds
-    /// nothing to it (what [`stamp`] pushes for it with no baggage), without a copy of any
-    /// value: exporters that write the attributes out read them from here.
-    pub(crate) fn each(&self, set: impl FnMut(&'static str, &StringValue)) {
+    /// The attributes this stamp puts on a span whose context adds nothing to it (what
+    /// [`stamp`] pushes for it with no baggage), built once per tracer: the span of a
+    /// `#[trace]` call started in its tracer's own scope takes them to the export queue as
+    /// one reference ([`SharedAttributes`]) instead of ten attributes.
+    pub(crate) fn shared_attributes(&self) -> SharedAttributes {
+        let mut attributes = Vec::with_capacity(10);
         Ids {
             session: Some(&self.session_id),
             labels: Some(self),
@@ -105,61 +154,8 @@ impl Stamp {
             dataset: self.dataset_id.as_ref(),
             datapoint: self.datapoint_id.as_ref(),
         }
-        .each(set);
-    }
-}
-
-/// The stamps of a list of spans (the queue's, a batch's) that are stamped on their way out
-/// ([`crate::trace::call_span`]): each distinct stamp once, and which one each span has. Holding
-/// a stamp once per run of spans spares a reference count per span, whose cache line
-/// changed cores twice (up on the span's thread, down on the export thread).
-///
-/// Why not on the spans: stamping pushed ten attributes per span (a reference count up,
-/// and down again after the export) only for the exporter to read them once. The protobuf
-/// encoder writes them straight from the stamp; the other exporters, which copy the batch
-/// anyway, put them on their copies ([`BatchStamps::stamped_copy`]).
-#[derive(Default)]
-pub(crate) struct BatchStamps {
-    table: Vec<Arc<Stamp>>,
-    /// Per span of the batch, in order: its index in `table`, if it has a stamp.
-    of_span: Vec<Option<u32>>,
-}
-
-impl BatchStamps {
-    /// Adds the next span of the batch, with its stamp if it has one.
-    pub(crate) fn push(&mut self, stamp: Option<&Arc<Stamp>>) {
-        let index = stamp.map(|stamp| match self.table.last() {
-            Some(last) if Arc::ptr_eq(last, stamp) => self.table.len() - 1,
-            _ => {
-                self.table.push(stamp.clone());
-                self.table.len() - 1
-            }
-        });
-        self.of_span.push(index.map(|i| i as u32));
-    }
-
-    /// The stamp of the batch's span `i`, if it has one.
-    pub(crate) fn of(&self, i: usize) -> Option<&Stamp> {
-        let index = (*self.of_span.get(i)?)?;
-        self.table.get(index as usize).map(|stamp| &**stamp)
-    }
-
-    /// Forgets every span and stamp, keeping the room.
-    pub(crate) fn clear(&mut self) {
-        self.table.clear();
-        self.of_span.clear();
-    }
-
-    /// A copy of `spans` (this table's batch) with each span's stamp on it, as attributes
-    /// after its own: for the exporters that copy the batch anyway.
-    pub(crate) fn stamped_copy(&self, spans: &[SpanData]) -> Vec<SpanData> {
-        let mut copy = spans.to_vec();
-        for (i, span) in copy.iter_mut().enumerate() {
-            if let Some(stamp) = self.of(i) {
-                stamp.each(|key, value| span.attributes.push(KeyValue::new(key, value.clone())));
-            }
-        }
-        copy
+        .each(|key, value| attributes.push(KeyValue::new(key, value.clone())));
+        attributes.into()
     }
 }
 

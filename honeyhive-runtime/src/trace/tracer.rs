@@ -12,8 +12,9 @@ use serde_json::{Map, Value};
 
 use crate::api::sessions::SessionStart;
 use crate::export::pipeline::Pipeline;
+use crate::export::queue::SharedAttributes;
 use crate::trace::baggage;
-use crate::trace::span_processor::Stamp;
+use crate::trace::span_processor::{PipelineProcessor, Stamp};
 use crate::{Config, ConfigBuilder, Environment, Error, Result, WarningHandler};
 
 /// The evaluation ids a tracer stamps on its spans.
@@ -65,8 +66,10 @@ struct Inner {
     /// scope (once per datapoint and per `instrument`) only clones `Arc`s.
     baggage: Vec<(&'static str, StringValue)>,
     config: Config,
-    /// Shared with the spans waiting for export that are stamped there.
-    stamp: Arc<Stamp>,
+    stamp: Stamp,
+    /// The attributes of `stamp`, built once, for the spans that take them to the export
+    /// queue as one reference.
+    shared: SharedAttributes,
     /// `None` when tracing is disabled.
     pipeline: Option<Arc<Pipeline>>,
 }
@@ -118,8 +121,13 @@ impl HoneyHiveTracer {
     }
 
     /// What this tracer stamps on the spans of its scope.
-    pub(crate) fn stamp(&self) -> &Arc<Stamp> {
+    pub(crate) fn stamp(&self) -> &Stamp {
         &self.inner.stamp
+    }
+
+    /// [`stamp`](Self::stamp)'s attributes, built once.
+    pub(crate) fn shared_attributes(&self) -> &SharedAttributes {
+        &self.inner.shared
     }
 
     /// The export pipeline; `None` when tracing is disabled.
@@ -146,7 +154,7 @@ impl HoneyHiveTracer {
 
     /// Whether `bag` holds nothing but entries this tracer enters itself (as in its own
     /// scope): a span started there is stamped from the tracer's [`Stamp`] alone, which
-    /// `#[trace]` calls leave to the export task ([`crate::trace::call_span`]). Stricter than
+    /// `#[trace]` calls send along as shared attributes ([`crate::trace::call_span`]). Stricter than
     /// needed (another tracer's id, or equal ids from a caller, answer no and the span is
     /// stamped at start), never looser.
     pub(crate) fn covers(&self, bag: &Baggage) -> bool {
@@ -239,6 +247,7 @@ impl HoneyHiveTracer {
     /// Delivery as [`enrich_session`](Self::enrich_session).
     pub fn enrich_event(&self, event_id: impl Into<String>, enrichment: crate::Enrichment) {
         if let Some(p) = &self.inner.pipeline {
+            enrichment.warn_failures(self.config().warnings());
             p.update_event(
                 event_id.into(),
                 enrichment,
@@ -407,6 +416,8 @@ impl TracerBuilder {
         prices(crate::model::PriceTable),
         /// Strict mode (`HH_REQUIRE_UPLOAD`; see [`ConfigBuilder::require_upload`]).
         require_upload(bool),
+        /// Also every span to `exporter` ([`ConfigBuilder::span_exporter`](crate::ConfigBuilder::span_exporter)).
+        span_exporter(impl opentelemetry_sdk::trace::SpanExporter + 'static),
     }
 
     /// Prices `model` at `price` (over the built-in table and `HH_PRICES`).
@@ -549,10 +560,7 @@ impl TracerBuilder {
         let pipeline = if config.disabled {
             None
         } else {
-            Some(match self.discard_spans {
-                true => Pipeline::shared_with(&config, true)?,
-                false => Pipeline::shared(&config)?,
-            })
+            Some(pipeline(&config, self.discard_spans)?)
         };
         let start = pipeline.as_ref().map(|_| SessionStart {
             session_id: session_id.clone(),
@@ -629,11 +637,19 @@ impl Prepared {
                 ids,
                 baggage,
                 config,
-                stamp: Arc::new(stamp),
+                shared: stamp.shared_attributes(),
+                stamp,
                 pipeline,
             }),
         }
     }
+}
+
+/// The shared pipeline of `config`'s destination (with `discard_spans`, the benchmarks'
+/// pipeline that drops every span at export), its provider running the
+/// [`PipelineProcessor`].
+pub(crate) fn pipeline(config: &Config, discard_spans: bool) -> Result<Arc<Pipeline>> {
+    Pipeline::shared(config, discard_spans, PipelineProcessor::new)
 }
 
 /// An enabled tracer as contexts hold it (entered by [`HoneyHiveTracer::context_on`] and

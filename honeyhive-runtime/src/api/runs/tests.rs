@@ -362,9 +362,9 @@ mod http {
 
     use super::*;
     use crate::Environment;
+    use crate::api::sessions::Enrichment;
     use crate::api::sessions::SessionStart;
     use crate::testing::{Fault, Route, TestServer};
-    use crate::trace::enrichment::Enrichment;
 
     fn config(url: &str) -> Config {
         crate::testing::fast_retry_config(url)

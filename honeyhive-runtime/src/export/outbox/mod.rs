@@ -34,9 +34,9 @@ use tokio::sync::Notify;
 
 use crate::api::client::ApiClient;
 use crate::api::runs::{RunCreate, RunUpdate};
+use crate::api::sessions::Enrichment;
 use crate::api::sessions::SessionStart;
 use crate::export::local_store::{self, LocalStore, RunRecord, SpanRecord};
-use crate::trace::enrichment::Enrichment;
 use crate::{Error, Result};
 
 /// What could not be delivered to HoneyHive and was kept on disk instead: the content of a

@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use opentelemetry::{KeyValue, Value as Otel};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::SpanData;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::{Outbox, Verdict};
 use crate::attributes;
-use crate::export::OtlpExporter;
+use crate::export::buffer_pool;
 use crate::export::local::record;
-use crate::trace::span_processor::BatchStamps;
+use crate::export::otlp::OtlpExporter;
 
-/// OTLP/HTTP to HoneyHive through the outbox: what the pipeline's export task hands its
-/// batches to when an API key is set.
+/// OTLP/HTTP to HoneyHive through the outbox: the exporter of the pipeline's HoneyHive
+/// destination.
 #[derive(Debug)]
 pub(crate) struct HoneyHiveExporter {
     otlp: OtlpExporter,
@@ -37,26 +37,24 @@ impl HoneyHiveExporter {
         HoneyHiveExporter { otlp, outbox }
     }
 
-    /// Exports `batch` (with the `stamps` its spans still need): each span once its
-    /// session's start is settled, under the session id the backend knows; the spans of
-    /// sessions whose start was kept, and a batch the backend did not accept within the
-    /// retry budget, are kept on disk. `Err` only when spans could not be kept either.
-    pub(crate) async fn export_spans(
-        &self,
-        batch: &[SpanData],
-        stamps: &BatchStamps,
-    ) -> OTelSdkResult {
+    fn keep(&self, spans: &[SpanData], reason: String) {
+        self.outbox
+            .keep_spans(spans.iter().map(record).collect(), Some(reason));
+    }
+}
+
+impl SpanExporter for HoneyHiveExporter {
+    /// Exports `batch`: each span once its session's start is settled, under the session
+    /// id the backend knows; the spans of sessions whose start was kept, and a batch the
+    /// backend did not accept within the retry budget, are kept on disk. `Err` only when
+    /// spans could not be kept either.
+    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
         // The verdict of each session of the batch (a batch holds a few sessions' spans,
         // so a list beats a map), and each span's session in it.
         let mut verdicts: Vec<(String, Verdict)> = Vec::new();
         let mut of_span = Vec::with_capacity(batch.len());
-        for (i, span) in batch.iter().enumerate() {
-            let session = session_of(span).or_else(|| {
-                stamps
-                    .of(i)
-                    .map(|stamp| Cow::Borrowed(stamp.session_id.as_str()))
-            });
-            let Some(session) = session else {
+        for span in &batch {
+            let Some(session) = session_of(span) else {
                 of_span.push(None);
                 continue;
             };
@@ -74,15 +72,18 @@ impl HoneyHiveExporter {
         let plain =
             (0..batch.len()).all(|i| matches!(verdict(i), None | Some(Verdict::Send(None))));
         if plain {
-            // The usual case: the whole batch goes as it is.
-            if let Err(e) = self.otlp.export_spans(batch, stamps).await {
-                self.keep(stamps.stamped_copy(batch), e.to_string());
+            // The usual case: the whole batch goes as it is, and its buffers come back for
+            // reuse once it is sent (or kept).
+            let body = self.otlp.encode(&batch)?;
+            if let Err(e) = self.otlp.send(body).await {
+                self.keep(&batch, e.to_string());
             }
+            buffer_pool::recycle(batch);
             return Ok(());
         }
         let mut send = Vec::new();
         let mut keep = Vec::new();
-        for (i, mut span) in stamps.stamped_copy(batch).into_iter().enumerate() {
+        for (i, mut span) in batch.drain(..).enumerate() {
             match verdict(i) {
                 Some(Verdict::Keep) => keep.push(span),
                 Some(Verdict::Send(Some(backend_id))) => {
@@ -93,19 +94,14 @@ impl HoneyHiveExporter {
             }
         }
         self.outbox
-            .keep_spans(keep.into_iter().map(record).collect(), None);
+            .keep_spans(keep.iter().map(record).collect(), None);
         if !send.is_empty() {
-            let copy = send.clone();
-            if let Err(e) = opentelemetry_sdk::trace::SpanExporter::export(&self.otlp, send).await {
-                self.keep(copy, e.to_string());
+            let body = self.otlp.encode(&send)?;
+            if let Err(e) = self.otlp.send(body).await {
+                self.keep(&send, e.to_string());
             }
         }
         Ok(())
-    }
-
-    fn keep(&self, spans: Vec<SpanData>, reason: String) {
-        self.outbox
-            .keep_spans(spans.into_iter().map(record).collect(), Some(reason));
     }
 }
 

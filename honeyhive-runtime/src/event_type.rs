@@ -1,8 +1,10 @@
-//! Event type inference (`span-attributes.md`, section 2) for spans that did not say.
+//! Event type inference (`docs/span-attributes.md`) for spans that did not say.
 //!
-//! It runs at export, on the pipeline's thread, because the attributes it reads
-//! (`gen_ai.operation.name`, `openinference.span.kind`) may be set at any time during the
-//! call, by the user or by another crate's instrumentation.
+//! It runs in the export stage, on the pipeline's thread, before any exporter sees a span:
+//! the attributes it reads (`gen_ai.operation.name`, `openinference.span.kind`) may be set
+//! at any time until the span ends, by the user or by another crate's instrumentation. It
+//! is a rule of the span-attributes contract, for every span, so it lives beside the
+//! attribute names rather than in `trace/` or `export/`.
 
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
@@ -10,16 +12,7 @@ use opentelemetry_sdk::trace::SpanData;
 use crate::attributes as attr;
 
 /// The event type of a span that says nothing inference reads.
-pub(crate) const DEFAULT: &str = "tool";
-
-/// Whether inference reads attribute `key`: a span with none of these gets [`DEFAULT`].
-#[inline]
-pub(crate) fn reads(key: &str) -> bool {
-    matches!(
-        key,
-        attr::EVENT_TYPE | attr::GEN_AI_OPERATION_NAME | attr::OPENINFERENCE_SPAN_KIND
-    )
-}
+const DEFAULT: &str = "tool";
 
 /// Sets `honeyhive_event_type` on `span` when it has none: from `gen_ai.operation.name`,
 /// then `openinference.span.kind`, else [`DEFAULT`].
