@@ -1,5 +1,5 @@
 //! `#[trace]` end to end: the full attribute set of every span, compared with
-//! `span-attributes.md` (sections 1 and 2), read back from the local JSONL store.
+//! `docs/span-attributes.md` (sections 1 and 2), read back from the local JSONL store.
 
 use std::collections::HashMap;
 use std::fmt::Display;

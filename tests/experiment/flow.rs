@@ -1,5 +1,5 @@
-//! The exact call sequence of experiment-flow.md against the test server, and the span
-//! attributes of section 3 of span-attributes.md.
+//! The exact call sequence of a run (`docs/honeyhive-api.md`) against the test server, and the span
+//! attributes of experiment spans (`docs/span-attributes.md`).
 
 use honeyhive::dataset::Dataset;
 use honeyhive::evaluators;

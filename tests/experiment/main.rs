@@ -8,6 +8,7 @@ mod common;
 mod compare;
 mod concurrency;
 mod datasets;
+mod exporters;
 mod faults;
 mod fixtures;
 mod flow;

@@ -4,6 +4,7 @@
 mod call_spans;
 mod common;
 mod evaluation_ids;
+mod exporters;
 mod faults;
 mod flush;
 mod local_mode;

@@ -23,6 +23,14 @@ pub(super) type HttpResponse = http::Response<Full<Bytes>>;
 pub(super) const SESSION_START_PATH: &str = "/session/start";
 pub(super) const EVENTS_PATH: &str = "/events";
 pub(super) const TRACES_PATH: &str = "/opentelemetry/v1/traces";
+/// The standard OTLP/HTTP traces path (a collector's), accepted as HoneyHive's is, so the
+/// server stands for any OpenTelemetry backend too (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+pub(super) const OTLP_TRACES_PATH: &str = "/v1/traces";
+
+/// Whether `path` is one of the trace export paths the server accepts.
+pub(super) fn is_traces_path(path: &str) -> bool {
+    path == TRACES_PATH || path == OTLP_TRACES_PATH
+}
 const RUNS_PATH: &str = "/v1/runs";
 const DATASETS_PATH: &str = "/v1/datasets";
 const DATAPOINTS_PATH: &str = "/v1/datapoints";
@@ -52,7 +60,7 @@ impl Endpoint {
         Some(match path {
             SESSION_START_PATH => Endpoint::SessionStart,
             EVENTS_PATH => Endpoint::Events,
-            TRACES_PATH => Endpoint::Traces,
+            TRACES_PATH | OTLP_TRACES_PATH => Endpoint::Traces,
             RUNS_PATH => Endpoint::Runs,
             DATASETS_PATH => Endpoint::Datasets,
             _ => {

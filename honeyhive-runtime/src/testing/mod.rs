@@ -2,7 +2,8 @@
 //!
 //! [`TestServer`] listens on `127.0.0.1` on a free port and speaks the subset of the
 //! HoneyHive API the toolkit uses (`docs/honeyhive-api.md`): session start, event updates,
-//! OTLP trace export (protobuf and JSON), runs (with their results and comparisons,
+//! OTLP trace export (protobuf and JSON, at HoneyHive's path and at the standard
+//! `/v1/traces` of any OpenTelemetry collector), runs (with their results and comparisons,
 //! computed from the sessions and metrics it received) and hosted datasets. It records
 //! every request it receives, decodes exported spans into [`RecordedSpan`]s, and can inject
 //! faults ([`Fault`]) so retry and fallback paths are tested over real HTTP.
@@ -75,7 +76,7 @@ use hyper::body::Incoming;
 use serde_json::Value;
 
 use self::backend::{
-    Backend, Call, EVENTS_PATH, Endpoint, HttpResponse, SESSION_START_PATH, TRACES_PATH,
+    Backend, Call, EVENTS_PATH, Endpoint, HttpResponse, SESSION_START_PATH, is_traces_path,
 };
 use self::fault::Faults;
 use self::server_thread::{HandlerError, ServerThread, wait_until};
@@ -181,7 +182,8 @@ impl TestServer {
         self.shared.lock().log.clear();
     }
 
-    /// Every span of every accepted (2xx) trace export, in arrival order.
+    /// Every span of every accepted (2xx) trace export (to HoneyHive's path or the standard
+    /// `/v1/traces`), in arrival order.
     pub fn spans(&self) -> Vec<RecordedSpan> {
         self.shared.lock().spans()
     }
@@ -246,10 +248,7 @@ impl TestServer {
             if spans.len() >= n {
                 return Ok(spans);
             }
-            let statuses: Vec<u16> = state
-                .requests_to(TRACES_PATH)
-                .map(|r| r.response_status)
-                .collect();
+            let statuses: Vec<u16> = state.trace_exports().map(|r| r.response_status).collect();
             let arrived = spans.len();
             Err(format!(
                 "expected at least {n} span(s), but {arrived} arrived; \
@@ -381,8 +380,13 @@ impl State {
             .filter_map(RecordedRequest::json)
     }
 
+    fn trace_exports(&self) -> impl Iterator<Item = &RecordedRequest> {
+        self.requests()
+            .filter(|request| is_traces_path(&request.path))
+    }
+
     fn spans(&self) -> Vec<RecordedSpan> {
-        self.requests_to(TRACES_PATH)
+        self.trace_exports()
             .filter(|r| r.is_accepted())
             .flat_map(RecordedRequest::spans)
             .collect()
