@@ -257,7 +257,7 @@ fn memory(smoke: bool) {
     let finished = (sizes[1] - sizes[0]) as f64 * 0.65;
     let per_finished = (large_rise - small_rise) / finished;
     println!(
-        "bench experiment_peak_rss {:.1} MB (target <= 150 MB; {} datapoints; {:.1} MB at {} datapoints: {per_datapoint:.0} bytes per datapoint of dataset)",
+        "bench experiment_peak_rss {:.1} MB (target <= 50 MB; {} datapoints; {:.1} MB at {} datapoints: {per_datapoint:.0} bytes per datapoint of dataset)",
         large as f64 / 1024.0,
         sizes[1],
         small as f64 / 1024.0,

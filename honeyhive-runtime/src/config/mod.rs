@@ -412,10 +412,10 @@ impl ConfigBuilder {
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
-    /// use honeyhive_runtime::opentelemetry::trace::Tracer as _;
-    /// use honeyhive_runtime::opentelemetry_sdk::error::OTelSdkResult;
-    /// use honeyhive_runtime::opentelemetry_sdk::trace::{SpanData, SpanExporter};
-    /// use honeyhive_runtime::{Config, Environment, HoneyHiveTracer};
+    /// use honeyhive::opentelemetry::trace::Tracer as _;
+    /// use honeyhive::opentelemetry_sdk::error::OTelSdkResult;
+    /// use honeyhive::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+    /// use honeyhive::{Config, Environment, HoneyHiveTracer};
     ///
     /// /// Keeps the name and session of every span.
     /// #[derive(Debug, Clone, Default)]
@@ -446,7 +446,7 @@ impl ConfigBuilder {
     /// tracer.flush()?;
     /// let seen = names.0.lock().unwrap();
     /// assert_eq!(*seen, [("retrieve".to_owned(), tracer.session_id().to_owned())]);
-    /// # Ok::<(), honeyhive_runtime::Error>(())
+    /// # Ok::<(), honeyhive::Error>(())
     /// ```
     pub fn span_exporter(
         mut self,

@@ -32,7 +32,7 @@ const TRACES_PATH: &str = "v1/traces";
 /// `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, ...).
 ///
 /// ```
-/// use honeyhive_runtime::{Config, Environment, OtlpProtocol};
+/// use honeyhive::{Config, Environment, OtlpProtocol};
 ///
 /// let env = Environment::from_pairs([
 ///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/otlp"),
@@ -45,7 +45,7 @@ const TRACES_PATH: &str = "v1/traces";
 /// assert_eq!(otlp.header_names().collect::<Vec<_>>(), ["x-tenant", "authorization"]);
 /// // Header values may be credentials: `Debug` never shows them.
 /// assert!(!format!("{otlp:?}").contains("c2VjcmV0"));
-/// # Ok::<(), honeyhive_runtime::Error>(())
+/// # Ok::<(), honeyhive::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct OtlpDestination {
