@@ -27,6 +27,7 @@ pub mod integrations;
 pub mod model;
 mod retry;
 mod trace;
+mod undelivered;
 mod warning;
 
 #[cfg(feature = "testing")]
@@ -50,7 +51,6 @@ pub use evaluator::{
     IntoScore, Params, Score, ScoreValue,
 };
 pub use export::local_store;
-pub use export::outbox::{RequestCounts, Undelivered};
 pub use export::queue::ExportStats;
 pub use retry::RetryPolicy;
 /// JSON values as datasets, ground truth and reports hold them.
@@ -60,6 +60,7 @@ pub use trace::enrichment::{enrich_session, enrich_span};
 pub use trace::span_processor::HoneyHiveSpanProcessor;
 pub use trace::spawn::{spawn, spawn_blocking, thread};
 pub use trace::tracer::{EvaluationIds, HoneyHiveTracer, TracerBuilder};
+pub use undelivered::{RequestCounts, Undelivered};
 pub use warning::{Warning, WarningHandler};
 
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.
