@@ -68,3 +68,50 @@ fn no_doc_example_names_the_runtime_crate() {
         found.join("\n")
     );
 }
+
+/// Every Markdown file the README or a source names (in a doc, a comment or a test) is a
+/// file of the repository, named by its path from the repository's root
+/// (`docs/span-attributes.md`): nothing points at the contracts outside it, which a clone
+/// does not have.
+#[test]
+fn every_markdown_file_named_is_in_the_repository() {
+    let mut files = vec![repository().join("README.md")];
+    for folder in [
+        "src",
+        "honeyhive-runtime/src",
+        "honeyhive-macros/src",
+        "tests",
+        "benches",
+        "examples",
+        "ui-tests",
+    ] {
+        files.extend(rust_files(&repository().join(folder)));
+    }
+    let mut missing = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let names = line
+                .split(|c: char| !(c.is_ascii_alphanumeric() || "_./-".contains(c)))
+                .filter(|word| word.ends_with(".md") && word.len() > 3);
+            for name in names {
+                // `include_str!("../README.md")` is relative to its file.
+                let path = if name.starts_with("../") || name.starts_with("./") {
+                    file.parent().unwrap().join(name)
+                } else {
+                    repository().join(name)
+                };
+                if !path.is_file() {
+                    let file = file.strip_prefix(repository()).unwrap_or(&file).display();
+                    missing.push(format!("{file}:{}: {name}", number + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "Markdown files named that are not in the repository (name them by their path from \
+         the root, e.g. docs/span-attributes.md):\n{}",
+        missing.join("\n")
+    );
+}
