@@ -115,3 +115,139 @@ fn every_markdown_file_named_is_in_the_repository() {
         missing.join("\n")
     );
 }
+
+/// Nothing the repository builds reads a file outside it: a relative path in a string
+/// literal of a test, bench, example or source resolves inside the repository, read
+/// relative to its file (`include_str!`, `#[path]`) or otherwise to its crate's manifest
+/// directory (`env!("CARGO_MANIFEST_DIR")`, cargo's working directory for tests). The one reader of
+/// the contracts beside the repository compares the vectors copied in with them, and
+/// skips, saying so, when they are absent (a clone has none).
+#[test]
+fn nothing_reads_outside_the_repository() {
+    const COMPARES_WITH_THE_CONTRACTS: &str = "honeyhive-runtime/src/dataset/external_ids.rs";
+    let root = repository().canonicalize().unwrap();
+    let mut outside = Vec::new();
+    for folder in [
+        "src",
+        "honeyhive-runtime",
+        "honeyhive-macros",
+        "tests",
+        "benches",
+        "examples",
+        "ui-tests",
+    ] {
+        for file in rust_files(&repository().join(folder)) {
+            let relative = file.strip_prefix(repository()).unwrap().to_owned();
+            if relative.starts_with("honeyhive-runtime/target") || relative.starts_with("target") {
+                continue;
+            }
+            // The crate a file belongs to: the nearest folder above it with a manifest.
+            let manifest_dir = file
+                .ancestors()
+                .skip(1)
+                .find(|dir| dir.join("Cargo.toml").is_file())
+                .unwrap()
+                .to_owned();
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                let escapes = |base: &Path, path: &str| {
+                    let mut resolved = base.canonicalize().unwrap();
+                    for part in Path::new(path).components() {
+                        match part {
+                            std::path::Component::ParentDir => {
+                                resolved.pop();
+                            }
+                            std::path::Component::Normal(name) => resolved.push(name),
+                            _ => {}
+                        }
+                    }
+                    !resolved.starts_with(&root)
+                };
+                let literals = line.split('"').skip(1).step_by(2);
+                for literal in literals
+                    .filter(|l| l.starts_with("../") && !l.trim_start_matches("../").is_empty())
+                {
+                    // `include_str!`, `include_bytes!` and `#[path]` read relative to the
+                    // file; everything else at run time, relative to the crate.
+                    let file_relative = line.contains("include_") || line.contains("#[path");
+                    let base = match file_relative {
+                        true => file.parent().unwrap(),
+                        false => manifest_dir.as_path(),
+                    };
+                    if escapes(base, literal) {
+                        outside.push(format!("{}:{}: {literal}", relative.display(), number + 1));
+                    }
+                }
+                if line.contains("join(\"shared\")")
+                    && relative != Path::new(COMPARES_WITH_THE_CONTRACTS)
+                {
+                    outside.push(format!(
+                        "{}:{}: {}",
+                        relative.display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "paths outside the repository (a clone has nothing beside it: copy what is needed \
+         into the repository, e.g. tests/data/):\n{}",
+        outside.join("\n")
+    );
+}
+
+/// The crate's documentation (docs.rs's landing page) is the README, and the types a user
+/// meets first show a runnable example (a doc test that runs, not `no_run` or `ignore`).
+#[test]
+fn the_crate_docs_are_the_readme_and_the_first_types_have_runnable_examples() {
+    let facade = std::fs::read_to_string(repository().join("src/lib.rs")).unwrap();
+    assert!(
+        facade.contains("#![doc = include_str!(\"../README.md\")]"),
+        "src/lib.rs must take its crate documentation from the README"
+    );
+    let items = [
+        (
+            "honeyhive-runtime/src/experiment/mod.rs",
+            "pub struct Experiment<",
+        ),
+        (
+            "honeyhive-runtime/src/experiment/report.rs",
+            "pub struct ExperimentReport",
+        ),
+        (
+            "honeyhive-runtime/src/trace/tracer.rs",
+            "pub struct TracerBuilder",
+        ),
+        (
+            "honeyhive-runtime/src/export/local_store.rs",
+            "pub fn read_spans(",
+        ),
+    ];
+    for (file, item) in items {
+        let text = std::fs::read_to_string(repository().join(file)).unwrap();
+        let at = text
+            .find(item)
+            .unwrap_or_else(|| panic!("{file} no longer has `{item}`: update this test"));
+        // The item's doc comment: the `///` lines right above it (attributes between).
+        let docs: Vec<&str> = text[..at]
+            .lines()
+            .rev()
+            .map(str::trim_start)
+            .skip_while(|line| line.is_empty())
+            .take_while(|line| line.starts_with("///") || line.starts_with("#["))
+            .filter(|line| line.starts_with("///"))
+            .collect();
+        let runnable = docs.iter().any(|line| {
+            let fence = line.trim_start_matches("///").trim();
+            fence == "```" || fence == "```rust"
+        });
+        assert!(
+            runnable,
+            "`{item}` ({file}) needs a runnable example in its docs (a ``` block that is not \
+             no_run or ignore)"
+        );
+    }
+}
