@@ -9,8 +9,14 @@
 //! `Retry-After`, 5xx, delays, dropped connections, streams broken off midway).
 //!
 //! Answers are computed from the request: the reply text is the last user message echoed
-//! back, or whatever [`reply`](OpenAiTestServerBuilder::reply) computes; token counts are
-//! the words of the messages and of the reply, so tests can assert usage and cost exactly.
+//! back, or whatever [`reply`](OpenAiTestServerBuilder::reply) computes, or the [`Reply`]
+//! (text, a tool call, a structured value in the form the request asks for, an error) that
+//! [`respond`](OpenAiTestServerBuilder::respond) computes or
+//! [`script`](OpenAiTestServer::script) queued; token counts are the words of the messages
+//! and of the reply, so tests can assert usage and cost exactly. A server can lack
+//! capabilities ([`reject_json_schema`](OpenAiTestServerBuilder::reject_json_schema),
+//! [`reject_tools`](OpenAiTestServerBuilder::reject_tools)) and bound how many model
+//! requests it serves at once ([`max_concurrency`](OpenAiTestServerBuilder::max_concurrency)).
 //! It runs on its own thread with its own runtime (as [`TestServer`](super::TestServer)
 //! does), listens on `127.0.0.1` only, and stops when dropped.
 //!
@@ -31,10 +37,13 @@
 //! ```
 
 mod reply;
+mod scripted;
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -48,6 +57,7 @@ use hyper::body::{Frame, Incoming};
 use serde_json::Value;
 
 use self::reply::{ChatRequest, Refusal, error_body};
+pub use self::scripted::Reply;
 use super::Fault;
 use super::fault::{FaultKind, FaultRoute, Faults};
 use super::record::{RecordedBody, RecordedRequest};
@@ -55,7 +65,7 @@ use super::server_thread::{HandlerError, ServerThread, wait_until};
 use crate::ApiKey;
 
 type Body = BoxBody<Bytes, HandlerError>;
-type ReplyFn = dyn Fn(&Value) -> String + Send + Sync;
+type RespondFn = dyn Fn(&Value) -> Reply + Send + Sync;
 
 /// The group of endpoints a [`Fault`] applies to on the [`OpenAiTestServer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,9 +110,12 @@ impl OpenAiRoute {
 #[must_use = "a builder does nothing until .start()"]
 pub struct OpenAiTestServerBuilder {
     api_key: Option<ApiKey>,
-    reply: Option<Arc<ReplyFn>>,
+    respond: Option<Arc<RespondFn>>,
     latency: Duration,
     event_interval: Duration,
+    reject_json_schema: bool,
+    reject_tools: bool,
+    max_concurrency: Option<usize>,
 }
 
 impl OpenAiTestServerBuilder {
@@ -115,8 +128,43 @@ impl OpenAiTestServerBuilder {
 
     /// The reply text of every chat completion, computed from the request body (the JSON
     /// the client sent). Default: the content of the last `user` message.
-    pub fn reply(mut self, reply: impl Fn(&Value) -> String + Send + Sync + 'static) -> Self {
-        self.reply = Some(Arc::new(reply));
+    pub fn reply(self, reply: impl Fn(&Value) -> String + Send + Sync + 'static) -> Self {
+        self.respond(move |request| Reply::Text(reply(request)))
+    }
+
+    /// The [`Reply`] to every chat completion, computed from the request body: text, a
+    /// tool call, a structured value in the form the request asks for, or an error (replies
+    /// queued with [`OpenAiTestServer::script`] come first).
+    pub fn respond(mut self, respond: impl Fn(&Value) -> Reply + Send + Sync + 'static) -> Self {
+        self.respond = Some(Arc::new(respond));
+        self
+    }
+
+    /// Refuse chat completions that ask for a `response_format` of type `json_schema` with
+    /// 400, as servers without structured outputs do.
+    pub fn reject_json_schema(mut self) -> Self {
+        self.reject_json_schema = true;
+        self
+    }
+
+    /// Refuse chat completions that carry `tools` or `tool_choice` with 400, as servers
+    /// without function calling do.
+    pub fn reject_tools(mut self) -> Self {
+        self.reject_tools = true;
+        self
+    }
+
+    /// Serve at most `n` chat completion or embeddings requests at once: the others wait
+    /// for a free slot (as a provider's concurrency limit queues them). Default: no limit.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        assert!(
+            n > 0,
+            "max_concurrency: the server must serve at least one request"
+        );
+        self.max_concurrency = Some(n);
         self
     }
 
@@ -141,9 +189,14 @@ impl OpenAiTestServerBuilder {
     pub fn start(self) -> OpenAiTestServer {
         let shared = Arc::new(Shared {
             api_key: self.api_key,
-            reply: self.reply,
+            respond: self.respond,
             latency: self.latency,
             event_interval: self.event_interval,
+            reject_json_schema: self.reject_json_schema,
+            reject_tools: self.reject_tools,
+            slots: self.max_concurrency.map(tokio::sync::Semaphore::new),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
         });
@@ -162,6 +215,9 @@ impl fmt::Debug for OpenAiTestServerBuilder {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("latency", &self.latency)
             .field("event_interval", &self.event_interval)
+            .field("reject_json_schema", &self.reject_json_schema)
+            .field("reject_tools", &self.reject_tools)
+            .field("max_concurrency", &self.max_concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -201,6 +257,20 @@ impl OpenAiTestServer {
     /// [`TestServer::inject`](super::TestServer::inject)).
     pub fn inject(&self, route: OpenAiRoute, fault: Fault) {
         self.shared.lock().faults.push(route, fault);
+    }
+
+    /// Queues `replies` for the next chat completions, in order, before the
+    /// [`respond`](OpenAiTestServerBuilder::respond) function (or the echo) answers again.
+    /// A request refused by a fault or a missing capability does not take one.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.shared.lock().script.extend(replies);
+    }
+
+    /// The most chat completion and embeddings requests that were in the server at once
+    /// (waiting for a slot of [`max_concurrency`](OpenAiTestServerBuilder::max_concurrency)
+    /// included).
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::Relaxed)
     }
 
     /// Every request read so far, in arrival order.
@@ -265,9 +335,15 @@ impl fmt::Debug for OpenAiTestServer {
 
 struct Shared {
     api_key: Option<ApiKey>,
-    reply: Option<Arc<ReplyFn>>,
+    respond: Option<Arc<RespondFn>>,
     latency: Duration,
     event_interval: Duration,
+    reject_json_schema: bool,
+    reject_tools: bool,
+    /// One permit per model request served at once, with a concurrency limit.
+    slots: Option<tokio::sync::Semaphore>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -289,11 +365,31 @@ impl Shared {
         bearer == Some(key.expose())
     }
 
-    fn reply_to(&self, request: &ChatRequest<'_>) -> String {
-        match &self.reply {
-            Some(reply) => reply(request.body),
-            None => request.last_user_message(),
+    fn reply_to(&self, request: &ChatRequest<'_>) -> Reply {
+        if let Some(scripted) = self.lock().script.pop_front() {
+            return scripted;
         }
+        match &self.respond {
+            Some(respond) => respond(request.body),
+            None => Reply::Text(request.last_user_message()),
+        }
+    }
+}
+
+/// Counts a model request in the server from its creation to its drop.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> InFlight<'a> {
+        let now = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -301,6 +397,7 @@ impl Shared {
 struct State {
     log: Vec<RecordedRequest>,
     faults: Faults<OpenAiRoute>,
+    script: VecDeque<Reply>,
 }
 
 impl State {
@@ -373,6 +470,11 @@ async fn handle(
         ),
         (_, Some(OpenAiRoute::Models)) => Answer::Json(200, reply::models()),
         (_, Some(route)) => {
+            let _counted = InFlight::enter(&shared);
+            let _slot = match &shared.slots {
+                Some(slots) => Some(slots.acquire().await?),
+                None => None,
+            };
             if !shared.latency.is_zero() {
                 tokio::time::sleep(shared.latency).await;
             }
@@ -435,16 +537,33 @@ fn answer(
         return Answer::Json(refusal.status, refusal.body);
     };
     let result = match route {
-        OpenAiRoute::ChatCompletions => ChatRequest::parse(body).map(|request| {
-            let text = shared.reply_to(&request);
-            if request.stream {
-                Answer::Events {
-                    events: reply::chat_chunks(&request, &text),
-                    break_after,
-                }
-            } else {
-                Answer::Json(200, reply::chat_completion(&request, &text))
+        OpenAiRoute::ChatCompletions => ChatRequest::parse(body).and_then(|request| {
+            if let Some(refusal) =
+                scripted::unsupported(body, shared.reject_json_schema, shared.reject_tools)
+            {
+                return Err(refusal);
             }
+            let (text, tool_call) = scripted::message(shared.reply_to(&request), body)?;
+            Ok(match (tool_call, request.stream) {
+                (Some((name, arguments)), false) => Answer::Json(
+                    200,
+                    reply::tool_call_completion(&request, &name, &arguments),
+                ),
+                // A streamed tool call is not something tests need: its arguments stream
+                // as text.
+                (Some((_, arguments)), true) => Answer::Events {
+                    events: reply::chat_chunks(&request, &arguments),
+                    break_after,
+                },
+                (None, true) => Answer::Events {
+                    events: reply::chat_chunks(&request, &text.unwrap_or_default()),
+                    break_after,
+                },
+                (None, false) => Answer::Json(
+                    200,
+                    reply::chat_completion(&request, &text.unwrap_or_default()),
+                ),
+            })
         }),
         _ => reply::embeddings(body).map(|value| Answer::Json(200, value)),
     };

@@ -202,13 +202,47 @@ pub(super) fn answer_id(request: &ChatRequest<'_>) -> String {
 /// content.
 pub(super) fn chat_completion(request: &ChatRequest<'_>, reply: &str) -> Value {
     let completion = complete(request, reply);
+    let message = json!({"role": "assistant", "content": completion.text, "refusal": null});
+    answer_with(
+        request,
+        &message,
+        completion.tokens,
+        completion.finish_reason,
+    )
+}
+
+/// The whole answer to `request` whose every choice calls the function `name` with
+/// `arguments` (its JSON text, as the model wrote it); the arguments' words are its tokens.
+pub(super) fn tool_call_completion(
+    request: &ChatRequest<'_>,
+    name: &str,
+    arguments: &str,
+) -> Value {
+    let id = answer_id(request).replace("chatcmpl-test-", "call_");
+    let message = json!({
+        "role": "assistant",
+        "content": null,
+        "refusal": null,
+        "tool_calls": [{"id": id, "type": "function",
+            "function": {"name": name, "arguments": arguments}}]
+    });
+    answer_with(request, &message, count_tokens(arguments), "tool_calls")
+}
+
+/// The `chat.completion` object with `message` as every choice, `tokens` per choice.
+fn answer_with(
+    request: &ChatRequest<'_>,
+    message: &Value,
+    tokens: u64,
+    finish_reason: &str,
+) -> Value {
     let choices: Vec<Value> = (0..request.choices)
         .map(|index| {
             json!({
                 "index": index,
-                "message": {"role": "assistant", "content": completion.text, "refusal": null},
+                "message": message,
                 "logprobs": null,
-                "finish_reason": completion.finish_reason
+                "finish_reason": finish_reason
             })
         })
         .collect();
@@ -218,10 +252,7 @@ pub(super) fn chat_completion(request: &ChatRequest<'_>, reply: &str) -> Value {
         "created": CREATED,
         "model": request.model,
         "choices": choices,
-        "usage": usage(
-            request.prompt_tokens(),
-            completion.tokens * request.choices as u64,
-        ),
+        "usage": usage(request.prompt_tokens(), tokens * request.choices as u64),
         "system_fingerprint": "fp_honeyhive_test"
     })
 }
