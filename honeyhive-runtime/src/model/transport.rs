@@ -314,6 +314,20 @@ impl ModelTransport {
                 status.as_str(),
                 &openai::error_message(status.as_u16(), &bytes),
             );
+            // A request the server refuses (400, 422, ...) is refused again: recorded, so a
+            // client that goes on differently after a refusal (a judge asking for another
+            // answer form) replays the same way. Transient answers (408, 429, 5xx) are not.
+            if let Some(record) = record.filter(|_| is_refusal(status)) {
+                record.write(Answer {
+                    status: status.as_u16(),
+                    content_type: content_type(&headers),
+                    body: serde_json::from_slice::<Value>(&bytes).ok(),
+                    text: serde_json::from_slice::<Value>(&bytes)
+                        .is_err()
+                        .then(|| String::from_utf8_lossy(&bytes).into_owned()),
+                    events: None,
+                });
+            }
             return Ok(rebuild(status, &headers, bytes));
         }
         let json = serde_json::from_slice::<Value>(&bytes).ok();
@@ -396,6 +410,14 @@ impl std::fmt::Debug for ModelTransport {
     }
 }
 
+/// Whether `status` refuses the request itself (a client error that is not about timing
+/// or rate): the same request gets it again.
+fn is_refusal(status: StatusCode) -> bool {
+    status.is_client_error()
+        && status != StatusCode::REQUEST_TIMEOUT
+        && status != StatusCode::TOO_MANY_REQUESTS
+}
+
 fn describe_request(request: &reqwest::Request) -> String {
     format!("{} {}", request.method(), request.url().path())
 }
@@ -454,12 +476,21 @@ fn replay(call: ModelCallBuilder, operation: &Operation, answer: &Answer) -> req
         fold.finish(&mut call);
         text
     } else if let Some(body) = &answer.body {
-        openai::observe_answer(&mut call, operation, body);
+        if status.is_success() {
+            openai::observe_answer(&mut call, operation, body);
+        }
         body.to_string()
     } else {
         answer.text.clone().unwrap_or_default()
     };
-    call.end();
+    if status.is_success() {
+        call.end();
+    } else {
+        call.fail(
+            status.as_str(),
+            &openai::error_message(status.as_u16(), body.as_bytes()),
+        );
+    }
     rebuild(status, &headers, body)
 }
 
