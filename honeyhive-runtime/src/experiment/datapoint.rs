@@ -175,6 +175,7 @@ where
         evaluations: Vec::new(),
         duration_ms: 0.0,
         model: None,
+        evaluation_model: None,
     };
     let mut details = Details::default();
     let tracer = HoneyHiveTracer::builder()
@@ -252,22 +253,7 @@ where
     }
     let totals = models.totals();
     if totals.calls > 0 {
-        let metrics = [
-            (model::COST_USD, opentelemetry::Value::F64(totals.cost_usd)),
-            (model::INPUT_TOKENS, int(totals.input_tokens)),
-            (model::OUTPUT_TOKENS, int(totals.output_tokens)),
-            (model::TOTAL_TOKENS, int(totals.total_tokens())),
-            ("model_calls", int(totals.calls)),
-        ];
-        let mut attrs = Attributes::default();
-        for (name, value) in metrics {
-            attrs.values.push(KeyValue::new(
-                format!("{}.{name}", attr::METRICS),
-                value.clone(),
-            ));
-            enrichment = enrichment.metric(name, value_json(&value));
-        }
-        root.set(attrs);
+        enrichment = model_metrics("", &totals, &root, enrichment);
         result.model = Some(totals);
     }
     match outcome {
@@ -300,11 +286,19 @@ where
                         inputs: inputs_json,
                         output: &output_json,
                     };
+                    // The evaluators' model calls (judges) add up in a scope of their own:
+                    // evaluation cost, apart from the function's.
+                    let judges = ModelScope::new(repetition);
                     let evaluations =
                         futures_util::future::join_all(shared.evaluators.iter().map(|e| {
-                            evaluate(&shared, &tracer, &root.cx, e.as_ref(), input, json)
+                            evaluate(&shared, &tracer, &root.cx, &judges, e.as_ref(), input, json)
                         }))
                         .await;
+                    let spent = judges.totals();
+                    if spent.calls > 0 {
+                        enrichment = model_metrics("evaluation_", &spent, &root, enrichment);
+                        result.evaluation_model = Some(spent);
+                    }
                     let mut metrics = Attributes::default();
                     for (e, explanation) in &evaluations {
                         for (name, value) in e.metrics() {
@@ -348,12 +342,41 @@ where
     (result, details)
 }
 
+/// The metrics of a datapoint's model calls (`prefix` empty for the function's,
+/// `evaluation_` for its evaluators'), on its root span and in its session's enrichment.
+fn model_metrics(
+    prefix: &str,
+    totals: &model::ModelTotals,
+    root: &RunSpan,
+    mut enrichment: Enrichment,
+) -> Enrichment {
+    let metrics = [
+        (model::COST_USD, opentelemetry::Value::F64(totals.cost_usd)),
+        (model::INPUT_TOKENS, int(totals.input_tokens)),
+        (model::OUTPUT_TOKENS, int(totals.output_tokens)),
+        (model::TOTAL_TOKENS, int(totals.total_tokens())),
+        ("model_calls", int(totals.calls)),
+    ];
+    let mut attrs = Attributes::default();
+    for (name, value) in metrics {
+        attrs.values.push(KeyValue::new(
+            format!("{}.{prefix}{name}", attr::METRICS),
+            value.clone(),
+        ));
+        enrichment = enrichment.metric(format!("{prefix}{name}"), value_json(&value));
+    }
+    root.set(attrs);
+    enrichment
+}
+
 /// One evaluator on one datapoint: its span (a child of the root), `repeat` calls under the
-/// run's evaluator permits, each with a timeout and its panics caught.
+/// run's evaluator permits, each with a timeout and its panics caught, in the evaluators'
+/// model scope `judges`.
 async fn evaluate<I, O>(
     shared: &Shared<I, O>,
     tracer: &HoneyHiveTracer,
     root: &Context,
+    judges: &Arc<ModelScope>,
     evaluator: &dyn Evaluator<I, O>,
     input: EvalInput<'_, I, O>,
     json: Json<'_>,
@@ -385,9 +408,10 @@ where
         attrs.flatten(&format!("{}.ground_truth", attr::INPUTS), gt);
     }
     let span = RunSpan::start(tracer, root, name.clone(), attrs);
+    let in_scope = judges.enter(&span.cx);
 
     let calls = (0..options.repeat.max(1)).map(|_| {
-        let cx = span.cx.clone();
+        let cx = in_scope.clone();
         async move {
             let Ok(_permit) = shared.evaluator_permits.acquire().await else {
                 return Err(("error", "the run was shut down".to_owned()));

@@ -196,9 +196,20 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
                 .collect();
             text.push_str(&format!("labels of {}: {}\n", m.name, counts.join(", ")));
         }
+        for m in &report.metrics {
+            if let Some(spread) = &m.spread {
+                text.push_str(&spread_line(&m.name, spread));
+            }
+        }
     }
     if let Some(model) = &report.model {
-        text.push_str(&model_line(model));
+        text.push_str(&model_line("model calls", model));
+    }
+    if let Some(judges) = &report.evaluation_model {
+        text.push_str(&model_line(
+            "evaluators' model calls (judges; evaluation cost, not in the above)",
+            judges,
+        ));
     }
     if failed > 0 {
         text.push_str(&format!(
@@ -262,9 +273,24 @@ fn format_cost(value: f64) -> String {
     super::report::format_decimals(value, 6)
 }
 
-/// `model calls: 12 (4 replayed from cassettes), tokens: 1200 in / 300 out, cost: $0.0123`.
-fn model_line(model: &crate::model::ModelTotals) -> String {
-    let mut line = format!("model calls: {}", model.calls);
+/// `spread of judge (3 calls per datapoint): 2 of 5 datapoints disagreed, range mean 0.2,
+/// max 0.6, standard deviation mean 0.09`.
+fn spread_line(name: &str, spread: &super::statistics::Spread) -> String {
+    format!(
+        "spread of {name} ({} calls per datapoint): {} of {} datapoints disagreed, range mean \
+         {}, max {}, standard deviation mean {}\n",
+        spread.calls,
+        spread.disagreed,
+        spread.datapoints,
+        format_score(spread.mean_range),
+        format_score(spread.max_range),
+        format_score(spread.mean_stdev),
+    )
+}
+
+/// `<what>: 12 (4 replayed from cassettes), tokens: 1200 in / 300 out, cost: $0.0123`.
+fn model_line(what: &str, model: &crate::model::ModelTotals) -> String {
+    let mut line = format!("{what}: {}", model.calls);
     if model.cached_calls > 0 {
         line.push_str(&format!(
             " ({} replayed from cassettes)",
@@ -333,6 +359,7 @@ mod tests {
                 },
                 duration_ms: 1.0,
                 model: None,
+                evaluation_model: None,
             }
         };
         let dir = std::env::temp_dir().join("honeyhive-output-tests");
@@ -444,6 +471,7 @@ mod tests {
                     unpriced_calls: 0,
                     latencies_ms: latencies,
                 }),
+                evaluation_model: None,
             }
         }
 
@@ -495,6 +523,44 @@ mod tests {
             let text = render_summary(&report);
             assert!(text.contains("model calls: 4 (2 replayed from cassettes), tokens: 200 in / 40 out, cost: $0.00005\n"), "{text}");
             assert!(text.contains("0.000017"), "cost with 6 decimals: {text}");
+        }
+
+        /// Judges' calls are evaluation cost: a line of their own, not in the application's
+        /// `cost_usd`; a repeated evaluator's spread is a line of its own.
+        #[test]
+        fn the_summary_shows_the_evaluation_cost_apart_and_the_spread_of_repeats() {
+            let dir = std::env::temp_dir().join("honeyhive-output-tests");
+            let (mut recorder, error) = Recorder::new(&dir, &[], 0);
+            assert!(error.is_none(), "{error:?}");
+            for index in 0..2 {
+                let mut d = datapoint(index, 0.000_01, vec![5.0], 0);
+                d.evaluations[0].scores = vec![1.0, 0.0, 1.0];
+                d.evaluation_model = Some(ModelTotals {
+                    calls: 3,
+                    cached_calls: 3,
+                    input_tokens: 300,
+                    output_tokens: 30,
+                    cost_usd: 0.001,
+                    unpriced_calls: 0,
+                    latencies_ms: vec![],
+                });
+                recorder.record(d).unwrap();
+            }
+            let (recorded, _) = recorder.finish();
+            let report =
+                ExperimentReport::of_run("rag".into(), "r1".into(), "d".into(), 0, 0, recorded);
+            assert_eq!(report.model.as_ref().unwrap().calls, 4);
+            assert_eq!(report.evaluation_model.as_ref().unwrap().calls, 6);
+            let text = render_summary(&report);
+            for line in [
+                "model calls: 4, tokens: 200 in / 40 out, cost: $0.00002\n",
+                "evaluators' model calls (judges; evaluation cost, not in the above): 6 (6 \
+                 replayed from cassettes), tokens: 600 in / 60 out, cost: $0.002\n",
+                "spread of correct (3 calls per datapoint): 2 of 2 datapoints disagreed, range \
+                 mean 1, max 1, standard deviation mean 0.4714\n",
+            ] {
+                assert!(text.contains(line), "{line}\n{text}");
+            }
         }
 
         #[test]

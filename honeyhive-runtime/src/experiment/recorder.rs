@@ -27,6 +27,7 @@ pub(crate) struct Recorded {
     pub(crate) results: StoredResults,
     pub(crate) metrics: Vec<MetricSummary>,
     pub(crate) model: Option<crate::model::ModelTotals>,
+    pub(crate) evaluation_model: Option<crate::model::ModelTotals>,
     pub(crate) failures: Failures,
     pub(crate) datapoint_count: usize,
     pub(crate) failed_count: usize,
@@ -96,8 +97,10 @@ impl Recorder {
             }
         };
         let model = self.statistics.model_totals();
+        let evaluation_model = self.statistics.evaluation_totals();
         let recorded = Recorded {
             model,
+            evaluation_model,
             metrics: self.statistics.finish(values),
             results,
             failures: self.failures,

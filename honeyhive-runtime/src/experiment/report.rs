@@ -188,6 +188,10 @@ pub struct DatapointResult {
     /// What the function's model calls added up to, when it made any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelTotals>,
+    /// What the evaluators' model calls (judges) added up to, when they made any: the
+    /// datapoint's evaluation cost, not counted in [`model`](Self::model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation_model: Option<ModelTotals>,
 }
 
 impl DatapointResult {
@@ -347,9 +351,13 @@ pub struct ExperimentReport {
     /// run made model calls).
     pub metrics: Vec<MetricSummary>,
     /// The run's model calls added up (calls, replayed calls, tokens, cost), when it made
-    /// any.
+    /// any: the application's, its functions' calls only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelTotals>,
+    /// The evaluators' model calls (judges) added up, when they made any: the run's
+    /// evaluation cost, apart from the application's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation_model: Option<ModelTotals>,
     /// How many failed datapoints the experiment tolerates.
     pub allow_failures: usize,
     /// How many datapoints each evaluator may leave unscored (it erred, panicked or timed
@@ -408,6 +416,7 @@ impl ExperimentReport {
             shard: None,
             metrics: recorded.metrics,
             model: recorded.model,
+            evaluation_model: recorded.evaluation_model,
             allow_failures,
             allow_evaluator_errors,
             duration_ms: 0.0,
@@ -709,6 +718,7 @@ mod tests {
                 .collect(),
             duration_ms: 1.0,
             model: None,
+            evaluation_model: None,
         }
     }
 

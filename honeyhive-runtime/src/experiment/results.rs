@@ -297,6 +297,8 @@ struct Line<'a> {
     duration_ms: Bits,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     model: Option<Model>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    evaluation_model: Option<Model>,
 }
 
 /// [`ModelTotals`] with its numbers by their bits.
@@ -404,6 +406,7 @@ impl<'a> Line<'a> {
                 .collect(),
             duration_ms: result.duration_ms.into(),
             model: result.model.as_ref().map(Model::of),
+            evaluation_model: result.evaluation_model.as_ref().map(Model::of),
         }
     }
 
@@ -438,6 +441,7 @@ impl<'a> Line<'a> {
                 .collect(),
             duration_ms: self.duration_ms.into(),
             model: self.model.map(Model::into_totals),
+            evaluation_model: self.evaluation_model.map(Model::into_totals),
         }
     }
 }
@@ -476,6 +480,15 @@ mod tests {
                 cost_usd: 0.1 + 0.2,
                 unpriced_calls: 1,
                 latencies_ms: vec![f64::NAN, 1.0 / 3.0],
+            }),
+            evaluation_model: (index % 3 == 1).then(|| ModelTotals {
+                calls: 2,
+                cached_calls: 2,
+                input_tokens: 7,
+                output_tokens: 1,
+                cost_usd: 0.3 + 0.6,
+                unpriced_calls: 0,
+                latencies_ms: vec![],
             }),
         }
     }

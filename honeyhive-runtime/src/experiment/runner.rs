@@ -402,6 +402,7 @@ impl Sink<'_> {
                         evaluations: Vec::new(),
                         duration_ms: 0.0,
                         model: None,
+                        evaluation_model: None,
                     };
                     let line = self.line(&lost, &Details::default());
                     (lost, line)

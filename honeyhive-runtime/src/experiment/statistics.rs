@@ -74,6 +74,70 @@ pub struct MetricSummary {
     /// metric whose evaluator returns labels: [`Score::label`](crate::Score)).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<(String, usize)>,
+    /// How far apart the scores of a repeated evaluator (`repeat = n`) were, over the
+    /// datapoints it scored more than once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+/// The spread of a repeated evaluator's scores (`repeat = n`): how much asking again
+/// changes the verdict, the noise the aggregate smooths over.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spread {
+    /// Datapoints with more than one score.
+    pub datapoints: usize,
+    /// Most scores one datapoint got (`repeat`, unless calls failed).
+    pub calls: usize,
+    /// Of those datapoints, how many got different scores.
+    pub disagreed: usize,
+    /// Mean over the datapoints of the range of their scores (highest minus lowest).
+    pub mean_range: f64,
+    /// The largest range.
+    pub max_range: f64,
+    /// Mean over the datapoints of their scores' standard deviation (population).
+    pub mean_stdev: f64,
+}
+
+/// A [`Spread`] being summed.
+#[derive(Debug, Default)]
+struct SpreadSums {
+    datapoints: usize,
+    calls: usize,
+    disagreed: usize,
+    range: f64,
+    max_range: f64,
+    stdev: f64,
+}
+
+impl SpreadSums {
+    fn add(&mut self, scores: &[f64]) {
+        if scores.len() < 2 {
+            return;
+        }
+        let min = scores.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+        let variance = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / scores.len() as f64;
+        self.datapoints += 1;
+        self.calls = self.calls.max(scores.len());
+        if max > min {
+            self.disagreed += 1;
+        }
+        self.range += max - min;
+        self.max_range = self.max_range.max(max - min);
+        self.stdev += variance.sqrt();
+    }
+
+    fn finish(&self) -> Option<Spread> {
+        (self.datapoints > 0).then(|| Spread {
+            datapoints: self.datapoints,
+            calls: self.calls,
+            disagreed: self.disagreed,
+            mean_range: self.range / self.datapoints as f64,
+            max_range: self.max_range,
+            mean_stdev: self.stdev / self.datapoints as f64,
+        })
+    }
 }
 
 /// A percentile with linear interpolation between closest ranks, as numpy's default.
@@ -116,6 +180,7 @@ struct Running {
     passing: usize,
     /// Datapoints per label, in first-seen order.
     labels: Vec<(String, usize)>,
+    spread: SpreadSums,
 }
 
 /// Every metric's figures so far, in the order the metrics first appear (evaluator order),
@@ -130,6 +195,9 @@ pub(crate) struct Statistics {
     model: Vec<Running>,
     /// The run's model calls added up (latencies left out: they are in `model`).
     model_totals: ModelTotals,
+    /// The evaluators' model calls (judges) added up: evaluation cost, apart from the
+    /// application's.
+    evaluation_totals: ModelTotals,
     /// Datapoints the function did not fail on: the base of every pass rate.
     evaluated: usize,
 }
@@ -154,6 +222,7 @@ impl Statistics {
             metrics: Vec::new(),
             model,
             model_totals: ModelTotals::default(),
+            evaluation_totals: ModelTotals::default(),
             evaluated: 0,
         }
     }
@@ -169,19 +238,17 @@ impl Statistics {
             }
         }
         if let Some(t) = &result.model {
-            let totals = &mut self.model_totals;
-            totals.calls += t.calls;
-            totals.cached_calls += t.cached_calls;
-            totals.input_tokens = totals.input_tokens.saturating_add(t.input_tokens);
-            totals.output_tokens = totals.output_tokens.saturating_add(t.output_tokens);
-            totals.cost_usd += t.cost_usd;
-            totals.unpriced_calls += t.unpriced_calls;
+            self.model_totals.add(t);
             for latency in &t.latencies_ms {
                 self.model[LATENCY].push(*latency);
             }
         }
+        if let Some(t) = &result.evaluation_model {
+            self.evaluation_totals.add(t);
+        }
         for e in &result.evaluations {
             let i = self.slot(&e.name);
+            self.metrics[i].spread.add(&e.scores);
             match (e.score, &e.label) {
                 (Some(score), _) => self.metrics[i].push(score),
                 // Only a label: a value of another kind, not a failure.
@@ -259,6 +326,11 @@ impl Statistics {
         (self.model_totals.calls > 0).then(|| self.model_totals.clone())
     }
 
+    /// The evaluators' model calls added up, when they made any.
+    pub(crate) fn evaluation_totals(&self) -> Option<ModelTotals> {
+        (self.evaluation_totals.calls > 0).then(|| self.evaluation_totals.clone())
+    }
+
     /// Every metric's summary, then the metrics that only a threshold names. Without
     /// `values` (the results could not be read back) the percentiles are `None`; every
     /// other figure is exact either way.
@@ -314,6 +386,7 @@ impl Running {
             max: None,
             passing: 0,
             labels: Vec::new(),
+            spread: SpreadSums::default(),
         }
     }
 
@@ -363,6 +436,7 @@ impl Running {
             pass_rate,
             passed,
             labels: self.labels,
+            spread: self.spread.finish(),
             name: self.name,
         }
     }
@@ -418,7 +492,31 @@ mod tests {
             }],
             duration_ms: 0.0,
             model: None,
+            evaluation_model: None,
         }
+    }
+
+    #[test]
+    fn repeated_scores_have_a_spread() {
+        let mut statistics = Statistics::new(&[], 0);
+        for (i, scores) in [vec![1.0, 1.0, 1.0], vec![0.0, 1.0, 0.5], vec![0.2]]
+            .iter()
+            .enumerate()
+        {
+            let mut r = result(i, "judge", Some(0.5), &[]);
+            r.evaluations[0].scores = scores.clone();
+            statistics.add(&r);
+        }
+        let spread = statistics.finish(None)[0].spread.clone().unwrap();
+        assert_eq!(
+            (spread.datapoints, spread.calls, spread.disagreed),
+            (2, 3, 1)
+        );
+        assert_eq!((spread.mean_range, spread.max_range), (0.5, 1.0));
+        assert!((spread.mean_stdev - (1.0f64 / 6.0).sqrt() / 2.0).abs() < 1e-12);
+        let mut single = Statistics::new(&[], 0);
+        single.add(&result(0, "m", Some(1.0), &[]));
+        assert_eq!(single.finish(None)[0].spread, None);
     }
 
     /// Streamed figures equal those of the whole slice, bit for bit, whatever the values.

@@ -49,6 +49,17 @@ impl ModelTotals {
     pub fn total_tokens(&self) -> u64 {
         self.input_tokens.saturating_add(self.output_tokens)
     }
+
+    /// Adds `other`'s calls, tokens and cost (not its latencies: a run keeps those as a
+    /// metric's values).
+    pub(crate) fn add(&mut self, other: &ModelTotals) {
+        self.calls += other.calls;
+        self.cached_calls += other.cached_calls;
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cost_usd += other.cost_usd;
+        self.unpriced_calls += other.unpriced_calls;
+    }
 }
 
 /// One finished call, as a scope adds it up.
