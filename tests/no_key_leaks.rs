@@ -71,6 +71,13 @@ const FORMATTED: &[&str] = &[
     "TestServer",
     "OpenAiTestServerBuilder",
     "OpenAiTestServer",
+    "JudgeBuilder",
+    "Judge",
+    "Factuality",
+    "ClosedQa",
+    "Faithfulness",
+    "Rubric",
+    "Classifier",
     "Error",
 ];
 
@@ -134,6 +141,32 @@ fn every_type_that_can_hold_a_key_hides_it() {
         honeyhive_runtime::testing::openai::OpenAiTestServer::builder().api_key(PROJECT_KEY);
     debug("OpenAiTestServerBuilder", &openai_builder);
     debug("OpenAiTestServer", &openai_builder.start());
+
+    // A judge's key (the environment's or the builder's), and the judges holding one.
+    use honeyhive::evaluators::judge::{
+        Choices, Classifier, ClosedQa, Factuality, Faithfulness, Judge, Rubric,
+    };
+    let judge_builder = Judge::builder()
+        .environment(Environment::from_pairs([("OPENAI_API_KEY", PROJECT_KEY)]))
+        .base_url("http://127.0.0.1:9/v1");
+    debug("JudgeBuilder from the environment", &judge_builder);
+    debug(
+        "Judge from the environment",
+        &judge_builder.build().unwrap(),
+    );
+    let judge_builder = Judge::builder()
+        .environment(Environment::empty())
+        .api_key(PROJECT_KEY)
+        .base_url("http://127.0.0.1:9/v1");
+    debug("JudgeBuilder", &judge_builder);
+    let judge = judge_builder.build().unwrap();
+    debug("Judge", &judge);
+    debug("Factuality", &Factuality::new().judge(judge.clone()));
+    debug("ClosedQa", &ClosedQa::new("c").judge(judge.clone()));
+    debug("Faithfulness", &Faithfulness::new().judge(judge.clone()));
+    debug("Rubric", &Rubric::new("r").judge(judge.clone()));
+    let classifier = Classifier::new("c", "{{ output }}", Choices::new([("A", 1.0)])).unwrap();
+    debug("Classifier", &classifier.judge(judge));
 
     // Errors that echo configuration values: a malformed typed key's never shows it.
     let malformed = |key: String| {

@@ -57,6 +57,18 @@ pub enum Warning {
         /// Why.
         reason: String,
     },
+    /// A judge's server rejected a structured output form: the judge asks in the next form
+    /// down (said once per judge and form).
+    JudgeFormRejected {
+        /// The judge: its model and URL.
+        judge: String,
+        /// The form rejected (`json_schema`, `tool_call`).
+        rejected: &'static str,
+        /// The form asked instead.
+        instead: &'static str,
+        /// The server's message.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -85,6 +97,17 @@ impl fmt::Display for Warning {
             Warning::CassetteNotWritten { path, reason } => {
                 write!(f, "the model call was not recorded to {path}: {reason}")
             }
+            Warning::JudgeFormRejected {
+                judge,
+                rejected,
+                instead,
+                reason,
+            } => write!(
+                f,
+                "the judge {judge} does not take structured output as {rejected} ({reason}): \
+                 it asks as {instead} instead; declare the form its server takes with \
+                 HH_JUDGE_STRUCTURED_OUTPUT to skip the rejected request"
+            ),
         }
     }
 }

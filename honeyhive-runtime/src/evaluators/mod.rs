@@ -83,6 +83,7 @@ mod contains;
 mod exact_match;
 mod field_equals;
 pub(crate) mod json;
+pub mod judge;
 mod levenshtein;
 mod numeric;
 mod regex_match;

@@ -30,6 +30,8 @@ pub use self::scope::ModelTotals;
 pub use self::transport::{ModelTransport, ModelTransportBuilder, TransportError};
 pub use self::usage::Usage;
 
+pub(crate) use self::openai::error_message;
+
 /// Metric of a model span and of an experiment datapoint: input tokens.
 pub const INPUT_TOKENS: &str = "input_tokens";
 /// Metric: output tokens.

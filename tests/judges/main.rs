@@ -1,0 +1,12 @@
+//! LLM judges end to end against the in-repo OpenAI-compatible test server on 127.0.0.1:
+//! the structured output ladder, unreadable answers as evaluator errors with their raw
+//! text, rate limits, repeats, spans, evaluation cost, the built-ins, cassettes.
+
+mod builtins;
+mod cassettes;
+#[path = "../runtime/common.rs"]
+#[allow(dead_code)]
+mod common;
+mod experiments;
+mod structured_output;
+mod support;
