@@ -17,7 +17,7 @@ pub use honeyhive_runtime::{
 pub use honeyhive_runtime::{Datapoint, Dataset};
 pub use honeyhive_runtime::{
     attributes, baggage, dataset, evaluator, evaluators, experiment, integrations, local_store,
-    model, runs,
+    model, runs, upload,
 };
 
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.

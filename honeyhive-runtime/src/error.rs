@@ -71,6 +71,11 @@ pub enum Error {
     )]
     NotDelivered(Box<crate::Undelivered>),
 
+    /// `honeyhive upload` stopped: a request still failed after its retries. The report says
+    /// what was sent before it; the next upload of the folder resumes there.
+    #[error("honeyhive upload: {0}")]
+    UploadStopped(Box<crate::upload::UploadReport>),
+
     /// The export pipeline was already shut down.
     #[error("honeyhive export: the pipeline is shut down; create a new tracer")]
     Shutdown,

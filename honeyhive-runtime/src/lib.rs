@@ -28,6 +28,7 @@ pub mod model;
 mod retry;
 mod trace;
 mod undelivered;
+pub mod upload;
 mod warning;
 
 #[cfg(feature = "testing")]

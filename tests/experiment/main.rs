@@ -19,3 +19,4 @@ mod stored_results;
 mod support;
 mod thresholds;
 mod unreachable;
+mod upload;

@@ -81,6 +81,24 @@ fn judged_locally(report: &ExperimentReport, calls: usize) {
         .expect("the verdict depends on the metrics alone");
 }
 
+/// The experiment against `server`: judged locally, its one warning.
+async fn judged_with_one_warning(server: &TestServer) -> (ExperimentReport, Undelivered) {
+    let warnings = Warnings::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let report = experiment(config(
+        &server.url(),
+        &temp_dir("faulty"),
+        fast_export(),
+        &warnings,
+    ))
+    .run(counted(&calls))
+    .await
+    .unwrap();
+    judged_locally(&report, calls.load(Ordering::SeqCst));
+    let kept = the_warning(&warnings);
+    (report, kept)
+}
+
 /// A function that counts its calls.
 fn counted(
     calls: &Arc<AtomicUsize>,
@@ -205,15 +223,7 @@ async fn joining_a_run_with_the_backend_down_still_runs_every_datapoint() {
 async fn failing_session_starts_keep_their_sessions_whole() {
     let server = TestServer::builder().api_key(API_KEY).start();
     server.inject(Route::SessionStart, Fault::status(503).times(1_000));
-    let dir = temp_dir("failing-starts");
-    let warnings = Warnings::default();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let report = experiment(config(&server.url(), &dir, fast_export(), &warnings))
-        .run(counted(&calls))
-        .await
-        .unwrap();
-    judged_locally(&report, calls.load(Ordering::SeqCst));
-    let kept = the_warning(&warnings);
+    let (_, kept) = judged_with_one_warning(&server).await;
     assert_eq!(
         (
             kept.counts.session_starts,
@@ -238,23 +248,18 @@ async fn failing_session_starts_keep_their_sessions_whole() {
 async fn failing_exports_keep_the_spans() {
     let server = TestServer::builder().api_key(API_KEY).start();
     server.inject(Route::Traces, Fault::status(503).times(1_000));
-    let dir = temp_dir("failing-exports");
-    let warnings = Warnings::default();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let report = experiment(config(&server.url(), &dir, fast_export(), &warnings))
-        .run(counted(&calls))
-        .await
-        .unwrap();
-    judged_locally(&report, calls.load(Ordering::SeqCst));
-    let kept = the_warning(&warnings);
+    let (report, kept) = judged_with_one_warning(&server).await;
+    let dir = kept.kept_in.clone();
     assert_eq!(kept.counts.spans, SPANS, "{kept}");
     assert_eq!(kept.counts.session_starts, 0, "{kept}");
     assert!(kept.reason.contains("503"), "{kept}");
     assert_eq!(server.sessions().len(), DATAPOINTS);
     assert_eq!(
-        read_spans(&run_dir(&dir, &report.run_id)).unwrap().len() as u64,
-        SPANS
+        report.report_dir.as_deref(),
+        Some(dir.as_path()),
+        "the run's folder"
     );
+    assert_eq!(read_spans(&dir).unwrap().len() as u64, SPANS);
 }
 
 /// Strict mode: the same run fails its check, saying what was not delivered and where it

@@ -774,7 +774,7 @@ fn without_credentials(url: &str) -> String {
 
 /// `text` percent-encoded for a path segment or query value: everything but the unreserved
 /// characters of RFC 3986 is escaped, so ids with `/`, `?`, `&` or spaces stay one value.
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

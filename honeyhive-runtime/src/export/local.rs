@@ -1,7 +1,7 @@
 //! Export to the local store: spans become lines of `spans.jsonl`, in their run's folder
 //! or at the top of the store (see [`local_store`](crate::local_store)).
 
-use opentelemetry::trace::Status;
+use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value as Otel};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -54,6 +54,13 @@ pub(crate) fn record(span: &SpanData) -> SpanRecord {
         span_id: span.span_context.span_id().to_string(),
         parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID)
             .then(|| parent.to_string()),
+        kind: match span.span_kind {
+            SpanKind::Internal => None,
+            SpanKind::Server => Some("server".into()),
+            SpanKind::Client => Some("client".into()),
+            SpanKind::Producer => Some("producer".into()),
+            SpanKind::Consumer => Some("consumer".into()),
+        },
         start_unix_nanos: unix_nanos(span.start_time),
         end_unix_nanos: unix_nanos(span.end_time),
         status: status.into(),
@@ -65,6 +72,7 @@ pub(crate) fn record(span: &SpanData) -> SpanRecord {
             .iter()
             .map(|e| EventRecord {
                 name: e.name.to_string(),
+                time_unix_nanos: Some(unix_nanos(e.timestamp)),
                 attributes: attributes(&e.attributes),
             })
             .collect(),

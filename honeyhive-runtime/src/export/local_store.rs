@@ -39,6 +39,9 @@
 //! ([`RunRecord`]). Once a run's creation could not be delivered, the whole run is kept
 //! (its sessions, updates and spans are not sent without it), so its folder holds the
 //! complete run. A tracer outside any run keeps what it could not deliver at the top.
+//! `honeyhive upload <folder>` ([`upload`](crate::upload)) sends it later, in order and
+//! under the same ids, and records what HoneyHive acknowledged in the folder's
+//! `uploaded.jsonl`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -148,6 +151,9 @@ pub struct SpanRecord {
     /// Parent span id, hex; absent for a root.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub parent_span_id: Option<String>,
+    /// The span kind (`server`, `client`, `producer`, `consumer`); absent for `internal`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub kind: Option<String>,
     /// Start, Unix nanoseconds.
     pub start_unix_nanos: u64,
     /// End, Unix nanoseconds.
@@ -169,6 +175,9 @@ pub struct SpanRecord {
 pub struct EventRecord {
     /// Event name.
     pub name: String,
+    /// When it happened, Unix nanoseconds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub time_unix_nanos: Option<u64>,
     /// Event attributes.
     pub attributes: Map<String, Value>,
 }
@@ -270,23 +279,15 @@ impl LocalStore {
     /// Records spans, each in the folder of its run (`honeyhive_metadata.run_id`), in the
     /// order given within each folder.
     pub(crate) fn append_spans(&self, spans: impl IntoIterator<Item = SpanRecord>) -> Result<()> {
-        // A batch holds the spans of a few runs at most: a list beats a map.
-        let mut by_run: Vec<(Option<String>, Vec<SpanRecord>)> = Vec::new();
-        for span in spans {
-            let run = span
-                .attributes
-                .get(crate::attributes::RUN_ID)
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            match by_run.iter_mut().find(|(r, _)| *r == run) {
-                Some((_, spans)) => spans.push(span),
-                None => by_run.push((run, vec![span])),
-            }
-        }
-        for (run, spans) in by_run {
-            self.append(run.as_deref(), SPANS_FILE, &lines(spans)?)?;
+        for (run, spans) in by_run(spans) {
+            self.append_run_spans(run.as_deref(), spans)?;
         }
         Ok(())
+    }
+
+    /// Records the spans of run `run` (or of no run) in its folder, in order.
+    pub(crate) fn append_run_spans(&self, run: Option<&str>, spans: Vec<SpanRecord>) -> Result<()> {
+        self.append(run, SPANS_FILE, &lines(spans)?)
     }
 
     /// Appends `text` (whole lines) to file `name` of `run`'s folder, or of the top of the
@@ -377,6 +378,27 @@ impl LocalStore {
             Err(e) => Err(e),
         }
     }
+}
+
+/// `spans` by the run each belongs to (`honeyhive_metadata.run_id`; `None`: no run), in
+/// the order given within each run.
+pub(crate) fn by_run(
+    spans: impl IntoIterator<Item = SpanRecord>,
+) -> Vec<(Option<String>, Vec<SpanRecord>)> {
+    // A batch holds the spans of a few runs at most: a list beats a map.
+    let mut by_run: Vec<(Option<String>, Vec<SpanRecord>)> = Vec::new();
+    for span in spans {
+        let run = span
+            .attributes
+            .get(crate::attributes::RUN_ID)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        match by_run.iter_mut().find(|(r, _)| *r == run) {
+            Some((_, spans)) => spans.push(span),
+            None => by_run.push((run, vec![span])),
+        }
+    }
+    by_run
 }
 
 /// `path` opened to append, created if missing.
@@ -518,6 +540,7 @@ mod tests {
             trace_id: "t".into(),
             span_id: name.into(),
             parent_span_id: None,
+            kind: None,
             start_unix_nanos: 0,
             end_unix_nanos: 0,
             status: "unset".into(),

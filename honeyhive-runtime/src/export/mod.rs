@@ -15,6 +15,9 @@ pub(crate) mod pipeline;
 mod protobuf;
 pub(crate) mod queue;
 
+/// For `honeyhive upload`, which sends kept spans as the pipeline would have.
+pub(crate) use otlp::{HONEYHIVE_TRACES_PATH, OtlpExporter};
+
 /// A finished span named `s` with `attributes` and nothing else, for unit tests.
 #[cfg(test)]
 pub(crate) fn test_span(

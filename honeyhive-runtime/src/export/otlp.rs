@@ -21,7 +21,7 @@ use crate::retry::{AttemptError, Circuit, RetryPolicy, retry_through};
 use crate::{Config, Error, OtlpProtocol, Result};
 
 /// Path of HoneyHive's OTLP traces endpoint below the API base URL.
-const HONEYHIVE_TRACES_PATH: &str = "/opentelemetry/v1/traces";
+pub(crate) const HONEYHIVE_TRACES_PATH: &str = "/opentelemetry/v1/traces";
 
 /// Exports spans to one OTLP/HTTP endpoint. Needs a tokio runtime to run on (the
 /// pipeline's own I/O runtime).

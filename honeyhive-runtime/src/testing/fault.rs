@@ -58,6 +58,10 @@ pub enum FaultKind {
 pub struct Fault {
     kind: FaultKind,
     times: usize,
+    /// Hits one matching request in `every` (the first, then every `every`-th).
+    every: usize,
+    /// Matching requests seen so far (for `every`).
+    seen: usize,
 }
 
 impl Fault {
@@ -122,13 +126,31 @@ impl Fault {
         self
     }
 
+    /// Hit one request of the route in `n` (the first, then every `n`-th: the others go on
+    /// to later faults, or are handled), until its `times` hits are spent: faults spread
+    /// over a long run, as a flaky backend's are, rather than on consecutive requests
+    /// (which a client's retries would meet one after the other).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn every(mut self, n: usize) -> Fault {
+        assert!(n > 0, "Fault::every: n must be at least 1");
+        self.every = n;
+        self
+    }
+
     /// What the fault does to each request it hits.
     pub fn kind(&self) -> &FaultKind {
         &self.kind
     }
 
     fn new(kind: FaultKind) -> Fault {
-        Fault { kind, times: 1 }
+        Fault {
+            kind,
+            times: 1,
+            every: 1,
+            seen: 0,
+        }
     }
 }
 
@@ -158,12 +180,16 @@ impl<R: FaultRoute> Faults<R> {
     }
 
     /// Consumes one hit of the oldest fault that applies to a request on `route` (`None` for
-    /// paths without a route, which only [`FaultRoute::ANY`] faults hit).
+    /// paths without a route, which only [`FaultRoute::ANY`] faults hit); a fault of
+    /// [`Fault::every`] applies to one matching request in `n`.
     pub(super) fn take(&mut self, route: Option<R>) -> Option<FaultKind> {
-        let index = self
-            .0
-            .iter()
-            .position(|(r, _)| *r == R::ANY || Some(*r) == route)?;
+        let index = self.0.iter_mut().position(|(r, fault)| {
+            if *r != R::ANY && Some(*r) != route {
+                return false;
+            }
+            fault.seen += 1;
+            (fault.seen - 1) % fault.every == 0
+        })?;
         let fault = &mut self.0[index].1;
         fault.times -= 1;
         if fault.times > 0 {

@@ -66,7 +66,7 @@ pub use self::record::{
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::header::AUTHORIZATION;
 
@@ -217,6 +217,19 @@ impl TestServer {
         self.shared.lock().faults.push(route, fault);
     }
 
+    /// Takes the server down for `duration`, from now: every request is dropped unanswered
+    /// and its connection closed (recorded with status 0 and [`FaultKind::DropConnection`],
+    /// and not handled), as a backend that crashed behind its load balancer. Then it serves
+    /// as before. Injected faults are not consumed meanwhile.
+    pub fn outage(&self, duration: Duration) {
+        self.shared.lock().outage_until = Some(Instant::now() + duration);
+    }
+
+    /// Whether an [`outage`](Self::outage) is under way.
+    pub fn is_down(&self) -> bool {
+        self.shared.lock().is_down()
+    }
+
     /// Registers (or replaces) the dataset fixture served by `GET /v1/datasets?dataset_id=<id>`,
     /// with each datapoint (`{"id", "inputs", "ground_truth", "metadata"}`) served verbatim by
     /// `GET /v1/datapoints/{id}`.
@@ -363,9 +376,16 @@ struct State {
     arrivals: u64,
     faults: Faults,
     backend: Backend,
+    /// The end of the [`TestServer::outage`] under way, if one is.
+    outage_until: Option<Instant>,
 }
 
 impl State {
+    fn is_down(&self) -> bool {
+        self.outage_until
+            .is_some_and(|until| Instant::now() < until)
+    }
+
     fn requests(&self) -> impl Iterator<Item = &RecordedRequest> {
         self.log.iter().map(|(_, request)| request)
     }
@@ -397,6 +417,9 @@ impl State {
     fn arrive(&mut self, route: Option<Route>) -> (u64, Option<FaultKind>) {
         let seq = self.arrivals;
         self.arrivals += 1;
+        if self.is_down() {
+            return (seq, Some(FaultKind::DropConnection));
+        }
         (seq, self.faults.take(route))
     }
 

@@ -1090,3 +1090,45 @@ fn dropping_the_server_stops_it() {
     };
     assert!(closed, "idle connection still open after drop: {read:?}");
 }
+
+#[tokio::test]
+async fn a_fault_every_n_requests_hits_one_in_n_and_lets_the_others_through() {
+    let server = TestServer::start();
+    server.inject(Route::Events, Fault::status(503).every(3).times(2));
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let body = json!({"event_id": format!("e{i}")});
+        statuses.push(json_call(&server, Method::PUT, "/events", &body).await.0);
+    }
+    // The 1st and the 4th hit; its two hits spent, the 7th is not.
+    assert_eq!(statuses, [503, 200, 200, 503, 200, 200, 200, 200]);
+    assert_eq!(server.event_updates().len(), 6);
+}
+
+#[tokio::test]
+async fn an_outage_drops_every_request_unhandled_then_ends() {
+    let server = TestServer::start();
+    server.inject(Route::Events, Fault::status(500));
+    server.outage(Duration::from_millis(400));
+    assert!(server.is_down());
+    let body = json!({"event_id": "e"}).to_string().into_bytes();
+    let result = try_send(&server, Method::PUT, "/events", "application/json", body).await;
+    assert!(result.is_err(), "no answer while down: {result:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!server.is_down());
+    // The fault was not consumed by the outage: the first request after it meets it.
+    let body = json!({"event_id": "e"});
+    assert_eq!(
+        json_call(&server, Method::PUT, "/events", &body).await.0,
+        500
+    );
+    assert_eq!(
+        json_call(&server, Method::PUT, "/events", &body).await.0,
+        200
+    );
+    assert_eq!(
+        server.event_updates().len(),
+        1,
+        "nothing handled while down"
+    );
+}

@@ -16,7 +16,7 @@
 //! (acknowledged, or kept after its budget), the session's spans and updates wait for it
 //! ([`spans`] holds the spans' side). A session whose start was kept keeps its spans and
 //! updates too, and a run whose creation was kept keeps everything of the run, so what is
-//! on disk can be sent later in order, under the same ids.
+//! on disk can be sent later in order, under the same ids ([`upload`](crate::upload)).
 
 mod spans;
 
@@ -419,26 +419,9 @@ impl Outbox {
         }
         self.kept_spans
             .fetch_add(spans.len() as u64, Ordering::Relaxed);
-        // A batch holds the spans of a few runs at most: a list beats a map.
-        let mut by_run: Vec<(Option<String>, u64)> = Vec::new();
-        for span in &spans {
-            let run = span
-                .attributes
-                .get(crate::attributes::RUN_ID)
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            match by_run.iter_mut().find(|(r, _)| *r == run) {
-                Some((_, n)) => *n += 1,
-                None => by_run.push((run, 1)),
-            }
-        }
-        let kept = self.store.append_spans(spans);
-        let error = kept.err().map(|e| e.to_string());
-        for (run, n) in by_run {
-            let kept = match &error {
-                Some(e) => Err(Error::Background(e.clone())),
-                None => Ok(()),
-            };
+        for (run, spans) in local_store::by_run(spans) {
+            let n = spans.len() as u64;
+            let kept = self.store.append_run_spans(run.as_deref(), spans);
             self.tally(run, Item::Spans(n), reason.clone(), kept);
         }
     }
