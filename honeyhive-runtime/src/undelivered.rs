@@ -28,7 +28,7 @@ use std::path::PathBuf;
 ///     kept.to_string(),
 ///     "could not send the run's creation, 3 session starts and 12 spans to HoneyHive at \
 ///      https://api.honeyhive.ai (connection refused); the complete run is kept in \
-///      target/honeyhive/runs/run-1"
+///      target/honeyhive/runs/run-1 (send it with `honeyhive upload target/honeyhive/runs/run-1`)"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -49,8 +49,8 @@ pub struct Undelivered {
     pub keep_error: Option<String>,
 }
 
-/// How many requests (and spans) of each kind, e.g. what HoneyHive did not receive
-/// ([`Undelivered`]).
+/// How many requests (and spans) of each kind: what HoneyHive did not receive
+/// ([`Undelivered`]), or what `honeyhive upload` sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RequestCounts {
     /// Run creations (`POST /v1/runs`).
@@ -137,10 +137,12 @@ impl fmt::Display for Undelivered {
             "could not send {} to HoneyHive at {} ({}); ",
             self.counts, self.url, self.reason
         )?;
+        let dir = self.kept_in.display();
         match self.counts.run_creations > 0 {
-            true => write!(f, "the complete run is kept in {}", self.kept_in.display())?,
-            false => write!(f, "kept in {}", self.kept_in.display())?,
+            true => write!(f, "the complete run is kept in {dir}")?,
+            false => write!(f, "kept in {dir}")?,
         }
+        write!(f, " (send it with `honeyhive upload {dir}`)")?;
         if let Some(error) = &self.keep_error {
             write!(f, "; {} could not be kept either: {error}", self.lost)?;
         }
