@@ -256,23 +256,33 @@ async fn upload_honours_retry_after() {
     assert_eq!(server.sessions().len(), 3);
 }
 
-/// A tracer outside any run kept its session and spans at the top of the local store;
-/// uploading the store sends them (and what its runs' folders hold).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plain_tracers_kept_session_is_uploaded_from_the_store() {
-    let dir = temp_dir("upload-store");
+/// A tracer outside any run, with nothing listening, keeps its session and two spans at
+/// the top of the local store in `dir`; its session id.
+async fn plain_kept_session(dir: &Path, name: &str) -> String {
     let tracer = honeyhive::HoneyHiveTracer::builder()
-        .config(config(&unreachable_url(), &dir))
-        .session_name("plain")
+        .config(config(&unreachable_url(), dir))
+        .session_name(name)
         .build()
         .unwrap();
     tracer.in_scope(|| {
         let otel = tracer.otel_tracer().unwrap();
         use honeyhive::opentelemetry::trace::Tracer as _;
-        otel.in_span("one", |_| {});
-        otel.in_span("two", |_| {});
+        otel.in_span(format!("{name}-one"), |_| {});
+        otel.in_span(format!("{name}-two"), |_| {});
     });
     tracer.flush_async().await.unwrap();
+    tracer.session_id().to_owned()
+}
+
+/// Tracers outside any run kept their sessions and spans at the top of the local store,
+/// the older spans in the rotated `spans.1.jsonl` (as the store rotates its top files);
+/// uploading the store sends them all, the rotated ones first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_tracers_kept_session_is_uploaded_from_the_store() {
+    let dir = temp_dir("upload-store");
+    let first = plain_kept_session(&dir, "first").await;
+    std::fs::rename(dir.join("spans.jsonl"), dir.join("spans.1.jsonl")).unwrap();
+    let second = plain_kept_session(&dir, "second").await;
     let server = TestServer::builder().api_key(API_KEY).start();
     let report = upload(
         &dir,
@@ -283,11 +293,60 @@ async fn a_plain_tracers_kept_session_is_uploaded_from_the_store() {
     .unwrap();
     assert_eq!(
         (report.sent.session_starts, report.sent.spans),
-        (1, 2),
+        (2, 4),
         "{report}"
     );
-    assert_eq!(server.sessions()[0]["session_id"], tracer.session_id());
-    assert_eq!(server.spans().len(), 2);
+    let started: Vec<_> = server
+        .sessions()
+        .iter()
+        .map(|s| s["session_id"].clone())
+        .collect();
+    assert!(started.contains(&first.as_str().into()) && started.contains(&second.as_str().into()));
+    let names: Vec<String> = server.spans().iter().map(|s| s.name.clone()).collect();
+    assert_eq!(
+        names,
+        ["first-one", "first-two", "second-one", "second-two"]
+    );
+}
+
+/// The run's creation reached HoneyHive but its answer did not (so the run was kept): the
+/// backend answers the upload's creation with 409, which counts as acknowledged, and the
+/// rest of the run follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_the_backend_has_already_is_uploaded_after_its_409() {
+    let (report, folder) = kept_run().await;
+    let server = TestServer::builder().api_key(API_KEY).start();
+    let creation = std::fs::read_to_string(folder.join("run.jsonl")).unwrap();
+    let creation: serde_json::Value =
+        serde_json::from_str(creation.lines().next().unwrap()).unwrap();
+    let status = reqwest::Client::new()
+        .post(format!("{}/v1/runs", server.url()))
+        .bearer_auth(API_KEY)
+        .header("content-type", "application/json")
+        .body(creation["body"].to_string())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200, "the run exists on the backend: {creation}");
+    let uploaded = upload(
+        &folder,
+        &config(&server.url(), &temp_dir("unused")),
+        &UploadOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(uploaded.sent, whole_run(), "{uploaded}");
+    let conflicts = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/runs" && r.response_status == 409)
+        .count();
+    assert_eq!(conflicts, 1);
+    let runs = server.runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["run_id"], report.run_id.as_str());
+    assert_eq!(runs[0]["status"], "completed");
 }
 
 /// Nothing to upload, or no key: errors that say what to do.
@@ -315,6 +374,12 @@ async fn an_empty_folder_or_no_key_is_an_error_that_says_so() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("HH_API_KEY"), "{err}");
+    // A dry run sends nothing, so it needs no key.
+    let dry = upload(&folder, &keyless, &UploadOptions::dry_run())
+        .await
+        .unwrap();
+    assert_eq!(dry.sent, whole_run(), "{dry}");
+    assert!(server.requests().is_empty());
     let (ok, text) = command(&server.url(), &[], &empty);
     assert!(!ok && text.contains("nothing to upload"), "{text}");
 }

@@ -461,12 +461,19 @@ fn read_lines<T: for<'de> Deserialize<'de>>(path: &Path, out: &mut Vec<T>) -> Re
     Ok(())
 }
 
+/// The files that hold the records of file `name` in `dir`, oldest first: its rotated
+/// generation, then itself (either may be absent).
+pub(crate) fn generations(dir: &Path, name: &str) -> [PathBuf; 2] {
+    let path = dir.join(name);
+    [rotated(&path), path]
+}
+
 /// The records of file `name` in `dir`: its rotated generation, then itself.
 fn read_records<T: for<'de> Deserialize<'de>>(dir: &Path, name: &str) -> Result<Vec<T>> {
-    let path = dir.join(name);
     let mut out = Vec::new();
-    read_lines(&rotated(&path), &mut out)?;
-    read_lines(&path, &mut out)?;
+    for path in generations(dir, name) {
+        read_lines(&path, &mut out)?;
+    }
     Ok(out)
 }
 

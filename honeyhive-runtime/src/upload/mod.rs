@@ -91,7 +91,8 @@ pub async fn upload(dir: &Path, config: &Config, options: &UploadOptions) -> Res
         dry_run: options.dry_run,
         ..UploadReport::default()
     };
-    if !config.is_connected() {
+    // A dry run sends nothing, so it needs no key: it shows what a key would send.
+    if !options.dry_run && !config.is_connected() {
         return Err(Error::Config(
             "no API key: set HH_API_KEY (or HH_INGESTION_API_KEY) to upload to HoneyHive".into(),
         ));
@@ -133,9 +134,11 @@ fn folders(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     let mut out = Vec::new();
     let holds = |d: &Path| {
-        [RUN_FILE, SESSIONS_FILE, SPANS_FILE]
-            .iter()
-            .any(|f| d.join(f).is_file())
+        d.join(RUN_FILE).is_file()
+            || [SESSIONS_FILE, SPANS_FILE]
+                .iter()
+                .flat_map(|f| local_store::generations(d, f))
+                .any(|p| p.is_file())
     };
     if holds(dir) {
         out.push(dir.to_owned());
@@ -386,19 +389,37 @@ impl<'a> Folder<'a> {
         Ok(())
     }
 
-    /// The spans of `spans.jsonl` not acknowledged before, read as they are sent, in
-    /// batches of the export settings' `max_batch_size`, through the OTLP exporter (so in
-    /// the configured encoding, with its retries).
+    /// The spans of `spans.jsonl` (at the top of a store, its rotated `spans.1.jsonl`
+    /// first) not acknowledged before, read as they are sent, in batches of the export
+    /// settings' `max_batch_size`, through the OTLP exporter (so in the configured
+    /// encoding, with its retries).
     async fn spans(&mut self) -> std::result::Result<(), Stop> {
-        let path = self.dir.join(SPANS_FILE);
-        let file = match File::open(&path) {
+        let max_batch = self.config.export_settings().max_batch_size.max(1);
+        let mut exporter: Option<OtlpExporter> = None;
+        let mut batch: Vec<(String, SpanData)> = Vec::with_capacity(max_batch);
+        for path in local_store::generations(self.dir, SPANS_FILE) {
+            self.spans_of(&path, max_batch, &mut exporter, &mut batch)
+                .await?;
+        }
+        if !batch.is_empty() {
+            self.send_spans(exporter.as_ref(), batch).await?;
+        }
+        Ok(())
+    }
+
+    /// The spans of one file into `batch`, sending each full batch.
+    async fn spans_of(
+        &mut self,
+        path: &Path,
+        max_batch: usize,
+        exporter: &mut Option<OtlpExporter>,
+        batch: &mut Vec<(String, SpanData)>,
+    ) -> std::result::Result<(), Stop> {
+        let file = match File::open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
-        let max_batch = self.config.export_settings().max_batch_size.max(1);
-        let mut exporter: Option<OtlpExporter> = None;
-        let mut batch: Vec<(String, SpanData)> = Vec::with_capacity(max_batch);
         for (n, line) in BufReader::new(file).lines().enumerate() {
             let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
             if line.trim().is_empty() {
@@ -412,7 +433,7 @@ impl<'a> Folder<'a> {
                 continue;
             }
             if exporter.is_none() {
-                exporter = Some(self.exporter(&record).map_err(|e| e.to_string())?);
+                *exporter = Some(self.exporter(&record).map_err(|e| e.to_string())?);
             }
             let span = spans::span(record).ok_or_else(|| {
                 format!(
@@ -423,12 +444,9 @@ impl<'a> Folder<'a> {
             })?;
             batch.push((key, span));
             if batch.len() == max_batch {
-                self.send_spans(exporter.as_ref(), std::mem::take(&mut batch))
+                self.send_spans(exporter.as_ref(), std::mem::take(batch))
                     .await?;
             }
-        }
-        if !batch.is_empty() {
-            self.send_spans(exporter.as_ref(), batch).await?;
         }
         Ok(())
     }
