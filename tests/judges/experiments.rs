@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use honeyhive::evaluators::judge::{Choices, Classifier, Factuality, StructuredOutput};
 use honeyhive::experiment::{Experiment, ExperimentReport};
@@ -159,6 +159,41 @@ async fn a_rate_limited_or_failing_judge_costs_no_verdict() {
     let requests = chats(&server);
     let bodies: Vec<&Value> = requests.iter().map(|r| r.json().unwrap()).collect();
     assert!(bodies.iter().all(|b| *b == bodies[0]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_judge_waits_as_long_as_retry_after_asks() {
+    let dir = temp_dir("judge-retry-after");
+    let server = server(|_| Reply::structured(json!({"reasoning": "ok", "choice": "A"})));
+    server.inject(
+        OpenAiRoute::ChatCompletions,
+        Fault::status(429).retry_after("1"),
+    );
+    let started = Instant::now();
+    let report = run(
+        1,
+        evaluators![
+            Factuality::new()
+                .output_field("answer")
+                .expected_field("answer")
+                .judge(judge(&server, StructuredOutput::Auto))
+        ],
+        &dir,
+        |e| e,
+    )
+    .await;
+    // The judge's own backoff is at most 20 ms here: only the server's Retry-After
+    // explains a wait of a second (a lower bound, so a slow machine cannot make this fail).
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited only {:?}",
+        started.elapsed()
+    );
+    report.check().unwrap();
+    assert_eq!(report.metric("factuality").unwrap().mean, Some(1.0));
+    let statuses: Vec<u16> = chats(&server).iter().map(|r| r.response_status).collect();
+    assert_eq!(statuses, [429, 200]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
