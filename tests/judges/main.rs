@@ -7,6 +7,7 @@ mod cassettes;
 #[path = "../runtime/common.rs"]
 #[allow(dead_code)]
 mod common;
+mod example;
 mod experiments;
 mod structured_output;
 mod support;
