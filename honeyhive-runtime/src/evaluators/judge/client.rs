@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -431,12 +431,26 @@ impl Judge {
         JudgeBuilder::default()
     }
 
-    /// A judge configured by the process environment alone (see the table above).
+    /// The judge the process environment configures (see the table above), made on the
+    /// first call and shared by every later one, so an evaluator can call this for each
+    /// datapoint: every caller shares its connections, its cassettes and what it learnt
+    /// about its server (the structured output form it takes, so later calls start there
+    /// and a rejected form is one warning per process, not one per datapoint). The
+    /// built-in judges use it when given none. `Judge::builder().build()` makes a new one.
     ///
     /// # Errors
-    /// As [`JudgeBuilder::build`].
+    /// As [`JudgeBuilder::build`], on every call once the first failed.
     pub fn from_env() -> crate::Result<Judge> {
-        Judge::builder().build()
+        static JUDGE: OnceLock<Result<Judge, String>> = OnceLock::new();
+        JUDGE
+            .get_or_init(|| {
+                Judge::builder().build().map_err(|e| match e {
+                    crate::Error::Config(message) => message,
+                    other => other.to_string(),
+                })
+            })
+            .clone()
+            .map_err(crate::Error::Config)
     }
 
     /// The model asked.

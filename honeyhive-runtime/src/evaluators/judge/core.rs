@@ -4,7 +4,6 @@
 //! its verdict spec, and its `repeat`.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -44,17 +43,15 @@ pub(crate) struct Core<S> {
     options: EvaluatorOptions,
 }
 
-/// The judge of the process environment (`Judge::from_env`), made once, on first use, for
-/// every built-in not given one; or why it could not be made.
+/// The judge of the process environment ([`Judge::from_env`], made once and shared), or
+/// why it could not be made.
 fn environment_judge() -> Result<Judge, String> {
-    static JUDGE: OnceLock<Result<Judge, String>> = OnceLock::new();
-    JUDGE
-        .get_or_init(|| {
-            Judge::from_env().map_err(|e| {
-                format!("the judge of the environment could not be made: {e}; fix it, or give the evaluator one with .judge(..)")
-            })
-        })
-        .clone()
+    Judge::from_env().map_err(|e| {
+        format!(
+            "the judge of the environment could not be made: {e}; fix it, or give the \
+             evaluator one with .judge(..)"
+        )
+    })
 }
 
 impl<S: VerdictSpec> Core<S>
