@@ -29,7 +29,7 @@ mod qa;
 
 use honeyhive::integrations::openai::async_openai::config::OpenAIConfig;
 use honeyhive::model::{CacheMode, CacheMode::Replay, Cassettes};
-use honeyhive_runtime::testing::openai::OpenAiTestServer;
+use honeyhive::testing::openai::OpenAiTestServer;
 
 use pipeline::{Question, Rag, answer, experiment};
 

@@ -27,7 +27,8 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The documentation of the published crates, as `(file, line number, text)`: their doc
-/// comments (`///`, `//!`), and the README (the `honeyhive` crate's documentation).
+/// comments (`///`, `//!`), the examples (every line), and the README (the `honeyhive`
+/// crate's documentation).
 fn documentation() -> Vec<(PathBuf, usize, String)> {
     let mut lines = Vec::new();
     for crate_dir in ["src", "honeyhive-runtime/src", "honeyhive-macros/src"] {
@@ -39,6 +40,13 @@ fn documentation() -> Vec<(PathBuf, usize, String)> {
                     lines.push((file.clone(), number + 1, line.to_owned()));
                 }
             }
+        }
+    }
+    // The examples are copied into users' crates as they are: their comments and code.
+    for file in rust_files(&repository().join("examples")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            lines.push((file.clone(), number + 1, line.to_owned()));
         }
     }
     let readme = repository().join("README.md");

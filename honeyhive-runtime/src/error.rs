@@ -169,10 +169,46 @@ mod tests {
                 },
                 "honeyhive serialisation: ",
             ),
+            (
+                Error::NotDelivered(Box::new(crate::Undelivered {
+                    url: "https://api.honeyhive.ai".into(),
+                    run_id: None,
+                    counts: crate::RequestCounts::default(),
+                    reason: "connection refused".into(),
+                    kept_in: "target/honeyhive".into(),
+                    lost: 0,
+                    keep_error: None,
+                })),
+                "honeyhive upload: ",
+            ),
+            (Error::UploadStopped(Box::default()), "honeyhive upload: "),
+            (
+                Error::UnknownMetric(crate::experiment::UnknownMetric {
+                    metric: "relevance".into(),
+                    metrics: vec!["judge".into()],
+                }),
+                "honeyhive configuration: ",
+            ),
         ];
         for (error, prefix) in &cases {
             let message = error.to_string();
             assert!(message.starts_with(prefix), "{message}: expected {prefix}");
+            // A new variant does not compile here until it has a case in the table above.
+            match error {
+                Error::Config(_)
+                | Error::MalformedKey(_)
+                | Error::Api { .. }
+                | Error::UnexpectedResponse { .. }
+                | Error::LocalStore { .. }
+                | Error::FlushTimeout(_)
+                | Error::NotDelivered(_)
+                | Error::UploadStopped(_)
+                | Error::Shutdown
+                | Error::Background(_)
+                | Error::Dataset(_)
+                | Error::UnknownMetric(_)
+                | Error::Serialize { .. } => {}
+            }
         }
     }
 }
