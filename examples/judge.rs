@@ -34,7 +34,7 @@ mod qa;
 
 use honeyhive::evaluators::judge::Judge;
 use honeyhive::model::{CacheMode, Cassettes};
-use honeyhive_runtime::testing::openai::OpenAiTestServer;
+use honeyhive::testing::openai::OpenAiTestServer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

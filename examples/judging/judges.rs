@@ -6,7 +6,7 @@
 
 use honeyhive::evaluators::judge::{Choices, Classifier, Factuality, Judge};
 use honeyhive::experiment::{Comparison, Experiment};
-use honeyhive_runtime::testing::openai::Reply;
+use honeyhive::testing::openai::Reply;
 use serde_json::{Value, json};
 
 pub use super::qa::{Answer, Question, answer};
