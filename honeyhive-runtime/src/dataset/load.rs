@@ -157,7 +157,10 @@ const CSV_OBJECTS: [&str; 3] = ["inputs", "ground_truth", "metadata"];
 
 /// Datapoints from CSV: a header row of `inputs.<field>`, `ground_truth.<field>`,
 /// `metadata.<field>` and optionally `id`, then one datapoint per record.
-fn parse_csv(text: &str, path: Option<Arc<Path>>) -> Result<Vec<Datapoint>, DatasetError> {
+pub(super) fn parse_csv(
+    text: &str,
+    path: Option<Arc<Path>>,
+) -> Result<Vec<Datapoint>, DatasetError> {
     let at_line = |line: Option<u64>| {
         Location::new(
             path.clone(),

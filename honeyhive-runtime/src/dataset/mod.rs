@@ -156,6 +156,30 @@ impl Dataset {
         Ok(Self::new(load::parse_json_or_jsonl(json)?))
     }
 
+    /// Reads datapoints from CSV text, as [`load`](Self::load) reads a `.csv` file: a header
+    /// row of `inputs.<field>`, `ground_truth.<field>`, `metadata.<field>` and optionally
+    /// `id`, then one datapoint per row (`true`/`false` and JSON numbers keep their type,
+    /// an empty cell is no value).
+    ///
+    /// # Errors
+    /// [`DatasetError::Csv`] for a malformed header or row (locations are `line L` of the
+    /// text), [`DatasetError::InvalidCustomId`].
+    ///
+    /// # Example
+    /// ```
+    /// use honeyhive::dataset::Dataset;
+    ///
+    /// let dataset = Dataset::from_csv("inputs.q,ground_truth.a\nwhy?,because\nhow?,\n")?;
+    /// assert_eq!(dataset.len(), 2);
+    /// assert_eq!(dataset.datapoints()[0].inputs()["q"], "why?");
+    /// let error = Dataset::from_csv("question\nwhy?\n").unwrap_err();
+    /// assert!(error.to_string().contains("expected `inputs.<field>`"), "{error}");
+    /// # Ok::<(), honeyhive::dataset::DatasetError>(())
+    /// ```
+    pub fn from_csv(csv: &str) -> Result<Self, DatasetError> {
+        Ok(Self::new(load::parse_csv(csv, None)?))
+    }
+
     /// A dataset of datapoints built in code; each is placed at its position (its
     /// [`index`](Datapoint::index) and hashed id follow).
     ///

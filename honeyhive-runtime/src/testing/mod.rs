@@ -59,8 +59,8 @@ pub(crate) fn fast_retry_config(url: &str) -> crate::Config {
 
 pub use self::fault::{Fault, FaultKind, Route};
 pub use self::record::{
-    AttrValue, OtlpEncoding, RecordedBody, RecordedEvent, RecordedRequest, RecordedSpan,
-    RecordedStatus, SpanKind, StatusCode,
+    AttrValue, OtlpDecodeError, OtlpEncoding, RecordedBody, RecordedEvent, RecordedRequest,
+    RecordedSpan, RecordedStatus, SpanKind, StatusCode, decode_spans,
 };
 
 use std::fmt;

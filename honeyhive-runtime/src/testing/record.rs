@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
@@ -123,15 +124,16 @@ impl RecordedBody {
                 .map(|_| RecordedBody::Otlp {
                     encoding: OtlpEncoding::Protobuf,
                     body: bytes.clone(),
-                }),
+                })
+                .map_err(|e| e.to_string()),
             // Only for protobuf is an empty body meaningful (an export without spans).
             _ if bytes.is_empty() => return (RecordedBody::Empty, None),
-            (true, Some("application/json")) => {
-                decode_otlp(OtlpEncoding::Json, &bytes).map(|_| RecordedBody::Otlp {
+            (true, Some("application/json")) => decode_otlp(OtlpEncoding::Json, &bytes)
+                .map(|_| RecordedBody::Otlp {
                     encoding: OtlpEncoding::Json,
                     body: bytes.clone(),
                 })
-            }
+                .map_err(|e| e.to_string()),
             (false, Some("application/json")) => serde_json::from_slice(&bytes)
                 .map(RecordedBody::Json)
                 .map_err(|e| format!("body is not valid JSON: {e}")),
@@ -151,14 +153,51 @@ impl RecordedBody {
     }
 }
 
+/// Why a body is not an OTLP trace export (the server answers it with 400 and this text).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OtlpDecodeError {
+    /// Not a protobuf `ExportTraceServiceRequest`.
+    #[error("body is not a protobuf ExportTraceServiceRequest: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    /// Not an OTLP/JSON `ExportTraceServiceRequest`.
+    #[error("body is not an OTLP/JSON ExportTraceServiceRequest: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The spans of a trace export `body`, decoded and flattened as the server does what it
+/// receives on `/opentelemetry/v1/traces` (the decoding of [`RecordedRequest::spans`]).
+///
+/// # Errors
+/// [`OtlpDecodeError`] when `body` is not an export in `encoding`.
+///
+/// # Example
+/// ```
+/// use honeyhive::testing::{OtlpEncoding, decode_spans};
+///
+/// let body = br#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "answer",
+///     "traceId": "0102030405060708090a0b0c0d0e0f10", "spanId": "0102030405060708"}]}]}]}"#;
+/// assert_eq!(decode_spans(OtlpEncoding::Json, body)?[0].name, "answer");
+/// let error = decode_spans(OtlpEncoding::Protobuf, &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]).unwrap_err();
+/// assert!(error.to_string().starts_with("body is not a protobuf"), "{error}");
+/// # Ok::<(), honeyhive::testing::OtlpDecodeError>(())
+/// ```
+pub fn decode_spans(
+    encoding: OtlpEncoding,
+    body: &[u8],
+) -> Result<Vec<RecordedSpan>, OtlpDecodeError> {
+    Ok(flatten(&decode_otlp(encoding, body)?))
+}
+
 /// Decodes an OTLP trace export, or says why it does not decode.
-fn decode_otlp(encoding: OtlpEncoding, body: &Bytes) -> Result<ExportTraceServiceRequest, String> {
-    match encoding {
-        OtlpEncoding::Protobuf => ExportTraceServiceRequest::decode(body.clone())
-            .map_err(|e| format!("body is not a protobuf ExportTraceServiceRequest: {e}")),
-        OtlpEncoding::Json => serde_json::from_slice(body)
-            .map_err(|e| format!("body is not an OTLP/JSON ExportTraceServiceRequest: {e}")),
-    }
+fn decode_otlp(
+    encoding: OtlpEncoding,
+    body: &[u8],
+) -> Result<ExportTraceServiceRequest, OtlpDecodeError> {
+    Ok(match encoding {
+        OtlpEncoding::Protobuf => ExportTraceServiceRequest::decode(body)?,
+        OtlpEncoding::Json => serde_json::from_slice(body)?,
+    })
 }
 
 /// The lowercase media type of the body without parameters such as `charset`, or why the
@@ -202,10 +241,13 @@ pub struct RecordedSpan {
     pub events: Vec<RecordedEvent>,
     /// The span status.
     pub status: RecordedStatus,
-    /// Attributes of the resource the span was exported under.
-    pub resource: BTreeMap<String, AttrValue>,
-    /// Name of the instrumentation scope (tracer); empty if the export named none.
-    pub scope_name: String,
+    /// Attributes of the resource the span was exported under, shared by the spans of
+    /// that resource (a copy per span made an export of many spans under a large resource
+    /// take memory in proportion to their product).
+    pub resource: Arc<BTreeMap<String, AttrValue>>,
+    /// Name of the instrumentation scope (tracer), shared as the resource is; empty if the
+    /// export named none.
+    pub scope_name: Arc<str>,
 }
 
 impl RecordedSpan {
@@ -355,17 +397,19 @@ fn attributes(pairs: &[KeyValue]) -> BTreeMap<String, AttrValue> {
 pub(super) fn flatten(request: &ExportTraceServiceRequest) -> Vec<RecordedSpan> {
     let mut spans = Vec::new();
     for resource_spans in &request.resource_spans {
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| attributes(&r.attributes))
-            .unwrap_or_default();
+        let resource = Arc::new(
+            resource_spans
+                .resource
+                .as_ref()
+                .map(|r| attributes(&r.attributes))
+                .unwrap_or_default(),
+        );
         for scope_spans in &resource_spans.scope_spans {
-            let scope_name = scope_spans
+            let scope_name: Arc<str> = scope_spans
                 .scope
                 .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default();
+                .map_or("", |s| s.name.as_str())
+                .into();
             spans.extend(
                 scope_spans
                     .spans
@@ -380,8 +424,8 @@ pub(super) fn flatten(request: &ExportTraceServiceRequest) -> Vec<RecordedSpan> 
 impl RecordedSpan {
     fn from_proto(
         span: &Span,
-        resource: &BTreeMap<String, AttrValue>,
-        scope_name: &str,
+        resource: &Arc<BTreeMap<String, AttrValue>>,
+        scope_name: &Arc<str>,
     ) -> RecordedSpan {
         let status = span.status.as_ref();
         RecordedSpan {
@@ -416,8 +460,8 @@ impl RecordedSpan {
                 },
                 message: status.map(|s| s.message.clone()).unwrap_or_default(),
             },
-            resource: resource.clone(),
-            scope_name: scope_name.to_owned(),
+            resource: Arc::clone(resource),
+            scope_name: Arc::clone(scope_name),
         }
     }
 }

@@ -125,7 +125,10 @@ fn export() -> ExportTraceServiceRequest {
 /// What [`export`] must decode to.
 fn expected_spans() -> Vec<RecordedSpan> {
     let string = |s: &str| AttrValue::String(s.to_owned());
-    let resource = BTreeMap::from([("service.name".to_owned(), string("checkout"))]);
+    let resource = std::sync::Arc::new(BTreeMap::from([(
+        "service.name".to_owned(),
+        string("checkout"),
+    )]));
     let root = RecordedSpan {
         name: "root".into(),
         trace_id: "000102030405060708090a0b0c0d0e0f".into(),
