@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use honeyhive::dataset::Dataset;
 use honeyhive::experiment::{Experiment, ExperimentReport};
-use honeyhive::upload::{UploadOptions, upload};
+use honeyhive::upload::{UploadOptions, UploadReport, upload};
 use honeyhive::{Config, Environment, Error, RequestCounts, evaluators};
 use honeyhive_runtime::testing::{Fault, Route, TestServer};
 
@@ -49,6 +49,12 @@ async fn kept_run() -> (ExperimentReport, PathBuf) {
     (report, folder)
 }
 
+/// `upload(dir)` to `server`, with the tests' configuration.
+async fn upload_to(server: &TestServer, dir: &Path) -> honeyhive::Result<UploadReport> {
+    let config = config(&server.url(), &temp_dir("unused"));
+    upload(dir, &config, &UploadOptions::default()).await
+}
+
 /// The whole of a 3-datapoint run.
 fn whole_run() -> RequestCounts {
     RequestCounts {
@@ -83,13 +89,7 @@ fn command(url: &str, args: &[&str], folder: &Path) -> (bool, String) {
 async fn a_kept_run_is_uploaded_as_the_same_run_in_order() {
     let (report, folder) = kept_run().await;
     let server = TestServer::builder().api_key(API_KEY).start();
-    let uploaded = upload(
-        &folder,
-        &config(&server.url(), &temp_dir("unused")),
-        &UploadOptions::default(),
-    )
-    .await
-    .unwrap();
+    let uploaded = upload_to(&server, &folder).await.unwrap();
     assert_eq!(uploaded.sent, whole_run(), "{uploaded}");
     assert_eq!(uploaded.already, RequestCounts::default());
 
@@ -239,13 +239,7 @@ async fn upload_honours_retry_after() {
     let server = TestServer::builder().api_key(API_KEY).start();
     server.inject(Route::SessionStart, Fault::status(429).retry_after("1"));
     let started = Instant::now();
-    let report = upload(
-        &folder,
-        &config(&server.url(), &temp_dir("unused")),
-        &UploadOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report = upload_to(&server, &folder).await.unwrap();
     // The computed backoff is at most 50 ms here: only Retry-After explains a second.
     assert!(
         started.elapsed() >= Duration::from_millis(950),
@@ -284,13 +278,7 @@ async fn a_plain_tracers_kept_session_is_uploaded_from_the_store() {
     std::fs::rename(dir.join("spans.jsonl"), dir.join("spans.1.jsonl")).unwrap();
     let second = plain_kept_session(&dir, "second").await;
     let server = TestServer::builder().api_key(API_KEY).start();
-    let report = upload(
-        &dir,
-        &config(&server.url(), &temp_dir("unused")),
-        &UploadOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report = upload_to(&server, &dir).await.unwrap();
     assert_eq!(
         (report.sent.session_starts, report.sent.spans),
         (2, 4),
@@ -329,13 +317,7 @@ async fn a_run_the_backend_has_already_is_uploaded_after_its_409() {
         .unwrap()
         .status();
     assert_eq!(status, 200, "the run exists on the backend: {creation}");
-    let uploaded = upload(
-        &folder,
-        &config(&server.url(), &temp_dir("unused")),
-        &UploadOptions::default(),
-    )
-    .await
-    .unwrap();
+    let uploaded = upload_to(&server, &folder).await.unwrap();
     assert_eq!(uploaded.sent, whole_run(), "{uploaded}");
     let conflicts = server
         .requests()

@@ -428,7 +428,8 @@ fn lines<T: Serialize>(records: impl IntoIterator<Item = T>) -> Result<Vec<u8>> 
     Ok(buf)
 }
 
-fn now_ms() -> u64 {
+/// Unix time in milliseconds, as records and ledgers stamp it.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

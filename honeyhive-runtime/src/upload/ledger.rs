@@ -70,7 +70,7 @@ impl Ledger {
     /// Records that HoneyHive acknowledged the request that carried `keys`.
     pub(super) fn record(&self, keys: Vec<String>) -> Result<()> {
         let mut text = serde_json::to_vec(&Line {
-            at_ms: now_ms(),
+            at_ms: crate::export::local_store::now_ms(),
             acked: keys.clone(),
         })
         .map_err(|source| Error::Serialize {
@@ -114,11 +114,4 @@ fn io_error(path: &Path, source: io::Error) -> Error {
         path: path.to_owned(),
         source,
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

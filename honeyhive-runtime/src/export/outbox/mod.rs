@@ -390,7 +390,7 @@ impl Outbox {
             self.store.append_run_record(
                 &run,
                 &RunRecord::RunCreate {
-                    recorded_at_ms: now_ms(),
+                    recorded_at_ms: local_store::now_ms(),
                     body,
                 },
             )
@@ -403,7 +403,7 @@ impl Outbox {
             self.store.append_run_record(
                 run_id,
                 &RunRecord::RunUpdate {
-                    recorded_at_ms: now_ms(),
+                    recorded_at_ms: local_store::now_ms(),
                     run_id: run_id.to_owned(),
                     body,
                 },
@@ -440,13 +440,6 @@ fn body_value(body: &impl serde::Serialize) -> Result<Value> {
         what: "a kept request body",
         source,
     })
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Background requests not settled yet.
