@@ -10,14 +10,15 @@ pub use honeyhive_runtime::{
     ApiKey, CLIENT_VERSION, Config, ConfigBuilder, DEFAULT_API_TIMEOUT, DEFAULT_API_URL,
     Enrichment, Environment, Error, EvaluationIds, ExportSettings, ExportStats,
     HoneyHiveSpanProcessor, HoneyHiveTracer, JsonValue, KeyKind, KeyProblem, MalformedKey,
-    OtlpProtocol, RequestCounts, Result, RetryPolicy, SessionStart, TracerBuilder, Undelivered,
-    Warning, WarningHandler, enrich_session, enrich_span, spawn, spawn_blocking, thread,
+    OtlpProtocol, Redaction, RequestCounts, Result, RetryPolicy, Secret, SessionStart,
+    TracerBuilder, Undelivered, Warning, WarningHandler, enrich_session, enrich_span, spawn,
+    spawn_blocking, thread,
 };
 /// The experiment API's dataset types (also at `honeyhive::dataset::`).
 pub use honeyhive_runtime::{Datapoint, Dataset};
 pub use honeyhive_runtime::{
     attributes, baggage, dataset, evaluator, evaluators, experiment, integrations, local_store,
-    model, runs, upload,
+    model, redact, runs, upload,
 };
 
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.
@@ -38,7 +39,7 @@ pub use honeyhive_runtime::async_openai;
 
 /// Records every call of a function as a HoneyHive span: inputs, output, errors, panics,
 /// duration, nested under the calling span. See the macro's documentation for its options
-/// (`name`, `event_type`, `skip`, `skip_all`, `skip_output`, `metadata`, `config`,
+/// (`name`, `event_type`, `skip`, `redact`, `skip_all`, `skip_output`, `metadata`, `config`,
 /// `metrics`, `feedback`, `crate`).
 pub use honeyhive_macros::trace;
 

@@ -301,6 +301,34 @@ use proc_macro::TokenStream;
 /// # Ok::<(), honeyhive::Error>(())
 /// ```
 ///
+/// ## `redact(arg, ...)`
+///
+/// Record these arguments as `"[REDACTED]"`: the span shows that the argument was there,
+/// never its value (which is not serialised, so it need not implement `Serialize`). For
+/// redaction by key name or pattern anywhere in what is recorded, and the defaults that
+/// catch API keys and bearer tokens, see the `redact_*` methods of `ConfigBuilder`; for a
+/// value that must never be recorded wherever it goes, wrap it in `honeyhive::Secret`.
+/// Naming something that is not a captured argument is a compile error.
+///
+/// ```
+/// # use honeyhive::{Environment, HoneyHiveTracer, trace};
+/// #[trace(redact(password))]
+/// fn login(user: &str, password: &str) -> bool {
+///     !user.is_empty() && password.len() > 8
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("honeyhive-doc-redact-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let tracer = HoneyHiveTracer::builder().environment(Environment::empty()).local_dir(&dir).build()?;
+/// tracer.in_scope(|| login("ada", "correct horse battery"));
+/// tracer.flush()?;
+/// let spans = honeyhive::local_store::read_spans(&dir)?;
+/// assert_eq!(spans[0].attributes["honeyhive_inputs.user"], "ada");
+/// assert_eq!(spans[0].attributes["honeyhive_inputs.password"], "[REDACTED]");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), honeyhive::Error>(())
+/// ```
+///
 /// ## `skip_output`
 ///
 /// Do not record the return value (the `Ok` value of a `Result`): for large or sensitive

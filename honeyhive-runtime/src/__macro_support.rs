@@ -4,6 +4,8 @@
 
 // `#[trace]`.
 pub use crate::__attribute_prefix as attribute_prefix;
+/// What `#[trace(redact(arg))]` records for `arg`.
+pub use crate::redact::REDACTED;
 pub use crate::trace::call::{
     Call, CaptureInput, CaptureOutput, CaptureValue, ErrorRef, ErrorTextDebug, ErrorTextDisplay,
     ErrorTextName, Name, Recorder, Traced,

@@ -25,7 +25,9 @@ pub mod experiment;
 mod export;
 pub mod integrations;
 pub mod model;
+pub mod redact;
 mod retry;
+mod secret;
 mod trace;
 mod undelivered;
 pub mod upload;
@@ -53,7 +55,9 @@ pub use evaluator::{
 };
 pub use export::local_store;
 pub use export::queue::ExportStats;
+pub use redact::Redaction;
 pub use retry::RetryPolicy;
+pub use secret::Secret;
 /// JSON values as datasets, ground truth and reports hold them.
 pub use serde_json::Value as JsonValue;
 pub use trace::baggage;

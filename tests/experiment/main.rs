@@ -15,6 +15,7 @@ mod flow;
 mod labels;
 mod local_mode;
 mod macro_tests;
+mod redaction;
 mod stored_results;
 mod support;
 mod thresholds;

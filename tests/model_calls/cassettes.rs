@@ -156,3 +156,86 @@ async fn a_replay_miss_fails_loudly_with_the_closest_difference() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client of `base_url` whose cassettes (in `dir`, used as `mode`) apply the redaction
+/// rules of a configuration that adds emails to the defaults.
+fn redacting_client(base_url: &str, mode: CacheMode, dir: &std::path::Path) -> Client {
+    let config = honeyhive::Config::builder()
+        .environment(honeyhive::Environment::empty())
+        .redact_emails()
+        .build()
+        .unwrap();
+    let transport = honeyhive::model::ModelTransport::builder()
+        .environment(honeyhive::Environment::empty())
+        .cache(mode)
+        .cache_dir(dir)
+        .retry(crate::support::fast_retry())
+        .redaction(config.redaction().clone())
+        .build()
+        .unwrap();
+    let config = honeyhive_runtime::async_openai::config::OpenAIConfig::new()
+        .with_api_base(base_url)
+        .with_api_key(OPENAI_KEY);
+    honeyhive::integrations::openai::instrument(
+        honeyhive_runtime::async_openai::Client::with_config(config),
+        transport,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cassettes_are_redacted_and_still_replay() {
+    const EMAIL: &str = "ada@example.org";
+    const TOKEN: &str = "Bearer abcdefgh12345678.zyx";
+    let question = format!("Write to {EMAIL} with header {TOKEN}");
+    let dir = temp_dir("cassettes-redacted");
+    let openai = openai_server();
+    let url = openai.url();
+    // The test server's default answer echoes the question: both the request and the
+    // answer of the cassette hold the secrets.
+    let live = conversation(&redacting_client(&url, CacheMode::Record, &dir), &question).await;
+    assert!(live.0.contains(EMAIL), "{}", live.0);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let cassette: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // Each part of a cassette is redacted on its own: the request, a whole answer,
+        // each event of a streamed answer (a secret split across two events is not seen:
+        // docs/redaction.md).
+        let parts = std::iter::once(cassette["request"].to_string())
+            .chain(cassette["response"].get("body").map(|b| b.to_string()))
+            .chain(
+                cassette["response"]["events"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| e.to_string()),
+            );
+        for part in parts {
+            for secret in [EMAIL, TOKEN] {
+                assert!(
+                    !part.contains(secret),
+                    "{secret} is in {}: {part}",
+                    file.display()
+                );
+            }
+        }
+        assert!(!text.contains(EMAIL), "{text}");
+        assert!(text.contains("[REDACTED]"), "{text}");
+    }
+    drop(openai);
+    // The same question replays from the redacted cassettes (found by the request as
+    // recorded), the secrets answered as `[REDACTED]`.
+    let replayed = conversation(&redacting_client(&url, CacheMode::Replay, &dir), &question).await;
+    assert!(
+        replayed
+            .0
+            .contains("Write to [REDACTED] with header [REDACTED]"),
+        "{}",
+        replayed.0
+    );
+    assert!(!replayed.1.contains(EMAIL), "{}", replayed.1);
+}

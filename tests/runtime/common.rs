@@ -133,3 +133,33 @@ pub fn incoming(sampled: bool, baggage: Option<&str>) -> http::HeaderMap {
     }
     headers
 }
+
+/// Every file under `dir`, in its subfolders too.
+#[allow(dead_code)]
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A span exporter that keeps the spans it is given.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Default)]
+pub struct KeepSpans(pub Arc<Mutex<Vec<honeyhive::opentelemetry_sdk::trace::SpanData>>>);
+
+impl honeyhive::opentelemetry_sdk::trace::SpanExporter for KeepSpans {
+    async fn export(
+        &self,
+        batch: Vec<honeyhive::opentelemetry_sdk::trace::SpanData>,
+    ) -> honeyhive::opentelemetry_sdk::error::OTelSdkResult {
+        self.0.lock().unwrap().extend(batch);
+        Ok(())
+    }
+}

@@ -9,6 +9,7 @@ mod faults;
 mod flush;
 mod local_mode;
 mod propagation;
+mod redaction;
 mod sdk_parity;
 mod unreachable;
 mod wire_format;

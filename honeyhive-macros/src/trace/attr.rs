@@ -18,6 +18,7 @@ const OPTIONS: OptionTable = OptionTable {
             "event_type = \"model\" | \"tool\" | \"chain\" | \"session\" | \"generic\"",
         ),
         ("skip", "skip(arg, ...)"),
+        ("redact", "redact(arg, ...)"),
         ("skip_all", "skip_all"),
         ("skip_output", "skip_output"),
         ("metadata", "metadata(key = value, ...)"),
@@ -54,6 +55,7 @@ pub(crate) struct TraceArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) event_type: Option<LitStr>,
     pub(crate) skip: Vec<Ident>,
+    pub(crate) redact: Vec<Ident>,
     pub(crate) skip_all: Option<Ident>,
     pub(crate) skip_output: Option<Ident>,
     pub(crate) metadata: Vec<Entry>,
@@ -91,23 +93,13 @@ impl Parse for TraceArgs {
                 }
                 "skip" => {
                     let list = parenthesized(input, option, "skip(arg1, arg2)")?;
-                    let names = list.parse_terminated(Ident::parse_any, Token![,])?;
-                    if names.is_empty() {
-                        errors.push(syn::Error::new(
-                            option.span(),
-                            "`skip()` lists no argument: name the arguments to leave out, e.g. `skip(api_key)`",
-                        ));
-                    }
-                    for name in names {
-                        if args.skip.contains(&name) {
-                            errors.push(syn::Error::new(
-                                name.span(),
-                                format!("`{name}` is already skipped"),
-                            ));
-                        } else {
-                            args.skip.push(name);
-                        }
-                    }
+                    let empty = "`skip()` lists no argument: name the arguments to leave out, e.g. `skip(api_key)`";
+                    argument_list(&list, option, empty, "skipped", &mut args.skip, errors)?;
+                }
+                "redact" => {
+                    let list = parenthesized(input, option, "redact(password)")?;
+                    let empty = "`redact()` lists no argument: name the arguments to record as \"[REDACTED]\", e.g. `redact(password)`";
+                    argument_list(&list, option, empty, "redacted", &mut args.redact, errors)?;
                 }
                 "skip_all" => {
                     flag(input, option)?;
@@ -151,9 +143,49 @@ impl Parse for TraceArgs {
                 "`skip(..)` has no effect with `skip_all`, which already skips every argument: remove one of them",
             ));
         }
+        for name in &args.redact {
+            if args.skip.contains(name) {
+                errors.push(syn::Error::new(
+                    name.span(),
+                    format!("`{name}` is both skipped and redacted: `skip` leaves it out of the span, `redact` records it as \"[REDACTED]\"; keep one of them"),
+                ));
+            } else if args.skip_all.is_some() {
+                errors.push(syn::Error::new(
+                    name.span(),
+                    "`redact(..)` has no effect with `skip_all`, which records no argument: remove one of them",
+                ));
+            }
+        }
         errors.finish()?;
         Ok(args)
     }
+}
+
+/// Parses the argument names of `skip(..)` or `redact(..)` into `names`: an error for an
+/// empty list (`empty` says how to fix it) and for a name given twice.
+fn argument_list(
+    list: ParseStream<'_>,
+    option: &Ident,
+    empty: &str,
+    done: &str,
+    names: &mut Vec<Ident>,
+    errors: &mut crate::options::Errors,
+) -> syn::Result<()> {
+    let parsed = list.parse_terminated(Ident::parse_any, Token![,])?;
+    if parsed.is_empty() {
+        errors.push(syn::Error::new(option.span(), empty));
+    }
+    for name in parsed {
+        if names.contains(&name) {
+            errors.push(syn::Error::new(
+                name.span(),
+                format!("`{name}` is already {done}"),
+            ));
+        } else {
+            names.push(name);
+        }
+    }
+    Ok(())
 }
 
 /// An example entry of the `key = value` option `option`, for error messages.
@@ -244,6 +276,7 @@ mod tests {
         assert_eq!(a.name.unwrap().value(), "n");
         assert_eq!(a.event_type.unwrap().value(), "chain");
         assert_eq!(a.skip.len(), 2);
+        assert_eq!(parse("redact(key, token)").unwrap().redact.len(), 2);
         assert!(a.skip_output.is_some() && a.skip_all.is_none());
         let keys: Vec<_> = a.metadata.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["k", "user.id"]);
@@ -271,6 +304,11 @@ mod tests {
         assert!(err("skip_all, skip_all").contains("duplicate option `skip_all`"));
         assert!(err("skip(a), skip_all").contains("has no effect with `skip_all`"));
         assert!(err("skip(a, a)").contains("`a` is already skipped"));
+        assert!(err("redact(a, a)").contains("`a` is already redacted"));
+        assert!(err("redact()").contains("`redact()` lists no argument"));
+        assert!(err("skip(a), redact(a)").contains("both skipped and redacted"));
+        assert!(err("skip_all, redact(a)").contains("no effect with `skip_all`"));
+        assert!(err("redact = a").contains("takes a list in parentheses"));
         assert!(err("skip = a").contains("takes a list in parentheses"));
         assert!(err("skip_output = true").contains("takes no value"));
         assert!(err("metadata(k = 1, k = 2)").contains("duplicate metadata key `k`"));

@@ -242,6 +242,15 @@ fn is_associated(sig: &Signature) -> bool {
             .is_some_and(|w| mentions_self(w.to_token_stream()))
 }
 
+/// The parameter names, quoted and joined for an error message; `None` when there are none.
+fn listed(names: &[(Ident, bool)]) -> Option<String> {
+    let listed: Vec<String> = names
+        .iter()
+        .map(|(n, _)| format!("`{}`", n.unraw()))
+        .collect();
+    (!listed.is_empty()).then(|| listed.join(", "))
+}
+
 fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
     let ItemFn {
         attrs,
@@ -252,20 +261,32 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
     let p = private_path(args.krate.as_ref());
     let names = parameter_names(&sig);
 
-    // `skip(..)` may only name parameters (`self` included).
+    // `skip(..)` may only name parameters (`self` included); `redact(..)` only captured
+    // ones.
     let mut errors = Errors::default();
+    for redacted in &args.redact {
+        if names.iter().any(|(n, _)| n.unraw() == redacted.unraw()) {
+            continue;
+        }
+        let listed = match listed(&names) {
+            None => format!("`{}` captures no argument", sig.ident),
+            Some(listed) => format!("the arguments it captures are {listed}"),
+        };
+        errors.push(syn::Error::new(
+            redacted.span(),
+            format!(
+                "`redact({redacted})`: `{}` has no argument named `{redacted}` to redact; {listed}",
+                sig.ident
+            ),
+        ));
+    }
     for skipped in &args.skip {
         let known = names.iter().any(|(n, _)| n.unraw() == skipped.unraw())
             || (skipped == "self" && sig.receiver().is_some());
         if !known {
-            let listed = names
-                .iter()
-                .map(|(n, _)| format!("`{}`", n.unraw()))
-                .collect::<Vec<_>>();
-            let listed = if listed.is_empty() {
-                format!("`{}` has no parameter to skip", sig.ident)
-            } else {
-                format!("its parameters are {}", listed.join(", "))
+            let listed = match listed(&names) {
+                None => format!("`{}` has no parameter to skip", sig.ident),
+                Some(listed) => format!("its parameters are {listed}"),
             };
             errors.push(syn::Error::new(
                 skipped.span(),
@@ -312,6 +333,11 @@ fn expand(args: TraceArgs, func: ItemFn) -> syn::Result<TokenStream> {
             }
             let key = attribute_name(&p, "inputs", &ident.unraw().to_string(), ident.span());
             let rec = local(&rec, ident.span());
+            if args.redact.iter().any(|r| r.unraw() == ident.unraw()) {
+                // Recorded as the marker alone: the value is never serialised.
+                captures.push(quote_spanned!(at(ident.span())=> #rec.input(#key, #p::REDACTED);));
+                continue;
+            }
             let borrow = (!reference).then(|| quote_spanned!(at(ident.span())=> &));
             captures.push(quote_spanned!(at(ident.span())=> #rec.input(#key, #borrow #ident);));
         }

@@ -109,6 +109,28 @@ impl Enrichment {
         self
     }
 
+    /// Applies `redaction` to every value the update carries.
+    pub(crate) fn redact(&mut self, redaction: &crate::Redaction) {
+        for (prefix, map) in [
+            ("inputs", self.inputs.as_mut()),
+            ("outputs", self.outputs.as_mut()),
+        ] {
+            if let Some(map) = map {
+                redaction.redact_map(prefix, map);
+            }
+        }
+        if let Some(error) = &mut self.error
+            && let Some(redacted) = redaction.redact_str("error", error)
+        {
+            *error = redacted;
+        }
+        redaction.redact_map("metadata", &mut self.metadata);
+        redaction.redact_map("metrics", &mut self.metrics);
+        redaction.redact_map("feedback", &mut self.feedback);
+        redaction.redact_map("config", &mut self.config);
+        redaction.redact_map("user_properties", &mut self.user_properties);
+    }
+
     fn map(&mut self, kind: Kind) -> &mut Map<String, Value> {
         match kind {
             Kind::Metadata => &mut self.metadata,

@@ -18,7 +18,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::{Price, PriceTable};
-use crate::{Error, Result, RetryPolicy, Warning, WarningHandler};
+use crate::redact::{CARD_NUMBER_PATTERN, EMAIL_PATTERN, RedactionRules};
+use crate::{Error, Redaction, Result, RetryPolicy, Warning, WarningHandler};
 
 /// Default HoneyHive API (the reference SDK 1.7.0's `DEFAULT_API_URL`).
 pub const DEFAULT_API_URL: &str = "https://api.dp1.us.honeyhive.ai";
@@ -108,6 +109,7 @@ pub struct Config {
     pub(crate) require_upload: bool,
     pub(crate) otlp_destination: Option<OtlpDestination>,
     pub(crate) span_exporters: Vec<UserExporter>,
+    pub(crate) redaction: Redaction,
 }
 
 impl Config {
@@ -224,6 +226,12 @@ impl Config {
         self.require_upload
     }
 
+    /// The redaction rules applied to everything recorded before it is written or sent
+    /// (the `redact_*` methods of the builder).
+    pub fn redaction(&self) -> &Redaction {
+        &self.redaction
+    }
+
     /// The standard OTLP/HTTP destination the `OTEL_EXPORTER_OTLP_*` variables add, which
     /// gets every span next to HoneyHive or the local store.
     pub fn otlp_destination(&self) -> Option<&OtlpDestination> {
@@ -267,6 +275,7 @@ pub struct ConfigBuilder {
     capture_content: Option<bool>,
     require_upload: Option<bool>,
     span_exporters: Vec<UserExporter>,
+    redaction: RedactionRules,
 }
 
 impl ConfigBuilder {
@@ -456,6 +465,90 @@ impl ConfigBuilder {
         self
     }
 
+    /// Redacts every value recorded under a key with a segment named `name` (ignoring
+    /// ASCII case): `redact_key("ssn")` replaces `honeyhive_inputs.user.ssn` and everything
+    /// under it with `"[REDACTED]"`, in spans, session and event bodies, `datapoints.jsonl`,
+    /// reports and cassettes. Adds to the default rules
+    /// ([`DEFAULT_KEYS`](crate::redact::DEFAULT_KEYS), and strings that look like API keys
+    /// or bearer tokens). Can be called more than once.
+    ///
+    /// ```
+    /// use honeyhive::{Config, Environment};
+    ///
+    /// let config = Config::builder().environment(Environment::empty()).redact_key("ssn").build()?;
+    /// assert!(config.redaction().redacts_key("honeyhive_inputs.user.ssn"));
+    /// # Ok::<(), honeyhive::Error>(())
+    /// ```
+    pub fn redact_key(mut self, name: impl Into<String>) -> Self {
+        self.redaction.key_names.push(name.into());
+        self
+    }
+
+    /// Replaces whatever the regular expression `pattern` (syntax of the `regex` crate)
+    /// matches in a recorded string with `"[REDACTED]"`. An invalid pattern is an error of
+    /// [`build`](Self::build). Can be called more than once.
+    ///
+    /// ```
+    /// use honeyhive::{Config, Environment};
+    ///
+    /// let config = Config::builder()
+    ///     .environment(Environment::empty())
+    ///     .redact_pattern(r"\bACCT-\d{6}\b")
+    ///     .build()?;
+    /// let redacted = config.redaction().redact_str("honeyhive_inputs.q", "refund ACCT-123456");
+    /// assert_eq!(redacted.as_deref(), Some("refund [REDACTED]"));
+    /// assert!(Config::builder().redact_pattern("(").build().is_err());
+    /// # Ok::<(), honeyhive::Error>(())
+    /// ```
+    pub fn redact_pattern(mut self, pattern: impl Into<String>) -> Self {
+        self.redaction.patterns.push(pattern.into());
+        self
+    }
+
+    /// Redacts email addresses ([`EMAIL_PATTERN`](crate::redact::EMAIL_PATTERN)).
+    pub fn redact_emails(self) -> Self {
+        self.redact_pattern(EMAIL_PATTERN)
+    }
+
+    /// Redacts payment card numbers: 13 to 19 digits, grouped or not
+    /// ([`CARD_NUMBER_PATTERN`](crate::redact::CARD_NUMBER_PATTERN)). Any number that
+    /// long is taken for one.
+    pub fn redact_card_numbers(self) -> Self {
+        self.redact_pattern(CARD_NUMBER_PATTERN)
+    }
+
+    /// Passes every recorded string, after the other rules, to `function` with its
+    /// flattened key (`honeyhive_inputs.user.name`); a `Some` it returns is recorded
+    /// instead. It runs on the export thread, once per string value: keep it quick, and
+    /// it must not panic.
+    ///
+    /// ```
+    /// use honeyhive::{Config, Environment};
+    ///
+    /// let config = Config::builder()
+    ///     .environment(Environment::empty())
+    ///     .redact_with(|key, value| key.ends_with(".phone").then(|| format!("***{}", &value[value.len().saturating_sub(2)..])))
+    ///     .build()?;
+    /// let redacted = config.redaction().redact_str("honeyhive_inputs.user.phone", "5550123");
+    /// assert_eq!(redacted.as_deref(), Some("***23"));
+    /// # Ok::<(), honeyhive::Error>(())
+    /// ```
+    pub fn redact_with(
+        mut self,
+        function: impl Fn(&str, &str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.redaction.function = Some(std::sync::Arc::new(function));
+        self
+    }
+
+    /// Whether the default rules apply (default: yes): key names such as `password`,
+    /// `api_key` and `authorization`, and strings that look like API keys or bearer
+    /// tokens. The rules given by the other `redact_*` methods apply either way.
+    pub fn default_redaction(mut self, on: bool) -> Self {
+        self.redaction.defaults = Some(on);
+        self
+    }
+
     /// Resolves the configuration.
     ///
     /// # Errors
@@ -611,6 +704,7 @@ impl ConfigBuilder {
             capture_content,
             otlp_destination,
             span_exporters: self.span_exporters,
+            redaction: self.redaction.build()?,
         })
     }
 }

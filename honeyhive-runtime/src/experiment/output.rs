@@ -18,7 +18,7 @@ use super::report::{
     DatapointResult, ExperimentReport, FAILURE_SAMPLE, bounded_list, format_score,
 };
 use crate::dataset::Datapoint;
-use crate::{Error, Result};
+use crate::{Error, Redaction, Result};
 
 /// Writes `datapoints.jsonl` while the run goes, one line per datapoint in the order
 /// given (the runner gives dataset order).
@@ -56,10 +56,12 @@ impl DatapointsWriter {
 
     /// The line of `datapoint`'s result, serialised as soon as the datapoint finishes so
     /// its output need not be kept until the line's turn comes.
+    /// Everything in it goes through `redaction` first.
     pub(crate) fn line(
         datapoint: &Datapoint,
         result: &DatapointResult,
         details: &Details,
+        redaction: &Redaction,
     ) -> Result<String> {
         let line = Line {
             result,
@@ -67,10 +69,13 @@ impl DatapointsWriter {
             ground_truth: datapoint.ground_truth(),
             details,
         };
-        serde_json::to_string(&line).map_err(|source| Error::Serialize {
+        let error = |source| Error::Serialize {
             what: "a datapoint result",
             source,
-        })
+        };
+        let mut value = serde_json::to_value(&line).map_err(error)?;
+        redaction.redact_json("", &mut value);
+        serde_json::to_string(&value).map_err(error)
     }
 
     /// Appends a line made by [`line`](Self::line).
@@ -91,6 +96,31 @@ impl DatapointsWriter {
             source,
         })?;
         Ok(self.dir)
+    }
+}
+
+/// Applies `redaction` to the text a datapoint's result carries from the user's code (its
+/// error, and its evaluators' errors and labels): reports, summaries and stored results
+/// are made from it.
+pub(crate) fn redact_result(redaction: &Redaction, result: &mut DatapointResult) {
+    let redact = |key: &str, text: &mut String| {
+        if let Some(redacted) = redaction.redact_str(key, text) {
+            *text = redacted;
+        }
+    };
+    if let Some(error) = &mut result.error {
+        redact("error", error);
+    }
+    for evaluation in &mut result.evaluations {
+        for error in &mut evaluation.errors {
+            redact("error", error);
+        }
+        if let Some(label) = &mut evaluation.label {
+            redact(&evaluation.name, label);
+        }
+        for (key, label) in &mut evaluation.labels {
+            redact(key, label);
+        }
     }
 }
 

@@ -332,9 +332,11 @@ impl Sink<'_> {
     ) {
         // A task only fails if the runtime is shutting down (datapoint::run catches the
         // user's panics); its slot stays empty and is reported as lost.
-        let Ok((slot, result, details)) = done else {
+        let Ok((slot, mut result, details)) = done else {
             return;
         };
+        // What reports, results and `datapoints.jsonl` show of it, redacted first.
+        output::redact_result(self.config.redaction(), &mut result);
         self.progress.advance(result.error.is_some());
         let line = self.line(&result, &details);
         self.waiting.insert(slot, (result, line));
@@ -348,7 +350,7 @@ impl Sink<'_> {
     fn line(&mut self, result: &DatapointResult, details: &Details) -> Option<String> {
         self.writer.as_ref()?;
         let datapoint = &self.dataset.datapoints()[result.index];
-        match output::DatapointsWriter::line(datapoint, result, details) {
+        match output::DatapointsWriter::line(datapoint, result, details, self.config.redaction()) {
             Ok(line) => Some(line),
             Err(e) => {
                 warn_report(self.config, self.run_id, &e);

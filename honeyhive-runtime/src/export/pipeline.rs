@@ -43,6 +43,8 @@ struct Destination {
     otlp: Option<OtlpDestination>,
     /// The ids of the user's exporters.
     exporters: Vec<u64>,
+    /// The id of the redaction rules (applied by the pipeline's export task).
+    redaction: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -80,6 +82,7 @@ impl Destination {
             primary,
             otlp: config.otlp_destination.clone(),
             exporters: config.span_exporters.iter().map(|e| e.id()).collect(),
+            redaction: config.redaction.id(),
         }
     }
 }
@@ -225,6 +228,7 @@ impl Pipeline {
             &config.export,
             io.handle(),
             config.warnings.clone(),
+            config.redaction.clone(),
         );
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor(queue.clone()))
@@ -290,7 +294,8 @@ impl Pipeline {
     /// Starts `session`: in the local store at once, or on HoneyHive in the background
     /// (its spans and updates wait for it there; see [`Outbox`]). Connected, it never fails
     /// and never waits for the backend.
-    pub(crate) fn start_session(&self, session: SessionStart) -> Result<()> {
+    pub(crate) fn start_session(&self, mut session: SessionStart) -> Result<()> {
+        redact_session(&self.config.redaction, &mut session);
         match &self.backend {
             Backend::Remote(_, outbox) => {
                 outbox.start_session(session);
@@ -302,7 +307,13 @@ impl Pipeline {
 
     /// Sends an event update in the background; [`flush`](Self::flush) waits for it. `run`
     /// is the run of the event's session (where the local store keeps it).
-    pub(crate) fn update_event(&self, event_id: String, enrichment: Enrichment, run: Option<&str>) {
+    pub(crate) fn update_event(
+        &self,
+        event_id: String,
+        mut enrichment: Enrichment,
+        run: Option<&str>,
+    ) {
+        enrichment.redact(&self.config.redaction);
         let warn = |reason: String| {
             self.config.warnings.emit(Warning::UpdateFailed {
                 what: format!("update of event {event_id}"),
@@ -369,6 +380,19 @@ impl Pipeline {
             stats.kept_spans = kept;
         }
         stats
+    }
+}
+
+/// Redacts what a session start carries from the user (its ids, name and source are the
+/// tracer's).
+fn redact_session(redaction: &crate::Redaction, session: &mut SessionStart) {
+    redaction.redact_json("inputs", &mut session.inputs);
+    redaction.redact_map("metadata", &mut session.metadata);
+    if let Some(map) = &mut session.user_properties {
+        redaction.redact_map("user_properties", map);
+    }
+    if let Some(map) = &mut session.config {
+        redaction.redact_map("config", map);
     }
 }
 

@@ -27,7 +27,7 @@ use crate::config::DynSpanExporter;
 use crate::event_type;
 use crate::export::buffer_pool;
 use crate::export::deferred_text::DeferredText;
-use crate::{Error, ExportSettings, Result, Warning, WarningHandler};
+use crate::{Error, ExportSettings, Redaction, Result, Warning, WarningHandler};
 
 /// Attributes that many spans carry alike (a session's stamp), held once: the export task
 /// appends them to each span they came with, after the span's own, before any exporter
@@ -364,6 +364,7 @@ pub(crate) fn spawn(
     settings: &ExportSettings,
     io: &tokio::runtime::Handle,
     warnings: WarningHandler,
+    redaction: Redaction,
 ) -> QueueHandle {
     let exporters = Arc::new(exporters);
     let queue = Arc::new(Queue {
@@ -395,6 +396,7 @@ pub(crate) fn spawn(
         max_batch: settings.max_batch_size,
         delay: settings.scheduled_delay,
         taken: Vec::new(),
+        redaction,
     };
     io.spawn(worker.run(control_rx));
     QueueHandle {
@@ -432,6 +434,8 @@ struct Worker {
     delay: Duration,
     /// Chunks taken from the queue, not exported yet.
     taken: Vec<Chunk>,
+    /// Applied to every span before any exporter sees it.
+    redaction: Redaction,
 }
 
 impl Worker {
@@ -519,7 +523,7 @@ impl Worker {
         let mut lists = Vec::with_capacity(taken.len());
         let mut texts = Vec::new();
         for chunk in taken.drain(..) {
-            let (batch, list) = complete(chunk, &mut texts);
+            let (batch, list) = complete(chunk, &mut texts, &self.redaction);
             lists.push(list);
             self.export(batch).await;
         }
@@ -543,10 +547,15 @@ impl Worker {
     }
 }
 
-/// The spans of `chunk`, complete: each one's deferred strings resolved and shared
-/// attributes appended, and its event type inferred when it has none. Returns them with
-/// the emptied list of unresolved values; the emptied deferred texts go to `texts`.
-fn complete(chunk: Chunk, texts: &mut Vec<DeferredText>) -> (Vec<SpanData>, Vec<Unresolved>) {
+/// The spans of `chunk`, complete: each one's deferred strings resolved, its own values
+/// redacted, shared attributes appended, and its event type inferred when it has none.
+/// Returns them with the emptied list of unresolved values; the emptied deferred texts go
+/// to `texts`.
+fn complete(
+    chunk: Chunk,
+    texts: &mut Vec<DeferredText>,
+    redaction: &Redaction,
+) -> (Vec<SpanData>, Vec<Unresolved>) {
     let Chunk {
         mut spans,
         mut unresolved,
@@ -558,6 +567,8 @@ fn complete(chunk: Chunk, texts: &mut Vec<DeferredText>) -> (Vec<SpanData>, Vec<
                 texts.push(text);
             }
         }
+        // The shared attributes (ids, project, source) are the tracer's, not user data.
+        redact_span(span, redaction);
         // Before the shared attributes are appended: they hold nothing inference reads,
         // and the span's own attributes are fewer to read.
         event_type::infer(span);
@@ -566,6 +577,19 @@ fn complete(chunk: Chunk, texts: &mut Vec<DeferredText>) -> (Vec<SpanData>, Vec<
         }
     }
     (spans, unresolved)
+}
+
+/// Redacts what a span's own attributes, events and status hold.
+fn redact_span(span: &mut SpanData, redaction: &Redaction) {
+    redaction.redact_attributes(&mut span.attributes);
+    for event in span.events.events.iter_mut() {
+        redaction.redact_attributes(&mut event.attributes);
+    }
+    if let opentelemetry::trace::Status::Error { description } = &mut span.status
+        && let Some(redacted) = redaction.redact_str("status", description)
+    {
+        *description = redacted.into();
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -599,7 +623,7 @@ mod tests {
             ],
         };
         let mut texts = Vec::new();
-        let (spans, list) = complete(chunk, &mut texts);
+        let (spans, list) = complete(chunk, &mut texts, &Redaction::default());
         assert!(list.is_empty() && list.capacity() >= 2);
         assert!(
             texts.len() == 1 && texts[0].is_empty(),

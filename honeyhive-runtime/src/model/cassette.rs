@@ -19,7 +19,10 @@
 //! What never reaches a cassette: request headers (the API key travels there), the query
 //! string, body fields named like credentials (`api_key`, `password`, ...), and the text of
 //! any credential the request carried, wherever else it appears (it is replaced by
-//! `[REDACTED]`).
+//! `[REDACTED]`). The transport's redaction rules
+//! ([`ModelTransportBuilder::redaction`](crate::model::ModelTransportBuilder::redaction))
+//! apply to the request before its key is computed (so a cassette is found by the request
+//! as written) and to the answer before it is written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -213,6 +216,23 @@ pub(crate) struct Answer {
     /// A streamed answer: its server-sent events, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) events: Option<Vec<Event>>,
+}
+
+impl Answer {
+    /// Applies `redaction` to what the answer holds (before it is written).
+    pub(crate) fn redact(&mut self, redaction: &crate::Redaction) {
+        if let Some(body) = &mut self.body {
+            redaction.redact_json("response", body);
+        }
+        if let Some(text) = &mut self.text
+            && let Some(redacted) = redaction.redact_str("response", text)
+        {
+            *text = redacted;
+        }
+        for event in self.events.iter_mut().flatten() {
+            redaction.redact_json("response", &mut event.data);
+        }
+    }
 }
 
 /// One server-sent event of a recorded stream.

@@ -82,6 +82,7 @@ struct TransportParts {
     retry: RetryPolicy,
     provider: String,
     warnings: WarningHandler,
+    redaction: crate::Redaction,
 }
 
 /// Builds a [`ModelTransport`]; unset values come from the environment, then defaults.
@@ -96,6 +97,7 @@ pub struct ModelTransportBuilder {
     provider: Option<String>,
     warnings: Option<WarningHandler>,
     environment: Option<Environment>,
+    redaction: Option<crate::Redaction>,
 }
 
 impl ModelTransportBuilder {
@@ -135,6 +137,14 @@ impl ModelTransportBuilder {
     /// or the provider behind an OpenAI-compatible proxy).
     pub fn provider(mut self, provider: impl Into<String>) -> Self {
         self.provider = Some(provider.into());
+        self
+    }
+
+    /// The redaction rules applied to cassettes (default: the default rules, which catch
+    /// strings that look like API keys and bearer tokens); pass a configuration's,
+    /// [`Config::redaction`](crate::Config::redaction), to apply its rules too.
+    pub fn redaction(mut self, redaction: crate::Redaction) -> Self {
+        self.redaction = Some(redaction);
         self
     }
 
@@ -178,6 +188,7 @@ impl ModelTransportBuilder {
                 retry: self.retry.unwrap_or_default(),
                 provider: self.provider.unwrap_or_else(|| DEFAULT_PROVIDER.to_owned()),
                 warnings: self.warnings.unwrap_or_default(),
+                redaction: self.redaction.unwrap_or_default(),
             }),
         })
     }
@@ -239,11 +250,11 @@ impl ModelTransport {
         };
         let cassettes = &self.inner.cassettes;
         let cached = (cassettes.mode() != CacheMode::Off).then(|| {
-            let canonical = CanonicalRequest::new(
-                request.method().as_str(),
-                request.url().path(),
-                body.clone(),
-            );
+            // Keyed by the request as its cassette records it: redacted.
+            let mut body = body.clone();
+            self.inner.redaction.redact_json("request", &mut body);
+            let canonical =
+                CanonicalRequest::new(request.method().as_str(), request.url().path(), body);
             let slot = Context::map_current(|cx| {
                 cassettes.slot(&canonical, ModelScope::of(cx).map(|s| &**s))
             });
@@ -265,6 +276,7 @@ impl ModelTransport {
             slot,
             credentials: credentials(request.headers()),
             warnings: self.inner.warnings.clone(),
+            redaction: self.inner.redaction.clone(),
         });
         let what = describe_request(&request);
         let mut call = describe().start();
@@ -502,10 +514,12 @@ struct Record {
     /// What the request authenticated with: redacted wherever it appears in the cassette.
     credentials: Vec<crate::ApiKey>,
     warnings: WarningHandler,
+    redaction: crate::Redaction,
 }
 
 impl Record {
-    fn write(self, answer: Answer) {
+    fn write(self, mut answer: Answer) {
+        answer.redact(&self.redaction);
         if let Err((path, reason)) =
             self.cassettes
                 .record(&self.canonical, self.slot, answer, &self.credentials)
