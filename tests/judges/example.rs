@@ -3,9 +3,8 @@
 //! judge` does, kept working by every test run (a changed prompt template or request is a
 //! replay miss here, until the cassettes are recorded again).
 
-#[path = "../../examples/qa/pipeline.rs"]
-#[allow(dead_code)]
-mod qa;
+// The quickstart's pipeline (declared in main.rs), which `judges` reads as `super::qa`.
+use crate::qa;
 // The stand-in judge's rule is the example's (it serves the example when no server is
 // named); only the experiment is replayed here.
 #[path = "../../examples/judging/judges.rs"]
@@ -14,25 +13,18 @@ mod judges;
 
 use honeyhive::Environment;
 use honeyhive::evaluators::judge::Judge;
-use honeyhive::model::{CacheMode, ModelTransport};
 
-use crate::common::temp_dir;
+use crate::common::{committed_cassettes, temp_dir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_replays_from_the_committed_cassettes_with_no_server() {
     let dir = temp_dir("judge-example-replay");
-    let transport = ModelTransport::builder()
-        .environment(Environment::empty())
-        .cache(CacheMode::Replay)
-        .cache_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cassettes"))
-        .build()
-        .unwrap();
     // Port 9 (discard): nothing may reach it; replay never tries.
     let judge = Judge::builder()
         .environment(Environment::empty())
         .base_url("http://127.0.0.1:9/v1")
         .api_key("unused")
-        .transport(transport)
+        .transport(committed_cassettes())
         .build()
         .unwrap();
     assert_eq!(judge.model(), "gpt-4o-mini", "the model the cassettes hold");

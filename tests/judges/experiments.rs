@@ -39,6 +39,17 @@ async fn run(
     tune(experiment).run(answer).await.unwrap()
 }
 
+/// One datapoint scored by `Factuality` with a judge of `server`.
+async fn factuality_of_one(server: &OpenAiTestServer, dir: &std::path::Path) -> ExperimentReport {
+    let evaluators = evaluators![
+        Factuality::new()
+            .output_field("answer")
+            .expected_field("answer")
+            .judge(judge(server, StructuredOutput::Auto))
+    ];
+    run(1, evaluators, dir, |e| e).await
+}
+
 /// Every error of evaluator `name`, in dataset order.
 fn errors_of(report: &ExperimentReport, name: &str) -> Vec<String> {
     report
@@ -139,18 +150,7 @@ async fn a_rate_limited_or_failing_judge_costs_no_verdict() {
         Fault::status(429).retry_after("0").times(2),
     );
     server.inject(OpenAiRoute::ChatCompletions, Fault::status(503));
-    let report = run(
-        1,
-        evaluators![
-            Factuality::new()
-                .output_field("answer")
-                .expected_field("answer")
-                .judge(judge(&server, StructuredOutput::Auto))
-        ],
-        &dir,
-        |e| e,
-    )
-    .await;
+    let report = factuality_of_one(&server, &dir).await;
     report.check().unwrap();
     assert_eq!(report.metric("factuality").unwrap().mean, Some(1.0));
     let statuses: Vec<u16> = chats(&server).iter().map(|r| r.response_status).collect();
@@ -171,18 +171,7 @@ async fn a_rate_limited_judge_waits_as_long_as_retry_after_asks() {
         Fault::status(429).retry_after("1"),
     );
     let started = Instant::now();
-    let report = run(
-        1,
-        evaluators![
-            Factuality::new()
-                .output_field("answer")
-                .expected_field("answer")
-                .judge(judge(&server, StructuredOutput::Auto))
-        ],
-        &dir,
-        |e| e,
-    )
-    .await;
+    let report = factuality_of_one(&server, &dir).await;
     // The judge's own backoff is at most 20 ms here: only the server's Retry-After
     // explains a wait of a second (a lower bound, so a slow machine cannot make this fail).
     assert!(

@@ -9,5 +9,10 @@ mod cassettes;
 mod common;
 mod example;
 mod experiments;
+// The quickstart's pipeline: its types are the tests' (support), its experiment the
+// example's (example).
+#[path = "../../examples/qa/pipeline.rs"]
+#[allow(dead_code)]
+mod qa;
 mod structured_output;
 mod support;

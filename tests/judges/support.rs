@@ -4,12 +4,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use honeyhive::evaluators::judge::{Judge, StructuredOutput};
-use honeyhive::model::{CacheMode, ModelTransport};
+use honeyhive::model::CacheMode;
 use honeyhive::{Environment, RetryPolicy, WarningHandler};
 use honeyhive_runtime::testing::RecordedRequest;
 use honeyhive_runtime::testing::openai::{OpenAiRoute, OpenAiTestServer};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+/// A datapoint's inputs and what the function under test answers: the quickstart's.
+pub use crate::qa::{Answer, Question};
 
 /// The key the OpenAI test server checks.
 pub const JUDGE_KEY: &str = "sk-judge-0123456789abcdef";
@@ -47,13 +49,7 @@ pub fn judge_with(
 
 /// A judge of `url` with cassettes in `dir` used as `mode`.
 pub fn cached_judge(url: &str, mode: CacheMode, dir: &Path) -> Judge {
-    let transport = ModelTransport::builder()
-        .environment(Environment::empty())
-        .cache(mode)
-        .cache_dir(dir)
-        .retry(fast_retry())
-        .build()
-        .unwrap();
+    let transport = crate::common::cassette_transport(mode, dir, fast_retry());
     Judge::builder()
         .environment(Environment::empty())
         .base_url(url)
@@ -111,19 +107,6 @@ pub fn prompt_in(body: &Value) -> String {
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default()
         .to_owned()
-}
-
-/// A datapoint's inputs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Question {
-    pub question: String,
-}
-
-/// What the function under test answers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Answer {
-    pub answer: String,
-    pub sources: Vec<String>,
 }
 
 /// `n` datapoints: question `k` expects answer `city k`.

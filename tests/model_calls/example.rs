@@ -12,21 +12,14 @@ mod pipeline;
 
 use honeyhive::Environment;
 use honeyhive::integrations::openai::async_openai;
-use honeyhive::model::{CacheMode, ModelTransport};
 
 use pipeline::{Question, Rag, answer, experiment};
 
-use crate::common::temp_dir;
+use crate::common::{committed_cassettes, temp_dir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_replays_from_the_committed_cassettes_with_no_server() {
     let dir = temp_dir("example-replay");
-    let transport = ModelTransport::builder()
-        .environment(Environment::empty())
-        .cache(CacheMode::Replay)
-        .cache_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cassettes"))
-        .build()
-        .unwrap();
     // Port 9 (discard): nothing may reach it; replay never tries.
     let config = async_openai::config::OpenAIConfig::new()
         .with_api_base("http://127.0.0.1:9/v1")
@@ -34,7 +27,7 @@ async fn the_example_replays_from_the_committed_cassettes_with_no_server() {
     let rag = Rag {
         client: honeyhive::integrations::openai::instrument(
             async_openai::Client::with_config(config),
-            transport,
+            committed_cassettes(),
         ),
         model: "gpt-4o-mini".to_owned(),
     };

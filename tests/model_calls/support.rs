@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use honeyhive::model::{CacheMode, ModelTransport};
-use honeyhive::{Environment, RetryPolicy};
+use honeyhive::RetryPolicy;
+use honeyhive::model::CacheMode;
 use honeyhive_runtime::async_openai::config::OpenAIConfig;
 use honeyhive_runtime::async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessageArgs,
@@ -29,13 +29,7 @@ pub fn fast_retry() -> RetryPolicy {
 
 /// A client of `base_url` through the integration, cassettes in `dir` used as `mode`.
 pub fn client(base_url: &str, mode: CacheMode, dir: &Path) -> Client {
-    let transport = ModelTransport::builder()
-        .environment(Environment::empty())
-        .cache(mode)
-        .cache_dir(dir)
-        .retry(fast_retry())
-        .build()
-        .unwrap();
+    let transport = crate::common::cassette_transport(mode, dir, fast_retry());
     let config = OpenAIConfig::new()
         .with_api_base(base_url)
         .with_api_key(OPENAI_KEY);

@@ -57,6 +57,34 @@ pub fn unreachable_url() -> String {
     }
 }
 
+/// A model transport with cassettes in `dir` used as `mode`, reading nothing from the
+/// process environment (the model call and judge tests).
+#[allow(dead_code)]
+pub fn cassette_transport(
+    mode: honeyhive::model::CacheMode,
+    dir: impl AsRef<std::path::Path>,
+    retry: RetryPolicy,
+) -> honeyhive::model::ModelTransport {
+    honeyhive::model::ModelTransport::builder()
+        .environment(Environment::empty())
+        .cache(mode)
+        .cache_dir(dir.as_ref())
+        .retry(retry)
+        .build()
+        .unwrap()
+}
+
+/// The cassettes committed under `tests/cassettes/`, replayed: what `HH_LLM_CACHE=replay`
+/// makes of the examples that call models (`model_calls`, `judge`).
+#[allow(dead_code)]
+pub fn committed_cassettes() -> honeyhive::model::ModelTransport {
+    cassette_transport(
+        honeyhive::model::CacheMode::Replay,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cassettes"),
+        RetryPolicy::default(),
+    )
+}
+
 /// A configuration connected to `server`, reading nothing from the process environment:
 /// what experiments take (the runtime tests build tracers with [`connected`]).
 #[allow(dead_code)]

@@ -116,18 +116,6 @@ impl Faithfulness {
             core: Core::new("faithfulness", builtin(Self::TEMPLATE), PassFail),
         }
     }
-
-    /// The context is this field of the output (a list of documents is one per line).
-    pub fn context_field(mut self, path: impl Into<String>) -> Self {
-        self.core = self.core.context_field(path);
-        self
-    }
-
-    /// The context is this field of the datapoint's inputs.
-    pub fn context_from_inputs(mut self, path: impl Into<String>) -> Self {
-        self.core = self.core.context_from_inputs(path);
-        self
-    }
 }
 
 impl Default for Faithfulness {
@@ -222,18 +210,6 @@ impl Classifier {
     /// Its choices.
     pub fn choices(&self) -> &Choices {
         &self.core.spec
-    }
-
-    /// The context is this field of the output.
-    pub fn context_field(mut self, path: impl Into<String>) -> Self {
-        self.core = self.core.context_field(path);
-        self
-    }
-
-    /// The context is this field of the datapoint's inputs.
-    pub fn context_from_inputs(mut self, path: impl Into<String>) -> Self {
-        self.core = self.core.context_from_inputs(path);
-        self
     }
 
     /// The text `{{ criteria }}` renders as.

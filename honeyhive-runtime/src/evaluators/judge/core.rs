@@ -398,6 +398,19 @@ macro_rules! judge_evaluator {
                 self
             }
 
+            /// Reads `context` (the documents the answer was written from) from this field
+            /// of the output; a list of documents is one per line.
+            pub fn context_field(mut self, path: impl Into<String>) -> Self {
+                self.core = self.core.context_field(path);
+                self
+            }
+
+            /// Reads `context` from this field of the datapoint's inputs.
+            pub fn context_from_inputs(mut self, path: impl Into<String>) -> Self {
+                self.core = self.core.context_from_inputs(path);
+                self
+            }
+
             /// Asks the judge `n` times per datapoint and combines the scores with
             /// `aggregate` (every score is kept, and the report shows their spread).
             ///
