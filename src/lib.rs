@@ -7,8 +7,8 @@ pub use honeyhive_runtime::{
     IntoScore, Params, Score, ScoreValue,
 };
 pub use honeyhive_runtime::{
-    ApiKey, CLIENT_VERSION, Config, ConfigBuilder, DEFAULT_API_TIMEOUT, DEFAULT_API_URL,
-    Enrichment, Environment, Error, EvaluationIds, ExportSettings, ExportStats,
+    ApiKey, AttributeLimits, CLIENT_VERSION, Config, ConfigBuilder, DEFAULT_API_TIMEOUT,
+    DEFAULT_API_URL, Enrichment, Environment, Error, EvaluationIds, ExportSettings, ExportStats,
     HoneyHiveSpanProcessor, HoneyHiveTracer, JsonValue, KeyKind, KeyProblem, MalformedKey,
     OtlpProtocol, Redaction, RequestCounts, Result, RetryPolicy, Secret, SessionStart,
     TracerBuilder, Undelivered, Warning, WarningHandler, enrich_session, enrich_span, spawn,
@@ -17,8 +17,8 @@ pub use honeyhive_runtime::{
 /// The experiment API's dataset types (also at `honeyhive::dataset::`).
 pub use honeyhive_runtime::{Datapoint, Dataset};
 pub use honeyhive_runtime::{
-    attributes, baggage, dataset, evaluator, evaluators, experiment, integrations, local_store,
-    model, redact, runs, upload,
+    attributes, baggage, dataset, evaluator, evaluators, experiment, integrations, limits,
+    local_store, model, redact, runs, upload,
 };
 
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.

@@ -24,6 +24,7 @@ mod event_type;
 pub mod experiment;
 mod export;
 pub mod integrations;
+pub mod limits;
 pub mod model;
 pub mod redact;
 mod retry;
@@ -55,6 +56,7 @@ pub use evaluator::{
 };
 pub use export::local_store;
 pub use export::queue::ExportStats;
+pub use limits::AttributeLimits;
 pub use redact::Redaction;
 pub use retry::RetryPolicy;
 pub use secret::Secret;

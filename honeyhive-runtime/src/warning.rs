@@ -12,12 +12,17 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Warning {
-    /// Spans were dropped: the queue was full or their export failed after every retry.
+    /// Spans were dropped (the queue was full or their export failed after every retry),
+    /// or the attribute limits cut values or attributes from spans.
     SpansDropped {
         /// How many spans were lost since the previous warning of this kind.
         count: u64,
-        /// The last reason a span was lost.
+        /// The last reason a span was lost (empty when none was).
         reason: String,
+        /// Attribute values cut to the value length limit since the previous warning.
+        truncated_values: u64,
+        /// Attributes dropped beyond the count limit since the previous warning.
+        dropped_attributes: u64,
     },
     /// A session or event update could not be delivered.
     UpdateFailed {
@@ -74,8 +79,28 @@ pub enum Warning {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::SpansDropped { count, reason } => {
-                write!(f, "{count} span(s) were dropped: {reason}")
+            Warning::SpansDropped {
+                count,
+                reason,
+                truncated_values,
+                dropped_attributes,
+            } => {
+                if *count > 0 {
+                    write!(f, "{count} span(s) were dropped: {reason}")?;
+                } else {
+                    f.write_str("no span was dropped")?;
+                }
+                if *truncated_values > 0 || *dropped_attributes > 0 {
+                    write!(
+                        f,
+                        "; {truncated_values} attribute value(s) were truncated to the value \
+                         length limit and {dropped_attributes} attribute(s) dropped beyond the \
+                         count limit (raise attribute_value_length_limit / \
+                         OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT or attribute_count_limit / \
+                         OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT to keep more)"
+                    )?;
+                }
+                Ok(())
             }
             Warning::UpdateFailed { what, reason } => {
                 write!(f, "{what} was not delivered: {reason}")

@@ -230,7 +230,7 @@ fn a_failing_otlp_destination_is_retried_then_counted_and_honeyhive_is_unaffecte
     assert_eq!(tracer.export_stats().dropped_spans, 2);
     let dropped: Vec<Warning> = warnings.all();
     assert!(
-        matches!(dropped.as_slice(), [Warning::SpansDropped { count: 2, reason }]
+        matches!(dropped.as_slice(), [Warning::SpansDropped { count: 2, reason, .. }]
             if reason.contains(&format!("{}/v1/traces", collector.url())) && reason.contains("500")),
         "{dropped:?}"
     );

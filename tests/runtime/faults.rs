@@ -242,7 +242,7 @@ fn a_full_queue_drops_and_counts_in_one_warning() {
     let all = warnings.all();
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(
-        matches!(&all[0], Warning::SpansDropped { count, reason } if *count == stats.dropped_spans && reason.contains("max_queue_size = 2")),
+        matches!(&all[0], Warning::SpansDropped { count, reason, .. } if *count == stats.dropped_spans && reason.contains("max_queue_size = 2")),
         "{all:?}"
     );
 }

@@ -7,6 +7,7 @@ mod evaluation_ids;
 mod exporters;
 mod faults;
 mod flush;
+mod limits;
 mod local_mode;
 mod propagation;
 mod redaction;

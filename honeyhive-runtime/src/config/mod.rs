@@ -17,6 +17,7 @@ pub(crate) use span_exporter::{DynSpanExporter, UserExporter};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::limits::AttributeLimits;
 use crate::model::{Price, PriceTable};
 use crate::redact::{CARD_NUMBER_PATTERN, EMAIL_PATTERN, RedactionRules};
 use crate::{Error, Redaction, Result, RetryPolicy, Warning, WarningHandler};
@@ -110,6 +111,7 @@ pub struct Config {
     pub(crate) otlp_destination: Option<OtlpDestination>,
     pub(crate) span_exporters: Vec<UserExporter>,
     pub(crate) redaction: Redaction,
+    pub(crate) limits: AttributeLimits,
 }
 
 impl Config {
@@ -232,6 +234,12 @@ impl Config {
         &self.redaction
     }
 
+    /// How large span attributes may be (`attribute_value_length_limit`,
+    /// `attribute_count_limit`).
+    pub fn attribute_limits(&self) -> AttributeLimits {
+        self.limits
+    }
+
     /// The standard OTLP/HTTP destination the `OTEL_EXPORTER_OTLP_*` variables add, which
     /// gets every span next to HoneyHive or the local store.
     pub fn otlp_destination(&self) -> Option<&OtlpDestination> {
@@ -276,6 +284,8 @@ pub struct ConfigBuilder {
     require_upload: Option<bool>,
     span_exporters: Vec<UserExporter>,
     redaction: RedactionRules,
+    value_length_limit: Option<usize>,
+    attribute_count_limit: Option<u32>,
 }
 
 impl ConfigBuilder {
@@ -541,6 +551,39 @@ impl ConfigBuilder {
         self
     }
 
+    /// Longest string attribute value a span keeps, in bytes
+    /// (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, then `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`;
+    /// default [`DEFAULT_VALUE_LENGTH_LIMIT`](crate::limits::DEFAULT_VALUE_LENGTH_LIMIT),
+    /// 32 KiB). A longer value (a captured one, or any string attribute of any span) is cut
+    /// on a character boundary and ends with `...[truncated N bytes]`; its key is listed
+    /// in `honeyhive_truncated`, and the drop warning counts it. At least 1.
+    ///
+    /// ```
+    /// use honeyhive::{Config, Environment};
+    ///
+    /// let env = Environment::from_pairs([("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4096")]);
+    /// let config = Config::builder().environment(env).build()?;
+    /// assert_eq!(config.attribute_limits().value_length, 4096);
+    /// let config = Config::builder().environment(Environment::empty()).attribute_value_length_limit(100).build()?;
+    /// assert_eq!(config.attribute_limits().value_length, 100);
+    /// # Ok::<(), honeyhive::Error>(())
+    /// ```
+    pub fn attribute_value_length_limit(mut self, bytes: usize) -> Self {
+        self.value_length_limit = Some(bytes);
+        self
+    }
+
+    /// Most attributes a span keeps (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, then
+    /// `OTEL_ATTRIBUTE_COUNT_LIMIT`; default
+    /// [`DEFAULT_ATTRIBUTE_COUNT_LIMIT`](crate::limits::DEFAULT_ATTRIBUTE_COUNT_LIMIT),
+    /// 4096): later ones are dropped, counted on the span (`dropped_attributes_count`) and
+    /// in the drop warning. The session and evaluation ids a tracer stamps are always kept.
+    /// At least 1.
+    pub fn attribute_count_limit(mut self, count: u32) -> Self {
+        self.attribute_count_limit = Some(count);
+        self
+    }
+
     /// Whether the default rules apply (default: yes): key names such as `password`,
     /// `api_key` and `authorization`, and strings that look like API keys or bearer
     /// tokens. The rules given by the other `redact_*` methods apply either way.
@@ -683,7 +726,37 @@ impl ConfigBuilder {
                 None => false,
             },
         };
+        let limits = AttributeLimits {
+            value_length: match self.value_length_limit {
+                Some(n) => n,
+                None => match env.first(&[
+                    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+                    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+                ]) {
+                    Some((var, v)) => parse_limit(var, &v)?,
+                    None => crate::limits::DEFAULT_VALUE_LENGTH_LIMIT,
+                },
+            },
+            count: match self.attribute_count_limit {
+                Some(n) => n,
+                None => match env.first(&[
+                    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+                    "OTEL_ATTRIBUTE_COUNT_LIMIT",
+                ]) {
+                    Some((var, v)) => u32::try_from(parse_limit(var, &v)?).unwrap_or(u32::MAX),
+                    None => crate::limits::DEFAULT_ATTRIBUTE_COUNT_LIMIT,
+                },
+            },
+        };
+        if limits.value_length == 0 || limits.count == 0 {
+            return Err(Error::Config(
+                "attribute limits must be at least 1 (attribute_value_length_limit, \
+                 attribute_count_limit)"
+                    .into(),
+            ));
+        }
         Ok(Config {
+            limits,
             require_upload,
             keys,
             project,
@@ -746,6 +819,19 @@ fn parse_count(var: &str, value: &str) -> Result<usize> {
             "{var}={value:?} is not a whole number: use e.g. {var}=3 (0 for no retries)"
         ))
     })
+}
+
+fn parse_limit(var: &str, value: &str) -> Result<usize> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "{var}={value:?} is not a limit: use a whole number of at least 1, e.g. {var}=4096"
+            ))
+        })
 }
 
 fn parse_bool(var: &str, value: &str) -> Result<bool> {

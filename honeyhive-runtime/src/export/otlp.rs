@@ -164,13 +164,56 @@ impl OtlpExporter {
         }
     }
 
+    /// Sends `batch`, encoded as one request or, when the destination rejects a request
+    /// as too large (HTTP 413), split: each half is sent on its own, down to single spans,
+    /// and a span too large alone is sent once more cut down ([`shrink`]). Nothing is
+    /// dropped whole for its size. Returns the spans not delivered, by index in `batch`,
+    /// with the last failure.
+    pub(crate) async fn deliver(&self, batch: &[SpanData]) -> Result<(), NotDelivered> {
+        let mut failed = NotDelivered::default();
+        // Ranges of `batch` still to send, the next one last; `true` for a span to send
+        // cut down.
+        let mut pending = vec![(0, batch.len(), false)];
+        while let Some((start, end, shrunk)) = pending.pop() {
+            let encoded = if shrunk {
+                self.encode(&[shrink(&batch[start])])
+            } else {
+                self.encode(&batch[start..end])
+            };
+            let outcome = match encoded {
+                Ok(body) => self.post(body).await,
+                Err(e) => Err(Failure::Other(e)),
+            };
+            match outcome {
+                Ok(()) => {}
+                Err(Failure::TooLarge(_)) if end - start > 1 => {
+                    let middle = start + (end - start) / 2;
+                    pending.push((middle, end, false));
+                    pending.push((start, middle, false));
+                }
+                Err(Failure::TooLarge(_)) if !shrunk => pending.push((start, end, true)),
+                Err(Failure::TooLarge(e) | Failure::Other(e)) => {
+                    failed.spans.extend(start..end);
+                    failed.error = Some(e);
+                }
+            }
+        }
+        if failed.spans.is_empty() {
+            Ok(())
+        } else {
+            Err(failed)
+        }
+    }
+
     /// Posts `body` under the retry policy (through the destination's circuit, if any).
-    pub(crate) async fn send(&self, body: Body) -> OTelSdkResult {
+    async fn post(&self, body: Body) -> Result<(), Failure> {
         let Body {
             bytes,
             content_type,
         } = body;
+        let too_large = std::sync::atomic::AtomicBool::new(false);
         let result = retry_through(&self.retry, self.circuit.as_deref(), || {
+            let too_large = &too_large;
             let request = self
                 .http
                 .post(&self.endpoint)
@@ -183,6 +226,9 @@ impl OtlpExporter {
                 if status.is_success() {
                     return Ok(());
                 }
+                if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 let headers = response.headers().clone();
                 let text = response.text().await.unwrap_or_default();
                 Err(AttemptError::from_status(status, &headers, &text))
@@ -190,19 +236,64 @@ impl OtlpExporter {
         })
         .await;
         result.map_err(|(e, attempts)| {
-            OTelSdkError::InternalFailure(format!(
+            let error = OTelSdkError::InternalFailure(format!(
                 "export to {} failed after {attempts} attempt(s): {}",
                 self.endpoint, e.reason
-            ))
+            ));
+            if too_large.load(std::sync::atomic::Ordering::Relaxed) {
+                Failure::TooLarge(error)
+            } else {
+                Failure::Other(error)
+            }
         })
     }
 }
 
+/// Why a request failed: too large (HTTP 413, worth splitting), or anything else.
+enum Failure {
+    TooLarge(OTelSdkError),
+    Other(OTelSdkError),
+}
+
+/// The spans of a batch [`OtlpExporter::deliver`] could not deliver.
+#[derive(Debug, Default)]
+pub(crate) struct NotDelivered {
+    /// Their indices in the batch, in order.
+    pub(crate) spans: Vec<usize>,
+    /// The last failure.
+    pub(crate) error: Option<OTelSdkError>,
+}
+
+impl NotDelivered {
+    /// The failure, as the exporter reports it.
+    pub(crate) fn into_error(self) -> OTelSdkError {
+        self.error
+            .unwrap_or_else(|| OTelSdkError::InternalFailure("export failed".to_owned()))
+    }
+}
+
+/// Longest string value a span keeps once the destination rejected it alone as too
+/// large.
+const SHRUNK_VALUE_BYTES: usize = 1024;
+
+/// `span`, cut down for a destination that rejected it alone as too large: every string
+/// value of its attributes and events cut to [`SHRUNK_VALUE_BYTES`] (marked as cut); its
+/// identity, timing, status and other values kept.
+fn shrink(span: &SpanData) -> SpanData {
+    let mut span = span.clone();
+    crate::limits::cut_attributes(&mut span.attributes, SHRUNK_VALUE_BYTES);
+    for event in span.events.events.iter_mut() {
+        crate::limits::cut_attributes(&mut event.attributes, SHRUNK_VALUE_BYTES);
+    }
+    span
+}
+
 impl SpanExporter for OtlpExporter {
-    /// Encodes the batch, gives its buffers back for reuse, and sends it.
+    /// Sends the batch (split if the destination finds it too large), then gives its
+    /// buffers back for reuse.
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let body = self.encode(&batch)?;
+        let delivered = self.deliver(&batch).await;
         buffer_pool::recycle(batch);
-        self.send(body).await
+        delivered.map_err(NotDelivered::into_error)
     }
 }

@@ -33,9 +33,6 @@ use crate::export::outbox::{HoneyHiveExporter, Outbox};
 use crate::retry::Circuit;
 use crate::{Config, Error, ExportStats, OtlpProtocol, Result, Warning};
 
-/// Most attributes a span keeps (the SDK default of 128 is too few for flattened inputs).
-pub(crate) const MAX_ATTRIBUTES_PER_SPAN: u32 = 4096;
-
 /// Where a pipeline sends spans: configurations that agree on it share one pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Destination {
@@ -45,6 +42,8 @@ struct Destination {
     exporters: Vec<u64>,
     /// The id of the redaction rules (applied by the pipeline's export task).
     redaction: u64,
+    /// The attribute limits (of the provider and the export task).
+    limits: crate::AttributeLimits,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -83,6 +82,7 @@ impl Destination {
             otlp: config.otlp_destination.clone(),
             exporters: config.span_exporters.iter().map(|e| e.id()).collect(),
             redaction: config.redaction.id(),
+            limits: config.limits,
         }
     }
 }
@@ -229,11 +229,12 @@ impl Pipeline {
             io.handle(),
             config.warnings.clone(),
             config.redaction.clone(),
+            config.limits,
         );
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor(queue.clone()))
             .with_resource(resource)
-            .with_max_attributes_per_span(MAX_ATTRIBUTES_PER_SPAN)
+            .with_max_attributes_per_span(config.limits.count)
             .build();
         let scope = opentelemetry::InstrumentationScope::builder("honeyhive")
             .with_version(env!("CARGO_PKG_VERSION"))

@@ -27,7 +27,7 @@ use crate::config::DynSpanExporter;
 use crate::event_type;
 use crate::export::buffer_pool;
 use crate::export::deferred_text::DeferredText;
-use crate::{Error, ExportSettings, Redaction, Result, Warning, WarningHandler};
+use crate::{AttributeLimits, Error, ExportSettings, Redaction, Result, Warning, WarningHandler};
 
 /// Attributes that many spans carry alike (a session's stamp), held once: the export task
 /// appends them to each span they came with, after the span's own, before any exporter
@@ -71,8 +71,31 @@ enum Control {
 struct Shared {
     exported: AtomicU64,
     dropped: AtomicU64,
+    /// Attribute values cut to the value length limit, and attributes dropped beyond the
+    /// count limit, not reported yet.
+    cut: Mutex<Cuts>,
     unreported: Mutex<Unreported>,
     warnings: WarningHandler,
+}
+
+/// What the limits cut from spans.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cuts {
+    /// Attribute values truncated (listed in `honeyhive_truncated`).
+    pub(crate) truncated_values: u64,
+    /// Attributes dropped beyond the count limit (the spans' and their events').
+    pub(crate) dropped_attributes: u64,
+}
+
+impl Cuts {
+    fn is_empty(&self) -> bool {
+        *self == Cuts::default()
+    }
+
+    fn add(&mut self, other: Cuts) {
+        self.truncated_values += other.truncated_values;
+        self.dropped_attributes += other.dropped_attributes;
+    }
 }
 
 #[derive(Default)]
@@ -119,14 +142,18 @@ impl Shared {
     fn report(&self, force: bool) {
         let warning = {
             let mut u = self.unreported.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cut = self.cut.lock().unwrap_or_else(|p| p.into_inner());
             let due = force || u.since.is_some_and(|s| s.elapsed() >= WARNING_INTERVAL);
-            if u.count == 0 || !due {
+            if (u.count == 0 && cut.is_empty()) || !due {
                 return;
             }
             let u = std::mem::take(&mut *u);
+            let cut = std::mem::take(&mut *cut);
             Warning::SpansDropped {
                 count: u.count,
                 reason: u.reason.map(|r| r.to_string()).unwrap_or_default(),
+                truncated_values: cut.truncated_values,
+                dropped_attributes: cut.dropped_attributes,
             }
         };
         self.warnings.emit(warning);
@@ -365,6 +392,7 @@ pub(crate) fn spawn(
     io: &tokio::runtime::Handle,
     warnings: WarningHandler,
     redaction: Redaction,
+    limits: AttributeLimits,
 ) -> QueueHandle {
     let exporters = Arc::new(exporters);
     let queue = Arc::new(Queue {
@@ -385,6 +413,7 @@ pub(crate) fn spawn(
     let shared = Arc::new(Shared {
         exported: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
+        cut: Mutex::new(Cuts::default()),
         unreported: Mutex::new(Unreported::default()),
         warnings,
     });
@@ -397,6 +426,7 @@ pub(crate) fn spawn(
         delay: settings.scheduled_delay,
         taken: Vec::new(),
         redaction,
+        limits,
     };
     io.spawn(worker.run(control_rx));
     QueueHandle {
@@ -436,6 +466,8 @@ struct Worker {
     taken: Vec<Chunk>,
     /// Applied to every span before any exporter sees it.
     redaction: Redaction,
+    /// Every string value is cut to its value length.
+    limits: AttributeLimits,
 }
 
 impl Worker {
@@ -523,7 +555,20 @@ impl Worker {
         let mut lists = Vec::with_capacity(taken.len());
         let mut texts = Vec::new();
         for chunk in taken.drain(..) {
-            let (batch, list) = complete(chunk, &mut texts, &self.redaction);
+            let mut cuts = Cuts::default();
+            let (batch, list) =
+                complete(chunk, &mut texts, &self.redaction, self.limits, &mut cuts);
+            if !cuts.is_empty() {
+                let mut cut = self.shared.cut.lock().unwrap_or_else(|p| p.into_inner());
+                cut.add(cuts);
+                drop(cut);
+                let mut u = self
+                    .shared
+                    .unreported
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                u.since.get_or_insert_with(Instant::now);
+            }
             lists.push(list);
             self.export(batch).await;
         }
@@ -548,13 +593,16 @@ impl Worker {
 }
 
 /// The spans of `chunk`, complete: each one's deferred strings resolved, its own values
-/// redacted, shared attributes appended, and its event type inferred when it has none.
-/// Returns them with the emptied list of unresolved values; the emptied deferred texts go
-/// to `texts`.
+/// redacted then cut to the value length limit, shared attributes appended, and its event
+/// type inferred when it has none. Returns them with the emptied list of unresolved
+/// values; the emptied deferred texts go to `texts`; what the limits cut is added to
+/// `cuts`.
 fn complete(
     chunk: Chunk,
     texts: &mut Vec<DeferredText>,
     redaction: &Redaction,
+    limits: AttributeLimits,
+    cuts: &mut Cuts,
 ) -> (Vec<SpanData>, Vec<Unresolved>) {
     let Chunk {
         mut spans,
@@ -569,6 +617,7 @@ fn complete(
         }
         // The shared attributes (ids, project, source) are the tracer's, not user data.
         redact_span(span, redaction);
+        cuts.add(cut_span(span, limits.value_length));
         // Before the shared attributes are appended: they hold nothing inference reads,
         // and the span's own attributes are fewer to read.
         event_type::infer(span);
@@ -589,6 +638,55 @@ fn redact_span(span: &mut SpanData, redaction: &Redaction) {
         && let Some(redacted) = redaction.redact_str("status", description)
     {
         *description = redacted.into();
+    }
+}
+
+/// Cuts the string values of a span's attributes and events to `max` bytes, lists the
+/// keys cut in `honeyhive_truncated` (with those the capture cut), and counts what the
+/// limits cut from it.
+fn cut_span(span: &mut SpanData, max: usize) -> Cuts {
+    use opentelemetry::{Array, StringValue, Value};
+    let mut cut = crate::limits::cut_attributes(&mut span.attributes, max);
+    let mut dropped = u64::from(span.dropped_attributes_count);
+    for event in span.events.events.iter_mut() {
+        cut.extend(crate::limits::cut_attributes(&mut event.attributes, max));
+        dropped += u64::from(event.dropped_attributes_count);
+    }
+    let listed = span
+        .attributes
+        .iter_mut()
+        .find(|kv| kv.key.as_str() == crate::attributes::TRUNCATED);
+    let truncated_values = match listed {
+        Some(kv) => {
+            let mut keys: Vec<StringValue> = match &kv.value {
+                Value::Array(Array::String(keys)) => keys.clone(),
+                _ => Vec::new(),
+            };
+            keys.extend(
+                cut.into_iter()
+                    .map(|k| StringValue::from(k.as_str().to_owned())),
+            );
+            let n = keys.len();
+            kv.value = Value::Array(Array::String(keys));
+            n
+        }
+        None if !cut.is_empty() => {
+            let n = cut.len();
+            let keys: Vec<StringValue> = cut
+                .into_iter()
+                .map(|k| StringValue::from(k.as_str().to_owned()))
+                .collect();
+            span.attributes.push(KeyValue::new(
+                crate::attributes::TRUNCATED,
+                Value::Array(Array::String(keys)),
+            ));
+            n
+        }
+        None => 0,
+    };
+    Cuts {
+        truncated_values: truncated_values as u64,
+        dropped_attributes: dropped,
     }
 }
 
@@ -623,7 +721,13 @@ mod tests {
             ],
         };
         let mut texts = Vec::new();
-        let (spans, list) = complete(chunk, &mut texts, &Redaction::default());
+        let (spans, list) = complete(
+            chunk,
+            &mut texts,
+            &Redaction::default(),
+            AttributeLimits::default(),
+            &mut Cuts::default(),
+        );
         assert!(list.is_empty() && list.capacity() >= 2);
         assert!(
             texts.len() == 1 && texts[0].is_empty(),

@@ -48,6 +48,12 @@ pub enum FaultKind {
         /// Events sent before the break.
         after_events: usize,
     },
+    /// Answered `413 Payload Too Large`: the body was larger than `max_bytes`, as a
+    /// backend with a request size limit answers. Only requests over the size are hit.
+    TooLarge {
+        /// The largest body accepted, in bytes.
+        max_bytes: usize,
+    },
 }
 
 /// A failure to inject with [`TestServer::inject`](super::TestServer::inject).
@@ -114,6 +120,13 @@ impl Fault {
             other => panic!("Fault::retry_after only applies to status faults, not {other:?}"),
         }
         self
+    }
+
+    /// Answer `413 Payload Too Large` to requests whose body is larger than `max_bytes`;
+    /// smaller ones are handled normally and do not count against
+    /// [`times`](Self::times) (which counts the requests answered 413).
+    pub fn reject_bodies_over(max_bytes: usize) -> Fault {
+        Fault::new(FaultKind::TooLarge { max_bytes })
     }
 
     /// Hit the next `n` requests of the route instead of only the next one.
@@ -183,8 +196,19 @@ impl<R: FaultRoute> Faults<R> {
     /// paths without a route, which only [`FaultRoute::ANY`] faults hit); a fault of
     /// [`Fault::every`] applies to one matching request in `n`.
     pub(super) fn take(&mut self, route: Option<R>) -> Option<FaultKind> {
+        self.take_sized(route, 0)
+    }
+
+    /// [`take`](Self::take) for a request whose body is `body_bytes` long: a
+    /// [`FaultKind::TooLarge`] fault applies only to larger ones.
+    pub(super) fn take_sized(&mut self, route: Option<R>, body_bytes: usize) -> Option<FaultKind> {
         let index = self.0.iter_mut().position(|(r, fault)| {
             if *r != R::ANY && Some(*r) != route {
+                return false;
+            }
+            if let FaultKind::TooLarge { max_bytes } = fault.kind
+                && body_bytes <= max_bytes
+            {
                 return false;
             }
             fault.seen += 1;

@@ -414,13 +414,13 @@ impl State {
 
     /// Numbers a fully read request and hands it its fault in one step, so the fault order and
     /// the arrival order agree.
-    fn arrive(&mut self, route: Option<Route>) -> (u64, Option<FaultKind>) {
+    fn arrive(&mut self, route: Option<Route>, body_bytes: usize) -> (u64, Option<FaultKind>) {
         let seq = self.arrivals;
         self.arrivals += 1;
         if self.is_down() {
             return (seq, Some(FaultKind::DropConnection));
         }
-        (seq, self.faults.take(route))
+        (seq, self.faults.take_sized(route, body_bytes))
     }
 
     fn record(&mut self, seq: u64, request: RecordedRequest) {
@@ -437,12 +437,15 @@ async fn handle(
 ) -> Result<HttpResponse, HandlerError> {
     let (parts, body) = request.into_parts();
     let bytes = body.collect().await?.to_bytes();
+    let body_bytes = bytes.len();
     let path = parts.uri.path();
     let endpoint = Endpoint::parse(path);
     let (body, problem) =
         RecordedBody::decode(endpoint == Some(Endpoint::Traces), &parts.headers, bytes);
 
-    let (seq, fault) = shared.lock().arrive(endpoint.as_ref().map(Endpoint::route));
+    let (seq, fault) = shared
+        .lock()
+        .arrive(endpoint.as_ref().map(Endpoint::route), body_bytes);
     if let Some(FaultKind::Delay(delay)) = &fault {
         tokio::time::sleep(*delay).await;
     }
@@ -455,6 +458,7 @@ async fn handle(
         Some(FaultKind::Status { code, retry_after }) => {
             Some(fault::status_response(*code, retry_after.as_deref()))
         }
+        Some(FaultKind::TooLarge { .. }) => Some(fault::status_response(413, None)),
         _ if refused.is_some() => refused.map(|(status, why)| backend::error_response(status, why)),
         _ => Some(state.backend.handle(&Call {
             method: &parts.method,

@@ -168,23 +168,27 @@ impl Call {
         if !crate::trace::tracer::any_entered() {
             return Call { state: None };
         }
-        let recording =
-            Context::map_current(|cx| entered(cx).is_some() && !cx.is_telemetry_suppressed());
-        if recording {
-            Call::recording(name, event_type)
-        } else {
-            Call { state: None }
+        // Recording: the value length limit of the tracer's configuration.
+        let limit = Context::map_current(|cx| {
+            entered(cx)
+                .filter(|_| !cx.is_telemetry_suppressed())
+                .map(|tracer| tracer.config().attribute_limits().value_length)
+        });
+        match limit {
+            Some(limit) => Call::recording(name, event_type, limit),
+            None => Call { state: None },
         }
     }
 
     #[inline(never)]
-    fn recording(name: Name, event_type: Option<&'static str>) -> Call {
+    fn recording(name: Name, event_type: Option<&'static str>, max_value_bytes: usize) -> Call {
         let mut state = SPARE
             .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
             .ok()
             .flatten()
             .unwrap_or_else(|| Box::new(Recorder::idle()));
         state.name = name.resolve();
+        state.attrs.max_value_bytes = max_value_bytes;
         // The last span took the buffer; a call that never started left its own.
         if state.attrs.values.capacity() == 0 {
             state.attrs.values = buffer_pool::attribute_buffer();

@@ -39,7 +39,6 @@ use opentelemetry_sdk::trace::{
 use crate::HoneyHiveTracer;
 use crate::attributes as attr;
 use crate::export::deferred_text::DeferredText;
-use crate::export::pipeline::MAX_ATTRIBUTES_PER_SPAN;
 use crate::export::queue::Unresolved;
 use crate::trace::span_processor;
 use crate::trace::tracer::Entered;
@@ -70,6 +69,8 @@ struct Data {
     /// The strings of attribute values deferred to the export stage.
     text: DeferredText,
     dropped_attributes_count: u32,
+    /// The configuration's attribute count limit.
+    max_attributes: u32,
     events: SpanEvents,
     links: SpanLinks,
     status: Status,
@@ -129,7 +130,8 @@ impl CallSpan {
                 attributes.push(kv)
             });
         }
-        let dropped_attributes_count = truncate(&mut attributes, MAX_ATTRIBUTES_PER_SPAN);
+        let max_attributes = tracer.config().attribute_limits().count;
+        let dropped_attributes_count = truncate(&mut attributes, max_attributes);
         CallSpan {
             context,
             data: Some(Data {
@@ -143,6 +145,7 @@ impl CallSpan {
                 attributes,
                 text,
                 dropped_attributes_count,
+                max_attributes,
                 events: SpanEvents::default(),
                 links: SpanLinks::default(),
                 status: Status::Unset,
@@ -170,7 +173,7 @@ impl Data {
     }
 
     fn push(&mut self, attribute: KeyValue) {
-        if self.attributes.len() < MAX_ATTRIBUTES_PER_SPAN as usize {
+        if self.attributes.len() < self.max_attributes as usize {
             self.attributes.push(attribute);
         } else {
             self.dropped_attributes_count += 1;

@@ -16,21 +16,34 @@ use serde_json::Value as Json;
 
 use crate::export::deferred_text::DeferredText;
 
-/// Longest string value kept on a span, in bytes; longer ones are cut and listed in
-/// `honeyhive_truncated`.
-pub const MAX_VALUE_BYTES: usize = 32 * 1024;
+/// Longest string value kept on a span by default, in bytes; longer ones are cut and
+/// listed in `honeyhive_truncated` (the configuration's value length limit, when a tracer
+/// is current, sets [`Attributes::max_value_bytes`]).
+pub const MAX_VALUE_BYTES: usize = crate::limits::DEFAULT_VALUE_LENGTH_LIMIT;
 
 /// Most attributes one captured value may expand to; the rest are cut and listed in
 /// `honeyhive_truncated`, so one huge input cannot push the session attributes off a span.
 pub const MAX_LEAVES: usize = 1024;
 
 /// Attributes collected for one span, with the keys that had to be cut.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Attributes {
     /// The flattened attributes, in order.
     pub values: Vec<KeyValue>,
     /// Keys cut to the size caps.
     pub truncated: Vec<String>,
+    /// Longest string value kept, in bytes.
+    pub(crate) max_value_bytes: usize,
+}
+
+impl Default for Attributes {
+    fn default() -> Self {
+        Attributes {
+            values: Vec::new(),
+            truncated: Vec::new(),
+            max_value_bytes: MAX_VALUE_BYTES,
+        }
+    }
 }
 
 /// The attribute name a value is captured under: `prefix`, or `prefix.name`. Built only
@@ -193,20 +206,18 @@ impl Attributes {
     }
 
     fn cap(&mut self, key: &str, s: &str) -> String {
-        if s.len() <= MAX_VALUE_BYTES {
-            return s.to_owned();
+        match crate::limits::cut(s, self.max_value_bytes) {
+            None => s.to_owned(),
+            Some(cut) => {
+                self.truncated.push(key.to_owned());
+                cut
+            }
         }
-        let mut end = MAX_VALUE_BYTES;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.truncated.push(key.to_owned());
-        format!("{}…[truncated {} bytes]", &s[..end], s.len() - end)
     }
 
     /// [`cap`](Self::cap) of a string already owned: kept as it is when short enough.
     fn cap_owned(&mut self, key: KeyName<'_>, s: String) -> Value {
-        if s.len() <= MAX_VALUE_BYTES {
+        if s.len() <= self.max_value_bytes {
             return Value::String(s.into());
         }
         Value::String(self.cap(&key.text(), &s).into())
@@ -757,7 +768,7 @@ mod tests {
         let Value::String(s) = &got[0].1 else {
             panic!()
         };
-        assert!(s.as_str().len() < MAX_VALUE_BYTES + 40 && s.as_str().contains("truncated"));
+        assert!(s.as_str().len() <= MAX_VALUE_BYTES && s.as_str().ends_with(" bytes]"));
         assert_eq!(got[1].0, crate::attributes::TRUNCATED);
         let many: Vec<u32> = (0..(MAX_LEAVES as u32 + 10)).collect();
         let got = flat(json!(many));

@@ -10,6 +10,9 @@ use crate::trace::capture::Attributes;
 fn span_attributes(enrichment: &Enrichment) -> Attributes {
     use crate::attributes as a;
     let mut attrs = Attributes::default();
+    if let Some(tracer) = crate::HoneyHiveTracer::current() {
+        attrs.max_value_bytes = tracer.config().attribute_limits().value_length;
+    }
     if let Some(error) = &enrichment.error {
         attrs
             .values

@@ -37,9 +37,14 @@ impl HoneyHiveExporter {
         HoneyHiveExporter { otlp, outbox }
     }
 
-    fn keep(&self, spans: &[SpanData], reason: String) {
-        self.outbox
-            .keep_spans(spans.iter().map(record).collect(), Some(reason));
+    /// Sends `spans` (split if the backend finds a request too large) and keeps on disk
+    /// those it did not accept within the retry budget.
+    async fn send_or_keep(&self, spans: &[SpanData]) {
+        if let Err(failed) = self.otlp.deliver(spans).await {
+            let kept = failed.spans.iter().map(|&i| record(&spans[i])).collect();
+            self.outbox
+                .keep_spans(kept, Some(failed.into_error().to_string()));
+        }
     }
 }
 
@@ -74,10 +79,7 @@ impl SpanExporter for HoneyHiveExporter {
         if plain {
             // The usual case: the whole batch goes as it is, and its buffers come back for
             // reuse once it is sent (or kept).
-            let body = self.otlp.encode(&batch)?;
-            if let Err(e) = self.otlp.send(body).await {
-                self.keep(&batch, e.to_string());
-            }
+            self.send_or_keep(&batch).await;
             buffer_pool::recycle(batch);
             return Ok(());
         }
@@ -96,10 +98,7 @@ impl SpanExporter for HoneyHiveExporter {
         self.outbox
             .keep_spans(keep.iter().map(record).collect(), None);
         if !send.is_empty() {
-            let body = self.otlp.encode(&send)?;
-            if let Err(e) = self.otlp.send(body).await {
-                self.keep(&send, e.to_string());
-            }
+            self.send_or_keep(&send).await;
         }
         Ok(())
     }
