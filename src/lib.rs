@@ -18,7 +18,7 @@ pub use honeyhive_runtime::{
 pub use honeyhive_runtime::{Datapoint, Dataset};
 pub use honeyhive_runtime::{
     attributes, baggage, dataset, evaluator, evaluators, experiment, integrations, limits,
-    local_store, model, redact, runs, upload,
+    local_store, model, redact, report, runs, upload,
 };
 
 /// The OpenTelemetry API this toolkit is built on, for spans made by hand.

@@ -100,8 +100,8 @@ pub fn boxed_evaluator<I, O, E: Evaluator<I, O> + 'static>(
 
 // `#[experiment]`.
 pub use crate::experiment::metric_names::{
-    KnownMetric, Listed, Probe, ProbeKnown, ProbeNotKnown, metric, threshold_error,
-    threshold_error_len, utf8,
+    KnownMetric, Listed, Probe, ProbeKnown, ProbeNotKnown, metric, metric_error, metric_error_len,
+    utf8,
 };
-pub use crate::experiment::{Comparison, Experiment, blocking, run_test};
+pub use crate::experiment::{Comparison, Experiment, Regression, blocking, run_test};
 pub use crate::runs::AggregateFunction;

@@ -93,6 +93,11 @@ pub enum Error {
     #[error("honeyhive configuration: {0}")]
     UnknownMetric(#[from] crate::experiment::UnknownMetric),
 
+    /// The baseline an experiment is compared with could not be found or read (the message
+    /// says where it was looked for and how to create it).
+    #[error("honeyhive baseline: {0}")]
+    Baseline(String),
+
     /// A value could not be serialised to JSON.
     #[error("honeyhive serialisation: could not serialise {what}: {source}")]
     Serialize {
@@ -163,6 +168,10 @@ mod tests {
                 "honeyhive dataset: tests/data/empty.jsonl: ",
             ),
             (
+                Error::Baseline("`last` names no run".into()),
+                "honeyhive baseline: ",
+            ),
+            (
                 Error::Serialize {
                     what: "a report",
                     source: serde(),
@@ -184,6 +193,7 @@ mod tests {
             (Error::UploadStopped(Box::default()), "honeyhive upload: "),
             (
                 Error::UnknownMetric(crate::experiment::UnknownMetric {
+                    what: "threshold",
                     metric: "relevance".into(),
                     metrics: vec!["judge".into()],
                 }),
@@ -207,6 +217,7 @@ mod tests {
                 | Error::Background(_)
                 | Error::Dataset(_)
                 | Error::UnknownMetric(_)
+                | Error::Baseline(_)
                 | Error::Serialize { .. } => {}
             }
         }

@@ -27,6 +27,7 @@ pub mod integrations;
 pub mod limits;
 pub mod model;
 pub mod redact;
+pub mod report;
 mod retry;
 mod secret;
 mod trace;

@@ -111,3 +111,19 @@ mod qa;
 async fn quickstart(question: qa::Question) -> qa::Answer {
     qa::answer(question).await
 }
+
+/// Gated against the baseline `HH_BASELINE` names; `HH_TEST_DEGRADE=1` breaks every
+/// answer.
+#[experiment(
+    dataset = "tests/data/qa_8.jsonl",
+    evaluators = [exact_match],
+    regression(exact_match, max_drop = 0.05),
+)]
+#[ignore = "run by macro_tests in a subprocess: fails on purpose when degraded"]
+async fn gated(question: Question) -> Answer {
+    let mut answer = pipeline(question).await;
+    if std::env::var_os("HH_TEST_DEGRADE").is_some() {
+        answer.text = "no idea".into();
+    }
+    answer
+}

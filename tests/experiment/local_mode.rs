@@ -108,9 +108,12 @@ async fn a_local_run_writes_its_report_and_sends_nothing() {
         files,
         [
             "datapoints.jsonl",
+            "junit.xml",
+            "report.html",
             "sessions.jsonl",
             "spans.jsonl",
-            "summary.json"
+            "summary.json",
+            "summary.md",
         ]
     );
     std::fs::remove_dir_all(&dir).ok();

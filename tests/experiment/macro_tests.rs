@@ -21,6 +21,12 @@ fn run_fixture(name: &str, env: &[(&str, String)]) -> (Output, String) {
         .env_remove("HH_API_KEY")
         .env_remove("HONEYHIVE_API_KEY")
         .env_remove("HH_API_URL")
+        .env_remove("HH_BASELINE")
+        .env_remove("HH_UPDATE_BASELINE")
+        .env_remove("HH_LIMIT")
+        .env_remove("HH_SAMPLE")
+        .env_remove("HH_RERUN")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("HH_RUN_ID")
         .env_remove("HH_SHARD")
         .env_remove("HH_DISABLED")
@@ -286,5 +292,88 @@ fn the_quickstart_experiment_runs_as_a_test() {
         ),
         "{text}"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `HH_BASELINE` (with `{name}`) and `HH_UPDATE_BASELINE` for a `#[experiment]` test with a
+/// `regression(..)` gate: the first run writes the baseline; a degraded run fails the test
+/// naming the gate, its table shows the change and the datapoints that moved, and its
+/// Markdown summary goes to `$GITHUB_STEP_SUMMARY`; an unchanged run passes.
+#[test]
+fn a_regression_gate_fails_the_test_against_the_baseline() {
+    let dir = temp_dir("fixture-gated");
+    let baseline = dir.join("baselines/gated.json");
+    let step = dir.join("step-summary.md");
+    let env = |extra: &[(&'static str, String)]| {
+        let mut env: Vec<(&'static str, String)> = vec![
+            ("HH_LOCAL_DIR", dir.display().to_string()),
+            (
+                "HH_BASELINE",
+                dir.join("baselines/{name}.json").display().to_string(),
+            ),
+            ("GITHUB_STEP_SUMMARY", step.display().to_string()),
+        ];
+        env.extend(extra.iter().cloned());
+        env
+    };
+    // No baseline yet: an error naming the file, unless the run is to write it.
+    let (output, text) = run_fixture("gated", &env(&[]));
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the experiment could not run: honeyhive baseline: baseline `{}` not found: no file at {}",
+            baseline.display(),
+            baseline.display()
+        )),
+        "{text}"
+    );
+    let (output, text) = run_fixture("gated", &env(&[("HH_UPDATE_BASELINE", "1".into())]));
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("baseline written to {}", baseline.display())),
+        "{text}"
+    );
+    assert!(baseline.is_file());
+
+    let (output, text) = run_fixture("gated", &env(&[("HH_TEST_DEGRADE", "1".into())]));
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "regression gate on `exact_match` (against baseline `{}`, run ",
+            baseline.display()
+        )) && text.contains(
+            "the mean fell from 1 to 0 (-1 over the 8 datapoint(s) both runs scored; max_drop 0.05)"
+        ) && text
+            .contains("8 got worse and 0 better: exact sign test p = 0.0039 (< 0.05: not noise)")
+            && text.contains("\n    line 1 (EXT-"),
+        "{text}"
+    );
+    let header = text.lines().find(|l| l.contains("│ metric")).unwrap();
+    assert!(
+        header.contains("change") && header.contains("improved/regressed/new/gone"),
+        "{header}"
+    );
+    let row = text.lines().find(|l| l.contains("│ exact_match")).unwrap();
+    for cell in ["FAIL", "-1 from 1", "0/8/0/0"] {
+        assert!(row.contains(cell), "{cell}: {row}");
+    }
+    let summary = std::fs::read_to_string(&step).unwrap();
+    assert!(
+        summary.contains("### ✅ experiment `gated`: 8 datapoint(s), 0 failed"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("### ❌ experiment `gated`: 8 datapoint(s), 0 failed"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("- ❌ `regression(exact_match, max_drop = 0.05)`: 1 → 0"),
+        "{summary}"
+    );
+
+    let (output, text) = run_fixture("gated", &env(&[]));
+    assert!(output.status.success(), "{text}");
+    let row = text.lines().find(|l| l.contains("│ exact_match")).unwrap();
+    assert!(row.contains("0/0/0/0") && !row.contains("FAIL"), "{row}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -2,6 +2,7 @@
 //! real HTTP to the in-repo test server on 127.0.0.1, or in local mode (one binary, so the
 //! suite links once).
 
+mod baselines;
 #[path = "../runtime/common.rs"]
 #[allow(dead_code)]
 mod common;
@@ -16,8 +17,10 @@ mod labels;
 mod local_mode;
 mod macro_tests;
 mod redaction;
+mod reports;
 mod stored_results;
 mod support;
 mod thresholds;
 mod unreachable;
 mod upload;
+mod webdriver;

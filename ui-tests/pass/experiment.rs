@@ -106,6 +106,19 @@ fn hosted(Question { text }: Question) -> Result<Answer, std::io::Error> {
     Ok(Answer { answer: text })
 }
 
+/// A baseline and regression gates: metrics named as thresholds name them (an extra score,
+/// a quoted name, a model metric), each group followed by its tolerance; the last without
+/// one (`max_drop = 0`).
+#[experiment(
+    dataset = "tests/data/qa.jsonl",
+    evaluators = [exact_match, judges::relevance, judges::words],
+    baseline = "evals/baselines/{name}.json",
+    regression(exact_match, relevance, max_drop = 0.05, "answer words", cost_usd, max_rise = 2, relevance_tokens),
+)]
+async fn gated(input: Question) -> Answer {
+    Answer { answer: input.text }
+}
+
 /// `honeyhive::Result`, no evaluators, a `.csv` dataset, and test attributes kept.
 #[experiment(dataset = "tests/data/qa.csv", timeout = "500ms")]
 #[ignore = "slow"]

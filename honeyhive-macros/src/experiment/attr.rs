@@ -19,6 +19,14 @@ const OPTIONS: OptionTable = OptionTable {
         ("dataset_id", "dataset_id = \"<hosted dataset id>\""),
         ("evaluators", "evaluators = [exact_match, ...]"),
         ("threshold", "threshold(exact_match >= 0.9, ...)"),
+        (
+            "regression",
+            "regression(exact_match, max_drop = 0.05, ...)",
+        ),
+        (
+            "baseline",
+            "baseline = \"evals/baselines/qa.json\" | \"last\"",
+        ),
         ("name", "name = \"...\""),
         ("max_concurrency", "max_concurrency = 8"),
         ("repetitions", "repetitions = 3"),
@@ -55,6 +63,8 @@ pub(crate) struct ExperimentArgs {
     pub(crate) dataset_id: Option<LitStr>,
     pub(crate) evaluators: Vec<EvaluatorEntry>,
     pub(crate) thresholds: Vec<ThresholdEntry>,
+    pub(crate) regressions: Vec<RegressionEntry>,
+    pub(crate) baseline: Option<LitStr>,
     pub(crate) max_concurrency: Option<u64>,
     pub(crate) repetitions: Option<u64>,
     pub(crate) timeout_ms: Option<u64>,
@@ -218,6 +228,144 @@ impl Parse for ThresholdEntry {
     }
 }
 
+/// Which way a regression gate's metric gets worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Worse {
+    /// `max_drop`: higher is better.
+    Drop,
+    /// `max_rise`: lower is better.
+    Rise,
+}
+
+/// One metric of `regression(..)`, with the tolerance written after it.
+pub(crate) struct RegressionEntry {
+    /// The metric's name, as the summary table prints it.
+    pub(crate) metric: String,
+    /// Where the user wrote it.
+    pub(crate) span: Span,
+    pub(crate) worse: Worse,
+    pub(crate) tolerance: f64,
+}
+
+/// Parses the inside of `regression(..)`: metrics, each group followed by the tolerance
+/// that applies to it (`regression(correct, judge, max_drop = 0.05, latency_ms, max_rise =
+/// 50)`); a metric with none after it has `max_drop = 0`.
+fn parse_regressions(
+    input: ParseStream<'_>,
+    option: &Ident,
+    errors: &mut crate::options::Errors,
+) -> syn::Result<Vec<RegressionEntry>> {
+    let example = "regression(exact_match, max_drop = 0.05)";
+    let list = parenthesized(input, option, example)?;
+    let mut entries: Vec<RegressionEntry> = Vec::new();
+    // Entries since the last tolerance: the next tolerance applies to them.
+    let mut pending = 0;
+    while !list.is_empty() {
+        let is_setting =
+            list.peek(Ident::peek_any) && list.peek2(Token![=]) && !list.peek2(Token![==]);
+        if is_setting {
+            let key = list.call(Ident::parse_any)?;
+            list.parse::<Token![=]>()?;
+            let worse = match key.to_string().as_str() {
+                "max_drop" => Some(Worse::Drop),
+                "max_rise" => Some(Worse::Rise),
+                _ => None,
+            };
+            let negative = list.peek(Token![-]);
+            if negative {
+                list.parse::<Token![-]>()?;
+            }
+            let number = |span| {
+                syn::Error::new(
+                    span,
+                    format!("a regression's tolerance is a number literal, e.g. `{example}`"),
+                )
+            };
+            let value = if list.peek(syn::LitFloat) {
+                let lit: syn::LitFloat = list.parse()?;
+                lit.base10_parse::<f64>().map_err(|_| number(lit.span()))?
+            } else if list.peek(syn::LitInt) {
+                let lit: syn::LitInt = list.parse()?;
+                lit.base10_parse::<f64>().map_err(|_| number(lit.span()))?
+            } else {
+                return Err(number(if list.is_empty() {
+                    key.span()
+                } else {
+                    list.cursor().span()
+                }));
+            };
+            match worse {
+                None => errors.push(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "unknown regression setting `{key}`: `max_drop = 0.05` (the metric's \
+                         mean may fall by that much; higher is better) or `max_rise = 0.05` \
+                         (it may rise by that much; lower is better)"
+                    ),
+                )),
+                Some(_) if negative => errors.push(syn::Error::new(
+                    key.span(),
+                    format!("`{key}` cannot be negative: it is how much worse the mean may get"),
+                )),
+                Some(_) if pending == 0 => errors.push(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "`{key}` applies to the metrics written before it, and there are none: \
+                         write `{example}`"
+                    ),
+                )),
+                Some(worse) => {
+                    let start = entries.len() - pending;
+                    for entry in &mut entries[start..] {
+                        entry.worse = worse;
+                        entry.tolerance = value;
+                    }
+                }
+            }
+            pending = 0;
+        } else {
+            let (metric, span) = if list.peek(LitStr) {
+                let lit: LitStr = list.parse()?;
+                (lit.value(), lit.span())
+            } else {
+                let ident = list.call(Ident::parse_any).map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        format!(
+                            "expected a metric or `max_drop = <number>`, e.g. `{example}` (a \
+                             metric whose name is not an identifier is quoted)"
+                        ),
+                    )
+                })?;
+                (ident.unraw().to_string(), ident.span())
+            };
+            entries.push(RegressionEntry {
+                metric,
+                span,
+                worse: Worse::Drop,
+                tolerance: 0.0,
+            });
+            pending += 1;
+        }
+        if list.is_empty() {
+            break;
+        }
+        list.parse::<Token![,]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `,` between entries of `{example}`"),
+            )
+        })?;
+    }
+    if entries.is_empty() {
+        errors.push(syn::Error::new(
+            option.span(),
+            format!("`regression()` is empty: name the metrics it guards, e.g. `{example}`"),
+        ));
+    }
+    Ok(entries)
+}
+
 impl Parse for ExperimentArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = ExperimentArgs::default();
@@ -307,6 +455,33 @@ impl Parse for ExperimentArgs {
                             args.thresholds.push(entry);
                         }
                     }
+                }
+                "regression" => {
+                    for entry in parse_regressions(input, option, errors)? {
+                        if args.regressions.iter().any(|r| r.metric == entry.metric) {
+                            errors.push(syn::Error::new(
+                                entry.span,
+                                format!("`{}` has two regression gates: give one", entry.metric),
+                            ));
+                        } else {
+                            args.regressions.push(entry);
+                        }
+                    }
+                }
+                "baseline" => {
+                    let lit = string_value(
+                        input,
+                        option,
+                        "baseline = \"evals/baselines/qa.json\"",
+                    )?;
+                    if lit.value().trim().is_empty() {
+                        errors.push(syn::Error::new(
+                            lit.span(),
+                            "the baseline cannot be empty: a path (`evals/baselines/qa.json`), \
+                             `last`, or a run id",
+                        ));
+                    }
+                    args.baseline.get_or_insert(lit);
                 }
                 "max_concurrency" | "repetitions" | "allow_failures" | "allow_evaluator_errors" => {
                     // The bounds of the builder's parameter types (`usize` at its 32-bit
@@ -472,6 +647,56 @@ mod tests {
             (Some(8), Some(2), Some(0), Some(3))
         );
         assert!(parse("dataset_id = \"abc\"").is_ok());
+    }
+
+    #[test]
+    fn regression_gates_take_metrics_then_their_tolerance() {
+        let a = parse(
+            "dataset = \"d.jsonl\", evaluators = [a], baseline = \"last\", \
+             regression(correct, judge, max_drop = 0.05, \"answer words\", max_rise = 3, r#type)",
+        )
+        .unwrap();
+        let gates: Vec<(&str, Worse, f64)> = a
+            .regressions
+            .iter()
+            .map(|r| (r.metric.as_str(), r.worse, r.tolerance))
+            .collect();
+        assert_eq!(
+            gates,
+            [
+                ("correct", Worse::Drop, 0.05),
+                ("judge", Worse::Drop, 0.05),
+                ("answer words", Worse::Rise, 3.0),
+                ("type", Worse::Drop, 0.0),
+            ]
+        );
+        assert_eq!(a.baseline.unwrap().value(), "last");
+        for (args, says) in [
+            (
+                "regression(max_drop = 0.1)",
+                "applies to the metrics written before it",
+            ),
+            (
+                "regression(a, max_fall = 0.1)",
+                "unknown regression setting `max_fall`",
+            ),
+            (
+                "regression(a, max_drop = -0.1)",
+                "`max_drop` cannot be negative",
+            ),
+            (
+                "regression(a, max_drop = x)",
+                "tolerance is a number literal",
+            ),
+            ("regression(a, a)", "`a` has two regression gates"),
+            ("regression()", "`regression()` is empty"),
+            ("regression = a", "takes a list in parentheses"),
+            ("baseline = \"\"", "the baseline cannot be empty"),
+            ("baseline = last", "takes a string literal"),
+        ] {
+            let e = err(&format!("dataset = \"a.json\", evaluators = [a], {args}"));
+            assert!(e.contains(says), "{args}: {e}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use syn::{
     Expr, FnArg, GenericArgument, Ident, ItemFn, LitStr, PathArguments, ReturnType, Token, Type,
 };
 
-use super::attr::{EvaluatorEntry, ExperimentArgs, Operator, entry_span};
+use super::attr::{EvaluatorEntry, ExperimentArgs, Operator, Worse, entry_span};
 use crate::common::{both, find_ident, private_path, show, with_item};
 use crate::options::Errors;
 
@@ -357,6 +357,15 @@ fn expand(
         };
         quote!(.threshold(#metric, #p::Comparison::#comparison, #value))
     });
+    let regressions = args.regressions.iter().map(|r| {
+        let (metric, tolerance) = (&r.metric, r.tolerance);
+        let constructor = match r.worse {
+            Worse::Drop => quote!(max_drop),
+            Worse::Rise => quote!(max_rise),
+        };
+        quote!(.regression(#p::Regression::#constructor(#metric, #tolerance)))
+    });
+    let baseline = args.baseline.as_ref().map(|lit| quote!(.baseline(#lit)));
     let metric_check = metric_check(&p, &args);
     let settings = [
         args.max_concurrency
@@ -417,6 +426,8 @@ fn expand(
                 #dataset
                 #(#evaluators)*
                 #(#thresholds)*
+                #(#regressions)*
+                #baseline
                 #(#settings)*
                 #call,
         )
@@ -440,14 +451,14 @@ fn expand(
     }
 }
 
-/// The compile-time check of the thresholds: a constant per threshold whose evaluation
-/// fails, at the threshold's metric, when it names no metric of the evaluators whose
-/// metric names are known at compile time (those whose type implements `KnownMetric`:
+/// The compile-time check of the thresholds and regression gates: a constant per threshold
+/// (and gate) whose evaluation fails, at its metric, when it names no metric of the
+/// evaluators whose metric names are known at compile time (those whose type implements `KnownMetric`:
 /// `#[evaluator]` structs and the built-ins named by path; other evaluators leave the check
 /// to the run, which makes it before any datapoint). The rule and the message are the
 /// runtime's `const fn`s, so both say the same.
 fn metric_check(p: &TokenStream, args: &ExperimentArgs) -> Option<TokenStream> {
-    if args.thresholds.is_empty() {
+    if args.thresholds.is_empty() && args.regressions.is_empty() {
         return None;
     }
     let listed = args.evaluators.iter().map(|entry| match entry {
@@ -469,13 +480,22 @@ fn metric_check(p: &TokenStream, args: &ExperimentArgs) -> Option<TokenStream> {
             quote!(#p::Listed { written: "", metric: ::core::option::Option::None })
         }
     });
-    let checks = args.thresholds.iter().map(|t| {
-        let (metric, bound) = (&t.metric, &t.bound);
-        let fail = quote_spanned!(t.span=> ::core::panic!("{}", #p::utf8(&TEXT)));
+    // Thresholds and regression gates name metrics by one rule, checked by one `const fn`.
+    let named = args
+        .thresholds
+        .iter()
+        .map(|t| ("threshold", &t.metric, t.bound.as_str(), t.span))
+        .chain(
+            args.regressions
+                .iter()
+                .map(|r| ("regression", &r.metric, "", r.span)),
+        );
+    let checks = named.map(|(what, metric, bound, span)| {
+        let fail = quote_spanned!(span=> ::core::panic!("{}", #p::utf8(&TEXT)));
         quote! {
             const _: () = {
-                const LEN: usize = #p::threshold_error_len(EVALUATORS, #metric, #bound);
-                const TEXT: [u8; LEN] = #p::threshold_error::<LEN>(EVALUATORS, #metric, #bound);
+                const LEN: usize = #p::metric_error_len(#what, EVALUATORS, #metric, #bound);
+                const TEXT: [u8; LEN] = #p::metric_error::<LEN>(#what, EVALUATORS, #metric, #bound);
                 if LEN > 0 {
                     #fail
                 }
@@ -688,11 +708,15 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("threshold_error_len (EVALUATORS , \"relevance\" , \"> 0.1\")"),
+            out.contains(
+                "metric_error_len (\"threshold\" , EVALUATORS , \"relevance\" , \"> 0.1\")"
+            ),
             "{out}"
         );
         assert!(
-            out.contains("threshold_error_len (EVALUATORS , \"answer words\" , \"<= 5\")"),
+            out.contains(
+                "metric_error_len (\"threshold\" , EVALUATORS , \"answer words\" , \"<= 5\")"
+            ),
             "{out}"
         );
         let out = expanded(
@@ -703,6 +727,25 @@ mod tests {
             !out.contains("EVALUATORS"),
             "no thresholds, no check: {out}"
         );
+        // Regression gates go by the same check, and to the builder with their baseline.
+        let out = expanded(
+            "dataset = \"tests/data/sums.jsonl\", evaluators = [judge], baseline = \"last\", \
+             regression(relevance, max_drop = 0.1, cost, max_rise = 2)",
+            "async fn qa(input: u8) -> u8 { input }",
+        );
+        assert!(
+            out.contains("metric_error_len (\"regression\" , EVALUATORS , \"relevance\" , \"\")"),
+            "{out}"
+        );
+        assert!(
+            out.contains(". regression (:: honeyhive :: __private :: Regression :: max_drop (\"relevance\" , 0.1f64))"),
+            "{out}"
+        );
+        assert!(
+            out.contains(". regression (:: honeyhive :: __private :: Regression :: max_rise (\"cost\" , 2f64))"),
+            "{out}"
+        );
+        assert!(out.contains(". baseline (\"last\")"), "{out}");
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub(super) struct Loaded {
 pub(super) fn load_file(path: &Path) -> Result<Loaded, DatasetError> {
     let format =
         Format::of(path).ok_or_else(|| DatasetError::UnsupportedFormat { path: path.into() })?;
-    let (source, resolution) = resolve(path, std::env::var_os(MANIFEST_DIR));
+    let (source, resolution) = resolve_path(path);
     let text = fs::read_to_string(&source).map_err(|error| match error.kind() {
         io::ErrorKind::NotFound => DatasetError::NotFound {
             path: path.into(),
@@ -77,6 +77,14 @@ pub(super) fn load_file(path: &Path) -> Result<Loaded, DatasetError> {
         source,
         path: shown,
     })
+}
+
+/// The file `path` names as a dataset path does (relative to `CARGO_MANIFEST_DIR` when it
+/// is set, else to the current directory), and how a relative path was resolved (empty
+/// when it is absolute): what other files named in an experiment (its baseline) resolve
+/// by too.
+pub(crate) fn resolve_path(path: &Path) -> (PathBuf, &'static str) {
+    resolve(path, std::env::var_os(MANIFEST_DIR))
 }
 
 /// The file a dataset path names, and how a relative path was resolved (empty when it is

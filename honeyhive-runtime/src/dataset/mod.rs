@@ -80,6 +80,7 @@ pub use self::canonical::{canonical, python_float_repr};
 pub use self::datapoint::{Datapoint, Location};
 pub use self::error::{DatasetError, MAX_REPORTED_ERRORS};
 pub use self::external_ids::{datapoint_id, dataset_id};
+pub(crate) use self::load::resolve_path;
 pub use self::validate::TypedDatapoint;
 
 /// A list of datapoints with its external dataset id.

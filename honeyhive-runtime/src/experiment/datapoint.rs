@@ -57,6 +57,9 @@ pub(crate) struct Details {
     /// Evaluator name to the explanation it gave.
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub(crate) explanations: serde_json::Map<String, Value>,
+    /// The run this result was taken from instead of running it (`HH_RERUN=failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) merged_from: Option<String>,
 }
 
 /// The datapoint's inputs (as in the dataset) and the function's output, as JSON: what

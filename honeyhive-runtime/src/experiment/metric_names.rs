@@ -1,6 +1,7 @@
-//! What a threshold may name, and the error when it names nothing.
+//! What a threshold or a regression gate may name, and the error when it names nothing.
 //!
-//! A threshold names a metric exactly as the summary table prints it:
+//! A threshold (and a regression gate: both go by this one rule) names a metric exactly as
+//! the summary table prints it:
 //!
 //! * an evaluator's metric, its [`Evaluator::name`](crate::Evaluator::name): an
 //!   `#[evaluator]`'s `name = ".."` (else its function's name), a built-in's metric name
@@ -175,22 +176,28 @@ pub const fn named(evaluators: &[Listed<'_>], name: &str) -> Named {
     }
 }
 
-/// The length of the error for a threshold on `name` written `name <bound>` (e.g. `>=
-/// 0.9`), or 0 when the threshold names a metric or cannot be decided yet.
+/// The length of the error for a `what` (`threshold`, `regression`) on `name` written
+/// `name <bound>` (e.g. `>= 0.9`; empty for a regression gate), or 0 when it names a
+/// metric or cannot be decided yet.
 #[doc(hidden)]
-pub const fn threshold_error_len(evaluators: &[Listed<'_>], name: &str, bound: &str) -> usize {
+pub const fn metric_error_len(
+    what: &str,
+    evaluators: &[Listed<'_>],
+    name: &str,
+    bound: &str,
+) -> usize {
     let mut text = Text {
         buf: &mut [],
         len: 0,
     };
-    write_error(&mut text, evaluators, name, bound);
+    write_error(&mut text, what, evaluators, name, bound);
     text.len
 }
 
-/// The error for a threshold on `name`, `N` bytes of UTF-8 (`N` from
-/// [`threshold_error_len`]).
+/// The error for a `what` on `name`, `N` bytes of UTF-8 (`N` from [`metric_error_len`]).
 #[doc(hidden)]
-pub const fn threshold_error<const N: usize>(
+pub const fn metric_error<const N: usize>(
+    what: &str,
     evaluators: &[Listed<'_>],
     name: &str,
     bound: &str,
@@ -200,11 +207,11 @@ pub const fn threshold_error<const N: usize>(
         buf: &mut buf,
         len: 0,
     };
-    write_error(&mut text, evaluators, name, bound);
+    write_error(&mut text, what, evaluators, name, bound);
     buf
 }
 
-/// The text of [`threshold_error`] (whole UTF-8 strings joined, so always valid).
+/// The text of [`metric_error`] (whole UTF-8 strings joined, so always valid).
 #[doc(hidden)]
 pub const fn utf8(bytes: &[u8]) -> &str {
     match std::str::from_utf8(bytes) {
@@ -213,21 +220,26 @@ pub const fn utf8(bytes: &[u8]) -> &str {
     }
 }
 
-/// The error of a threshold that names no metric, found before any datapoint ran: what
-/// the runner returns for `Experiment::threshold("..", ..)` and for `#[experiment]`
-/// thresholds that could not be checked at compile time.
+/// The error of a threshold (or regression gate) that names no metric, found before any
+/// datapoint ran: what the runner returns for `Experiment::threshold("..", ..)`,
+/// `Experiment::regression(..)` and for `#[experiment]` ones that could not be checked at
+/// compile time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownMetric {
-    /// The name the threshold gave.
+    /// What named it: `threshold` or `regression`.
+    pub what: &'static str,
+    /// The name the threshold (or gate) gave.
     pub metric: String,
     /// The metrics of the experiment's evaluators, in their order.
     pub metrics: Vec<String>,
 }
 
 impl UnknownMetric {
-    /// The error of the first threshold that names no metric of `metrics`, if any.
+    /// The error of the first of `names` (each a `what`: `threshold`, `regression`) that
+    /// names no metric of `metrics`, if any.
     pub(crate) fn check<'a>(
-        thresholds: impl IntoIterator<Item = &'a str>,
+        what: &'static str,
+        names: impl IntoIterator<Item = &'a str>,
         metrics: &[String],
     ) -> Result<(), UnknownMetric> {
         let listed: Vec<Listed<'_>> = metrics
@@ -237,9 +249,10 @@ impl UnknownMetric {
                 metric: Some(metric),
             })
             .collect();
-        for name in thresholds {
+        for name in names {
             if let Named::Nothing = named(&listed, name) {
                 return Err(UnknownMetric {
+                    what,
                     metric: name.to_owned(),
                     metrics: metrics.to_vec(),
                 });
@@ -259,13 +272,14 @@ impl fmt::Display for UnknownMetric {
                 metric: Some(metric),
             })
             .collect();
-        let len = threshold_error_len(&listed, &self.metric, "");
+        let len = metric_error_len(self.what, &listed, &self.metric, "");
         let mut buf = vec![0u8; len];
         write_error(
             &mut Text {
                 buf: &mut buf,
                 len: 0,
             },
+            self.what,
             &listed,
             &self.metric,
             "",
@@ -307,20 +321,28 @@ impl Text<'_> {
     }
 }
 
-/// What a threshold may name, as the errors say it.
-const RULE: &str = "a threshold names a metric as the summary table prints it: an \
+/// What a threshold or regression gate may name, as the errors say it (after "a
+/// threshold").
+const RULE: &str = " names a metric as the summary table prints it: an \
                     `#[evaluator]`'s `name` (else its function's name), a built-in's metric \
                     name such as `exact_match`, `<metric>_<key>` for an extra score an \
                     evaluator reports with `Score::extra`, or a metric of the run's model \
                     calls: `cost_usd`, `input_tokens`, `output_tokens`, `model_latency_ms`";
 
-/// Writes the error for a threshold on `name` (nothing when it names a metric or cannot
-/// be decided yet).
-const fn write_error(text: &mut Text<'_>, evaluators: &[Listed<'_>], name: &str, bound: &str) {
+/// Writes the error for a `what` (`threshold`, `regression`) on `name` (nothing when it
+/// names a metric or cannot be decided yet).
+const fn write_error(
+    text: &mut Text<'_>,
+    what: &str,
+    evaluators: &[Listed<'_>],
+    name: &str,
+    bound: &str,
+) {
     if !matches!(named(evaluators, name), Named::Nothing) {
         return;
     }
-    text.push("threshold `");
+    text.push(what);
+    text.push(" `");
     text.push(name);
     if evaluators.is_empty() {
         text.push("` names no metric: this experiment has no evaluators; add the evaluator that records `");
@@ -339,7 +361,9 @@ const fn write_error(text: &mut Text<'_>, evaluators: &[Listed<'_>], name: &str,
             text.push(name);
             text.push("`, whose metric is `");
             text.push(metric);
-            text.push("`: a threshold names the metric, as the summary table prints it; write `");
+            text.push("`: a ");
+            text.push(what);
+            text.push(" names the metric, as the summary table prints it; write `");
             text.push_as_written(metric);
             if !bound.is_empty() {
                 text.push(" ");
@@ -371,7 +395,8 @@ const fn write_error(text: &mut Text<'_>, evaluators: &[Listed<'_>], name: &str,
         }
         i += 1;
     }
-    text.push("; ");
+    text.push("; a ");
+    text.push(what);
     text.push(RULE);
 }
 
@@ -504,12 +529,17 @@ mod tests {
     }
 
     fn error(evaluators: &[Listed<'_>], name: &str, bound: &str) -> String {
-        let mut buf = vec![0u8; threshold_error_len(evaluators, name, bound)];
+        error_of("threshold", evaluators, name, bound)
+    }
+
+    fn error_of(what: &str, evaluators: &[Listed<'_>], name: &str, bound: &str) -> String {
+        let mut buf = vec![0u8; metric_error_len(what, evaluators, name, bound)];
         write_error(
             &mut Text {
                 buf: &mut buf,
                 len: 0,
             },
+            what,
             evaluators,
             name,
             bound,
@@ -558,7 +588,7 @@ mod tests {
         ];
         assert_eq!(named(&open, "contains"), Named::Undecided);
         assert_eq!(named(&open, "judge"), Named::Metric(0));
-        assert_eq!(threshold_error_len(&open, "contains", ">= 1"), 0);
+        assert_eq!(metric_error_len("threshold", &open, "contains", ">= 1"), 0);
     }
 
     #[test]
@@ -593,9 +623,21 @@ mod tests {
             format!(
                 "threshold `exact_mach` names no metric of this experiment (did you mean \
                  `exact_match`?); its metrics: `relevance`, `exact_match`, `answer length`; \
-                 {RULE}"
+                 a threshold{RULE}"
             )
         );
+        // A regression gate goes by the same rule, and its error says so.
+        assert_eq!(
+            error_of("regression", &evaluators, "exact_mach", ""),
+            format!(
+                "regression `exact_mach` names no metric of this experiment (did you mean \
+                 `exact_match`?); its metrics: `relevance`, `exact_match`, `answer length`; \
+                 a regression{RULE}"
+            )
+        );
+        assert!(error_of("regression", &evaluators, "judge", "").ends_with(
+            "a regression names the metric, as the summary table prints it; write `relevance`"
+        ));
         // Compared without case and `_`: a type name suggests the metric.
         assert!(error(&evaluators[2..], "ExactMatch", "").contains("its metrics"));
         assert!(
@@ -614,9 +656,10 @@ mod tests {
     #[test]
     fn the_const_error_is_the_runtime_error() {
         const EVALUATORS: &[Listed<'static>] = &[known("relevance"), known("exact_match")];
-        const LEN: usize = threshold_error_len(EVALUATORS, "relevence", ">= 1");
-        const TEXT: [u8; LEN] = threshold_error::<LEN>(EVALUATORS, "relevence", ">= 1");
+        const LEN: usize = metric_error_len("threshold", EVALUATORS, "relevence", ">= 1");
+        const TEXT: [u8; LEN] = metric_error::<LEN>("threshold", EVALUATORS, "relevence", ">= 1");
         let runtime = UnknownMetric::check(
+            "threshold",
             ["relevance", "exact_match_tokens", "relevence"],
             &["relevance".to_owned(), "exact_match".to_owned()],
         )

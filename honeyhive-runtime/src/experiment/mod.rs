@@ -62,17 +62,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod datapoint;
+pub(crate) mod baseline;
+pub(crate) mod datapoint;
 mod harness;
 pub(crate) mod metric_names;
 mod output;
 mod progress;
 mod recorder;
+pub(crate) mod regression;
 mod report;
 mod results;
 mod runner;
 mod shard;
 mod statistics;
+mod subset;
 
 use std::fmt;
 use std::future::Future;
@@ -85,9 +88,16 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use self::baseline::BaselineInfo;
 #[doc(hidden)]
 pub use self::harness::{blocking, run_test};
 pub use self::metric_names::UnknownMetric;
+pub(crate) use self::output::{format_cost, model_totals};
+pub use self::regression::{
+    BOOTSTRAP_RESAMPLES, BaselineComparison, Direction, INTERVAL_CONFIDENCE, MetricChange,
+    Regression, RegressionVerdict, SIGNIFICANCE_LEVEL, WorseDatapoint,
+};
+pub(crate) use self::report::format_score;
 pub use self::report::{
     Comparison, DatapointResult, EvaluationResult, ExperimentFailure, ExperimentReport,
     FAILURE_SAMPLE, Threshold,
@@ -95,6 +105,7 @@ pub use self::report::{
 pub use self::results::DatapointResults;
 pub use self::shard::Shard;
 pub use self::statistics::{MetricSummary, percentile};
+pub use self::subset::{DEFAULT_SEED, Subset};
 use crate::dataset::Dataset;
 use crate::runs::AggregateFunction;
 use crate::{Config, Environment, Evaluator, EvaluatorList, Result};
@@ -187,6 +198,11 @@ pub struct Experiment<I, O> {
     pub(crate) ground_truth_check: Option<GroundTruthCheck>,
     pub(crate) aggregate_function: AggregateFunction,
     pub(crate) quiet: bool,
+    pub(crate) baseline: Option<String>,
+    pub(crate) update_baseline: Option<bool>,
+    pub(crate) regressions: Vec<Regression>,
+    pub(crate) choice: Option<subset::Choice>,
+    pub(crate) seed: Option<u64>,
     _types: PhantomData<fn(I) -> O>,
 }
 
@@ -208,6 +224,8 @@ impl<I, O> fmt::Debug for Experiment<I, O> {
             .field("max_concurrency", &self.max_concurrency)
             .field("repetitions", &self.repetitions)
             .field("thresholds", &self.thresholds)
+            .field("baseline", &self.baseline)
+            .field("regressions", &self.regressions)
             .finish_non_exhaustive()
     }
 }
@@ -238,6 +256,11 @@ where
             ground_truth_check: None,
             aggregate_function: AggregateFunction::default(),
             quiet: false,
+            baseline: None,
+            update_baseline: None,
+            regressions: Vec::new(),
+            choice: None,
+            seed: None,
             _types: PhantomData,
         }
     }
@@ -328,6 +351,72 @@ where
     ) -> Self {
         self.thresholds
             .push(Threshold::new(metric, comparison, value));
+        self
+    }
+
+    /// The run this one is compared with (what `HH_BASELINE` names otherwise): a run's
+    /// folder or its `summary.json`, a baseline file (say `evals/baselines/qa.json`,
+    /// committed), `last` (the previous run of this experiment in the local store), or a
+    /// run id (of the local store, or, connected, of HoneyHive). Relative paths resolve
+    /// against `CARGO_MANIFEST_DIR`; `{name}` stands for the experiment's name.
+    ///
+    /// With a baseline the summary shows each metric's change and how many datapoints
+    /// improved, regressed, are new or gone, the report marks what changed, and the
+    /// [`regression`](Self::regression) gates are checked. A baseline that is not there
+    /// stops the run before any datapoint, naming where it looked, unless the run is to
+    /// write it ([`update_baseline`](Self::update_baseline)).
+    pub fn baseline(mut self, baseline: impl Into<String>) -> Self {
+        self.baseline = Some(baseline.into());
+        self
+    }
+
+    /// Whether to write this run as the baseline (at the path [`baseline`](Self::baseline)
+    /// names) once its checks pass; by default `HH_UPDATE_BASELINE=1` says. The
+    /// regression gates are still computed and shown, but do not fail the run: writing the
+    /// baseline accepts the change. A run of part of the dataset (`HH_LIMIT`, `HH_SAMPLE`,
+    /// a shard) is not written as a baseline.
+    pub fn update_baseline(mut self, update: bool) -> Self {
+        self.update_baseline = Some(update);
+        self
+    }
+
+    /// A regression gate against the baseline (see [`Regression`]): the report's
+    /// [`check`](ExperimentReport::check) fails when the metric's mean got worse by more
+    /// than the tolerance over the datapoints of both runs *and* the exact sign test at the
+    /// 5% level says it is not noise (see [`SIGNIFICANCE_LEVEL`]). The metric is named as a
+    /// [`threshold`](Self::threshold)'s is, and checked the same way before any datapoint
+    /// runs. Without a baseline the gate is not checked (the summary says so).
+    pub fn regression(mut self, gate: Regression) -> Self {
+        self.regressions.push(gate);
+        self
+    }
+
+    /// Runs only the first `n` datapoints (of the shard, if sharded); by default `HH_LIMIT`
+    /// says. The summary and the report say the run covered part of the dataset.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.choice = Some(subset::Choice::Limit(n.max(1)));
+        self
+    }
+
+    /// Runs `n` datapoints drawn at random (in dataset order, seeded by
+    /// [`seed`](Self::seed)); by default `HH_SAMPLE` says.
+    pub fn sample(mut self, n: usize) -> Self {
+        self.choice = Some(subset::Choice::Sample(n.max(1)));
+        self
+    }
+
+    /// Runs again only the datapoints that failed or erred in the baseline (else the
+    /// previous run of this experiment), and takes the others' results from it, so the new
+    /// run is complete; by default `HH_RERUN=failed` says.
+    pub fn rerun_failed(mut self) -> Self {
+        self.choice = Some(subset::Choice::RerunFailed);
+        self
+    }
+
+    /// The seed of [`sample`](Self::sample) and of the regression gates' bootstrap
+    /// interval; by default `HH_SEED`, else [`DEFAULT_SEED`].
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
         self
     }
 

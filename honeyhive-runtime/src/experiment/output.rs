@@ -144,7 +144,7 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
     let mut text = String::new();
     let failed = report.failed_count;
     text.push_str(&format!(
-        "experiment `{}`: {} datapoint(s){}, {} failed, {:.1}s{}\n",
+        "experiment `{}`: {} datapoint(s){}, {} failed, {:.1}s{}{}\n",
         report.name,
         report.datapoint_count,
         report.of_dataset(),
@@ -154,28 +154,38 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
             .shard
             .as_deref()
             .map(|s| format!(", shard {s}"))
+            .unwrap_or_default(),
+        report
+            .subset
+            .as_ref()
+            .map(|s| format!("; {s}"))
             .unwrap_or_default()
     ));
+    let comparison = report.comparison.as_ref();
     if report.metrics.is_empty() {
         text.push_str("no metrics (the experiment has no evaluators)\n");
     } else {
         let mut table = Table::new();
+        let mut header = vec![
+            "metric",
+            "mean",
+            "min",
+            "max",
+            "p50",
+            "p90",
+            "scored",
+            "unscored",
+            "threshold",
+            "pass rate",
+            "verdict",
+        ];
+        if comparison.is_some() {
+            header.extend(["change", "improved/regressed/new/gone"]);
+        }
         table
             .load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header([
-                "metric",
-                "mean",
-                "min",
-                "max",
-                "p50",
-                "p90",
-                "scored",
-                "unscored",
-                "threshold",
-                "pass rate",
-                "verdict",
-            ]);
+            .set_header(header);
         for m in &report.metrics {
             // Dollars of a call are fractions of a cent: they need more decimals.
             let format = if m.name == crate::model::COST_USD {
@@ -187,7 +197,9 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
                 Cell::new(v.map(format).unwrap_or_else(|| "-".into()))
                     .set_alignment(CellAlignment::Right)
             };
-            table.add_row(vec![
+            let gate_failed = comparison
+                .is_some_and(|c| !c.accepting && c.failed().any(|g| g.gate.metric == m.name));
+            let mut row = vec![
                 Cell::new(&m.name),
                 number(m.mean),
                 number(m.min),
@@ -208,16 +220,21 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
                         .unwrap_or_default(),
                 )
                 .set_alignment(CellAlignment::Right),
-                Cell::new(match m.passed {
-                    Some(true) => "pass",
-                    Some(false) => "FAIL",
-                    None => "",
+                Cell::new(match (m.passed, gate_failed) {
+                    (Some(false), _) | (_, true) => "FAIL",
+                    (Some(true), false) => "pass",
+                    (None, false) => "",
                 }),
-            ]);
+            ];
+            if let Some(comparison) = comparison {
+                row.extend(delta_cells(comparison.metric(&m.name)));
+            }
+            table.add_row(row);
         }
         text.push_str(&table.to_string());
         text.push('\n');
         text.push_str(&legend(report));
+        text.push_str(&baseline_lines(report));
         for m in report.metrics.iter().filter(|m| !m.labels.is_empty()) {
             let counts: Vec<String> = m
                 .labels
@@ -278,9 +295,89 @@ pub(crate) fn render_summary(report: &ExperimentReport) -> String {
         None => text.push_str(" (local: no API key)\n"),
     }
     if let Some(dir) = &report.report_dir {
-        text.push_str(&format!("report: {}\n", dir.display()));
+        text.push_str(&format!(
+            "report: {} (open report.html; junit.xml and summary.md for CI)\n",
+            dir.display()
+        ));
     }
     text
+}
+
+/// The change and the datapoint counts of a metric against the baseline.
+fn delta_cells(change: Option<&super::MetricChange>) -> [Cell; 2] {
+    let Some(c) = change else {
+        return [Cell::new("-"), Cell::new("")];
+    };
+    let delta = match (c.change, c.old_mean) {
+        (Some(d), Some(old)) => format!(
+            "{}{} from {}",
+            if d > 0.0 { "+" } else { "" },
+            format_score(d),
+            format_score(old)
+        ),
+        (None, None) => "new".into(),
+        _ => "-".into(),
+    };
+    [
+        Cell::new(delta).set_alignment(CellAlignment::Right),
+        Cell::new(format!(
+            "{}/{}/{}/{}",
+            c.improved, c.regressed, c.new, c.gone
+        ))
+        .set_alignment(CellAlignment::Right),
+    ]
+}
+
+/// What the summary says of the baseline: which run it is, what paired, each gate's
+/// verdict; or that the gates could not be checked without one.
+fn baseline_lines(report: &ExperimentReport) -> String {
+    let Some(c) = &report.comparison else {
+        if report.regressions.is_empty() {
+            return String::new();
+        }
+        return "regression gates not checked: no baseline (name one with HH_BASELINE, \
+                #[experiment(baseline = \"..\")] or Experiment::baseline; HH_BASELINE=last \
+                is the previous run)\n"
+            .into();
+    };
+    let b = &c.baseline;
+    let mut text = format!(
+        "  change: mean minus the baseline's; improved/regressed/new/gone: datapoints (by \
+         id) whose value got better, worse, or that only this run or only the baseline has\n\
+         baseline `{}`: run {}{}{}; {} datapoint(s) paired, {} new, {} gone\n",
+        b.named,
+        b.run_id,
+        b.started_at
+            .as_deref()
+            .map(|t| format!(" of {t}"))
+            .unwrap_or_default(),
+        b.git_commit
+            .as_deref()
+            .map(|c| format!(", commit {}", &c[..c.len().min(12)]))
+            .unwrap_or_default(),
+        c.paired,
+        c.new,
+        c.gone
+    );
+    for verdict in &c.regressions {
+        text.push_str(&format!("  {}\n", verdict.describe()));
+    }
+    if c.accepting && c.failed().next().is_some() {
+        text.push_str(
+            "  (HH_UPDATE_BASELINE: the change is accepted, the gates do not fail the run)\n",
+        );
+    }
+    text
+}
+
+/// Prints `text` (whole lines) on stderr, above any progress bars.
+pub(crate) fn print_text(text: &str) {
+    match Terminal::stderr() {
+        Some(terminal) => terminal.write(text),
+        None => {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }
+    }
 }
 
 /// What the table's columns mean, under it: the rules the figures and the verdict follow.
@@ -299,7 +396,7 @@ fn legend(report: &ExperimentReport) -> String {
 }
 
 /// Dollars with up to 6 decimals, no trailing zeros.
-fn format_cost(value: f64) -> String {
+pub(crate) fn format_cost(value: f64) -> String {
     super::report::format_decimals(value, 6)
 }
 
@@ -320,7 +417,13 @@ fn spread_line(name: &str, spread: &super::statistics::Spread) -> String {
 
 /// `<what>: 12 (4 replayed from cassettes), tokens: 1200 in / 300 out, cost: $0.0123`.
 fn model_line(what: &str, model: &crate::model::ModelTotals) -> String {
-    let mut line = format!("{what}: {}", model.calls);
+    format!("{what}: {}\n", model_totals(model))
+}
+
+/// `12 (4 replayed from cassettes), tokens: 1200 in / 300 out, cost: $0.0123`: model calls
+/// added up, as the summary and the report say them.
+pub(crate) fn model_totals(model: &crate::model::ModelTotals) -> String {
+    let mut line = model.calls.to_string();
     if model.cached_calls > 0 {
         line.push_str(&format!(
             " ({} replayed from cassettes)",
@@ -339,7 +442,6 @@ fn model_line(what: &str, model: &crate::model::ModelTotals) -> String {
             model.unpriced_calls
         ));
     }
-    line.push('\n');
     line
 }
 
@@ -347,13 +449,7 @@ fn model_line(what: &str, model: &crate::model::ModelTotals) -> String {
 /// `eprintln!`, so `cargo test` shows it for passing tests too; on a terminal, above the
 /// progress bars of the runs still going.
 pub(crate) fn print_summary(report: &ExperimentReport) {
-    let text = render_summary(report);
-    match Terminal::stderr() {
-        Some(terminal) => terminal.write(&text),
-        None => {
-            let _ = std::io::stderr().lock().write_all(text.as_bytes());
-        }
-    }
+    print_text(&render_summary(report));
 }
 
 #[cfg(test)]

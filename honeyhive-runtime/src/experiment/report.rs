@@ -346,6 +346,16 @@ pub struct ExperimentReport {
     /// `k/n` when only shard `k` of `n` ran (`HH_SHARD`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// When the run started (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// The git state of the code under test, when it is a git checkout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::runs::GitInfo>,
+    /// Which part of the dataset ran, when not all of it (`HH_LIMIT`, `HH_SAMPLE`,
+    /// `HH_RERUN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subset: Option<super::Subset>,
     /// Every metric's statistics (the model metrics `cost_usd`, `input_tokens`,
     /// `output_tokens` per datapoint and `model_latency_ms` per call come last, when the
     /// run made model calls).
@@ -384,6 +394,13 @@ pub struct ExperimentReport {
     /// Strict mode (`HH_REQUIRE_UPLOAD`): [`check`](Self::check) fails when something was
     /// not delivered.
     pub require_upload: bool,
+    /// The regression gates of the experiment (checked only against a baseline).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regressions: Vec<super::Regression>,
+    /// The run against its baseline, when it has one: each metric's change, the datapoints
+    /// that moved, the regression gates' verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<super::BaselineComparison>,
     /// How many datapoints (counting each repetition) ran.
     pub datapoint_count: usize,
     /// How many of them failed (their function erred, panicked or timed out).
@@ -414,6 +431,9 @@ impl ExperimentReport {
             connected: false,
             url: None,
             shard: None,
+            started_at: None,
+            git: None,
+            subset: None,
             metrics: recorded.metrics,
             model: recorded.model,
             evaluation_model: recorded.evaluation_model,
@@ -424,6 +444,8 @@ impl ExperimentReport {
             report_dir: None,
             undelivered: None,
             require_upload: false,
+            regressions: Vec::new(),
+            comparison: None,
             datapoint_count: recorded.datapoint_count,
             failed_count: recorded.failed_count,
             failures: recorded.failures,
@@ -478,6 +500,32 @@ impl ExperimentReport {
         &self.failures.datapoints
     }
 
+    /// Writes the run's `report.html`, `junit.xml` and `summary.md` into its folder
+    /// ([`report_dir`](Self::report_dir)) again, as the run wrote them (see
+    /// [`report`](crate::report)): to have them back after deleting them, or to time them.
+    /// A baseline's outputs are read again from its file, as it is now.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when the run has no folder (it could not be
+    /// written); [`Error::LocalStore`](crate::Error::LocalStore) when a file cannot be read or
+    /// written.
+    pub fn write_reports(&self) -> Result<()> {
+        let dir = self.report_dir.as_deref().ok_or_else(|| {
+            crate::Error::Config(format!(
+                "run {} has no folder to write reports into (it could not be written)",
+                self.run_id
+            ))
+        })?;
+        let baseline = match &self.comparison {
+            Some(c) => match &c.baseline.path {
+                Some(path) => Some(super::baseline::read(&c.baseline.named, path)?),
+                None => None,
+            },
+            None => None,
+        };
+        crate::report::write(self, dir, baseline.as_ref(), &crate::Environment::empty())
+    }
+
     /// The statistics of one metric.
     pub fn metric(&self, name: &str) -> Option<&MetricSummary> {
         self.metrics.iter().find(|m| m.name == name)
@@ -511,12 +559,14 @@ impl ExperimentReport {
     }
 
     /// `Ok` when every threshold holds, no evaluator left more datapoints unscored than
-    /// allowed, and no more datapoints failed than allowed (and, in strict mode only,
-    /// HoneyHive received the whole run); otherwise the reasons, each
-    /// naming the metric, the threshold and the measured value, the evaluator and how many
-    /// datapoints it could not score, or the failed datapoints with their errors. Reads
-    /// nothing back: the report's counts and its [`failure_sample`](Self::failure_sample)
-    /// are enough.
+    /// allowed, no more datapoints failed than allowed, no regression gate failed against
+    /// the baseline (unless the run was written as the new baseline), and, in strict mode
+    /// only, HoneyHive received the whole run; otherwise the reasons, each naming the
+    /// metric, the threshold and the measured value, the evaluator and how many datapoints
+    /// it could not score, the failed datapoints with their errors, or the regressed metric
+    /// with its old and new means, the interval of the change and the datapoints that got
+    /// worse most. Reads nothing back: the report's counts and its
+    /// [`failure_sample`](Self::failure_sample) are enough.
     pub fn check(&self) -> Result<(), ExperimentFailure> {
         let mut reasons = Vec::new();
         for m in &self.metrics {
@@ -560,6 +610,19 @@ impl ExperimentReport {
                 .map(|d| format!("{}: {}", d.label(), d.error.as_deref().unwrap_or_default()));
             reason.push_str(&bounded_list(lines, self.failed_count, 10, "\n    ", ""));
             reasons.push(reason);
+        }
+        if let Some(comparison) = self.comparison.as_ref().filter(|c| !c.accepting) {
+            let against = format!(
+                " (against baseline `{}`, run {})",
+                comparison.baseline.named, comparison.baseline.run_id
+            );
+            reasons.extend(comparison.failed().map(|gate| {
+                let mut reason = gate.describe();
+                if let Some(colon) = reason.find(':') {
+                    reason.insert_str(colon, &against);
+                }
+                reason
+            }));
         }
         // Off by default: the verdict is the metrics', whatever the backend did.
         if let (true, Some(undelivered)) = (self.require_upload, &self.undelivered) {

@@ -9,12 +9,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
+use super::baseline::{self, Found, Request};
 use super::datapoint::{self, Details, Shared, Work};
 use super::output;
 use super::progress::Progress;
 use super::recorder::Recorder;
 use super::report::{DatapointResult, ExperimentReport};
-use super::{DatasetSource, Experiment, Shard, TaskFn, UnknownMetric};
+use super::subset::{self, Item};
+use super::{DatasetSource, Experiment, Shard, TaskFn, UnknownMetric, regression};
 use crate::api::runs::{GitInfo, RunConfiguration, RunCreate, RunStatus, RunUpdate};
 use crate::dataset::Dataset;
 use crate::dataset::validate::{check_inputs, read_as, type_error};
@@ -41,13 +43,27 @@ where
         .map(|e| e.name().into_owned())
         .collect();
     UnknownMetric::check(
+        "threshold",
         experiment.thresholds.iter().map(|t| t.metric.as_str()),
         &metrics,
     )?;
+    UnknownMetric::check(
+        "regression",
+        experiment.regressions.iter().map(|r| r.metric.as_str()),
+        &metrics,
+    )?;
+    let started_at = crate::report::now_rfc3339();
     let environment = experiment
         .environment
         .clone()
         .unwrap_or_else(Environment::process);
+    let request = Request::of(
+        &experiment.name,
+        experiment.baseline.as_deref(),
+        experiment.update_baseline,
+        &environment,
+    )?;
+    let (choice, seed) = subset::choice(experiment.choice, experiment.seed, &environment)?;
     let mut config = match experiment.config.clone() {
         Some(config) => config,
         None => Config::builder().environment(environment.clone()).build()?,
@@ -71,10 +87,9 @@ where
             .transpose()?,
     };
 
-    // The git metadata of a new run takes a few git processes: asked off the async
-    // workers, while the dataset loads and is checked.
-    let git = (config.is_connected() && !config.is_disabled() && config.run_id.is_none())
-        .then(|| tokio::task::spawn_blocking(git_of_this_process));
+    // The git metadata (of a new run, and of the report) takes a few git processes: asked
+    // off the async workers, while the dataset loads and is checked.
+    let git = tokio::task::spawn_blocking(git_of_this_process);
 
     // Holding the destination's pipeline keeps it alive between datapoints (every
     // datapoint's tracer shares it) and lets the run flush it at the end. Its HTTP client
@@ -102,9 +117,55 @@ where
         )));
     }
 
+    // The baseline is found (and read) before anything runs: one that is not there stops
+    // the run now, not after it.
+    let found = match &request {
+        Some(request) => {
+            baseline::find(
+                request,
+                &experiment.name,
+                config.local_dir(),
+                api.as_ref(),
+                config.base_url(),
+                experiment.aggregate_function,
+            )
+            .await?
+        }
+        None => Found::default(),
+    };
+
     // Taken, not cloned: a loaded dataset is the largest thing a run holds.
     let dataset = Arc::new(load(experiment.dataset.take(), &config, api.as_ref()).await?);
     let work = prepare(&dataset, &experiment, shard)?;
+    // A rerun takes what it does not run from the baseline, else from the previous run.
+    let last = match (choice, &found.baseline) {
+        (subset::Choice::RerunFailed, None) => baseline::last_run(
+            &experiment.name,
+            config.local_dir(),
+            config.run_id.as_deref(),
+        )?
+        .map(|dir| baseline::read(baseline::LAST, &dir.join("summary.json")))
+        .transpose()?,
+        _ => None,
+    };
+    let (items, chosen) = subset::apply(
+        work,
+        choice,
+        seed,
+        &dataset,
+        found.baseline.as_ref().or(last.as_ref()),
+    )?;
+    drop(last);
+    // The datapoints this run could have covered, when not all: datapoints of the baseline
+    // outside them are not gone, only not run.
+    let covered: Option<std::collections::HashSet<String>> =
+        (shard.is_some() || chosen.as_ref().is_some_and(|s| !s.complete())).then(|| {
+            items
+                .iter()
+                .map(|i| dataset.datapoints()[i.identity().0].id().to_owned())
+                .collect()
+        });
+    let git = git.await.ok().flatten();
 
     // Join the run named by HH_RUN_ID, or create one (locally: just an id).
     let function = experiment.name.clone();
@@ -124,10 +185,7 @@ where
                 RunConfiguration::new(function, metrics, experiment.max_concurrency)
                     .aggregate_function(experiment.aggregate_function),
             )
-            .with_git(match git {
-                Some(git) => git.await.ok().flatten(),
-                None => None,
-            });
+            .with_git(git.clone());
             outbox.create_run(body).await
         }
     };
@@ -171,9 +229,10 @@ where
     // `max_concurrency` run their function at once (`Shared::running`); as many more may
     // be starting their sessions meanwhile, so a session start's round trip is not on the
     // critical path of every datapoint.
-    let progress = Progress::new(&experiment.name, work.len(), experiment.quiet);
+    let to_run = items.iter().filter(|i| matches!(i, Item::Run(_))).count();
+    let progress = Progress::new(&experiment.name, to_run, experiment.quiet);
     let permits = Arc::new(Semaphore::new(experiment.max_concurrency.saturating_mul(2)));
-    let identities: Vec<(usize, u32)> = work.iter().map(|w| (w.position, w.repetition)).collect();
+    let identities: Vec<(usize, u32)> = items.iter().map(Item::identity).collect();
     let mut tasks = tokio::task::JoinSet::new();
     let mut sink = Sink {
         dataset: &dataset,
@@ -187,7 +246,16 @@ where
         config: &config,
         run_id: &run_id,
     };
-    for (slot, item) in work.into_iter().enumerate() {
+    for (slot, item) in items.into_iter().enumerate() {
+        let item = match item {
+            Item::Run(work) => work,
+            // Taken from an earlier run (`HH_RERUN=failed`): stored in its place as it is.
+            Item::Merged(merged) => {
+                let (result, details) = *merged;
+                sink.accept(slot, result, &details);
+                continue;
+            }
+        };
         let permit = permits
             .clone()
             .acquire_owned()
@@ -246,6 +314,10 @@ where
         recorded,
     );
     report.dataset_path = dataset.path().map(Path::to_owned);
+    report.started_at = Some(started_at);
+    report.git = git;
+    report.subset = chosen;
+    report.regressions = experiment.regressions.clone();
     report.connected = api.is_some();
     report.url = api.as_ref().map(|_| run_url(config.base_url(), &run_id));
     report.shard = shard.map(|s| s.to_string());
@@ -286,21 +358,102 @@ where
         report.undelivered = Some(undelivered);
     }
     report.require_upload = config.require_upload;
+    let written = writer.map(|w| w.finish());
+    // Against the baseline: each metric's change and the gates' verdicts, then (a
+    // HoneyHive baseline, this run on HoneyHive too) HoneyHive's own comparison.
+    if let Some(old) = &found.baseline {
+        let dir = written.as_ref().and_then(|w| w.as_ref().ok());
+        let mut comparison = regression::against(
+            &report,
+            old,
+            &experiment.thresholds,
+            covered.as_ref(),
+            seed,
+            dir.map(PathBuf::as_path),
+        );
+        comparison.accepting = request.as_ref().is_some_and(|r| r.update);
+        if let (Some(api), true) = (&api, old.on_honeyhive) {
+            let (new, old) = (run_id.clone(), old.info.run_id.clone());
+            let aggregate = experiment.aggregate_function;
+            match api
+                .call(
+                    "comparing the run with its baseline",
+                    move |client| async move { client.compare_runs(&new, &old, aggregate).await },
+                )
+                .await
+            {
+                Ok(server) => comparison.server = Some(server),
+                Err(e) => config.warnings().emit(Warning::UpdateFailed {
+                    what: format!("comparing run {run_id} with its baseline on HoneyHive"),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        report.comparison = Some(comparison);
+    }
     drop(pipeline);
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if let Some(writer) = writer {
-        match writer
-            .finish()
-            .and_then(|dir| output::write_summary(&report, &dir).map(|()| dir))
-        {
-            Ok(dir) => report.report_dir = Some(dir),
-            Err(e) => warn_report(&config, &run_id, &e),
+    match written {
+        Some(Ok(dir)) => {
+            report.report_dir = Some(dir.clone());
+            if let Err(e) = output::write_summary(&report, &dir) {
+                warn_report(&config, &run_id, &e);
+            }
+            // report.html, junit.xml, summary.md (and the CI step summary).
+            if let Err(e) =
+                crate::report::write(&report, &dir, found.baseline.as_ref(), &environment)
+            {
+                warn_report(&config, &run_id, &e);
+            }
         }
+        Some(Err(e)) => warn_report(&config, &run_id, &e),
+        None => {}
     }
     if !experiment.quiet {
         output::print_summary(&report);
     }
+    if let Some(file) = &found.write_to {
+        update_baseline(&report, file, shard, experiment.quiet)?;
+    }
     Ok(report)
+}
+
+/// Writes the run as the baseline at `file` (`HH_UPDATE_BASELINE`) when it passed its
+/// checks (its regression gates aside: writing the baseline accepts the change) and covered
+/// the whole dataset; says which on stderr unless quiet.
+fn update_baseline(
+    report: &ExperimentReport,
+    file: &Path,
+    shard: Option<Shard>,
+    quiet: bool,
+) -> Result<()> {
+    let partial = match (&report.subset, shard) {
+        (Some(subset), _) if !subset.complete() => Some(subset.to_string()),
+        (_, Some(shard)) => Some(format!("shard {shard}")),
+        _ => None,
+    };
+    let note = match (partial, report.check(), &report.report_dir) {
+        (Some(partial), _, _) => format!(
+            "baseline not written to {}: the run covered only part of the dataset ({partial})\n",
+            file.display()
+        ),
+        (None, Err(_), _) => format!(
+            "baseline not written to {}: the run failed its checks\n",
+            file.display()
+        ),
+        (None, Ok(()), None) => format!(
+            "baseline not written to {}: the run's report could not be written\n",
+            file.display()
+        ),
+        (None, Ok(()), Some(dir)) => {
+            baseline::write(report, dir, file)?;
+            format!("baseline written to {}\n", file.display())
+        }
+    };
+    if !quiet {
+        output::print_text(&note);
+    }
+    Ok(())
 }
 
 /// Where finished datapoints go, in dataset order: the report file, the recorder (stored
@@ -338,7 +491,12 @@ impl Sink<'_> {
         // What reports, results and `datapoints.jsonl` show of it, redacted first.
         output::redact_result(self.config.redaction(), &mut result);
         self.progress.advance(result.error.is_some());
-        let line = self.line(&result, &details);
+        self.accept(slot, result, &details);
+    }
+
+    /// Takes the result of `slot`, stored once every earlier slot's is.
+    fn accept(&mut self, slot: usize, result: DatapointResult, details: &Details) {
+        let line = self.line(&result, details);
         self.waiting.insert(slot, (result, line));
         while let Some((result, line)) = self.waiting.remove(&self.next) {
             self.next += 1;

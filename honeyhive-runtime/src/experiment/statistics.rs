@@ -27,6 +27,27 @@ pub(crate) fn is_model_metric(name: &str) -> bool {
     MODEL_METRICS.contains(&name)
 }
 
+/// The model metrics of one datapoint that made model calls, as a comparison with a
+/// baseline pairs them and the report shows them: when its function ran, its calls' cost
+/// and tokens, and the mean duration of its calls (when one reached the model). A datapoint
+/// without calls has none (not zeros: a run without model calls has no model metrics).
+pub(crate) fn datapoint_model_metrics(
+    failed: bool,
+    totals: Option<&ModelTotals>,
+) -> impl Iterator<Item = (String, f64)> + '_ {
+    let per_datapoint = (!failed && totals.is_some()).then(|| {
+        MODEL_METRICS
+            .iter()
+            .zip(datapoint_model_values(totals))
+            .map(|(name, value)| ((*name).to_owned(), value))
+    });
+    let latency = totals.filter(|t| !t.latencies_ms.is_empty()).map(|t| {
+        let mean = t.latencies_ms.iter().sum::<f64>() / t.latencies_ms.len() as f64;
+        (MODEL_METRICS[LATENCY].to_owned(), mean)
+    });
+    per_datapoint.into_iter().flatten().chain(latency)
+}
+
 /// The per-datapoint model metrics of a datapoint whose function ran (zeros without
 /// calls), in [`MODEL_METRICS`] order.
 fn datapoint_model_values(totals: Option<&ModelTotals>) -> [f64; 3] {
@@ -155,7 +176,7 @@ pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
 }
 
 /// [`percentile`] of values already in ascending order.
-fn percentile_of_sorted(sorted: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn percentile_of_sorted(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }

@@ -16,6 +16,9 @@
 //!                      reached (see below)
 //!     summary.json     an experiment's report: figures, thresholds, verdicts
 //!     datapoints.jsonl an experiment's results, one datapoint a line, in dataset order
+//!     report.html      the page to open (see `honeyhive::report`), junit.xml for CI's
+//!     junit.xml        test views, summary.md in Markdown
+//!     summary.md
 //!   tmp/               results an experiment spills while it runs, gone with its report
 //! ```
 //! A session and its spans go to the folder of their run: the `run_id` of the session's
