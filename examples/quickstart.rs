@@ -7,8 +7,11 @@
 //! It runs the pipeline of `examples/qa/pipeline.rs` (`#[trace]` retrieval and a
 //! deterministic stand-in for the model) over `examples/data/qa.jsonl`, one session per
 //! datapoint, scores every answer with two `#[evaluator]`s, prints the summary table and
-//! writes the report under `target/honeyhive/runs/<run id>/`. With `HH_API_KEY` set, the
-//! same code creates the run, the sessions and the spans on HoneyHive.
+//! writes the report under `target/honeyhive/runs/<run id>/` (open its `report.html` in a
+//! browser; `junit.xml` and `summary.md` are for CI). With `HH_API_KEY` set, the same code
+//! creates the run, the sessions and the spans on HoneyHive. `HH_BASELINE=last cargo run
+//! --example quickstart` compares the run with the previous one
+//! (`examples/regression_gate.rs` shows the gates).
 //!
 //! As a test, the same experiment is one attribute (see `tests/experiment/fixtures.rs`):
 //!
