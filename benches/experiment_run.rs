@@ -5,12 +5,19 @@
 //!   concurrency 100, exporting to the in-repo test server over loopback. The floor is
 //!   2,000 x 20 ms / 100 = 400 ms; the same timers driven with the same concurrency and no
 //!   toolkit are timed in the same run as the baseline.
+//! * `report_overhead`: what writing a run's reports (`report.html`, `junit.xml`,
+//!   `summary.md`) adds to the wall time of a 10,000-datapoint local-mode run (20 ms model,
+//!   concurrency 100, compared with a baseline that has a tenth of the outputs different,
+//!   so the page carries diffs and span trees): the run is timed, then its reports written
+//!   again and timed (the median of three) in the same process, and the ratio is report time
+//!   over the run's time without it; and the size of `report.html` (targets: <= 10%, <= 20 MB).
 //! * `experiment_peak_rss`: peak resident memory of a 10,000-datapoint local-mode run
 //!   (a child process per size, so each peak is its own), and how it grows per datapoint
 //!   between 2,500 and 10,000 datapoints.
 //!
 //! `cargo bench --bench experiment_run` runs it; `-- --smoke`, or `cargo test` (which runs this
-//! target without `--bench`), runs tiny sizes, so the program cannot rot.
+//! target without `--bench`), runs tiny sizes, so the program cannot rot; `-- --only report`
+//! (or `wall`, `memory`) runs one part.
 
 use std::time::{Duration, Instant};
 
@@ -272,6 +279,85 @@ fn memory(smoke: bool) {
     );
 }
 
+/// A local-mode run of `n` datapoints, a tenth of whose outputs differ when `changed`
+/// (against `baseline`, when given); its report and wall time.
+async fn reported_run(
+    n: u64,
+    dir: &std::path::Path,
+    changed: bool,
+    baseline: Option<&str>,
+) -> (honeyhive::experiment::ExperimentReport, Duration) {
+    let config = Config::builder()
+        .environment(Environment::empty())
+        .local_dir(dir)
+        .build()
+        .expect("a config");
+    let mut experiment = Experiment::<Input, Output>::new("report bench")
+        .config(config)
+        .environment(Environment::empty())
+        .dataset(dataset(n))
+        .evaluators(evaluators![echo, length])
+        .max_concurrency(100)
+        .evaluator_concurrency(200)
+        .quiet();
+    if let Some(baseline) = baseline {
+        experiment = experiment.baseline(baseline);
+    }
+    let started = Instant::now();
+    let report = experiment
+        .run(move |input: Input| async move {
+            let mut output = pipeline(input).await;
+            if changed && output.k % 10 == 0 {
+                output.text.push_str(" (rephrased)");
+            }
+            output
+        })
+        .await
+        .expect("the bench experiment runs");
+    (report, started.elapsed())
+}
+
+fn report_overhead(smoke: bool) {
+    let n = if smoke { 200 } else { 10_000 };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let dir = std::env::temp_dir().join(format!("honeyhive-bench-report-{}", std::process::id()));
+    // The baseline run (and the warm-up), then the measured run against it.
+    let (first, _) = runtime.block_on(reported_run(n, &dir, false, None));
+    let baseline = first.report_dir.clone().expect("a run folder");
+    let named = baseline.display().to_string();
+    let (report, run_time) = runtime.block_on(reported_run(n, &dir, true, Some(&named)));
+    let folder = report.report_dir.clone().expect("a run folder");
+    let mut writes: Vec<Duration> = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            report.write_reports().expect("the reports are written");
+            started.elapsed()
+        })
+        .collect();
+    writes.sort();
+    let write = writes[1];
+    let size = |name: &str| {
+        std::fs::metadata(folder.join(name))
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0)
+    };
+    let (html, junit) = (size("report.html"), size("junit.xml"));
+    std::fs::remove_dir_all(&dir).ok();
+    let without = run_time.saturating_sub(write);
+    println!(
+        "bench report_overhead {:.3} (target <= 0.10): writing the reports of a {n}-datapoint \
+         local run took {:.0} ms (median of 3; {:.0}-{:.0} ms), its run {:.0} ms with them, \
+         {:.0} ms without; report.html {html:.1} MB (target <= 20 MB), junit.xml {junit:.1} MB",
+        write.as_secs_f64() / without.as_secs_f64(),
+        write.as_secs_f64() * 1000.0,
+        writes[0].as_secs_f64() * 1000.0,
+        writes[2].as_secs_f64() * 1000.0,
+        run_time.as_secs_f64() * 1000.0,
+        without.as_secs_f64() * 1000.0,
+    );
+    assert!(html <= 20.0, "report.html is {html:.1} MB");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // A test runner listing tests (`cargo nextest`): this program has none to list, it
@@ -302,5 +388,8 @@ fn main() {
     }
     if only.is_none_or(|o| o == "memory") {
         memory(smoke);
+    }
+    if only.is_none_or(|o| o == "report") {
+        report_overhead(smoke);
     }
 }
