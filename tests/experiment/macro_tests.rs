@@ -303,7 +303,7 @@ fn the_quickstart_experiment_runs_as_a_test() {
 fn a_regression_gate_fails_the_test_against_the_baseline() {
     let dir = temp_dir("fixture-gated");
     let baseline = dir.join("baselines/gated.json");
-    let step = dir.join("step-summary.md");
+    let step = dir.join("step_summary");
     let env = |extra: &[(&'static str, String)]| {
         let mut env: Vec<(&'static str, String)> = vec![
             ("HH_LOCAL_DIR", dir.display().to_string()),

@@ -382,7 +382,7 @@ async fn junit_xml_has_a_case_per_datapoint_and_validates_against_the_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_markdown_summary_goes_to_the_run_and_to_the_step_summary() {
     let dir = temp_dir("report-markdown");
-    let step = dir.join("step-summary.md");
+    let step = dir.join("step_summary");
     std::fs::write(&step, "earlier steps' summary\n").unwrap();
     let environment =
         Environment::from_pairs([("GITHUB_STEP_SUMMARY", step.display().to_string())]);
