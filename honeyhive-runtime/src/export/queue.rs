@@ -37,9 +37,9 @@ pub(crate) type SharedAttributes = Arc<[KeyValue]>;
 /// Attribute values of a queued span that the export task materializes before any
 /// exporter sees it.
 #[derive(Default)]
-pub(crate) struct Unresolved {
+pub(crate) struct Unresolved<'a> {
     /// Appended after the span's own attributes.
-    pub(crate) shared: Option<SharedAttributes>,
+    pub(crate) shared: Option<&'a SharedAttributes>,
     /// Strings of the span's attributes, deferred to this thread.
     pub(crate) text: Option<DeferredText>,
 }
@@ -229,7 +229,7 @@ struct Pending {
     /// The chunk being filled.
     current: Chunk,
     /// Emptied lists of unresolved values, for the chunks to come.
-    spare: Vec<Vec<Unresolved>>,
+    spare: Vec<Completions>,
     /// Whether the export task has its scheduled delay running (or has been woken to
     /// start it): the queue then needs no wake until a full batch is ready. Cleared, under
     /// the same lock, whenever the task takes the queue without keeping the delay running.
@@ -246,7 +246,7 @@ impl Pending {
         let unresolved = self
             .spare
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(max_batch));
+            .unwrap_or_else(|| Completions::with_capacity(max_batch));
         let next = Chunk {
             spans: buffer_pool::batch(max_batch),
             unresolved,
@@ -260,7 +260,44 @@ impl Pending {
 struct Chunk {
     spans: Vec<SpanData>,
     /// What `spans[i]` gets before it is exported.
-    unresolved: Vec<Unresolved>,
+    unresolved: Completions,
+}
+
+/// What the spans of a chunk get before they are exported.
+///
+/// The shared attributes are held once per run of spans that share them (the spans of one
+/// tracer come one after the other), not once per span: a reference count changed per
+/// span, on the span's thread and again on the export thread, moved the count's cache
+/// line between the two cores for every span.
+#[derive(Default)]
+struct Completions {
+    /// Per span: the index of its shared attributes in `shared`, and its deferred strings.
+    each: Vec<(Option<u32>, Option<DeferredText>)>,
+    /// The distinct shared attributes of the chunk's spans.
+    shared: Vec<SharedAttributes>,
+}
+
+impl Completions {
+    fn with_capacity(spans: usize) -> Completions {
+        Completions {
+            each: Vec::with_capacity(spans),
+            shared: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, unresolved: Unresolved<'_>) {
+        let shared = unresolved.shared.map(|shared| {
+            if !self
+                .shared
+                .last()
+                .is_some_and(|last| Arc::ptr_eq(last, shared))
+            {
+                self.shared.push(shared.clone());
+            }
+            (self.shared.len() - 1) as u32
+        });
+        self.each.push((shared, unresolved.text));
+    }
 }
 
 impl Chunk {
@@ -399,7 +436,7 @@ pub(crate) fn spawn(
         pending: Mutex::new(Pending {
             current: Chunk {
                 spans: buffer_pool::batch(settings.max_batch_size),
-                unresolved: Vec::with_capacity(settings.max_batch_size),
+                unresolved: Completions::with_capacity(settings.max_batch_size),
             },
             ..Pending::default()
         }),
@@ -603,13 +640,13 @@ fn complete(
     redaction: &Redaction,
     limits: AttributeLimits,
     cuts: &mut Cuts,
-) -> (Vec<SpanData>, Vec<Unresolved>) {
+) -> (Vec<SpanData>, Completions) {
     let Chunk {
         mut spans,
         mut unresolved,
     } = chunk;
-    for (span, unresolved) in spans.iter_mut().zip(unresolved.drain(..)) {
-        if let Some(mut text) = unresolved.text {
+    for (span, (shared, text)) in spans.iter_mut().zip(unresolved.each.drain(..)) {
+        if let Some(mut text) = text {
             text.resolve(&mut span.attributes);
             if text.is_reusable() {
                 texts.push(text);
@@ -621,10 +658,11 @@ fn complete(
         // Before the shared attributes are appended: they hold nothing inference reads,
         // and the span's own attributes are fewer to read.
         event_type::infer(span);
-        if let Some(shared) = unresolved.shared {
+        if let Some(shared) = shared.and_then(|i| unresolved.shared.get(i as usize)) {
             span.attributes.extend(shared.iter().cloned());
         }
     }
+    unresolved.shared.clear();
     (spans, unresolved)
 }
 
@@ -707,18 +745,18 @@ mod tests {
         let stamp: SharedAttributes = Arc::from([KeyValue::new("session", "s-1")]);
         let mut text = DeferredText::with_capacity();
         let input = text.defer(0, "why?").unwrap();
+        let mut unresolved = Completions::default();
+        unresolved.push(Unresolved {
+            shared: Some(&stamp),
+            text: Some(text),
+        });
+        unresolved.push(Unresolved::default());
         let chunk = Chunk {
             spans: vec![
                 super::super::test_span(vec![KeyValue::new("input", input)]),
                 super::super::test_span(vec![KeyValue::new(EVENT_TYPE, "model")]),
             ],
-            unresolved: vec![
-                Unresolved {
-                    shared: Some(stamp.clone()),
-                    text: Some(text),
-                },
-                Unresolved::default(),
-            ],
+            unresolved,
         };
         let mut texts = Vec::new();
         let (spans, list) = complete(
@@ -728,7 +766,7 @@ mod tests {
             AttributeLimits::default(),
             &mut Cuts::default(),
         );
-        assert!(list.is_empty() && list.capacity() >= 2);
+        assert!(list.each.is_empty() && list.each.capacity() >= 2 && list.shared.is_empty());
         assert!(
             texts.len() == 1 && texts[0].is_empty(),
             "the text comes back emptied"
@@ -742,5 +780,43 @@ mod tests {
             ]
         );
         assert_eq!(spans[1].attributes, [KeyValue::new(EVENT_TYPE, "model")]);
+    }
+
+    #[test]
+    fn spans_sharing_attributes_hold_them_once() {
+        let stamp: SharedAttributes = Arc::from([KeyValue::new("session", "s-1")]);
+        let other: SharedAttributes = Arc::from([KeyValue::new("session", "s-2")]);
+        let mut unresolved = Completions::default();
+        for shared in [&stamp, &stamp, &other, &stamp] {
+            unresolved.push(Unresolved {
+                shared: Some(shared),
+                text: None,
+            });
+        }
+        assert_eq!(unresolved.shared.len(), 3, "one entry per run of spans");
+        let chunk = Chunk {
+            spans: (0..4)
+                .map(|_| super::super::test_span(Vec::new()))
+                .collect(),
+            unresolved,
+        };
+        let (spans, _) = complete(
+            chunk,
+            &mut Vec::new(),
+            &Redaction::default(),
+            AttributeLimits::default(),
+            &mut Cuts::default(),
+        );
+        let sessions: Vec<_> = spans
+            .iter()
+            .map(|span| span.attributes.last().map(|kv| kv.value.to_string()))
+            .collect();
+        let expected = ["s-1", "s-1", "s-2", "s-1"].map(|s| Some(s.to_owned()));
+        assert_eq!(sessions, expected);
+        assert_eq!(
+            Arc::strong_count(&stamp),
+            1,
+            "the chunk let go of the shared attributes"
+        );
     }
 }

@@ -222,9 +222,7 @@ impl Data {
             instrumentation_scope: pipeline.scope().clone(),
         };
         let unresolved = Unresolved {
-            shared: self
-                .shares_stamp
-                .then(|| self.tracer.shared_attributes().clone()),
+            shared: self.shares_stamp.then(|| self.tracer.shared_attributes()),
             text: (!self.text.is_empty()).then_some(self.text),
         };
         pipeline.queue().enqueue(span, unresolved);
