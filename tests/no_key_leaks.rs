@@ -66,6 +66,7 @@ const FORMATTED: &[&str] = &[
     "Config",
     "TracerBuilder",
     "HoneyHiveTracer",
+    "ModelCall",
     "Experiment",
     "TestServerBuilder",
     "TestServer",
@@ -126,6 +127,21 @@ fn every_type_that_can_hold_a_key_hides_it() {
     );
     let tracer = tracer_builder.build().unwrap();
     debug("HoneyHiveTracer", &tracer);
+    // A model call holds the enabled tracer it was made under (its span is queued on that
+    // tracer's pipeline).
+    let enabled = HoneyHiveTracer::builder()
+        .environment(Environment::empty())
+        .api_key(PROJECT_KEY)
+        .ingestion_api_key(ingestion_key())
+        .data_plane_api_key(data_plane_key())
+        .local_dir(&dir)
+        .build()
+        .unwrap();
+    let call =
+        enabled.in_scope(|| honeyhive::model::ModelCall::chat("openai", "gpt-4o-mini").start());
+    assert!(call.is_recording());
+    debug("ModelCall", &call);
+    call.end();
 
     let experiment = Experiment::<serde_json::Value, String>::new("keys")
         .config(config.clone())

@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, Status, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanKind, Status};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 
 use serde::Serialize;
@@ -40,9 +40,10 @@ use super::pricing::PriceTable;
 use super::scope::{CallOutcome, ModelScope};
 use super::usage::Usage;
 use crate::attributes as attr;
+use crate::export::deferred_text::DeferredText;
+use crate::trace::call_span::CallSpan;
 use crate::trace::capture::Attributes;
 use crate::{Warning, WarningHandler};
-use opentelemetry_sdk::trace::SdkTracer;
 
 /// `error.type` and `honeyhive_error` of a call dropped before it ended.
 pub const CANCELLED: &str = "cancelled";
@@ -113,12 +114,12 @@ pub struct ModelCallBuilder {
 
 struct Request {
     /// `{operation} {model}`: the span's name and `honeyhive_event_name`.
-    name: Arc<str>,
+    name: String,
     model: String,
+    /// The context current when the call was made: the span's parent, and, when an
+    /// enabled tracer is in it (`traced`), the scope whose pipeline queues the span.
     parent: Context,
-    /// The OpenTelemetry tracer of the current HoneyHive tracer's pipeline, if one is
-    /// enabled here: the span is made with it.
-    otel: Option<SdkTracer>,
+    traced: bool,
     settings: Settings,
     scope: Option<Arc<ModelScope>>,
     attributes: Attributes,
@@ -159,7 +160,7 @@ impl ModelCall {
         if tracer.is_none() && scope.is_none() {
             return ModelCallBuilder { request: None };
         }
-        let otel = tracer.and_then(|t| t.otel_tracer()).cloned();
+        let traced = tracer.is_some();
         let settings = match tracer {
             Some(t) => Settings {
                 prices: t.config().prices().clone(),
@@ -179,7 +180,7 @@ impl ModelCall {
         // the allocator's slow path.
         let model_value = StringValue::from(Arc::<str>::from(model));
         let provider_value = StringValue::from(Arc::<str>::from(provider));
-        let name: Arc<str> = Arc::from(format!("{} {model}", operation.name()));
+        let name = format!("{} {model}", operation.name());
         let values = &mut attributes.values;
         values.push(KeyValue::new(
             attr::GEN_AI_OPERATION_NAME,
@@ -197,10 +198,6 @@ impl ModelCall {
             // Inference maps only the conventions' model operations to `model`.
             values.push(KeyValue::new(attr::EVENT_TYPE, "model"));
         }
-        values.push(KeyValue::new(
-            attr::EVENT_NAME,
-            StringValue::from(Arc::clone(&name)),
-        ));
         values.push(KeyValue::new(CONFIG_MODEL, model_value));
         values.push(KeyValue::new(CONFIG_PROVIDER, provider_value));
         ModelCallBuilder {
@@ -208,7 +205,7 @@ impl ModelCall {
                 name,
                 model: model.to_owned(),
                 parent,
-                otel,
+                traced,
                 settings,
                 scope,
                 attributes,
@@ -407,23 +404,31 @@ impl ModelCallBuilder {
             name,
             model,
             parent,
-            otel,
+            traced,
             settings,
             scope,
             mut attributes,
             cached,
         } = *request;
         let start_time = SystemTime::now();
-        let span = otel.map(|otel| {
-            if let Some(truncated) = attributes.truncated_attribute() {
-                attributes.values.push(truncated);
-            }
-            let builder = SpanBuilder::from_name(name.to_string())
-                .with_kind(SpanKind::Client)
-                .with_start_time(start_time)
-                .with_attributes(std::mem::take(&mut attributes.values));
-            otel.build_with_context(builder, &parent)
-        });
+        // The span of a `#[trace]` call, made the same way: stamped, named
+        // (`honeyhive_event_name`) and queued by the pipeline of the tracer in `parent`.
+        let span = crate::trace::tracer::scope(&parent)
+            .filter(|_| traced)
+            .map(|scope| {
+                if let Some(truncated) = attributes.truncated_attribute() {
+                    attributes.values.push(truncated);
+                }
+                CallSpan::start(
+                    scope,
+                    &parent,
+                    SpanKind::Client,
+                    Cow::Owned(name),
+                    start_time,
+                    std::mem::take(&mut attributes.values),
+                    DeferredText::default(),
+                )
+            });
         ModelCall {
             state: Some(Box::new(Recording {
                 span,
@@ -458,7 +463,7 @@ pub struct ModelCall {
 
 struct Recording {
     /// `None` without an enabled tracer: the call is then only added up in its scope.
-    span: Option<opentelemetry_sdk::trace::Span>,
+    span: Option<CallSpan>,
     settings: Settings,
     scope: Option<Arc<ModelScope>>,
     /// The model the request named (priced when the answer names none).

@@ -56,7 +56,7 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{Status, TraceContextExt as _};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use serde::Serialize;
 
@@ -390,7 +390,15 @@ impl Recorder {
             let attributes = std::mem::replace(values, std::mem::take(closing));
             // A call that deferred nothing keeps its (empty) text for the next one.
             let text = text.take_if(|text| !text.is_empty()).unwrap_or_default();
-            let span = CallSpan::start(scope, parent, name.clone(), started_at, attributes, text);
+            let span = CallSpan::start(
+                scope,
+                parent,
+                SpanKind::Internal,
+                name.clone(),
+                started_at,
+                attributes,
+                text,
+            );
             Some(parent.with_span(span))
         });
         // No tracer any more: only a capture's own code could have changed the context

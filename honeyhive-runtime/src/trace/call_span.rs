@@ -1,5 +1,5 @@
-//! The span of a `#[trace]` call: an OpenTelemetry span made and queued by the pipeline
-//! itself, not by the SDK's generic span path.
+//! The span of a `#[trace]` call (and of a recorded model call): an OpenTelemetry span
+//! made and queued by the pipeline itself, not by the SDK's generic span path.
 //!
 //! Why: a traced call is on the user's hot path, and the generic path did work a call does
 //! not need. Profiled, a third of a call went to the SDK building the span from a builder
@@ -43,7 +43,7 @@ use crate::export::queue::Unresolved;
 use crate::trace::span_processor;
 use crate::trace::tracer::Entered;
 
-/// A span started by a `#[trace]` call.
+/// A span started by a `#[trace]` call or a model call.
 pub(crate) struct CallSpan {
     context: SpanContext,
     /// `None` when not recorded (an unsampled parent) and once ended.
@@ -63,6 +63,7 @@ struct Data {
     named: bool,
     parent_span_id: SpanId,
     parent_span_is_remote: bool,
+    kind: SpanKind,
     name: Cow<'static, str>,
     start_time: SystemTime,
     attributes: Vec<KeyValue>,
@@ -77,12 +78,13 @@ struct Data {
 }
 
 impl CallSpan {
-    /// Starts a span as a child of `parent`, which is in the (enabled) tracer's `scope`,
-    /// with `attributes` captured so far and the `text` of the values among them deferred
-    /// to export.
+    /// Starts a span of `kind` as a child of `parent`, which is in the (enabled) tracer's
+    /// `scope`, with `attributes` captured so far and the `text` of the values among them
+    /// deferred to export.
     pub(crate) fn start(
         scope: &Entered,
         parent: &Context,
+        kind: SpanKind,
         name: Cow<'static, str>,
         start_time: SystemTime,
         mut attributes: Vec<KeyValue>,
@@ -140,6 +142,7 @@ impl CallSpan {
                 named: false,
                 parent_span_id,
                 parent_span_is_remote,
+                kind,
                 name,
                 start_time,
                 attributes,
@@ -210,7 +213,7 @@ impl Data {
             span_context: context,
             parent_span_id: self.parent_span_id,
             parent_span_is_remote: self.parent_span_is_remote,
-            span_kind: SpanKind::Internal,
+            span_kind: self.kind,
             name: self.name,
             start_time: self.start_time,
             end_time: timestamp,
