@@ -60,6 +60,10 @@ const METRIC_TIME_TO_FIRST_TOKEN_MS: &str = "honeyhive_metrics.time_to_first_tok
 const OUTPUT_ROLE: &str = "honeyhive_outputs.role";
 const OUTPUT_CONTENT: &str = "honeyhive_outputs.content";
 
+/// Room for the attributes of a model span: those of a chat call with a few messages, a
+/// few parameters, usage and cost, and the stamp appended at export.
+const MODEL_SPAN_ATTRIBUTES: usize = 48;
+
 /// What kind of model call a span records: its `gen_ai.operation.name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -174,7 +178,12 @@ impl ModelCall {
                 capture: false,
             },
         };
-        let mut attributes = Attributes::default();
+        // Room for the whole span from the start: a buffer grown attribute by attribute
+        // was reallocated four times per call.
+        let mut attributes = Attributes {
+            values: Vec::with_capacity(MODEL_SPAN_ATTRIBUTES),
+            ..Attributes::default()
+        };
         // Each string once, shared by the attributes that carry it (a reference count, not
         // a copy, each): what the calling thread allocates, the export thread frees, on
         // the allocator's slow path.
@@ -646,13 +655,16 @@ impl Recording {
         let Some(mut span) = self.span.take() else {
             return;
         };
-        let mut out = Attributes::default();
+        let mut out = Attributes {
+            values: Vec::with_capacity(16),
+            ..Attributes::default()
+        };
         let values = &mut out.values;
-        if let Some(model) = &self.response_model {
-            values.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.clone()));
+        if let Some(model) = self.response_model.take() {
+            values.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model));
         }
-        if let Some(id) = &self.response_id {
-            values.push(KeyValue::new(attr::GEN_AI_RESPONSE_ID, id.clone()));
+        if let Some(id) = self.response_id.take() {
+            values.push(KeyValue::new(attr::GEN_AI_RESPONSE_ID, id));
         }
         if !self.finish_reasons.is_empty() {
             let reasons: Vec<StringValue> = self
