@@ -4,7 +4,7 @@
 
 pub use honeyhive_runtime::{
     Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorList, EvaluatorOptions, IntoEvaluation,
-    IntoScore, Params, Score, ScoreValue,
+    IntoScore, Params, Score, ScoreValue, Trace,
 };
 pub use honeyhive_runtime::{
     ApiKey, AttributeLimits, CLIENT_VERSION, Config, ConfigBuilder, DEFAULT_API_TIMEOUT,
@@ -43,8 +43,8 @@ pub use honeyhive_runtime::async_openai;
 /// `metrics`, `feedback`, `crate`).
 pub use honeyhive_macros::trace;
 
-/// Makes a scoring function an evaluator of experiments: `output`, `inputs` and
-/// `ground_truth` parameters bound by name, any score-like return type. See the macro's
+/// Makes a scoring function an evaluator of experiments: `output`, `inputs`,
+/// `ground_truth` and `trace` parameters bound by name, any score-like return type. See the macro's
 /// documentation for its options (`name`, `repeat`, `aggregate`, `timeout`, `crate`).
 pub use honeyhive_macros::evaluator;
 

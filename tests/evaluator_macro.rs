@@ -45,6 +45,7 @@ async fn score<I, O>(
             output,
             inputs,
             ground_truth,
+            trace: None,
         })
         .await
 }
@@ -152,7 +153,8 @@ async fn scores_through_the_trait() {
         Params {
             output: true,
             inputs: false,
-            ground_truth: true
+            ground_truth: true,
+            trace: false
         }
     );
     assert_eq!(e.options(), EvaluatorOptions::default());
@@ -217,7 +219,8 @@ async fn async_evaluators_are_awaited_with_optional_ground_truth() {
         Params {
             output: true,
             inputs: true,
-            ground_truth: true
+            ground_truth: true,
+            trace: false
         }
     );
     let q = question("capital?");

@@ -30,6 +30,34 @@ pub fn required_ground_truth<G>(
     parsed?.ok_or_else(|| "this evaluator needs ground truth but the datapoint has none".to_owned())
 }
 
+/// What an evaluator's `trace` parameter may refer to: [`Trace`](crate::Trace) only. The
+/// `#[evaluator]` code passes the trace through it at the parameter's type, so another
+/// type is reported there, with the fix.
+#[diagnostic::on_unimplemented(
+    message = "an evaluator's `trace` parameter is `&honeyhive::Trace`, not `&{Self}`",
+    label = "write `trace: &honeyhive::Trace` here",
+    note = "`trace` is bound by name to the spans the datapoint's function made; read tool calls, model calls and the span tree from it"
+)]
+pub trait TraceParameter {
+    /// The trace as the parameter's type.
+    fn from_trace(trace: &crate::Trace) -> &Self;
+}
+
+impl TraceParameter for crate::Trace {
+    fn from_trace(trace: &crate::Trace) -> &Self {
+        trace
+    }
+}
+
+/// The trace given to an evaluator named `evaluator` that takes `trace: &T`, or its
+/// error for the datapoint when the caller gave none.
+pub fn trace_argument<'a, T: TraceParameter + ?Sized>(
+    trace: Option<&'a crate::Trace>,
+    evaluator: &str,
+) -> Result<&'a T, String> {
+    crate::evaluator::trace::given(trace, evaluator).map(T::from_trace)
+}
+
 /// Compiles only when `evaluator` scores an experiment with inputs `I` and output `O`;
 /// otherwise the error is `Evaluator`'s, naming the evaluator.
 pub fn assert_evaluator<I, O, E: Evaluator<I, O>>(_: &E) {}

@@ -20,6 +20,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod trace;
+
+pub use self::trace::Trace;
+
 /// The boxed future of one evaluator call.
 pub type EvalFuture<'a> = Pin<Box<dyn Future<Output = Result<Score, String>> + Send + 'a>>;
 
@@ -33,6 +37,9 @@ pub struct EvalInput<'a, I, O> {
     pub inputs: &'a I,
     /// The datapoint's ground truth as JSON; `None` when the datapoint has none.
     pub ground_truth: Option<&'a Value>,
+    /// The spans the datapoint's function made ([`Trace`]): given when the evaluator's
+    /// [`Params::trace`] asks for it (the run then collects them), else `None`.
+    pub trace: Option<&'a Trace>,
 }
 
 impl<I, O> Clone for EvalInput<'_, I, O> {
@@ -52,6 +59,10 @@ pub struct Params {
     pub inputs: bool,
     /// Reads the ground truth.
     pub ground_truth: bool,
+    /// Reads the datapoint's trace: the run collects each datapoint's spans for it
+    /// ([`EvalInput::trace`]). Only then: a run whose evaluators do not read the trace
+    /// collects nothing.
+    pub trace: bool,
 }
 
 /// How the scores of a repeated evaluator (`repeat = n`) become its metric.
@@ -176,7 +187,7 @@ impl Default for EvaluatorOptions {
 ///     }
 /// }
 ///
-/// let input = EvalInput { output: &"Paris".to_owned(), inputs: &(), ground_truth: None };
+/// let input = EvalInput { output: &"Paris".to_owned(), inputs: &(), ground_truth: None, trace: None };
 /// let score = futures_executor::block_on(Mentions("Paris".into()).evaluate(input)).unwrap();
 /// assert_eq!(score.score, Some(1.0));
 /// ```

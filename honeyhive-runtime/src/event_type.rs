@@ -17,22 +17,34 @@ const DEFAULT: &str = "tool";
 /// Sets `honeyhive_event_type` on `span` when it has none: from `gen_ai.operation.name`,
 /// then `openinference.span.kind`, else [`DEFAULT`].
 pub(crate) fn infer(span: &mut SpanData) {
+    if span
+        .attributes
+        .iter()
+        .any(|kv| kv.key.as_str() == attr::EVENT_TYPE)
+    {
+        return;
+    }
+    let event_type = inferred(&span.attributes);
+    span.attributes
+        .push(KeyValue::new(attr::EVENT_TYPE, event_type));
+}
+
+/// The event type inference gives a span with `attributes` (whatever
+/// `honeyhive_event_type` it may already have).
+pub(crate) fn inferred(attributes: &[KeyValue]) -> &'static str {
     let mut operation = None;
     let mut kind = None;
-    for kv in &span.attributes {
+    for kv in attributes {
         match kv.key.as_str() {
-            attr::EVENT_TYPE => return,
             attr::GEN_AI_OPERATION_NAME => operation = Some(&kv.value),
             attr::OPENINFERENCE_SPAN_KIND => kind = Some(&kv.value),
             _ => {}
         }
     }
-    let event_type = operation
+    operation
         .and_then(|v| from_operation(&as_text(v)))
         .or_else(|| kind.and_then(|v| from_span_kind(&as_text(v))))
-        .unwrap_or(DEFAULT);
-    span.attributes
-        .push(KeyValue::new(attr::EVENT_TYPE, event_type));
+        .unwrap_or(DEFAULT)
 }
 
 fn as_text(v: &Value) -> std::borrow::Cow<'_, str> {

@@ -53,7 +53,7 @@ pub use dataset::{Datapoint, Dataset};
 pub use error::{Error, Result};
 pub use evaluator::{
     Aggregate, EvalFuture, EvalInput, Evaluator, EvaluatorList, EvaluatorOptions, IntoEvaluation,
-    IntoScore, Params, Score, ScoreValue,
+    IntoScore, Params, Score, ScoreValue, Trace,
 };
 pub use export::local_store;
 pub use export::queue::ExportStats;

@@ -127,6 +127,7 @@ pub(crate) trait Builtin: Send + Sync + 'static {
             output: true,
             inputs: false,
             ground_truth: Self::COMPARES,
+            trace: false,
         }
     }
 
@@ -229,6 +230,7 @@ pub(crate) fn run<O: Serialize>(
         output,
         inputs: &(),
         ground_truth: truth.as_ref(),
+        trace: None,
     };
     futures_executor::block_on(evaluator.evaluate(input))
 }

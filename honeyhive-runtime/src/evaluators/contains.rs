@@ -29,7 +29,7 @@ const GROUND_TRUTH_NAME: &str = "contains_ground_truth";
 /// use honeyhive::{EvalInput, Evaluator};
 ///
 /// let output = "The capital of France is Paris.".to_owned();
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
 /// assert_eq!(block_on(Contains::new("Paris").evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// let score = block_on(Contains::new("paris").evaluate(input)).unwrap();
@@ -110,7 +110,7 @@ config_methods! {
         /// struct Reply { answer: String, tokens: u32 }
         ///
         /// let output = Reply { answer: "It is Paris.".into(), tokens: 4 };
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
         /// assert_eq!(block_on(Contains::new("Paris").field("answer").evaluate(input)).unwrap().score, Some(1.0));
         /// let error = block_on(Contains::new("Paris").evaluate(input)).unwrap_err();
         /// assert!(error.starts_with("the output is an object with fields `answer`, `tokens`, not text"));
@@ -125,7 +125,7 @@ config_methods! {
         /// use honeyhive::{EvalInput, Evaluator};
         ///
         /// let output = "PARIS".to_owned();
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
         /// assert_eq!(block_on(Contains::new("Paris").case_insensitive().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn case_insensitive();
@@ -139,7 +139,7 @@ config_methods! {
         /// use honeyhive::{EvalInput, Evaluator};
         ///
         /// let output = "Visit New\nYork".to_owned();
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
         /// let evaluator = Contains::new("New York").normalize_whitespace();
         /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
@@ -183,7 +183,7 @@ impl Builtin for Contains {
 ///
 /// let output = "The capital of France is Paris.".to_owned();
 /// let truth = json!({"city": "paris"});
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 ///
 /// let evaluator = Contains::ground_truth().ground_truth_field("city").case_insensitive();
 /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
@@ -235,7 +235,7 @@ config_methods! {
         ///
         /// let output = json!({"answer": "It is Paris, France."});
         /// let truth = json!({"answer": "Paris"});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// let evaluator = Contains::ground_truth().field("answer");
         /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
@@ -251,7 +251,7 @@ config_methods! {
         ///
         /// let output = json!({"answer": "It is Paris."});
         /// let truth = json!("Paris");
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// let evaluator = Contains::ground_truth().output_field("answer");
         /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
@@ -267,7 +267,7 @@ config_methods! {
         ///
         /// let output = "It is Paris.".to_owned();
         /// let truth = json!({"answer": "Paris"});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// let evaluator = Contains::ground_truth().ground_truth_field("answer");
         /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```

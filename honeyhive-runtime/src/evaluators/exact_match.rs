@@ -40,11 +40,11 @@ const NAME: &str = "exact_match";
 ///
 /// let truth = json!("Paris");
 /// let output = "Paris".to_owned();
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 /// assert_eq!(block_on(ExactMatch.evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// let output = "paris".to_owned();
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 /// let score = block_on(ExactMatch.evaluate(input)).unwrap();
 /// assert_eq!(score.score, Some(0.0));
 /// assert_eq!(score.explanation.unwrap(), r#"output "paris", ground truth "Paris""#);
@@ -81,7 +81,7 @@ impl ExactMatch {
 ///
 /// let output = Answer { city: "Paris ".into(), confidence: 0.4 };
 /// let truth = json!({"city": "paris", "confidence": 0.9});
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 ///
 /// let city = ExactMatch.field("city").case_insensitive().normalize_whitespace().named("city");
 /// assert_eq!(block_on(city.evaluate(input)).unwrap().score, Some(1.0));
@@ -139,7 +139,7 @@ config_methods! {
         ///
         /// let output = json!({"answer": {"city": "Paris"}, "latency_ms": 840});
         /// let truth = json!({"answer": {"city": "Paris"}});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// assert_eq!(block_on(ExactMatch.field("answer.city").evaluate(input)).unwrap().score, Some(1.0));
         ///
         /// let error = block_on(ExactMatch.field("answer.country").evaluate(input)).unwrap_err();
@@ -162,7 +162,7 @@ config_methods! {
         ///
         /// let output = json!({"answer": "Paris", "sources": []});
         /// let truth = json!("Paris");
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// assert_eq!(block_on(ExactMatch.output_field("answer").evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn output_field(path: impl Into<String>);
@@ -179,7 +179,7 @@ config_methods! {
         ///
         /// let output = "Paris".to_owned();
         /// let truth = json!({"answer": "Paris", "difficulty": "easy"});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// let evaluator = ExactMatch.ground_truth_field("answer");
         /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// assert!(Evaluator::<(), String>::check_ground_truth(&evaluator, Some(&json!({}))).is_err());
@@ -197,7 +197,7 @@ config_methods! {
         ///
         /// let truth = json!("Paris");
         /// let output = "PARIS".to_owned();
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// assert_eq!(block_on(ExactMatch.case_insensitive().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn case_insensitive();
@@ -214,7 +214,7 @@ config_methods! {
         ///
         /// let truth = json!("New York");
         /// let output = " New  York\n".to_owned();
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// assert_eq!(block_on(ExactMatch.normalize_whitespace().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn normalize_whitespace();
@@ -440,7 +440,8 @@ mod tests {
             Params {
                 output: true,
                 inputs: false,
-                ground_truth: true
+                ground_truth: true,
+                trace: false
             }
         );
         let e: &dyn Evaluator<(), String> = &ExactMatch.named("renamed");

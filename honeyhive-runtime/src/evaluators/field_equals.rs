@@ -34,7 +34,7 @@ const NAME: &str = "field_equals";
 ///
 /// let output = Invoice { vendor: "ACME".into(), total: 99.0, lines: vec!["bolts".into()] };
 /// let truth = json!({"vendor": "ACME", "total": 99, "lines": ["nuts"]});
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 ///
 /// let score = block_on(FieldEquals::new(["vendor", "total", "lines.0"]).evaluate(input)).unwrap();
 /// assert_eq!(score.score, Some(2.0 / 3.0));

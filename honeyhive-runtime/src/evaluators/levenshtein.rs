@@ -36,7 +36,7 @@ const NAME: &str = "levenshtein";
 ///
 /// let truth = json!("kitten");
 /// let output = "sitting".to_owned();
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 /// let score = block_on(Levenshtein.evaluate(input)).unwrap();
 /// assert_eq!(score.score, Some(1.0 - 3.0 / 7.0));
 /// assert_eq!(score.extra, vec![("distance".to_owned(), 3.0)]);
@@ -70,7 +70,7 @@ impl Levenshtein {
 ///
 /// let output = Summary { text: "The  Cat sat.".into(), words: 3 };
 /// let truth = json!({"text": "the cat sat."});
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 /// let evaluator = Levenshtein.field("text").case_insensitive().normalize_whitespace();
 /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
 /// ```
@@ -118,7 +118,7 @@ config_methods! {
         ///
         /// let output = json!({"answer": "Pariss"});
         /// let truth = json!({"answer": "Paris"});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// let score = block_on(Levenshtein.field("answer").evaluate(input)).unwrap();
         /// assert_eq!(score.score, Some(1.0 - 1.0 / 6.0));
         /// ```
@@ -134,7 +134,7 @@ config_methods! {
         ///
         /// let output = json!({"answer": "Paris"});
         /// let truth = json!("Paris");
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// assert_eq!(block_on(Levenshtein.output_field("answer").evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn output_field(path: impl Into<String>);
@@ -150,7 +150,7 @@ config_methods! {
         ///
         /// let output = "Paris".to_owned();
         /// let truth = json!({"answer": "Paris"});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// assert_eq!(block_on(Levenshtein.ground_truth_field("answer").evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn ground_truth_field(path: impl Into<String>);
@@ -165,7 +165,7 @@ config_methods! {
         ///
         /// let truth = json!("PARIS");
         /// let output = "paris".to_owned();
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// assert_eq!(block_on(Levenshtein.case_insensitive().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn case_insensitive();
@@ -181,7 +181,7 @@ config_methods! {
         ///
         /// let truth = json!("New York");
         /// let output = "New\n  York ".to_owned();
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// assert_eq!(block_on(Levenshtein.normalize_whitespace().evaluate(input)).unwrap().score, Some(1.0));
         /// ```
         fn normalize_whitespace();

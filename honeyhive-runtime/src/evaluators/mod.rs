@@ -10,10 +10,17 @@
 //! | [`FieldEquals::new`]`([paths])` | `field_equals` | output, ground truth | the share of the listed fields that are equal |
 //! | [`Levenshtein`] | `levenshtein` (+ `_distance`) | output, ground truth | normalised edit similarity of the texts, 0 to 1 |
 //! | [`NumericCloseness::new`]`(tolerance)` | `numeric_closeness` (+ `_distance`) | output, ground truth | 1 when the numbers are within the tolerance (or [`relative`](NumericCloseness::relative) one) |
+//! | [`ToolCalled::new`]`(tool)` | `tool_called` (+ `_count`) | trace | 1 when the tool was called |
+//! | [`ToolOrder::new`]`([tools])` | `tool_order` | trace | 1 when the tools were called in this order (or [`exact`](ToolOrder::exact)ly these calls) |
+//! | [`MaxToolCalls::new`]`(max)` | `max_tool_calls` (+ `_count`) | trace | 1 when at most `max` tool calls were made |
+//! | [`MaxTokens::new`]`(max)` | `max_tokens` (+ `_tokens`) | trace | 1 when the model calls used at most `max` tokens |
+//! | [`MaxCost::new`]`(max_usd)` | `max_cost` (+ `_usd`) | trace | 1 when the model calls cost at most `max_usd` dollars |
 //!
 //! Every built-in scores any experiment whose output type implements `serde::Serialize`,
 //! whatever its input type: it reads the output through its JSON form, so the same
-//! evaluator works on a `String` output and on a struct. None reads the inputs.
+//! evaluator works on a `String` output and on a struct. None reads the inputs. The last
+//! five read the datapoint's [`Trace`](crate::Trace) (its tool calls and model calls)
+//! instead of the output, and score any experiment.
 //!
 //! **Text.** An evaluator of text reads the output itself when it is a JSON string (a
 //! `String` output), else the field chosen with `.field("answer")`. A field is a dotted
@@ -63,7 +70,7 @@
 //! let scores: Vec<(String, Result<Option<f64>, String>)> = list
 //!     .iter()
 //!     .map(|evaluator| {
-//!         let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+//!         let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 //!         let score = block_on(evaluator.evaluate(input)).map(|score| score.score);
 //!         (evaluator.name().into_owned(), score)
 //!     })
@@ -85,16 +92,20 @@ mod field_equals;
 pub(crate) mod json;
 pub mod judge;
 mod levenshtein;
+mod model_usage;
 mod numeric;
 mod regex_match;
+mod tool_calls;
 mod valid_json;
 
 pub use contains::{Contains, ContainsGroundTruth};
 pub use exact_match::{ExactMatch, ExactMatchWith};
 pub use field_equals::FieldEquals;
 pub use levenshtein::{Levenshtein, LevenshteinWith};
+pub use model_usage::{MaxCost, MaxTokens};
 pub use numeric::NumericCloseness;
 pub use regex_match::{InvalidRegex, RegexMatch};
+pub use tool_calls::{MaxToolCalls, ToolCalled, ToolOrder};
 pub use valid_json::{ValidJson, ValidJsonWith};
 
 #[cfg(test)]
@@ -152,6 +163,7 @@ mod tests {
                 output: &output,
                 inputs: &7,
                 ground_truth: Some(&truth),
+                trace: None,
             };
             let score = block_on(evaluator.evaluate(input)).unwrap();
             let expected = if evaluator.name() == "field_equals" {
@@ -214,6 +226,7 @@ mod tests {
             output: &not_send,
             inputs: &(),
             ground_truth: Some(&truth),
+            trace: None,
         };
         let evaluator = NumericCloseness::new(0.0);
         let future = crate::Evaluator::evaluate(&evaluator, input);

@@ -34,7 +34,7 @@ const NAME: &str = "numeric_closeness";
 ///
 /// let truth = json!(100);
 /// let output = 99.5_f64;
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
 ///
 /// let score = block_on(NumericCloseness::new(1.0).evaluate(input)).unwrap();
 /// assert_eq!(score.score, Some(1.0));
@@ -82,7 +82,7 @@ impl NumericCloseness {
     ///
     /// let truth = json!(2000);
     /// let output = 2080_u32;
-    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+    /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
     /// assert_eq!(block_on(NumericCloseness::relative(0.05).evaluate(input)).unwrap().score, Some(1.0));
     /// assert_eq!(block_on(NumericCloseness::relative(0.01).evaluate(input)).unwrap().score, Some(0.0));
     /// ```
@@ -146,7 +146,7 @@ config_methods! {
         ///
         /// let output = Invoice { vendor: "ACME".into(), total: 10.004 };
         /// let truth = json!({"total": 10});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// let evaluator = NumericCloseness::new(0.01).field("total");
         /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
@@ -162,7 +162,7 @@ config_methods! {
         ///
         /// let output = json!({"estimate": "41"});
         /// let truth = json!(42);
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// let evaluator = NumericCloseness::new(1.0).output_field("estimate");
         /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```
@@ -179,7 +179,7 @@ config_methods! {
         ///
         /// let output = 3.14_f64;
         /// let truth = json!({"value": 3.14159, "unit": "rad"});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth) };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: Some(&truth), trace: None };
         /// let evaluator = NumericCloseness::new(0.01).ground_truth_field("value");
         /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
         /// ```

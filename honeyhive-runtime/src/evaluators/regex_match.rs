@@ -33,7 +33,7 @@ const NAME: &str = "regex_match";
 /// use honeyhive::{EvalInput, Evaluator};
 ///
 /// let output = "Call us at 555-0142.".to_owned();
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
 ///
 /// let phone = RegexMatch::new(r"\d{3}-\d{4}").named("has_phone_number");
 /// let score = block_on(phone.evaluate(input)).unwrap();
@@ -143,7 +143,7 @@ config_methods! {
         /// use serde_json::json;
         ///
         /// let output = json!({"reply": {"date": "2024-05-01"}});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
         /// let iso_date = RegexMatch::new(r"^\d{4}-\d{2}-\d{2}$").field("reply.date");
         /// assert_eq!(block_on(iso_date.evaluate(input)).unwrap().score, Some(1.0));
         /// ```

@@ -31,11 +31,11 @@ const NAME: &str = "valid_json";
 /// use honeyhive::{EvalInput, Evaluator};
 ///
 /// let output = r#"{"city": "Paris"}"#.to_owned();
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
 /// assert_eq!(block_on(ValidJson.evaluate(input)).unwrap().score, Some(1.0));
 ///
 /// let output = "{'city': 'Paris'}".to_owned();
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
 /// let score = block_on(ValidJson.evaluate(input)).unwrap();
 /// assert_eq!(score.score, Some(0.0));
 /// assert_eq!(score.explanation.unwrap(), "not JSON: key must be a string at line 1 column 2");
@@ -66,7 +66,7 @@ impl ValidJson {
 /// struct Reply { raw: String, model: String }
 ///
 /// let output = Reply { raw: "[1, 2, 3]".into(), model: "small".into() };
-/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+/// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
 /// let evaluator = ValidJson.field("raw").named("raw_is_json");
 /// assert_eq!(block_on(evaluator.evaluate(input)).unwrap().score, Some(1.0));
 /// ```
@@ -112,7 +112,7 @@ config_methods! {
         /// use serde_json::json;
         ///
         /// let output = json!({"reply": {"raw": "not json"}});
-        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None };
+        /// let input = EvalInput { output: &output, inputs: &(), ground_truth: None, trace: None };
         /// assert_eq!(block_on(ValidJson.field("reply.raw").evaluate(input)).unwrap().score, Some(0.0));
         /// ```
         fn field(path: impl Into<String>);

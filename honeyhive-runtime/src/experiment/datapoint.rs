@@ -21,7 +21,7 @@ use crate::dataset::Dataset;
 use crate::model::{self, scope::ModelScope};
 use crate::trace::call::{PANIC_TYPE, exception_attributes, panic_message};
 use crate::trace::capture::Attributes;
-use crate::{Config, Enrichment, EvalInput, Evaluator, HoneyHiveTracer};
+use crate::{Config, Enrichment, EvalInput, Evaluator, HoneyHiveTracer, Trace};
 
 /// What every datapoint of a run shares.
 pub(crate) struct Shared<I, O> {
@@ -31,6 +31,9 @@ pub(crate) struct Shared<I, O> {
     pub(crate) dataset: Arc<Dataset>,
     pub(crate) task: TaskFn<I, O>,
     pub(crate) evaluators: Vec<Box<dyn Evaluator<I, O>>>,
+    /// Whether an evaluator reads the trace: each datapoint's spans are then collected
+    /// as they end (and only then).
+    pub(crate) collect_trace: bool,
     pub(crate) evaluator_permits: Semaphore,
     /// Datapoint functions that may run at once: `max_concurrency`. A datapoint gives its
     /// permit back as soon as its function returns: its evaluators (bounded by
@@ -203,6 +206,14 @@ where
         return (result, details);
     };
 
+    // The spans of this datapoint's session, copied as they end, for the evaluators
+    // that read the trace: from before the root span starts until the function returns.
+    let collection = shared
+        .collect_trace
+        .then(|| tracer.pipeline())
+        .flatten()
+        .map(|pipeline| pipeline.queue().collectors().start(tracer.session_id()));
+
     let mut attrs = Attributes::default();
     attrs.values.push(KeyValue::new(attr::EVENT_TYPE, "chain"));
     attrs
@@ -244,6 +255,7 @@ where
         Err(timeout) => Err(timeout),
     };
     result.duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+    let trace = collection.map(|c| Trace::from_spans(c.finish()));
     // The next datapoint's function may start now; letting it run first (it was woken
     // onto this worker) puts its model call in flight before this datapoint's evaluators
     // take their turn on the CPU.
@@ -284,6 +296,7 @@ where
                         output: &output,
                         inputs: &eval_inputs,
                         ground_truth,
+                        trace: trace.as_ref(),
                     };
                     let json = Json {
                         inputs: inputs_json,
@@ -409,6 +422,19 @@ where
     }
     if let (true, Some(gt)) = (params.ground_truth, input.ground_truth) {
         attrs.flatten(&format!("{}.ground_truth", attr::INPUTS), gt);
+    }
+    // The trace goes to the evaluators that ask for it; their span says what it held.
+    let input = EvalInput {
+        trace: input.trace.filter(|_| params.trace),
+        ..input
+    };
+    if let Some(trace) = input.trace {
+        let summary = serde_json::json!({
+            "spans": trace.len(),
+            "tool_calls": trace.tool_names(),
+            "model_calls": trace.model_calls().len(),
+        });
+        attrs.flatten(&format!("{}.trace", attr::INPUTS), &summary);
     }
     let span = RunSpan::start(tracer, root, name.clone(), attrs);
     let in_scope = judges.enter(&span.cx);

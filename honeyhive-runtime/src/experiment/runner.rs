@@ -198,6 +198,7 @@ where
         run_id: run_id.clone(),
         dataset: Arc::clone(&dataset),
         task,
+        collect_trace: experiment.evaluators.iter().any(|e| e.params().trace),
         evaluators: experiment.evaluators,
         evaluator_permits: Semaphore::new(experiment.evaluator_concurrency),
         running: Semaphore::new(experiment.max_concurrency),

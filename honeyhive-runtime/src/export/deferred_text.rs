@@ -87,6 +87,14 @@ impl DeferredText {
     /// Puts every deferred string in its attribute of `attributes`, then empties itself
     /// (keeping its room) for reuse.
     pub(crate) fn resolve(&mut self, attributes: &mut [KeyValue]) {
+        self.resolve_copy(attributes);
+        self.bytes.clear();
+    }
+
+    /// Puts every deferred string in its attribute of `attributes` (a copy of the span's,
+    /// for the in-process collection of a datapoint's spans), keeping them for the export
+    /// stage's own [`resolve`](Self::resolve).
+    pub(crate) fn resolve_copy(&self, attributes: &mut [KeyValue]) {
         let mut rest = self.bytes.as_slice();
         while let Some((Entry { attribute, text }, after)) = next_entry(rest) {
             rest = after;
@@ -99,7 +107,6 @@ impl DeferredText {
                 kv.value = Value::String(StringValue::from(text.to_owned()));
             }
         }
-        self.bytes.clear();
     }
 
     /// Forgets everything deferred, keeping the room.

@@ -5,6 +5,7 @@
 //! one way, from the span processor into the queue.
 
 pub(crate) mod buffer_pool;
+pub(crate) mod collect;
 pub(crate) mod deferred_text;
 mod discard;
 mod local;

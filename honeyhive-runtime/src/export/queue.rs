@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 use crate::config::DynSpanExporter;
 use crate::event_type;
 use crate::export::buffer_pool;
+use crate::export::collect::Collectors;
 use crate::export::deferred_text::DeferredText;
 use crate::{AttributeLimits, Error, ExportSettings, Redaction, Result, Warning, WarningHandler};
 
@@ -216,6 +217,8 @@ pub(crate) struct QueueHandle {
     control: mpsc::UnboundedSender<Control>,
     shared: Arc<Shared>,
     queue: Arc<Queue>,
+    /// The sessions whose spans are also collected in process, as they are queued.
+    collectors: Arc<Collectors>,
 }
 
 /// The spans waiting for the export task, in chunks of at most a batch.
@@ -311,6 +314,7 @@ impl QueueHandle {
     /// counts it dropped when the queue is full or shut down. Never blocks beyond a short
     /// lock.
     pub(crate) fn enqueue(&self, span: SpanData, unresolved: Unresolved) {
+        self.collectors.offer(&span, &unresolved);
         let queue = &self.queue;
         let mut pending = queue.lock();
         if queue.closed.load(Ordering::Relaxed) {
@@ -373,6 +377,11 @@ impl QueueHandle {
 
     pub(crate) fn stats(&self) -> ExportStats {
         self.shared.stats()
+    }
+
+    /// The sessions whose spans are collected in process as they are queued.
+    pub(crate) fn collectors(&self) -> &Arc<Collectors> {
+        &self.collectors
     }
 }
 
@@ -470,6 +479,7 @@ pub(crate) fn spawn(
         control,
         shared,
         queue,
+        collectors: Arc::default(),
     }
 }
 
