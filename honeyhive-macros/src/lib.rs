@@ -572,7 +572,7 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Makes a scoring function an evaluator of experiments.
 ///
-/// The function reads any of three values, bound by parameter name, in any order:
+/// The function reads any of four values, bound by parameter name, in any order:
 ///
 /// | parameter | value |
 /// |---|---|
@@ -580,6 +580,7 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `inputs: &I` | the datapoint's inputs, as the function received them |
 /// | `ground_truth: &G` | the datapoint's ground truth, deserialised into `G`; a datapoint without one is this evaluator's error |
 /// | `ground_truth: Option<&G>` | the same, `None` when the datapoint has none |
+/// | `trace: &honeyhive::Trace` | the spans the datapoint's function made: its tool calls, model calls and span tree, collected in process (only in runs where an evaluator takes it) |
 ///
 /// and returns its score: `bool` (true = 1.0), any integer or float, a label (`String` or
 /// `&str`: text that classifies the output, counted per label in the summary),
@@ -636,7 +637,7 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
 /// )?;
 /// let [with, without] = dataset.datapoints() else { unreachable!() };
 /// let question = Question { text: "capital of France?".into() };
-/// let input = |ground_truth| EvalInput { output: &paris, inputs: &question, ground_truth };
+/// let input = |ground_truth| EvalInput { output: &paris, inputs: &question, ground_truth, trace: None };
 ///
 /// let exact: &dyn Evaluator<Question, Answer> = &exact_match {};
 /// assert_eq!(exact.name(), "exact_match");
@@ -652,6 +653,32 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(score.explanation.as_deref(), Some("answer to \"capital of France?\""));
 /// assert_eq!(score.extra, [("length".to_owned(), 5.0)]);
 /// # Ok::<(), honeyhive::dataset::DatasetError>(())
+/// ```
+///
+/// An evaluator that takes `trace: &honeyhive::Trace` scores how the output was made: the
+/// run collects each datapoint's spans for it (see `honeyhive::Trace` for what a tool call
+/// and a model call are). Called by hand, it is given a trace built for the test:
+///
+/// ```
+/// use honeyhive::{EvalInput, Evaluator, Trace, evaluator};
+/// use serde_json::json;
+///
+/// /// At most two searches, and the model called after the last one.
+/// #[evaluator]
+/// fn searched_then_asked(trace: &Trace) -> bool {
+///     let searches = trace.tool_calls().iter().filter(|c| c.name() == "search").count();
+///     let last_is_model = trace.spans().last().is_some_and(|s| s.event_type() == "model");
+///     searches <= 2 && last_is_model
+/// }
+///
+/// let trace = Trace::builder()
+///     .tool("search", json!({"query": "capital of France"}), json!(["Paris is..."]))
+///     .model_call("gpt-4o-mini", 120, 8, Some(0.000_023))
+///     .build();
+/// let e: &dyn Evaluator<(), String> = &searched_then_asked {};
+/// assert!(e.params().trace);
+/// let input = EvalInput { output: &"Paris".to_owned(), inputs: &(), ground_truth: None, trace: Some(&trace) };
+/// assert_eq!(futures_executor::block_on(e.evaluate(input)).unwrap().score, Some(1.0));
 /// ```
 ///
 /// Parameters are checked at compile time: any other name is an error that lists the

@@ -28,8 +28,9 @@ use crate::options::Errors;
 
 /// The parameter names an evaluator may take, as written in error messages.
 const ALLOWED: &str = "`output: &O` (the function's output), `inputs: &I` (the datapoint's \
-                       inputs) and `ground_truth: &G` or `Option<&G>` (the datapoint's ground \
-                       truth), any of them, in any order";
+                       inputs), `ground_truth: &G` or `Option<&G>` (the datapoint's ground \
+                       truth) and `trace: &honeyhive::Trace` (the spans the function made), \
+                       any of them, in any order";
 
 /// The whole attribute: on any error, the errors are emitted next to the unchanged item,
 /// so that the rest of the crate still compiles and only the real mistake is reported.
@@ -102,6 +103,8 @@ enum Kind {
     GroundTruth {
         required: bool,
     },
+    /// `&Trace`: the datapoint's spans.
+    Trace,
 }
 
 impl Kind {
@@ -110,6 +113,7 @@ impl Kind {
             Kind::Output => "output",
             Kind::Inputs => "inputs",
             Kind::GroundTruth { .. } => "ground_truth",
+            Kind::Trace => "trace",
         }
     }
 }
@@ -234,6 +238,7 @@ fn param(arg: &syn::PatType) -> syn::Result<Param> {
         "output" => Kind::Output,
         "inputs" => Kind::Inputs,
         "ground_truth" => Kind::GroundTruth { required: true },
+        "trace" => return trace_param(&arg.ty),
         other => {
             let hint = match other.trim_start_matches('_') {
                 "input" | "question" | "query" | "prompt" | "request" | "args" => Some("inputs"),
@@ -241,7 +246,8 @@ fn param(arg: &syn::PatType) -> syn::Result<Param> {
                 | "completion" => Some("output"),
                 "expected" | "reference" | "target" | "label" | "truth" | "gold" | "golden"
                 | "groundtruth" | "ground_truths" => Some("ground_truth"),
-                _ => suggest(other, &["output", "inputs", "ground_truth"]),
+                "spans" | "traces" | "trajectory" | "span" | "tree" => Some("trace"),
+                _ => suggest(other, &["output", "inputs", "ground_truth", "trace"]),
             };
             let hint = match hint {
                 Some(h) => format!(" (did you mean `{h}`?)"),
@@ -348,6 +354,55 @@ fn param(arg: &syn::PatType) -> syn::Result<Param> {
     Ok(Param { kind, referent })
 }
 
+/// `trace: &Trace`. Whether the referent is `honeyhive::Trace` is for the compiler to
+/// say (the generated code passes the trace through a trait only `Trace` implements, at
+/// the type's span); here, what a reference to it must look like.
+fn trace_param(ty: &Type) -> syn::Result<Param> {
+    let fix = |referent: &Type| {
+        let shown = show(referent);
+        let shown = if shown.ends_with("Trace") {
+            shown
+        } else {
+            "honeyhive::Trace".to_owned()
+        };
+        format!("write `trace: &{shown}`")
+    };
+    match strip_parens(ty) {
+        Type::Reference(r) if r.mutability.is_none() => Ok(Param {
+            kind: Kind::Trace,
+            referent: (*r.elem).clone(),
+        }),
+        Type::Reference(r) => Err(syn::Error::new(
+            r.mutability.span(),
+            format!(
+                "an evaluator reads the datapoint's trace, it cannot change it: {}",
+                fix(&r.elem)
+            ),
+        )),
+        ty => {
+            let (why, referent) = match option_of(ty) {
+                Some(inner) => (
+                    "an evaluator that takes the trace is always given it (the run collects \
+                     it for that evaluator)",
+                    match strip_parens(inner) {
+                        Type::Reference(r) => (*r.elem).clone(),
+                        other => other.clone(),
+                    },
+                ),
+                None => (
+                    "an evaluator borrows the datapoint's trace, shared with the run's other \
+                     evaluators",
+                    ty.clone(),
+                ),
+            };
+            Err(syn::Error::new(
+                ty.span(),
+                format!("{why}: {}", fix(&referent)),
+            ))
+        }
+    }
+}
+
 /// Rejects referents that cannot be an experiment's type: `impl Trait`, `str`, slices.
 fn check_referent(kind: Kind, ty: &Type) -> syn::Result<()> {
     let name = kind.name();
@@ -370,6 +425,7 @@ fn check_referent(kind: Kind, ty: &Type) -> syn::Result<()> {
         Kind::Output => "the experiment function's return type (the `Ok` type of a `Result`)",
         Kind::Inputs => "the experiment function's input type",
         Kind::GroundTruth { .. } => "the type the ground truth deserialises into",
+        Kind::Trace => "the datapoint's trace",
     };
     let fix = match owned {
         Some(owned) => format!("for `{owned}`, write `{name}: &{owned}`",),
@@ -489,6 +545,7 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
     let output = shape.get(|k| k == Kind::Output);
     let inputs = shape.get(|k| k == Kind::Inputs);
     let ground_truth = shape.get(|k| matches!(k, Kind::GroundTruth { .. }));
+    let trace = shape.get(|k| k == Kind::Trace);
     let mut extra_bounds: Vec<WherePredicate> = Vec::new();
     let o_ty: Type = match output {
         Some(param) => param.referent.clone(),
@@ -527,8 +584,12 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
         Some(lit) => lit.to_token_stream(),
         None => syn::LitStr::new(&fn_ident.unraw().to_string(), fn_ident.span()).to_token_stream(),
     };
-    let (reads_output, reads_inputs, reads_ground_truth) =
-        (output.is_some(), inputs.is_some(), ground_truth.is_some());
+    let (reads_output, reads_inputs, reads_ground_truth, reads_trace) = (
+        output.is_some(),
+        inputs.is_some(),
+        ground_truth.is_some(),
+        trace.is_some(),
+    );
     let options = (args.repeat.is_some() || args.aggregate.is_some() || args.timeout_ms.is_some())
         .then(|| {
             let repeat = args.repeat.map_or(1, |(n, _)| n);
@@ -585,6 +646,22 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
         bindings.push(quote!(let #var = #input.#field;));
         match param.kind {
             Kind::Output | Kind::Inputs => arguments.push(quote!(#var)),
+            Kind::Trace => {
+                // At the user's type: a type other than `Trace` is reported there.
+                let ty = &param.referent;
+                let given = quote_spanned! {at(ty.span())=>
+                    #p::trace_argument::<#ty>
+                };
+                prelude.push(quote! {
+                    let #var = match #given(#var, #name) {
+                        ::core::result::Result::Ok(#value) => #value,
+                        ::core::result::Result::Err(#value) => {
+                            return ::core::result::Result::Err(#value);
+                        }
+                    };
+                });
+                arguments.push(quote!(#var));
+            }
             Kind::GroundTruth { required } => {
                 let ty = &param.referent;
                 let deserialise = quote_spanned! {at(ty.span())=>
@@ -693,6 +770,7 @@ fn expand(args: &EvaluatorArgs, func: ItemFn) -> syn::Result<TokenStream> {
                     output: #reads_output,
                     inputs: #reads_inputs,
                     ground_truth: #reads_ground_truth,
+                    trace: #reads_trace,
                 }
             }
 
@@ -830,6 +908,56 @@ mod tests {
         assert!(code.contains("from_millis (120000u64)"));
         assert!(code.contains(". await"));
         assert!(!code.contains(":: honeyhive"));
+    }
+
+    #[test]
+    fn the_trace_is_passed_through_its_check_at_the_users_type() {
+        let code = expanded(
+            "",
+            "async fn few_tools(trace: &honeyhive::Trace, output: &String) -> bool { true }",
+        );
+        assert!(code.contains("Evaluator < __I , String > for few_tools"), "{code}");
+        assert!(
+            code.contains("output : true , inputs : false , ground_truth : false , trace : true"),
+            "{code}"
+        );
+        assert!(
+            code.contains(
+                ":: honeyhive :: __private :: trace_argument :: < honeyhive :: Trace > (__honeyhive_trace , \"few_tools\")"
+            ),
+            "{code}"
+        );
+        assert!(
+            code.contains("few_tools (__honeyhive_trace , __honeyhive_output) . await"),
+            "{code}"
+        );
+        let plain = expanded("", "fn f(output: &u8) -> bool { true }");
+        assert!(plain.contains("trace : false"), "{plain}");
+        assert!(!plain.contains("trace_argument"), "{plain}");
+    }
+
+    #[test]
+    fn trace_errors_say_how_to_take_it() {
+        assert!(
+            errors("", "fn f(trace: Trace) -> bool { true }")
+                .contains("borrows the datapoint's trace, shared with the run's other evaluators: write `trace: &Trace`")
+        );
+        assert!(
+            errors("", "fn f(trace: &mut honeyhive::Trace) -> bool { true }")
+                .contains("cannot change it: write `trace: &honeyhive::Trace`")
+        );
+        assert!(
+            errors("", "fn f(trace: Option<&Trace>) -> bool { true }")
+                .contains("is always given it (the run collects it for that evaluator): write `trace: &Trace`")
+        );
+        assert!(
+            errors("", "fn f(trace: Vec<String>) -> bool { true }")
+                .contains("write `trace: &honeyhive::Trace`")
+        );
+        assert!(
+            errors("", "fn f(spans: &Trace) -> bool { true }").contains("did you mean `trace`")
+        );
+        assert!(errors("", "fn f(trac: &Trace) -> bool { true }").contains("did you mean `trace`"));
     }
 
     #[test]
