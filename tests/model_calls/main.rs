@@ -13,3 +13,4 @@ mod experiments;
 mod recording_api;
 mod spans;
 mod support;
+mod trace_evaluators;
