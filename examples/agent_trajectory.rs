@@ -33,7 +33,10 @@ struct Question {
 #[trace(event_type = "tool")]
 async fn search(query: &str) -> Vec<String> {
     let index = [
-        ("hamlet", "Hamlet is a tragedy written by William Shakespeare."),
+        (
+            "hamlet",
+            "Hamlet is a tragedy written by William Shakespeare.",
+        ),
         ("france", "Paris is the capital of France."),
         ("water", "Water boils at 100 degrees Celsius at sea level."),
     ];
@@ -103,11 +106,19 @@ fn right_tool(inputs: &Question, trace: &Trace) -> Score {
     let right = calls.iter().any(|call| {
         call.name() == wanted
             && match wanted {
-                "search" => call.argument("query").is_some_and(|q| q == inputs.question.as_str()),
-                _ => call.arguments().as_object().is_some_and(|args| args.len() == 2),
+                "search" => call
+                    .argument("query")
+                    .is_some_and(|q| q == inputs.question.as_str()),
+                _ => call
+                    .arguments()
+                    .as_object()
+                    .is_some_and(|args| args.len() == 2),
             }
     });
-    Score::new(right).explanation(format!("wanted `{wanted}`, called {:?}", trace.tool_names()))
+    Score::new(right).explanation(format!(
+        "wanted `{wanted}`, called {:?}",
+        trace.tool_names()
+    ))
 }
 
 /// Every model call was made by `write_answer`, after every tool call had ended.

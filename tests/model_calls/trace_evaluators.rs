@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use honeyhive::evaluators::{MaxCost, MaxTokens, MaxToolCalls, ToolCalled, ToolOrder};
 use honeyhive::experiment::{Experiment, ExperimentReport};
 use honeyhive::model::CacheMode;
-use honeyhive::{EvalFuture, EvalInput, Environment, Evaluator, Params, Score, Trace, evaluator, trace};
+use honeyhive::{
+    Environment, EvalFuture, EvalInput, Evaluator, Params, Score, Trace, evaluator, trace,
+};
 use honeyhive_runtime::testing::TestServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -37,7 +39,9 @@ fn calculator(a: u32, b: u32) -> u32 {
 #[trace(event_type = "chain", skip(client))]
 async fn agent(client: Client, question: Question) -> String {
     let k = question.k;
-    let docs = honeyhive::spawn(search(format!("topic {k}"))).await.unwrap();
+    let docs = honeyhive::spawn(search(format!("topic {k}")))
+        .await
+        .unwrap();
     let first = client
         .chat()
         .create(chat_request(&format!("plan {k} with {}", docs[0])))
@@ -54,7 +58,11 @@ async fn agent(client: Client, question: Question) -> String {
     format!(
         "{} / {}",
         first.choices[0].message.content.clone().unwrap_or_default(),
-        second.choices[0].message.content.clone().unwrap_or_default()
+        second.choices[0]
+            .message
+            .content
+            .clone()
+            .unwrap_or_default()
     )
 }
 
@@ -151,7 +159,12 @@ fn tokens(question: &str) -> (u64, u64) {
     (4 + words, words)
 }
 
-async fn run(server: &TestServer, n: u32, client: Client, dir: &std::path::Path) -> ExperimentReport {
+async fn run(
+    server: &TestServer,
+    n: u32,
+    client: Client,
+    dir: &std::path::Path,
+) -> ExperimentReport {
     Experiment::new("agent")
         .config(connected_config(server))
         .environment(Environment::empty())
@@ -209,7 +222,10 @@ async fn each_evaluator_reads_its_own_datapoints_trace_at_concurrency_50() {
                 "chat gpt-4o-mini".into(),
             ],
             tools: vec!["search".into(), "calculator".into()],
-            arguments: vec![json!({"query": format!("topic {k}")}), json!({"a": k, "b": 1})],
+            arguments: vec![
+                json!({"query": format!("topic {k}")}),
+                json!({"a": k, "b": 1}),
+            ],
             results: vec![
                 Some(json!([format!("doc about topic {k}")])),
                 Some(json!(k + 1)),
@@ -225,7 +241,11 @@ async fn each_evaluator_reads_its_own_datapoints_trace_at_concurrency_50() {
         };
         assert_eq!(seen, expected, "datapoint {k}");
         let cost = mini_cost(plan_in, plan_out) + mini_cost(answer_in, answer_out);
-        assert!((seen.cost_usd - cost).abs() < 1e-15, "datapoint {k}: {} vs {cost}", seen.cost_usd);
+        assert!(
+            (seen.cost_usd - cost).abs() < 1e-15,
+            "datapoint {k}: {} vs {cost}",
+            seen.cost_usd
+        );
     }
 
     // Every built-in passes on its passing case and fails on its failing one, for every
@@ -245,7 +265,9 @@ async fn each_evaluator_reads_its_own_datapoints_trace_at_concurrency_50() {
         ("ten_tokens", 0.0),
         ("free", 0.0),
     ] {
-        let summary = report.metric(metric).unwrap_or_else(|| panic!("no metric {metric}"));
+        let summary = report
+            .metric(metric)
+            .unwrap_or_else(|| panic!("no metric {metric}"));
         assert_eq!(
             (summary.count, summary.mean),
             (N as usize, Some(want)),
@@ -264,8 +286,14 @@ async fn each_evaluator_reads_its_own_datapoints_trace_at_concurrency_50() {
     let tool_called = evaluator_spans("tool_called");
     assert_eq!(tool_called.len(), N as usize);
     for span in tool_called {
-        assert_eq!(str_attr(span, "honeyhive_inputs.trace.tool_calls.0"), "search");
-        assert_eq!(str_attr(span, "honeyhive_inputs.trace.tool_calls.1"), "calculator");
+        assert_eq!(
+            str_attr(span, "honeyhive_inputs.trace.tool_calls.0"),
+            "search"
+        );
+        assert_eq!(
+            str_attr(span, "honeyhive_inputs.trace.tool_calls.1"),
+            "calculator"
+        );
         assert_eq!(int(span, "honeyhive_inputs.trace.model_calls"), 2);
         assert_eq!(int(span, "honeyhive_inputs.trace.spans"), 5);
     }

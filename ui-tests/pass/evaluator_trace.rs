@@ -47,10 +47,10 @@ pub async fn searched_before_answering(
     inputs: &Question,
     ground_truth: Option<&Answer>,
 ) -> Result<Score, String> {
-    let searched = trace
-        .tool_calls()
-        .iter()
-        .any(|call| call.argument("query").is_some_and(|q| q == inputs.text.as_str()));
+    let searched = trace.tool_calls().iter().any(|call| {
+        call.argument("query")
+            .is_some_and(|q| q == inputs.text.as_str())
+    });
     let right = ground_truth.is_none_or(|truth| truth == output);
     Ok(Score::new(searched && right).extra("model_calls", trace.model_calls().len()))
 }
@@ -58,7 +58,11 @@ pub async fn searched_before_answering(
 /// The span tree.
 #[evaluator]
 pub fn shallow(trace: &Trace) -> u32 {
-    trace.spans().map(|span| span.depth() as u32).max().unwrap_or(0)
+    trace
+        .spans()
+        .map(|span| span.depth() as u32)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Trace evaluators and the trace built-ins, with thresholds on their metrics.

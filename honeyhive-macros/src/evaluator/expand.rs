@@ -916,7 +916,10 @@ mod tests {
             "",
             "async fn few_tools(trace: &honeyhive::Trace, output: &String) -> bool { true }",
         );
-        assert!(code.contains("Evaluator < __I , String > for few_tools"), "{code}");
+        assert!(
+            code.contains("Evaluator < __I , String > for few_tools"),
+            "{code}"
+        );
         assert!(
             code.contains("output : true , inputs : false , ground_truth : false , trace : true"),
             "{code}"
@@ -947,8 +950,9 @@ mod tests {
                 .contains("cannot change it: write `trace: &honeyhive::Trace`")
         );
         assert!(
-            errors("", "fn f(trace: Option<&Trace>) -> bool { true }")
-                .contains("is always given it (the run collects it for that evaluator): write `trace: &Trace`")
+            errors("", "fn f(trace: Option<&Trace>) -> bool { true }").contains(
+                "is always given it (the run collects it for that evaluator): write `trace: &Trace`"
+            )
         );
         assert!(
             errors("", "fn f(trace: Vec<String>) -> bool { true }")

@@ -619,8 +619,8 @@ fn unflatten(attributes: &[KeyValue], prefix: &str) -> Option<Json> {
 fn arrays(value: Json) -> Json {
     match value {
         Json::Object(map) => {
-            let is_array = !map.is_empty()
-                && (0..map.len()).all(|i| map.contains_key(i.to_string().as_str()));
+            let is_array =
+                !map.is_empty() && (0..map.len()).all(|i| map.contains_key(i.to_string().as_str()));
             if is_array {
                 let mut map = map;
                 (0..map.len())
@@ -732,9 +732,7 @@ impl TraceBuilder {
 
 fn tool_attributes(name: &str, arguments: &impl Serialize) -> Vec<KeyValue> {
     let mut attrs = crate::trace::capture::Attributes::default();
-    attrs
-        .values
-        .push(KeyValue::new(attr::EVENT_TYPE, "tool"));
+    attrs.values.push(KeyValue::new(attr::EVENT_TYPE, "tool"));
     attrs
         .values
         .push(KeyValue::new(attr::EVENT_NAME, name.to_owned()));
@@ -844,9 +842,14 @@ mod tests {
         attrs.values.push(KeyValue::new(attr::EVENT_TYPE, "tool"));
         attrs.values.push(KeyValue::new(attr::EVENT_NAME, "search"));
         attrs
-            .capture(attr::INPUTS, &json!({"query": "rust", "filters": {"year": 2024, "tags": ["a", "b"]}}))
+            .capture(
+                attr::INPUTS,
+                &json!({"query": "rust", "filters": {"year": 2024, "tags": ["a", "b"]}}),
+            )
             .unwrap();
-        attrs.capture(attr::OUTPUT_RESULT, &json!([{"id": 1}, {"id": 2}])).unwrap();
+        attrs
+            .capture(attr::OUTPUT_RESULT, &json!([{"id": 1}, {"id": 2}]))
+            .unwrap();
         tool.attributes = attrs.values;
 
         let mut genai_tool = span(2, 0, "execute_tool weather", 5, 6);
@@ -905,7 +908,10 @@ mod tests {
         assert_eq!(models.len(), 2);
         let m = &models[0];
         assert_eq!(m.model(), Some("gpt-4o-mini-2024-07-18"));
-        assert_eq!((m.provider(), m.operation()), (Some("openai"), Some("chat")));
+        assert_eq!(
+            (m.provider(), m.operation()),
+            (Some("openai"), Some("chat"))
+        );
         assert_eq!(
             (m.input_tokens(), m.output_tokens(), m.total_tokens()),
             (Some(12), Some(3), Some(15))
@@ -916,13 +922,25 @@ mod tests {
         assert_eq!(
             m.messages(),
             [
-                Message { role: "system".into(), content: Some("Be brief.".into()) },
-                Message { role: "user".into(), content: Some("Capital\nof France?".into()) },
-                Message { role: "assistant".into(), content: None },
+                Message {
+                    role: "system".into(),
+                    content: Some("Be brief.".into())
+                },
+                Message {
+                    role: "user".into(),
+                    content: Some("Capital\nof France?".into())
+                },
+                Message {
+                    role: "assistant".into(),
+                    content: None
+                },
             ]
         );
         assert_eq!(models[1].error(), Some("HTTP 500"));
-        assert_eq!((models[1].total_tokens(), models[1].cost_usd()), (None, None));
+        assert_eq!(
+            (models[1].total_tokens(), models[1].cost_usd()),
+            (None, None)
+        );
         assert_eq!((trace.total_tokens(), trace.cost_usd()), (15, 0.25));
     }
 

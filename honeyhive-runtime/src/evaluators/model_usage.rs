@@ -225,14 +225,20 @@ mod tests {
     fn max_tokens_passes_and_fails() {
         let t = two_calls();
         let at = run(&MaxTokens::new(350), &t).unwrap();
-        assert_eq!((at.score, at.extra), (Some(1.0), vec![("tokens".into(), 350.0)]));
+        assert_eq!(
+            (at.score, at.extra),
+            (Some(1.0), vec![("tokens".into(), 350.0)])
+        );
         let over = run(&MaxTokens::new(349), &t).unwrap();
         assert_eq!(over.score, Some(0.0));
         assert_eq!(
             over.explanation.unwrap(),
             "350 tokens in 2 model calls, more than 349"
         );
-        assert_eq!(run(&MaxTokens::new(0), &Trace::default()).unwrap().score, Some(1.0));
+        assert_eq!(
+            run(&MaxTokens::new(0), &Trace::default()).unwrap().score,
+            Some(1.0)
+        );
     }
 
     #[test]
@@ -256,9 +262,15 @@ mod tests {
             .model_call("my-finetune", 1, 1, None)
             .build();
         let error = run(&MaxCost::new(100.0), &unpriced).unwrap_err();
-        assert!(error.contains("its model `my-finetune` has no price"), "{error}");
+        assert!(
+            error.contains("its model `my-finetune` has no price"),
+            "{error}"
+        );
         // Tokens are still known.
-        assert_eq!(run(&MaxTokens::new(200), &unpriced).unwrap().score, Some(1.0));
+        assert_eq!(
+            run(&MaxTokens::new(200), &unpriced).unwrap().score,
+            Some(1.0)
+        );
 
         // A call without token counts (a span made by hand, a stream without usage).
         let mut span = crate::export::test_span(vec![

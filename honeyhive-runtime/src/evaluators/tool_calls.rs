@@ -370,7 +370,10 @@ mod tests {
     fn tool_called_passes_and_fails() {
         let t = trajectory();
         let hit = run(&ToolCalled::new("search"), &t).unwrap();
-        assert_eq!((hit.score, hit.extra), (Some(1.0), vec![("count".into(), 2.0)]));
+        assert_eq!(
+            (hit.score, hit.extra),
+            (Some(1.0), vec![("count".into(), 2.0)])
+        );
         assert_eq!(hit.explanation, None);
         let miss = run(&ToolCalled::new("calculator"), &t).unwrap();
         assert_eq!(miss.score, Some(0.0));
@@ -379,9 +382,15 @@ mod tests {
             "`calculator` was not called; tools called, in order: search, fetch, search, answer"
         );
         // The model call is not a tool call.
-        assert_eq!(run(&ToolCalled::new("chat gpt-4o-mini"), &t).unwrap().score, Some(0.0));
+        assert_eq!(
+            run(&ToolCalled::new("chat gpt-4o-mini"), &t).unwrap().score,
+            Some(0.0)
+        );
         let empty = run(&ToolCalled::new("search"), &Trace::default()).unwrap();
-        assert_eq!(empty.explanation.unwrap(), "`search` was not called; no tool was called");
+        assert_eq!(
+            empty.explanation.unwrap(),
+            "`search` was not called; no tool was called"
+        );
     }
 
     #[test]
@@ -390,15 +399,24 @@ mod tests {
         let score = |e: ToolOrder| run(&e, &t).unwrap();
         assert_eq!(score(ToolOrder::new(["search", "answer"])).score, Some(1.0));
         assert_eq!(score(ToolOrder::new(["fetch", "search"])).score, Some(1.0));
-        assert_eq!(score(ToolOrder::new(["search", "search", "answer"])).score, Some(1.0));
-        assert_eq!(score(ToolOrder::new(["search", "search", "search"])).score, Some(0.0));
+        assert_eq!(
+            score(ToolOrder::new(["search", "search", "answer"])).score,
+            Some(1.0)
+        );
+        assert_eq!(
+            score(ToolOrder::new(["search", "search", "search"])).score,
+            Some(0.0)
+        );
         let wrong = score(ToolOrder::new(["answer", "fetch"]));
         assert_eq!(wrong.score, Some(0.0));
         assert_eq!(
             wrong.explanation.unwrap(),
             "expected in this order: answer, fetch; tools called, in order: search, fetch, search, answer"
         );
-        assert_eq!(score(ToolOrder::new(["search", "fetch", "answer"]).exact()).score, Some(0.0));
+        assert_eq!(
+            score(ToolOrder::new(["search", "fetch", "answer"]).exact()).score,
+            Some(0.0)
+        );
         assert_eq!(
             score(ToolOrder::new(["search", "fetch", "search", "answer"]).exact()).score,
             Some(1.0)
@@ -416,13 +434,30 @@ mod tests {
         let t = trajectory();
         assert_eq!(run(&MaxToolCalls::new(4), &t).unwrap().score, Some(1.0));
         let over = run(&MaxToolCalls::new(3), &t).unwrap();
-        assert_eq!((over.score, over.extra), (Some(0.0), vec![("count".into(), 4.0)]));
-        assert!(over.explanation.unwrap().starts_with("4 tool calls, more than 3;"));
-        assert_eq!(run(&MaxToolCalls::new(2).tool("search"), &t).unwrap().score, Some(1.0));
+        assert_eq!(
+            (over.score, over.extra),
+            (Some(0.0), vec![("count".into(), 4.0)])
+        );
+        assert!(
+            over.explanation
+                .unwrap()
+                .starts_with("4 tool calls, more than 3;")
+        );
+        assert_eq!(
+            run(&MaxToolCalls::new(2).tool("search"), &t).unwrap().score,
+            Some(1.0)
+        );
         let once = run(&MaxToolCalls::new(1).tool("search"), &t).unwrap();
         assert_eq!(once.score, Some(0.0));
-        assert!(once.explanation.unwrap().starts_with("2 calls of `search`, more than 1;"));
-        assert_eq!(run(&MaxToolCalls::new(0), &Trace::default()).unwrap().score, Some(1.0));
+        assert!(
+            once.explanation
+                .unwrap()
+                .starts_with("2 calls of `search`, more than 1;")
+        );
+        assert_eq!(
+            run(&MaxToolCalls::new(0), &Trace::default()).unwrap().score,
+            Some(1.0)
+        );
     }
 
     #[test]
@@ -436,7 +471,10 @@ mod tests {
             trace: None,
         }))
         .unwrap_err();
-        assert!(error.starts_with("`tool_called` reads the datapoint's trace, but was given none"), "{error}");
+        assert!(
+            error.starts_with("`tool_called` reads the datapoint's trace, but was given none"),
+            "{error}"
+        );
     }
 
     #[test]

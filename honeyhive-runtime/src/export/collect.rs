@@ -171,10 +171,7 @@ mod tests {
             a_spans.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>(),
             ["a1", "a2"]
         );
-        assert_eq!(
-            a_spans[1].attributes[0].value.as_str(),
-            "deferred argument"
-        );
+        assert_eq!(a_spans[1].attributes[0].value.as_str(), "deferred argument");
         assert_eq!(a_spans[1].attributes[1].key.as_str(), attr::SESSION_ID);
         // Finished: later spans of `a` are not collected; `b` still is.
         assert_eq!(collectors.active.load(Ordering::SeqCst), 1);

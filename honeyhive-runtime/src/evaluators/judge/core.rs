@@ -173,6 +173,7 @@ where
             inputs: self.uses("input")
                 || matches!(self.context, Some(ContextSource::Inputs(_))) && self.uses("context"),
             ground_truth: self.uses("expected"),
+            trace: false,
         }
     }
 
