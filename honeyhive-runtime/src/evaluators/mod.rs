@@ -94,6 +94,7 @@ pub mod judge;
 mod levenshtein;
 mod model_usage;
 mod numeric;
+mod on_trace;
 mod regex_match;
 mod tool_calls;
 mod valid_json;

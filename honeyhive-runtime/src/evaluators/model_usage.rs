@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
-use super::tool_calls::{checked_name, score_trace, trace_params};
-use crate::evaluator::{EvalFuture, EvalInput, Evaluator, Params, Score, Trace};
+use super::on_trace::trace_evaluator;
+use crate::evaluator::{Score, Trace};
 
 /// Scores 1 when the model calls of the datapoint's function used at most `max` tokens
 /// (input and output, over every call), else 0; metric `max_tokens` (+
@@ -46,22 +46,7 @@ impl MaxTokens {
         }
     }
 
-    /// Renames the metric.
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = checked_name(name.into());
-        self
-    }
-
-    /// The metric name.
-    pub fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-
-    fn score(&self, trace: &Trace) -> Result<Score, String> {
+    fn check(&self, trace: &Trace) -> Result<Score, String> {
         let calls = trace.model_calls();
         if let Some(call) = calls.iter().find(|c| c.total_tokens().is_none()) {
             return Err(format!(
@@ -81,18 +66,6 @@ impl MaxTokens {
                 self.max
             ))
         })
-    }
-}
-
-impl<I, O> Evaluator<I, O> for MaxTokens {
-    fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-    fn params(&self) -> Params {
-        trace_params()
-    }
-    fn evaluate<'a>(&'a self, input: EvalInput<'a, I, O>) -> EvalFuture<'a> {
-        score_trace(&self.name, input.trace, |trace| self.score(trace))
     }
 }
 
@@ -139,22 +112,7 @@ impl MaxCost {
         }
     }
 
-    /// Renames the metric.
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = checked_name(name.into());
-        self
-    }
-
-    /// The metric name.
-    pub fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-
-    fn score(&self, trace: &Trace) -> Result<Score, String> {
+    fn check(&self, trace: &Trace) -> Result<Score, String> {
         let calls = trace.model_calls();
         if let Some(call) = calls.iter().find(|c| c.cost_usd().is_none()) {
             let why = if call.total_tokens().is_none() {
@@ -185,33 +143,17 @@ impl MaxCost {
     }
 }
 
-impl<I, O> Evaluator<I, O> for MaxCost {
-    fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-    fn params(&self) -> Params {
-        trace_params()
-    }
-    fn evaluate<'a>(&'a self, input: EvalInput<'a, I, O>) -> EvalFuture<'a> {
-        score_trace(&self.name, input.trace, |trace| self.score(trace))
-    }
+trace_evaluator! {
+    MaxTokens = MaxTokens::new(1000);
+    MaxCost = MaxCost::new(0.01);
 }
 
 #[cfg(test)]
 mod tests {
-    use futures_executor::block_on;
     use serde_json::json;
 
     use super::*;
-
-    fn run(e: &dyn Evaluator<(), ()>, trace: &Trace) -> Result<Score, String> {
-        block_on(e.evaluate(EvalInput {
-            output: &(),
-            inputs: &(),
-            ground_truth: None,
-            trace: Some(trace),
-        }))
-    }
+    use crate::evaluators::on_trace::run;
 
     fn two_calls() -> Trace {
         Trace::builder()

@@ -3,35 +3,8 @@
 
 use std::borrow::Cow;
 
-use crate::evaluator::trace::given;
-use crate::evaluator::{EvalFuture, EvalInput, Evaluator, Params, Score, Trace};
-
-/// What every trace built-in reads: the trace, nothing else.
-pub(super) fn trace_params() -> Params {
-    Params {
-        trace: true,
-        ..Params::default()
-    }
-}
-
-/// Scores the trace with `score`, or errs when none was given.
-pub(super) fn score_trace<'a>(
-    name: &str,
-    trace: Option<&'a Trace>,
-    score: impl FnOnce(&Trace) -> Result<Score, String>,
-) -> EvalFuture<'a> {
-    let result = given(trace, name).and_then(score);
-    Box::pin(std::future::ready(result))
-}
-
-#[track_caller]
-pub(super) fn checked_name(name: Cow<'static, str>) -> Cow<'static, str> {
-    assert!(
-        !name.trim().is_empty(),
-        "an evaluator's name must not be empty: it names the metric `honeyhive_metrics.<name>`"
-    );
-    name
-}
+use super::on_trace::trace_evaluator;
+use crate::evaluator::{Score, Trace};
 
 /// The tools called, as the explanations list them.
 fn called(trace: &Trace) -> String {
@@ -87,50 +60,18 @@ impl ToolCalled {
         }
     }
 
-    /// Renames the metric, as two `ToolCalled` of one run need.
-    ///
-    /// ```
-    /// use honeyhive::evaluators::ToolCalled;
-    /// assert_eq!(ToolCalled::new("search").named("searched").name(), "searched");
-    /// ```
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = checked_name(name.into());
-        self
-    }
-
-    /// The metric name.
-    pub fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-
-    fn score(&self, trace: &Trace) -> Score {
+    fn check(&self, trace: &Trace) -> Result<Score, String> {
         let count = trace
             .tool_names()
             .iter()
             .filter(|n| **n == self.tool)
             .count();
         let score = Score::new(count > 0).extra("count", count);
-        if count > 0 {
+        Ok(if count > 0 {
             score
         } else {
             score.explanation(format!("`{}` was not called; {}", self.tool, called(trace)))
-        }
-    }
-}
-
-impl<I, O> Evaluator<I, O> for ToolCalled {
-    fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-    fn params(&self) -> Params {
-        trace_params()
-    }
-    fn evaluate<'a>(&'a self, input: EvalInput<'a, I, O>) -> EvalFuture<'a> {
-        score_trace(&self.name, input.trace, |trace| Ok(self.score(trace)))
+        })
     }
 }
 
@@ -192,22 +133,7 @@ impl ToolOrder {
         self
     }
 
-    /// Renames the metric.
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = checked_name(name.into());
-        self
-    }
-
-    /// The metric name.
-    pub fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-
-    fn score(&self, trace: &Trace) -> Score {
+    fn check(&self, trace: &Trace) -> Result<Score, String> {
         let calls = trace.tool_names();
         let wanted: Vec<&str> = self.tools.iter().map(String::as_str).collect();
         let ok = if self.exact {
@@ -218,30 +144,18 @@ impl ToolOrder {
         };
         let score = Score::new(ok);
         if ok {
-            return score;
+            return Ok(score);
         }
         let how = if self.exact {
             "exactly"
         } else {
             "in this order"
         };
-        score.explanation(format!(
+        Ok(score.explanation(format!(
             "expected {how}: {}; {}",
             wanted.join(", "),
             called(trace)
-        ))
-    }
-}
-
-impl<I, O> Evaluator<I, O> for ToolOrder {
-    fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-    fn params(&self) -> Params {
-        trace_params()
-    }
-    fn evaluate<'a>(&'a self, input: EvalInput<'a, I, O>) -> EvalFuture<'a> {
-        score_trace(&self.name, input.trace, |trace| Ok(self.score(trace)))
+        )))
     }
 }
 
@@ -291,22 +205,7 @@ impl MaxToolCalls {
         self
     }
 
-    /// Renames the metric.
-    ///
-    /// # Panics
-    /// When `name` is empty.
-    #[track_caller]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = checked_name(name.into());
-        self
-    }
-
-    /// The metric name.
-    pub fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-
-    fn score(&self, trace: &Trace) -> Score {
+    fn check(&self, trace: &Trace) -> Result<Score, String> {
         let count = trace
             .tool_names()
             .iter()
@@ -314,30 +213,24 @@ impl MaxToolCalls {
             .count();
         let score = Score::new(count <= self.max).extra("count", count);
         if count <= self.max {
-            return score;
+            return Ok(score);
         }
         let what = match &self.tool {
             Some(tool) => format!("calls of `{tool}`"),
             None => "tool calls".to_owned(),
         };
-        score.explanation(format!(
+        Ok(score.explanation(format!(
             "{count} {what}, more than {}; {}",
             self.max,
             called(trace)
-        ))
+        )))
     }
 }
 
-impl<I, O> Evaluator<I, O> for MaxToolCalls {
-    fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-    fn params(&self) -> Params {
-        trace_params()
-    }
-    fn evaluate<'a>(&'a self, input: EvalInput<'a, I, O>) -> EvalFuture<'a> {
-        score_trace(&self.name, input.trace, |trace| Ok(self.score(trace)))
-    }
+trace_evaluator! {
+    ToolCalled = ToolCalled::new("search");
+    ToolOrder = ToolOrder::new(["search", "answer"]);
+    MaxToolCalls = MaxToolCalls::new(3);
 }
 
 #[cfg(test)]
@@ -346,15 +239,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn run(e: &dyn Evaluator<(), ()>, trace: &Trace) -> Result<Score, String> {
-        block_on(e.evaluate(EvalInput {
-            output: &(),
-            inputs: &(),
-            ground_truth: None,
-            trace: Some(trace),
-        }))
-    }
+    use crate::evaluator::{EvalInput, Evaluator};
+    use crate::evaluators::on_trace::run;
 
     fn trajectory() -> Trace {
         Trace::builder()
