@@ -43,9 +43,14 @@ impl Collectors {
     pub(crate) fn start(self: &Arc<Self>, session_id: &str) -> Collection {
         let session: Arc<str> = Arc::from(session_id);
         let spans = Sink::default();
-        self.sessions()
+        // A second collection of one session takes its spans from now on; the first
+        // then finds itself replaced, and neither its end nor this one's miscounts.
+        let replaced = self
+            .sessions()
             .insert(Arc::clone(&session), Arc::clone(&spans));
-        self.active.fetch_add(1, Ordering::SeqCst);
+        if replaced.is_none() {
+            self.active.fetch_add(1, Ordering::SeqCst);
+        }
         Collection {
             collectors: Arc::clone(self),
             session,
@@ -115,8 +120,12 @@ impl Collection {
 
 impl Drop for Collection {
     fn drop(&mut self) {
-        let removed = self.collectors.sessions().remove(&self.session);
-        if removed.is_some() {
+        let mut sessions = self.collectors.sessions();
+        let ours = sessions
+            .get(&self.session)
+            .is_some_and(|sink| Arc::ptr_eq(sink, &self.spans));
+        if ours {
+            sessions.remove(&self.session);
             self.collectors.active.fetch_sub(1, Ordering::SeqCst);
         }
     }
@@ -182,5 +191,18 @@ mod tests {
         drop(b);
         assert_eq!(collectors.active.load(Ordering::SeqCst), 0);
         assert!(collectors.sessions().is_empty());
+
+        // One session collected twice: the later collection takes the spans, and the
+        // earlier one ending leaves it collecting.
+        let first = collectors.start("s");
+        let second = collectors.start("s");
+        drop(first);
+        assert_eq!(collectors.active.load(Ordering::SeqCst), 1);
+        collectors.offer(
+            &span("s1", vec![KeyValue::new(attr::SESSION_ID, "s")]),
+            &Unresolved::default(),
+        );
+        assert_eq!(second.finish().len(), 1);
+        assert_eq!(collectors.active.load(Ordering::SeqCst), 0);
     }
 }
