@@ -660,8 +660,9 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
 /// and a model call are). Called by hand, it is given a trace built for the test:
 ///
 /// ```
+/// use std::collections::BTreeMap;
+///
 /// use honeyhive::{EvalInput, Evaluator, Trace, evaluator};
-/// use serde_json::json;
 ///
 /// /// At most two searches, and the model called after the last one.
 /// #[evaluator]
@@ -672,7 +673,7 @@ pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 ///
 /// let trace = Trace::builder()
-///     .tool("search", json!({"query": "capital of France"}), json!(["Paris is..."]))
+///     .tool("search", BTreeMap::from([("query", "capital of France")]), ["Paris is..."])
 ///     .model_call("gpt-4o-mini", 120, 8, Some(0.000_023))
 ///     .build();
 /// let e: &dyn Evaluator<(), String> = &searched_then_asked {};
