@@ -25,19 +25,38 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::queue::Unresolved;
 use crate::attributes as attr;
+use crate::redact::Redaction;
 
 /// The spans collected for one session so far.
 type Sink = Arc<Mutex<Vec<SpanData>>>;
 
 /// The sessions of a pipeline whose spans are being collected.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Collectors {
     /// How many sessions collect: the only thing a queued span reads when none does.
     active: AtomicUsize,
     by_session: Mutex<HashMap<Arc<str>, Sink>>,
+    /// The pipeline's redaction: a collected span holds what exporters would see.
+    redaction: Redaction,
+}
+
+impl std::fmt::Debug for Collectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collectors")
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Collectors {
+    /// No session collecting yet; collected spans are redacted with `redaction`.
+    pub(crate) fn new(redaction: Redaction) -> Collectors {
+        Collectors {
+            redaction,
+            ..Collectors::default()
+        }
+    }
+
     /// Starts collecting the spans of session `session_id` queued from now on, until the
     /// returned [`Collection`] is finished or dropped.
     pub(crate) fn start(self: &Arc<Self>, session_id: &str) -> Collection {
@@ -75,12 +94,13 @@ impl Collectors {
         let Some(sink) = self.sessions().get(session.as_ref()).cloned() else {
             return;
         };
-        // The span as exporters will see it: deferred strings in place, the shared stamp
-        // after the span's own attributes.
+        // The span as exporters will see it: deferred strings in place, redacted, the
+        // shared stamp after the span's own attributes.
         let mut copy = span.clone();
         if let Some(text) = &unresolved.text {
             text.resolve_copy(&mut copy.attributes);
         }
+        super::queue::redact_span(&mut copy, &self.redaction);
         copy.attributes.extend(shared.iter().cloned());
         sink.lock().unwrap_or_else(|p| p.into_inner()).push(copy);
     }
@@ -153,7 +173,13 @@ mod tests {
         let a = collectors.start("a");
         let b = collectors.start("b");
         collectors.offer(
-            &span("a1", vec![KeyValue::new(attr::SESSION_ID, "a")]),
+            &span(
+                "a1",
+                vec![
+                    KeyValue::new(attr::SESSION_ID, "a"),
+                    KeyValue::new("honeyhive_inputs.q", "key sk-abcdefghijklmnopqrstuvwx"),
+                ],
+            ),
             &Unresolved::default(),
         );
         collectors.offer(
@@ -181,6 +207,8 @@ mod tests {
             ["a1", "a2"]
         );
         assert_eq!(a_spans[1].attributes[0].value.as_str(), "deferred argument");
+        // Redacted as exporters would see it.
+        assert_eq!(a_spans[0].attributes[1].value.as_str(), "key [REDACTED]");
         assert_eq!(a_spans[1].attributes[1].key.as_str(), attr::SESSION_ID);
         // Finished: later spans of `a` are not collected; `b` still is.
         assert_eq!(collectors.active.load(Ordering::SeqCst), 1);

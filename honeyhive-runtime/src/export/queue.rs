@@ -471,7 +471,7 @@ pub(crate) fn spawn(
         max_batch: settings.max_batch_size,
         delay: settings.scheduled_delay,
         taken: Vec::new(),
-        redaction,
+        redaction: redaction.clone(),
         limits,
     };
     io.spawn(worker.run(control_rx));
@@ -479,7 +479,7 @@ pub(crate) fn spawn(
         control,
         shared,
         queue,
-        collectors: Arc::default(),
+        collectors: Arc::new(Collectors::new(redaction)),
     }
 }
 
@@ -677,7 +677,7 @@ fn complete(
 }
 
 /// Redacts what a span's own attributes, events and status hold.
-fn redact_span(span: &mut SpanData, redaction: &Redaction) {
+pub(super) fn redact_span(span: &mut SpanData, redaction: &Redaction) {
     redaction.redact_attributes(&mut span.attributes);
     for event in span.events.events.iter_mut() {
         redaction.redact_attributes(&mut event.attributes);
