@@ -87,7 +87,7 @@ impl Collectors {
 
     #[cold]
     fn collect(&self, span: &SpanData, unresolved: &Unresolved) {
-        let shared = unresolved.shared.as_deref().unwrap_or(&[]);
+        let shared: &[KeyValue] = unresolved.shared.map_or(&[], |s| &s[..]);
         let Some(session) = session_of(&span.attributes).or_else(|| session_of(shared)) else {
             return;
         };
@@ -194,10 +194,12 @@ mod tests {
         // A `#[trace]` span: its stamp shared, its argument deferred.
         let mut text = DeferredText::with_capacity();
         let placeholder = text.defer(0, "deferred argument").unwrap();
+        let stamp: crate::export::queue::SharedAttributes =
+            vec![KeyValue::new(attr::SESSION_ID, "a")].into();
         collectors.offer(
             &span("a2", vec![KeyValue::new("honeyhive_inputs.q", placeholder)]),
             &Unresolved {
-                shared: Some(vec![KeyValue::new(attr::SESSION_ID, "a")].into()),
+                shared: Some(&stamp),
                 text: Some(text),
             },
         );
