@@ -74,8 +74,15 @@ async fn run_files_show_nothing_redacted() {
         "panicked: the model refused key [REDACTED]"
     );
     // Every file the run and its tracing wrote: the report, the results, the spans.
+    let files = files_under(&dir);
+    for written in ["report.html", "junit.xml", "summary.md", "spans.jsonl"] {
+        assert!(
+            files.contains(&run_dir.join(written)),
+            "{written} is not in the run's folder: {files:?}"
+        );
+    }
     let mut checked = 0;
-    for file in files_under(&dir) {
+    for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for secret in [EMAIL, KEY] {
             assert!(
