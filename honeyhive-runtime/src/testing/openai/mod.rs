@@ -188,13 +188,8 @@ impl OpenAiTestServerBuilder {
     /// If the port cannot be bound or the thread or runtime cannot be started.
     pub fn start(self) -> OpenAiTestServer {
         let shared = Arc::new(Shared {
-            api_key: self.api_key,
-            respond: self.respond,
-            latency: self.latency,
-            event_interval: self.event_interval,
-            reject_json_schema: self.reject_json_schema,
-            reject_tools: self.reject_tools,
             slots: self.max_concurrency.map(tokio::sync::Semaphore::new),
+            config: self,
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             state: Mutex::new(State::default()),
@@ -334,12 +329,8 @@ impl fmt::Debug for OpenAiTestServer {
 }
 
 struct Shared {
-    api_key: Option<ApiKey>,
-    respond: Option<Arc<RespondFn>>,
-    latency: Duration,
-    event_interval: Duration,
-    reject_json_schema: bool,
-    reject_tools: bool,
+    /// What the builder set, as it set it.
+    config: OpenAiTestServerBuilder,
     /// One permit per model request served at once, with a concurrency limit.
     slots: Option<tokio::sync::Semaphore>,
     in_flight: AtomicUsize,
@@ -355,7 +346,7 @@ impl Shared {
     }
 
     fn authorized(&self, headers: &http::HeaderMap) -> bool {
-        let Some(key) = &self.api_key else {
+        let Some(key) = &self.config.api_key else {
             return true;
         };
         let bearer = headers
@@ -369,7 +360,7 @@ impl Shared {
         if let Some(scripted) = self.lock().script.pop_front() {
             return scripted;
         }
-        match &self.respond {
+        match &self.config.respond {
             Some(respond) => respond(request.body),
             None => Reply::Text(request.last_user_message()),
         }
@@ -475,8 +466,8 @@ async fn handle(
                 Some(slots) => Some(slots.acquire().await?),
                 None => None,
             };
-            if !shared.latency.is_zero() {
-                tokio::time::sleep(shared.latency).await;
+            if !shared.config.latency.is_zero() {
+                tokio::time::sleep(shared.config.latency).await;
             }
             let break_after = match fault {
                 Some(FaultKind::BreakStream { after_events }) => Some(after_events),
@@ -521,7 +512,11 @@ async fn handle(
         Answer::Events {
             events,
             break_after,
-        } => Ok(event_stream(events, break_after, shared.event_interval)),
+        } => Ok(event_stream(
+            events,
+            break_after,
+            shared.config.event_interval,
+        )),
     }
 }
 
@@ -538,9 +533,11 @@ fn answer(
     };
     let result = match route {
         OpenAiRoute::ChatCompletions => ChatRequest::parse(body).and_then(|request| {
-            if let Some(refusal) =
-                scripted::unsupported(body, shared.reject_json_schema, shared.reject_tools)
-            {
+            if let Some(refusal) = scripted::unsupported(
+                body,
+                shared.config.reject_json_schema,
+                shared.config.reject_tools,
+            ) {
                 return Err(refusal);
             }
             let (text, tool_call) = scripted::message(shared.reply_to(&request), body)?;
