@@ -97,11 +97,11 @@ pub use self::regression::{
     BOOTSTRAP_RESAMPLES, BaselineComparison, Direction, INTERVAL_CONFIDENCE, MetricChange,
     Regression, RegressionVerdict, SIGNIFICANCE_LEVEL, WorseDatapoint,
 };
-pub(crate) use self::report::format_score;
 pub use self::report::{
     Comparison, DatapointResult, EvaluationResult, ExperimentFailure, ExperimentReport,
     FAILURE_SAMPLE, Threshold,
 };
+pub(crate) use self::report::{format_score, label_metrics};
 pub use self::results::DatapointResults;
 pub use self::shard::Shard;
 pub use self::statistics::{MetricSummary, percentile};

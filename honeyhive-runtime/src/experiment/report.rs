@@ -146,16 +146,27 @@ impl EvaluationResult {
     /// The labels this result contributes, as text metrics: its label (as `<name>` when
     /// it has no score, else as `<name>_label`), and `<name>_<key>` per extra label.
     pub fn label_metrics(&self) -> impl Iterator<Item = (String, &str)> + '_ {
-        let own = self.label.as_deref().map(|label| match self.score {
-            Some(_) => (format!("{}_label", self.name), label),
-            None => (self.name.clone(), label),
-        });
-        own.into_iter().chain(
-            self.labels
-                .iter()
-                .map(|(k, v)| (format!("{}_{k}", self.name), v.as_str())),
-        )
+        label_metrics(&self.name, self.score, self.label.as_deref(), &self.labels)
     }
+}
+
+/// The labels of an evaluator's result named `name`, as text metrics (the rule of
+/// [`EvaluationResult::label_metrics`], shared with results read back from a run's files).
+pub(crate) fn label_metrics<'a>(
+    name: &'a str,
+    score: Option<f64>,
+    label: Option<&'a str>,
+    labels: &'a [(String, String)],
+) -> impl Iterator<Item = (String, &'a str)> + 'a {
+    let own = label.map(|label| match score {
+        Some(_) => (format!("{name}_label"), label),
+        None => (name.to_owned(), label),
+    });
+    own.into_iter().chain(
+        labels
+            .iter()
+            .map(move |(k, v)| (format!("{name}_{k}"), v.as_str())),
+    )
 }
 
 /// The outcome of one datapoint (one repetition of it), as the report reads it back: ids,

@@ -87,15 +87,7 @@ impl Line<'_> {
     /// Its labels, by the metric they are reported as.
     pub(crate) fn labels(&self) -> impl Iterator<Item = (String, &str)> + '_ {
         self.evaluations.iter().flat_map(|e| {
-            let own = e.label.as_deref().map(|label| match e.score {
-                Some(_) => (format!("{}_label", e.name), label),
-                None => (e.name.clone(), label),
-            });
-            own.into_iter().chain(
-                e.labels
-                    .iter()
-                    .map(|(k, v)| (format!("{}_{k}", e.name), v.as_str())),
-            )
+            crate::experiment::label_metrics(&e.name, e.score, e.label.as_deref(), &e.labels)
         })
     }
 
