@@ -21,6 +21,8 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde::ser::SerializeMap as _;
@@ -29,6 +31,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::rows::Row;
+use super::spill::Spill;
 use crate::experiment::baseline::Baseline;
 use crate::experiment::regression::{Direction, direction_of, format_p};
 use crate::experiment::{ExperimentReport, MetricSummary, format_score};
@@ -53,10 +56,12 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// JSON made safe inside a `<script>` element: `<`, `>`, `&` and U+2028/U+2029 as `\u`
-/// escapes (valid JSON inside strings, and they occur nowhere else in JSON).
-fn script_safe(json: &[u8]) -> String {
-    let mut out: Vec<u8> = Vec::with_capacity(json.len() + json.len() / 32);
+/// JSON made safe inside a `<script>` element, written to `out`: `<`, `>`, `&` and
+/// U+2028/U+2029 as `\u` escapes (valid JSON inside strings, and they occur nowhere else in
+/// JSON).
+fn write_script_safe(json: &[u8], out: &mut impl Write) -> std::io::Result<()> {
+    // The runs between the five sequences are written as they are.
+    let mut from = 0;
     let mut i = 0;
     while i < json.len() {
         // Bytes, not characters: the five sequences are found without decoding the rest.
@@ -70,18 +75,15 @@ fn script_safe(json: &[u8]) -> String {
         };
         match replacement {
             Some((with, len)) => {
-                out.extend_from_slice(with);
+                out.write_all(&json[from..i])?;
+                out.write_all(with)?;
                 i += len;
+                from = i;
             }
-            None => {
-                out.push(json[i]);
-                i += 1;
-            }
+            None => i += 1,
         }
     }
-    // The input is serde_json's output (UTF-8), and only whole ASCII or 3-byte sequences
-    // were replaced by ASCII.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    out.write_all(&json[from..])
 }
 
 /// The page being written: its rows as JSON, and each metric's values for the charts.
@@ -92,7 +94,11 @@ pub(crate) struct Page<'r> {
     columns: Vec<(String, Direction)>,
     column_of: HashMap<String, usize>,
     values: Vec<Vec<f64>>,
-    rows: Vec<u8>,
+    /// The rows as the page holds them (script-safe JSON), until the charts above them are
+    /// written.
+    rows: Spill,
+    /// The row being serialised.
+    row: Vec<u8>,
     count: usize,
 }
 
@@ -181,7 +187,12 @@ fn as_scores<S: Serializer>(
 }
 
 impl<'r> Page<'r> {
-    pub(crate) fn new(report: &'r ExperimentReport, baseline: Option<&'r Baseline>) -> Page<'r> {
+    /// A page of `report` to be written into `dir` (the run's folder).
+    pub(crate) fn new(
+        report: &'r ExperimentReport,
+        baseline: Option<&'r Baseline>,
+        dir: &Path,
+    ) -> Result<Page<'r>> {
         let thresholds: Vec<_> = report
             .metrics
             .iter()
@@ -202,15 +213,16 @@ impl<'r> Page<'r> {
             .enumerate()
             .map(|(i, (name, _))| (name.clone(), i))
             .collect();
-        Page {
+        Ok(Page {
             report,
             baseline,
             values: vec![Vec::new(); columns.len()],
             columns,
             column_of,
-            rows: Vec::with_capacity(1 << 16),
+            rows: Spill::create(dir, super::REPORT_HTML)?,
+            row: Vec::new(),
             count: 0,
-        }
+        })
     }
 
     /// Adds a datapoint's row.
@@ -254,32 +266,44 @@ impl<'r> Page<'r> {
             m: line.merged_from.as_deref(),
             mo: line.model.as_ref(),
         };
+        self.row.clear();
         if self.count > 0 {
-            self.rows.push(b',');
+            self.row.push(b',');
         }
-        self.rows.push(b'\n');
-        let serialised = serde_json::to_writer(&mut self.rows, &json);
+        self.row.push(b'\n');
+        let serialised = serde_json::to_writer(&mut self.row, &json);
         serialised.map_err(|source| Error::Serialize {
             what: "a row of the report",
             source,
         })?;
+        let row = &self.row;
+        self.rows.write_with(|out| write_script_safe(row, out))?;
         self.count += 1;
         Ok(())
     }
 
     /// Writes the page to `path`, with the run's span trees (a JSON object by session).
     pub(crate) fn write(self, path: &Path, trees: Option<Vec<u8>>) -> Result<()> {
-        let html = self.render(trees)?;
-        std::fs::write(path, html).map_err(|source| Error::LocalStore {
+        let io = |source| Error::LocalStore {
             path: path.to_owned(),
             source,
-        })
+        };
+        let mut out = BufWriter::with_capacity(1 << 16, File::create(path).map_err(io)?);
+        self.render(&mut out, trees, &io)?;
+        out.flush().map_err(io)
     }
 
-    fn render(self, trees: Option<Vec<u8>>) -> Result<String> {
+    /// The page into `out`: everything above the rows, then the rows as they were written,
+    /// then the script. `io` names the page in a write's error.
+    fn render(
+        self,
+        out: &mut BufWriter<File>,
+        trees: Option<Vec<u8>>,
+        io: &dyn Fn(std::io::Error) -> Error,
+    ) -> Result<()> {
         let r = self.report;
         let verdict = r.check();
-        let mut page = String::with_capacity(self.rows.len() + 64 * 1024);
+        let mut page = String::with_capacity(64 * 1024);
         let _ = write!(
             page,
             "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -336,21 +360,23 @@ impl<'r> Page<'r> {
         })?;
         // `{"metrics":..,"spans":{..},"rows":[..]}`: the trees and rows spliced in as they
         // were written.
-        let mut data = head;
-        data.pop();
-        if let Some(trees) = trees {
-            data.extend_from_slice(b",\"spans\":");
-            data.extend_from_slice(&trees);
-        }
-        data.extend_from_slice(b",\"rows\":[");
-        data.extend_from_slice(&self.rows);
-        data.extend_from_slice(b"\n]}");
         page.push_str("<script type=\"application/json\" id=\"hh-data\">");
-        page.push_str(&script_safe(&data));
-        page.push_str("</script>\n<script>\n");
-        page.push_str(SCRIPT);
-        page.push_str("</script>\n</body>\n</html>\n");
-        Ok(page)
+        let above = |out: &mut BufWriter<File>| {
+            out.write_all(page.as_bytes())?;
+            write_script_safe(&head[..head.len() - 1], out)?;
+            if let Some(trees) = &trees {
+                out.write_all(b",\"spans\":")?;
+                write_script_safe(trees, out)?;
+            }
+            out.write_all(b",\"rows\":[")
+        };
+        above(out).map_err(io)?;
+        drop(trees);
+        self.rows.copy_to(out)?;
+        out.write_all(b"\n]}</script>\n<script>\n")
+            .and_then(|()| out.write_all(SCRIPT.as_bytes()))
+            .and_then(|()| out.write_all(b"</script>\n</body>\n</html>\n"))
+            .map_err(io)
     }
 
     fn metadata(&self, page: &mut String) {
@@ -814,6 +840,12 @@ pub(crate) fn histogram(new: &[f64], old: Option<&[f64]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn script_safe(json: &[u8]) -> String {
+        let mut out = Vec::new();
+        write_script_safe(json, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
 
     #[test]
     fn user_text_cannot_become_markup() {

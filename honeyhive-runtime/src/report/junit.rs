@@ -17,11 +17,14 @@
 //! writes attributes on `<testsuites>` that the schema refuses.
 
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
 use std::path::Path;
 
 use quick_xml::escape::escape;
 
 use super::rows::Row;
+use super::spill::Spill;
 use crate::experiment::{ExperimentReport, format_score};
 use crate::{Error, Result};
 
@@ -52,8 +55,7 @@ fn seconds(ms: f64) -> String {
     format!("{:.3}", ms.max(0.0) / 1000.0)
 }
 
-/// A test case as it is written (the XML is written as text: a run's thousands of cases
-/// go straight into one buffer).
+/// A test case as it is written (the XML is written as text).
 struct Case<'a> {
     name: &'a str,
     classname: &'a str,
@@ -106,28 +108,33 @@ fn write_case(xml: &mut String, case: &Case<'_>) {
     xml.push_str("    </testcase>\n");
 }
 
-/// The datapoints' suite, its cases written as they come.
+/// The datapoints' suite, its cases written as they come (until the suite's counts above
+/// them are known).
 pub(crate) struct Suite {
     classname: String,
-    cases: String,
+    cases: Spill,
+    /// The case being written.
+    case: String,
     tests: usize,
     failures: usize,
     errors: usize,
 }
 
 impl Suite {
-    pub(crate) fn new(report: &ExperimentReport) -> Suite {
-        Suite {
+    /// The suite of `report`, to be written into `dir` (the run's folder).
+    pub(crate) fn new(report: &ExperimentReport, dir: &Path) -> Result<Suite> {
+        Ok(Suite {
             classname: report.name.clone(),
-            cases: String::with_capacity(1 << 16),
+            cases: Spill::create(dir, super::JUNIT_XML)?,
+            case: String::new(),
             tests: 0,
             failures: 0,
             errors: 0,
-        }
+        })
     }
 
     /// Adds a datapoint's case.
-    pub(crate) fn row(&mut self, row: &Row<'_>) {
+    pub(crate) fn row(&mut self, row: &Row<'_>) -> Result<()> {
         let line = &row.line;
         let errors: Vec<String> = line
             .evaluator_errors()
@@ -196,8 +203,9 @@ impl Suite {
         if let Some(from) = &line.merged_from {
             let _ = writeln!(out, "taken from run {from} (HH_RERUN=failed)");
         }
+        self.case.clear();
         write_case(
-            &mut self.cases,
+            &mut self.case,
             &Case {
                 name: &line.label(),
                 classname: &self.classname,
@@ -207,7 +215,9 @@ impl Suite {
                 out: Some(&out),
             },
         );
+        self.cases.write(self.case.as_bytes())?;
         self.tests += 1;
+        Ok(())
     }
 
     /// Writes the file, with the checks' suite, to `path`.
@@ -228,7 +238,7 @@ impl Suite {
             properties.push(("baseline", c.baseline.named.clone()));
             properties.push(("baseline_run_id", c.baseline.run_id.clone()));
         }
-        let mut text = String::with_capacity(self.cases.len() + checks.len() + 4096);
+        let mut text = String::with_capacity(checks.len() + 4096);
         let _ = writeln!(
             text,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"honeyhive\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{time}\">",
@@ -236,11 +246,11 @@ impl Suite {
             self.failures + check_failures,
             self.errors
         );
+        // A suite's start tag and properties; its cases and end tag follow.
         let suite = |text: &mut String,
                      name: &str,
                      counts: [usize; 4],
-                     properties: &[(&str, String)],
-                     cases: &str| {
+                     properties: &[(&str, String)]| {
             let [tests, failures, errors, skipped] = counts;
             let _ = write!(
                 text,
@@ -263,28 +273,35 @@ impl Suite {
                 }
                 text.push_str("    </properties>\n");
             }
-            text.push_str(cases);
-            text.push_str("  </testsuite>\n");
         };
         suite(
             &mut text,
             &report.name,
             [self.tests, self.failures, self.errors, 0],
             &properties,
-            &self.cases,
         );
+        // The datapoints' cases go between this and the rest.
+        let head = std::mem::take(&mut text);
+        text.push_str("  </testsuite>\n");
         suite(
             &mut text,
             &format!("{} checks", report.name),
             [check_tests, check_failures, 0, check_skipped],
             &[],
-            &checks,
         );
+        text.push_str(&checks);
+        text.push_str("  </testsuite>\n");
         text.push_str("</testsuites>\n");
-        std::fs::write(path, text).map_err(|source| Error::LocalStore {
+        let io = |source| Error::LocalStore {
             path: path.to_owned(),
             source,
-        })
+        };
+        let mut out = BufWriter::with_capacity(1 << 16, File::create(path).map_err(io)?);
+        out.write_all(head.as_bytes()).map_err(io)?;
+        self.cases.copy_to(&mut out)?;
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(io)
     }
 }
 

@@ -10,7 +10,9 @@
 //!   `$GITHUB_STEP_SUMMARY` when it is set.
 //!
 //! All three come from one pass over the run's `datapoints.jsonl` (and its `spans.jsonl`,
-//! in local mode), after the run: the run itself keeps nothing per datapoint.
+//! in local mode), after the run: the run itself keeps nothing per datapoint, and the pass
+//! holds one datapoint at a time (the rows of the page and the cases of the JUnit file wait
+//! in a file beside them until what comes before them is written: `spill.rs`).
 //! [`ExperimentReport::write_reports`](crate::experiment::ExperimentReport::write_reports)
 //! writes them again.
 //!
@@ -49,6 +51,7 @@ mod junit;
 mod markdown;
 mod rows;
 mod spans;
+mod spill;
 
 use std::path::Path;
 
@@ -82,16 +85,15 @@ pub(crate) fn write(
     baseline: Option<&Baseline>,
     environment: &Environment,
 ) -> Result<()> {
-    let mut html = html::Page::new(report, baseline);
-    let mut junit = junit::Suite::new(report);
+    let mut html = html::Page::new(report, baseline, dir)?;
+    let mut junit = junit::Suite::new(report, dir)?;
     // Two threads: the span trees are read while the datapoints are, then the page and the
     // JUnit file are written at once (a 10,000-datapoint run's reports take half the time).
     std::thread::scope(|scope| {
         let trees = scope.spawn(|| spans::trees_json(dir));
         rows::each(report, dir, baseline, |row| {
             html.row(row)?;
-            junit.row(row);
-            Ok(())
+            junit.row(row)
         })?;
         let trees = trees
             .join()
