@@ -279,6 +279,11 @@ where
     let (writer, recorder, session_ids) = sink.finish();
     drop(identities);
     drop(shared);
+    // Every datapoint is done: the dataset goes before the reports are written (reading
+    // the run's files back takes memory of its own), all but its id and file.
+    let dataset_id = dataset.id().to_owned();
+    let dataset_path = dataset.path().map(Path::to_owned);
+    drop(dataset);
     let (recorded, error) = recorder.finish();
     if let Some(e) = error {
         warn_results(&config, &run_id, &e);
@@ -309,12 +314,12 @@ where
     let mut report = ExperimentReport::of_run(
         experiment.name.clone(),
         run_id.clone(),
-        dataset.id().to_owned(),
+        dataset_id.clone(),
         experiment.allow_failures,
         experiment.allow_evaluator_errors,
         recorded,
     );
-    report.dataset_path = dataset.path().map(Path::to_owned);
+    report.dataset_path = dataset_path;
     report.started_at = Some(started_at);
     report.git = git;
     report.subset = chosen;
@@ -332,7 +337,7 @@ where
             experiment.name.clone(),
             status,
             outbox.as_sent(session_ids),
-            Some(dataset.id()),
+            Some(dataset_id.as_str()),
         );
         // The server's view of the run exists only when the run reached it.
         if outbox.finish_run(&run_id, update).await {

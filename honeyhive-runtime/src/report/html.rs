@@ -59,7 +59,7 @@ pub(crate) fn escape(text: &str) -> String {
 /// JSON made safe inside a `<script>` element, written to `out`: `<`, `>`, `&` and
 /// U+2028/U+2029 as `\u` escapes (valid JSON inside strings, and they occur nowhere else in
 /// JSON).
-fn write_script_safe(json: &[u8], out: &mut impl Write) -> std::io::Result<()> {
+pub(super) fn write_script_safe(json: &[u8], out: &mut impl Write) -> std::io::Result<()> {
     // The runs between the five sequences are written as they are.
     let mut from = 0;
     let mut i = 0;
@@ -283,7 +283,7 @@ impl<'r> Page<'r> {
     }
 
     /// Writes the page to `path`, with the run's span trees (a JSON object by session).
-    pub(crate) fn write(self, path: &Path, trees: Option<Vec<u8>>) -> Result<()> {
+    pub(crate) fn write(self, path: &Path, trees: Option<Spill>) -> Result<()> {
         let io = |source| Error::LocalStore {
             path: path.to_owned(),
             source,
@@ -298,7 +298,7 @@ impl<'r> Page<'r> {
     fn render(
         self,
         out: &mut BufWriter<File>,
-        trees: Option<Vec<u8>>,
+        trees: Option<Spill>,
         io: &dyn Fn(std::io::Error) -> Error,
     ) -> Result<()> {
         let r = self.report;
@@ -361,17 +361,14 @@ impl<'r> Page<'r> {
         // `{"metrics":..,"spans":{..},"rows":[..]}`: the trees and rows spliced in as they
         // were written.
         page.push_str("<script type=\"application/json\" id=\"hh-data\">");
-        let above = |out: &mut BufWriter<File>| {
-            out.write_all(page.as_bytes())?;
-            write_script_safe(&head[..head.len() - 1], out)?;
-            if let Some(trees) = &trees {
-                out.write_all(b",\"spans\":")?;
-                write_script_safe(trees, out)?;
-            }
-            out.write_all(b",\"rows\":[")
-        };
-        above(out).map_err(io)?;
-        drop(trees);
+        out.write_all(page.as_bytes())
+            .and_then(|()| write_script_safe(&head[..head.len() - 1], out))
+            .map_err(io)?;
+        if let Some(trees) = trees {
+            out.write_all(b",\"spans\":").map_err(io)?;
+            trees.copy_to(out)?;
+        }
+        out.write_all(b",\"rows\":[").map_err(io)?;
         self.rows.copy_to(out)?;
         out.write_all(b"\n]}</script>\n<script>\n")
             .and_then(|()| out.write_all(SCRIPT.as_bytes()))
