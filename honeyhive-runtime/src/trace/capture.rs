@@ -1,17 +1,23 @@
 //! Flattening of captured values into span attributes (`docs/span-attributes.md`,
 //! Flattening).
 //!
-//! One rule serves inputs, outputs, metadata, metrics and the rest: serialise with serde,
-//! then walk the value, objects as `prefix.key`, arrays as `prefix.<index>`, nulls skipped,
-//! scalars as native OpenTelemetry types.
+//! One rule serves inputs, outputs, metadata, metrics and the rest: the value as
+//! `serde_json::to_value` makes it, objects as `prefix.key` (members in key order),
+//! arrays as `prefix.<index>`, nulls skipped, scalars as native OpenTelemetry types.
+//! [`Attributes::flatten`] walks a `serde_json::Value` already made; a value captured from
+//! its `Serialize` impl goes through the flattening serializer ([`Leaves`]), which gives
+//! the same attributes without making the `Value`.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::fmt::{Display, Write as _};
+use std::ops::Range;
 use std::sync::Mutex;
 
 use opentelemetry::{Key, KeyValue, Value};
 use serde::Serialize;
 use serde::ser;
+use serde::ser::{SerializeMap as _, Serializer as _};
 use serde_json::Value as Json;
 
 use crate::export::deferred_text::DeferredText;
@@ -56,7 +62,7 @@ pub(crate) enum KeyName<'a> {
     Borrowed(&'a str),
 }
 
-impl KeyName<'_> {
+impl<'a> KeyName<'a> {
     fn to_key(self) -> Key {
         match self {
             KeyName::Static(s) => Key::from_static_str(s),
@@ -65,8 +71,12 @@ impl KeyName<'_> {
     }
 
     pub(crate) fn text(self) -> String {
+        self.as_str().to_owned()
+    }
+
+    fn as_str(self) -> &'a str {
         match self {
-            KeyName::Static(s) | KeyName::Borrowed(s) => s.to_owned(),
+            KeyName::Static(s) | KeyName::Borrowed(s) => s,
         }
     }
 }
@@ -83,22 +93,24 @@ impl Attributes {
 
     /// [`capture`](Self::capture) under `key`, which is built only if something is recorded.
     ///
-    /// The value is serialised once, by [`Leaves`]: a scalar (the common argument: a
-    /// string, a number) becomes its attribute directly; anything else is built as a
-    /// `serde_json::Value` by serde_json's own serializer, exactly as `to_value` would, and
-    /// flattened.
+    /// The value is serialised once, by [`Leaves`], the flattening serializer: a scalar (the
+    /// common argument: a string, a number) becomes its attribute directly; a compound
+    /// value's leaves are written as bytes to a reused scratch, then made into attributes
+    /// exactly as flattening its `serde_json::to_value` gives them, without building that
+    /// value.
     pub(crate) fn capture_as<T: Serialize + ?Sized>(
         &mut self,
         key: KeyName<'_>,
         value: &T,
     ) -> Result<(), serde_json::Error> {
-        let leaf = value.serialize(Leaves { deferred: None })?;
-        self.push_leaf(key, leaf);
+        let leaf = value.serialize(Leaves::top(None))?;
+        self.push_leaf(key, leaf, None);
         Ok(())
     }
 
-    /// [`capture_as`](Self::capture_as), except that a short string value (the common
-    /// argument) is deferred to `text` ([`DeferredText`]) instead of allocated here.
+    /// [`capture_as`](Self::capture_as), except that short string values (the common
+    /// argument, the leaves of chat messages) are deferred to `text` ([`DeferredText`])
+    /// instead of allocated here.
     pub(crate) fn capture_deferring<T: Serialize + ?Sized>(
         &mut self,
         key: KeyName<'_>,
@@ -107,11 +119,9 @@ impl Attributes {
     ) -> Result<(), serde_json::Error> {
         let mark = text.mark();
         let index = self.values.len();
-        match value.serialize(Leaves {
-            deferred: Some((text, index)),
-        }) {
+        match value.serialize(Leaves::top(Some((text, index)))) {
             Ok(leaf) => {
-                self.push_leaf(key, leaf);
+                self.push_leaf(key, leaf, Some(text));
                 Ok(())
             }
             Err(e) => {
@@ -123,7 +133,7 @@ impl Attributes {
         }
     }
 
-    fn push_leaf(&mut self, key: KeyName<'_>, leaf: Leaf) {
+    fn push_leaf(&mut self, key: KeyName<'_>, leaf: Leaf, text: Option<&mut DeferredText>) {
         match leaf {
             Leaf::Null => {}
             Leaf::Value(value) => self.values.push(KeyValue::new(key.to_key(), value)),
@@ -131,15 +141,66 @@ impl Attributes {
                 let value = self.cap_owned(key, s);
                 self.values.push(KeyValue::new(key.to_key(), value));
             }
-            Leaf::Json(json) => match Self::scalar(&json) {
-                Some(Scalar::Value(value)) => self.values.push(KeyValue::new(key.to_key(), value)),
-                Some(Scalar::Str(s)) => {
-                    let value = Value::String(self.cap(&key.text(), s).into());
-                    self.values.push(KeyValue::new(key.to_key(), value));
+            Leaf::Entries(mut scratch) => self.push_entries(key.as_str(), &mut scratch, text),
+        }
+    }
+
+    /// The leaves of a compound value, recorded in `scratch`, as attributes under `prefix`:
+    /// what [`flatten`](Self::flatten) gives for its `to_value`, in the same order, with the
+    /// same strings cut and listed, and the same leaves past [`MAX_LEAVES`] left out; short
+    /// strings deferred to `text` when one is given.
+    fn push_entries(
+        &mut self,
+        prefix: &str,
+        scratch: &mut Scratch,
+        mut text: Option<&mut DeferredText>,
+    ) {
+        let mut leaves = 0;
+        let Scratch {
+            paths,
+            text: strings,
+            entries,
+            ..
+        } = scratch;
+        let key = |relative: Range<usize>| {
+            let relative = &paths[relative];
+            let mut key = String::with_capacity(prefix.len() + relative.len());
+            key.push_str(prefix);
+            key.push_str(relative);
+            key
+        };
+        for Recorded {
+            key: relative,
+            value,
+        } in entries.drain(..)
+        {
+            leaves += 1;
+            let value = match value {
+                Entry::Value(value) => value,
+                Entry::Text(range) => {
+                    let s = &strings[range];
+                    match crate::limits::cut(s, self.max_value_bytes) {
+                        Some(cut) => {
+                            self.truncated.push(key(relative.clone()));
+                            Value::String(cut.into())
+                        }
+                        None if leaves > MAX_LEAVES => continue,
+                        None => match text
+                            .as_deref_mut()
+                            .and_then(|text| text.defer(self.values.len(), s))
+                        {
+                            Some(placeholder) => placeholder,
+                            None => Value::String(s.to_owned().into()),
+                        },
+                    }
                 }
-                Some(Scalar::Null) => {}
-                None => self.flatten(&key.text(), &json),
-            },
+            };
+            if leaves <= MAX_LEAVES {
+                self.values.push(KeyValue::new(key(relative), value));
+            }
+        }
+        if leaves > MAX_LEAVES {
+            self.truncated.push(prefix.to_owned());
         }
     }
 
@@ -282,106 +343,224 @@ enum Scalar<'a> {
 
 /// What [`Leaves`] made of a value.
 enum Leaf {
-    /// Nothing to record (`None`, `()`, a non-finite float).
+    /// Nothing to record (`None`, `()`, a non-finite float); or, for a member of a compound
+    /// value, its leaves already recorded in the [`Scratch`].
     Null,
     /// A bool or a number, as flattening its `to_value` types it.
     Value(Value),
     /// A string, owned once.
     Str(String),
-    /// Anything else, as `serde_json::to_value` makes it.
-    Json(Json),
+    /// A compound value: its leaves, in the order flattening its `to_value` gives them.
+    Entries(ScratchBox),
 }
 
-/// Serialises like `serde_json::value::Serializer` (the serializer of `to_value`), which
-/// it calls for everything but the few kinds it builds directly, so a captured value is
-/// exactly what flattening its `to_value` gives, without building a `serde_json::Value`
-/// for a string.
+/// The flattening serializer: serialises a value straight into its leaves, typed, keyed
+/// and ordered exactly as flattening its `serde_json::to_value` would (objects' members in
+/// key order, a repeated key's last value kept, nulls skipped), without building the
+/// `serde_json::Value`. A scalar (the common argument: a string, a number) becomes its
+/// attribute directly; a compound value's leaves go to a [`Scratch`] (keys and strings as
+/// bytes in a few reused buffers), which [`Attributes::push_entries`] then caps, defers and
+/// makes into attributes.
 struct Leaves<'t> {
-    /// Where a short string goes instead of an allocation of its own, and the index of the
-    /// attribute it becomes, when deferring.
-    deferred: Option<(&'t mut DeferredText, usize)>,
+    to: To<'t>,
 }
 
-use serde_json::value::Serializer as JsonSerializer;
+enum To<'t> {
+    /// The captured value itself. When deferring: where a short string goes instead of an
+    /// allocation of its own, and the index of the attribute it becomes.
+    Top(Option<(&'t mut DeferredText, usize)>),
+    /// A member of a compound value, recorded under the scratch's current path.
+    Nested(&'t mut Scratch),
+}
 
-macro_rules! delegate {
-    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
-        fn $method(self, $($arg: $ty),*) -> Result<Leaf, serde_json::Error> {
-            JsonSerializer.$method($($arg),*).map(Leaf::Json)
+impl<'t> Leaves<'t> {
+    fn top(deferred: Option<(&'t mut DeferredText, usize)>) -> Self {
+        Leaves {
+            to: To::Top(deferred),
         }
-    )*};
+    }
+
+    fn nested(scratch: &'t mut Scratch) -> Self {
+        Leaves {
+            to: To::Nested(scratch),
+        }
+    }
+
+    fn scalar(self, value: Value) -> JsonResult<Leaf> {
+        match self.to {
+            To::Top(_) => Ok(Leaf::Value(value)),
+            To::Nested(scratch) => {
+                scratch.push(Entry::Value(value));
+                Ok(Leaf::Null)
+            }
+        }
+    }
+
+    /// A string that is not deferred even at the top (as it never was: it is capped where
+    /// it is captured, whatever its length).
+    fn owned_str(self, v: &str) -> JsonResult<Leaf> {
+        match self.to {
+            To::Top(_) => Ok(Leaf::Str(v.to_owned())),
+            To::Nested(scratch) => {
+                scratch.push_text(v);
+                Ok(Leaf::Null)
+            }
+        }
+    }
+
+    /// A scalar as serde_json's own serializer makes it (the rare number types, whose
+    /// range rules are serde_json's).
+    fn json_scalar(self, json: JsonResult<Json>) -> JsonResult<Leaf> {
+        let json = json?;
+        match Attributes::scalar(&json) {
+            Some(Scalar::Value(value)) => self.scalar(value),
+            Some(Scalar::Str(s)) => self.owned_str(s),
+            Some(Scalar::Null) | None => Ok(Leaf::Null),
+        }
+    }
+
+    /// The scratch a compound value records its leaves in: the capture's own, reused, at
+    /// the top; the enclosing value's otherwise.
+    fn compound(self) -> Slot<'t> {
+        match self.to {
+            To::Top(_) => Slot::Owned(ScratchBox::take()),
+            To::Nested(scratch) => Slot::Borrowed(scratch),
+        }
+    }
 }
 
-impl ser::Serializer for Leaves<'_> {
+impl<'t> ser::Serializer for Leaves<'t> {
     type Ok = Leaf;
     type Error = serde_json::Error;
-    type SerializeSeq = Compound<<JsonSerializer as ser::Serializer>::SerializeSeq>;
-    type SerializeTuple = Compound<<JsonSerializer as ser::Serializer>::SerializeTuple>;
-    type SerializeTupleStruct = Compound<<JsonSerializer as ser::Serializer>::SerializeTupleStruct>;
-    type SerializeTupleVariant =
-        Compound<<JsonSerializer as ser::Serializer>::SerializeTupleVariant>;
-    type SerializeMap = Compound<<JsonSerializer as ser::Serializer>::SerializeMap>;
-    type SerializeStruct = Compound<<JsonSerializer as ser::Serializer>::SerializeStruct>;
-    type SerializeStructVariant =
-        Compound<<JsonSerializer as ser::Serializer>::SerializeStructVariant>;
+    type SerializeSeq = Seq<'t>;
+    type SerializeTuple = Seq<'t>;
+    type SerializeTupleStruct = Seq<'t>;
+    type SerializeTupleVariant = Seq<'t>;
+    type SerializeMap = Object<'t>;
+    type SerializeStruct = Struct<'t>;
+    type SerializeStructVariant = Object<'t>;
 
-    fn serialize_str(self, v: &str) -> Result<Leaf, serde_json::Error> {
-        if let Some((text, index)) = self.deferred
-            && let Some(placeholder) = text.defer(index, v)
-        {
-            return Ok(Leaf::Value(placeholder));
+    fn serialize_str(self, v: &str) -> JsonResult<Leaf> {
+        match self.to {
+            To::Top(deferred) => {
+                if let Some((text, index)) = deferred
+                    && let Some(placeholder) = text.defer(index, v)
+                {
+                    return Ok(Leaf::Value(placeholder));
+                }
+                Ok(Leaf::Str(v.to_owned()))
+            }
+            To::Nested(scratch) => {
+                scratch.push_text(v);
+                Ok(Leaf::Null)
+            }
         }
-        Ok(Leaf::Str(v.to_owned()))
     }
 
-    fn collect_str<T: ?Sized + Display>(self, value: &T) -> Result<Leaf, serde_json::Error> {
-        Ok(Leaf::Str(value.to_string()))
+    fn collect_str<T: ?Sized + Display>(self, value: &T) -> JsonResult<Leaf> {
+        match self.to {
+            To::Top(_) => Ok(Leaf::Str(value.to_string())),
+            To::Nested(scratch) => {
+                let start = scratch.text.len();
+                let _ = write!(scratch.text, "{value}");
+                scratch.push(Entry::Text(start..scratch.text.len()));
+                Ok(Leaf::Null)
+            }
+        }
     }
 
-    // The scalars of most return values, typed as `scalar` types their `to_value`, without
-    // a `serde_json::Value` in between.
-    fn serialize_bool(self, v: bool) -> Result<Leaf, serde_json::Error> {
-        Ok(Leaf::Value(Value::Bool(v)))
+    fn serialize_char(self, v: char) -> JsonResult<Leaf> {
+        self.owned_str(v.encode_utf8(&mut [0; 4]))
     }
 
-    fn serialize_i64(self, v: i64) -> Result<Leaf, serde_json::Error> {
-        Ok(Leaf::Value(Value::I64(v)))
+    fn serialize_bool(self, v: bool) -> JsonResult<Leaf> {
+        self.scalar(Value::Bool(v))
     }
 
-    fn serialize_i32(self, v: i32) -> Result<Leaf, serde_json::Error> {
+    fn serialize_i64(self, v: i64) -> JsonResult<Leaf> {
+        self.scalar(Value::I64(v))
+    }
+
+    fn serialize_i8(self, v: i8) -> JsonResult<Leaf> {
         self.serialize_i64(v.into())
     }
 
-    fn serialize_u32(self, v: u32) -> Result<Leaf, serde_json::Error> {
+    fn serialize_i16(self, v: i16) -> JsonResult<Leaf> {
         self.serialize_i64(v.into())
     }
 
-    fn serialize_u64(self, v: u64) -> Result<Leaf, serde_json::Error> {
+    fn serialize_i32(self, v: i32) -> JsonResult<Leaf> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_u8(self, v: u8) -> JsonResult<Leaf> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_u16(self, v: u16) -> JsonResult<Leaf> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_u32(self, v: u32) -> JsonResult<Leaf> {
+        self.serialize_i64(v.into())
+    }
+
+    fn serialize_u64(self, v: u64) -> JsonResult<Leaf> {
         match i64::try_from(v) {
             Ok(v) => self.serialize_i64(v),
             // Beyond i64: the digits as text, as `scalar` keeps them.
-            Err(_) => Ok(Leaf::Value(Value::String(v.to_string().into()))),
+            Err(_) => self.scalar(Value::String(v.to_string().into())),
         }
     }
 
-    fn serialize_f64(self, v: f64) -> Result<Leaf, serde_json::Error> {
+    fn serialize_i128(self, v: i128) -> JsonResult<Leaf> {
+        self.json_scalar(JsonSerializer.serialize_i128(v))
+    }
+
+    fn serialize_u128(self, v: u128) -> JsonResult<Leaf> {
+        self.json_scalar(JsonSerializer.serialize_u128(v))
+    }
+
+    fn serialize_f32(self, v: f32) -> JsonResult<Leaf> {
+        self.json_scalar(JsonSerializer.serialize_f32(v))
+    }
+
+    fn serialize_f64(self, v: f64) -> JsonResult<Leaf> {
         // serde_json has no non-finite numbers: `to_value` makes them null.
-        Ok(if v.is_finite() {
-            Leaf::Value(Value::F64(v))
+        if v.is_finite() {
+            self.scalar(Value::F64(v))
         } else {
-            Leaf::Null
-        })
+            Ok(Leaf::Null)
+        }
     }
 
-    fn serialize_none(self) -> Result<Leaf, serde_json::Error> {
+    fn serialize_bytes(self, v: &[u8]) -> JsonResult<Leaf> {
+        // An array of numbers, as serde_json makes bytes.
+        self.collect_seq(v)
+    }
+
+    fn serialize_none(self) -> JsonResult<Leaf> {
         Ok(Leaf::Null)
     }
 
-    fn serialize_unit(self) -> Result<Leaf, serde_json::Error> {
+    fn serialize_unit(self) -> JsonResult<Leaf> {
         Ok(Leaf::Null)
     }
 
-    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<Leaf, serde_json::Error> {
+    fn serialize_unit_struct(self, _name: &'static str) -> JsonResult<Leaf> {
+        Ok(Leaf::Null)
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> JsonResult<Leaf> {
+        self.owned_str(variant)
+    }
+
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> JsonResult<Leaf> {
         value.serialize(self)
     }
 
@@ -389,145 +568,635 @@ impl ser::Serializer for Leaves<'_> {
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<Leaf, serde_json::Error> {
+    ) -> JsonResult<Leaf> {
         value.serialize(self)
-    }
-
-    delegate! {
-        serialize_i8(v: i8);
-        serialize_i16(v: i16);
-        serialize_i128(v: i128);
-        serialize_u8(v: u8);
-        serialize_u16(v: u16);
-        serialize_u128(v: u128);
-        serialize_f32(v: f32);
-        serialize_char(v: char);
-        serialize_bytes(v: &[u8]);
-        serialize_unit_struct(name: &'static str);
-        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str);
     }
 
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
-        name: &'static str,
-        index: u32,
+        _name: &'static str,
+        _index: u32,
         variant: &'static str,
         value: &T,
-    ) -> Result<Leaf, serde_json::Error> {
-        JsonSerializer
-            .serialize_newtype_variant(name, index, variant, value)
-            .map(Leaf::Json)
+    ) -> JsonResult<Leaf> {
+        // `{variant: value}`: an object of one member, in order already.
+        let mut slot = self.compound();
+        let scratch = slot.get();
+        let outer = scratch.enter(variant);
+        value.serialize(Leaves::nested(scratch))?;
+        scratch.path.truncate(outer);
+        Ok(slot.done())
     }
 
-    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, serde_json::Error> {
-        JsonSerializer.serialize_seq(len).map(Compound)
+    fn serialize_seq(self, _len: Option<usize>) -> JsonResult<Seq<'t>> {
+        let mut slot = self.compound();
+        let base = slot.get().path.len();
+        Ok(Seq {
+            slot,
+            base,
+            outer: base,
+            next: 0,
+        })
     }
 
-    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, serde_json::Error> {
-        JsonSerializer.serialize_tuple(len).map(Compound)
+    fn serialize_tuple(self, len: usize) -> JsonResult<Seq<'t>> {
+        self.serialize_seq(Some(len))
     }
 
-    fn serialize_tuple_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeTupleStruct, serde_json::Error> {
-        JsonSerializer
-            .serialize_tuple_struct(name, len)
-            .map(Compound)
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> JsonResult<Seq<'t>> {
+        self.serialize_seq(Some(len))
     }
 
     fn serialize_tuple_variant(
         self,
-        name: &'static str,
-        index: u32,
+        _name: &'static str,
+        _index: u32,
         variant: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeTupleVariant, serde_json::Error> {
-        JsonSerializer
-            .serialize_tuple_variant(name, index, variant, len)
-            .map(Compound)
+        _len: usize,
+    ) -> JsonResult<Seq<'t>> {
+        // `{variant: [..]}`.
+        let mut slot = self.compound();
+        let outer = slot.get().enter(variant);
+        let base = slot.get().path.len();
+        Ok(Seq {
+            slot,
+            base,
+            outer,
+            next: 0,
+        })
     }
 
-    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, serde_json::Error> {
-        JsonSerializer.serialize_map(len).map(Compound)
+    fn serialize_map(self, _len: Option<usize>) -> JsonResult<Object<'t>> {
+        Ok(Object::new(self.compound()))
     }
 
-    fn serialize_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeStruct, serde_json::Error> {
-        JsonSerializer.serialize_struct(name, len).map(Compound)
+    fn serialize_struct(self, name: &'static str, len: usize) -> JsonResult<Struct<'t>> {
+        if name == RAW_VALUE_TOKEN {
+            // A `RawValue` holds JSON text, which serde_json's serializer parses.
+            let leaves = match self.to {
+                To::Top(_) => Leaves::top(None),
+                nested => Leaves { to: nested },
+            };
+            let raw = JsonSerializer.serialize_struct(name, len)?;
+            return Ok(Struct::Raw(raw, leaves));
+        }
+        Ok(Struct::Object(Object::new(self.compound())))
     }
 
     fn serialize_struct_variant(
         self,
-        name: &'static str,
-        index: u32,
+        _name: &'static str,
+        _index: u32,
         variant: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeStructVariant, serde_json::Error> {
-        JsonSerializer
-            .serialize_struct_variant(name, index, variant, len)
-            .map(Compound)
+        _len: usize,
+    ) -> JsonResult<Object<'t>> {
+        // `{variant: {..}}`.
+        let mut slot = self.compound();
+        let outer = slot.get().enter(variant);
+        let mut object = Object::new(slot);
+        object.outer = outer;
+        Ok(object)
     }
 }
 
-/// A compound value being built by serde_json's serializer.
-struct Compound<C>(C);
+use serde_json::value::Serializer as JsonSerializer;
 
 type JsonResult<T> = Result<T, serde_json::Error>;
 
-/// Forwards a serde_json compound serializer, turning its finished value into a leaf.
-macro_rules! forward_compound {
-    ($($trait:ident { $($method:ident($($key:ident: $key_ty:ty,)?);)+ })+) => {$(
-        impl<C: ser::$trait<Ok = Json, Error = serde_json::Error>> ser::$trait for Compound<C> {
-            type Ok = Leaf;
-            type Error = serde_json::Error;
-            $(
-                fn $method<T: ?Sized + Serialize>(
-                    &mut self,
-                    $($key: $key_ty,)?
-                    value: &T,
-                ) -> JsonResult<()> {
-                    self.0.$method($($key,)? value)
+/// The name serde_json gives the struct a `RawValue` serialises as.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// The leaves of one compound value being captured, in reused buffers: the path of the
+/// member being serialised, and for each leaf its key (relative to the capture's key, e.g.
+/// `.0.role`) and its value, strings as bytes.
+#[derive(Default)]
+struct Scratch {
+    /// Where the value being serialised is, relative to the capture's key.
+    path: String,
+    /// The leaves' keys (relative), end to end.
+    paths: String,
+    /// The leaves' strings, end to end.
+    text: String,
+    entries: Vec<Recorded>,
+    /// The members of the objects being serialised, innermost last.
+    members: Vec<Member>,
+    /// The members' names, end to end.
+    names: String,
+    /// Room to put an object's members in key order.
+    order: Vec<usize>,
+    spare: Vec<Recorded>,
+}
+
+/// One leaf of a compound value: its key in [`Scratch::paths`], and its value.
+#[derive(Clone)]
+struct Recorded {
+    key: Range<usize>,
+    value: Entry,
+}
+
+#[derive(Clone)]
+enum Entry {
+    Value(Value),
+    /// A string, in [`Scratch::text`].
+    Text(Range<usize>),
+}
+
+/// A member of an object: its name in [`Scratch::names`], and its first leaf.
+struct Member {
+    name: Range<usize>,
+    first: usize,
+}
+
+impl Scratch {
+    /// Records a leaf under the current path.
+    fn push(&mut self, value: Entry) {
+        let start = self.paths.len();
+        self.paths.push_str(&self.path);
+        self.entries.push(Recorded {
+            key: start..self.paths.len(),
+            value,
+        });
+    }
+
+    fn push_text(&mut self, s: &str) {
+        let start = self.text.len();
+        self.text.push_str(s);
+        self.push(Entry::Text(start..self.text.len()));
+    }
+
+    /// Extends the path with `.name`; returns the length to cut it back to.
+    fn enter(&mut self, name: &str) -> usize {
+        let outer = self.path.len();
+        self.path.push('.');
+        self.path.push_str(name);
+        outer
+    }
+
+    /// Starts the member whose name was just written to `names` from `start`.
+    fn begin_member(&mut self, start: usize) {
+        self.members.push(Member {
+            name: start..self.names.len(),
+            first: self.entries.len(),
+        });
+        self.path.push('.');
+        self.path.push_str(&self.names[start..]);
+    }
+
+    /// Puts the leaves of the object whose members start at `from` in the order of its
+    /// `to_value` (a `BTreeMap`: members by name, a repeated name's last value only), then
+    /// forgets its members. Struct fields are seldom declared in name order, so this runs
+    /// for most structs; it moves the object's leaves, never allocates once warm.
+    fn order_members(&mut self, from: usize) {
+        let Scratch {
+            entries,
+            members,
+            names,
+            order,
+            spare,
+            ..
+        } = self;
+        let name = |m: &Member| &names[m.name.clone()];
+        let in_order = members[from..]
+            .windows(2)
+            .all(|pair| name(&pair[0]) < name(&pair[1]));
+        if !in_order {
+            let first = members[from].first;
+            let end = entries.len();
+            order.clear();
+            order.extend(from..members.len());
+            // Stable: a repeated name keeps the order its values came in.
+            order.sort_by(|&a, &b| name(&members[a]).cmp(name(&members[b])));
+            spare.clear();
+            spare.extend(entries.drain(first..));
+            for (i, &m) in order.iter().enumerate() {
+                if order
+                    .get(i + 1)
+                    .is_some_and(|&next| name(&members[next]) == name(&members[m]))
+                {
+                    continue; // replaced by a later value of the same name
                 }
-            )+
-            fn end(self) -> JsonResult<Leaf> {
-                self.0.end().map(Leaf::Json)
+                let start = members[m].first - first;
+                let stop = members.get(m + 1).map_or(end, |next| next.first) - first;
+                entries.extend_from_slice(&spare[start..stop]);
             }
         }
-    )+};
+        members.truncate(from);
+    }
+
+    /// Whether these buffers are worth keeping for the next capture: ones a huge value grew
+    /// are freed instead.
+    fn is_reusable(&self) -> bool {
+        const MAX: usize = 64 * 1024;
+        self.paths.capacity() + self.text.capacity() + self.names.capacity() <= MAX
+            && self.entries.capacity() + self.spare.capacity() <= MAX_LEAVES * 2
+    }
+
+    fn clear(&mut self) {
+        self.path.clear();
+        self.paths.clear();
+        self.text.clear();
+        self.entries.clear();
+        self.members.clear();
+        self.names.clear();
+        self.order.clear();
+        self.spare.clear();
+    }
 }
 
-forward_compound! {
-    SerializeSeq { serialize_element(); }
-    SerializeTuple { serialize_element(); }
-    SerializeTupleStruct { serialize_field(); }
-    SerializeTupleVariant { serialize_field(); }
-    SerializeStruct { serialize_field(key: &'static str,); }
-    SerializeStructVariant { serialize_field(key: &'static str,); }
+thread_local! {
+    /// The calling thread's [`Scratch`], between captures.
+    static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
 }
 
-impl<C: ser::SerializeMap<Ok = Json, Error = serde_json::Error>> ser::SerializeMap for Compound<C> {
+/// A [`Scratch`] taken from the calling thread (a new one if it has none: the first
+/// capture, or a capture made while serialising another), given back when dropped.
+struct ScratchBox(Option<Box<Scratch>>);
+
+impl ScratchBox {
+    fn take() -> ScratchBox {
+        let scratch = SCRATCH.try_with(Cell::take).ok().flatten();
+        ScratchBox(Some(scratch.unwrap_or_default()))
+    }
+}
+
+impl std::ops::Deref for ScratchBox {
+    type Target = Scratch;
+    fn deref(&self) -> &Scratch {
+        self.0.as_deref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for ScratchBox {
+    fn deref_mut(&mut self) -> &mut Scratch {
+        self.0.as_deref_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for ScratchBox {
+    fn drop(&mut self) {
+        if let Some(mut scratch) = self.0.take()
+            && scratch.is_reusable()
+        {
+            scratch.clear();
+            let _ = SCRATCH.try_with(|cell| cell.set(Some(scratch)));
+        }
+    }
+}
+
+/// Where a compound value records its leaves.
+enum Slot<'t> {
+    /// The captured value itself: the capture's own scratch.
+    Owned(ScratchBox),
+    /// A member of another compound value: that value's scratch.
+    Borrowed(&'t mut Scratch),
+}
+
+impl Slot<'_> {
+    fn get(&mut self) -> &mut Scratch {
+        match self {
+            Slot::Owned(scratch) => scratch,
+            Slot::Borrowed(scratch) => scratch,
+        }
+    }
+
+    fn done(self) -> Leaf {
+        match self {
+            Slot::Owned(scratch) => Leaf::Entries(scratch),
+            Slot::Borrowed(_) => Leaf::Null,
+        }
+    }
+}
+
+/// A sequence (or tuple) being serialised: `path.<index>`.
+struct Seq<'t> {
+    slot: Slot<'t>,
+    /// The path's length at the sequence itself.
+    base: usize,
+    /// Its length to restore at the end (shorter than `base` for a tuple variant's
+    /// `.variant`).
+    outer: usize,
+    next: usize,
+}
+
+impl Seq<'_> {
+    fn element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        let scratch = self.slot.get();
+        let _ = write!(scratch.path, ".{}", self.next);
+        self.next += 1;
+        value.serialize(Leaves::nested(scratch))?;
+        scratch.path.truncate(self.base);
+        Ok(())
+    }
+
+    fn finish(mut self) -> JsonResult<Leaf> {
+        self.slot.get().path.truncate(self.outer);
+        Ok(self.slot.done())
+    }
+}
+
+impl ser::SerializeSeq for Seq<'_> {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.element(value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for Seq<'_> {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.element(value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for Seq<'_> {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.element(value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleVariant for Seq<'_> {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        self.element(value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.finish()
+    }
+}
+
+/// A map or struct being serialised: `path.<name>`, its members put in name order at the
+/// end.
+struct Object<'t> {
+    slot: Slot<'t>,
+    /// The path's length at the object itself.
+    base: usize,
+    /// Its length to restore at the end (shorter than `base` for a struct variant's
+    /// `.variant`).
+    outer: usize,
+    /// Where this object's members start in [`Scratch::members`].
+    members: usize,
+}
+
+impl<'t> Object<'t> {
+    fn new(mut slot: Slot<'t>) -> Self {
+        let scratch = slot.get();
+        let base = scratch.path.len();
+        let members = scratch.members.len();
+        Object {
+            slot,
+            base,
+            outer: base,
+            members,
+        }
+    }
+
+    fn field<T: ?Sized + Serialize>(&mut self, name: &str, value: &T) -> JsonResult<()> {
+        let scratch = self.slot.get();
+        let start = scratch.names.len();
+        scratch.names.push_str(name);
+        scratch.begin_member(start);
+        self.value(value)
+    }
+
+    fn value<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+        let scratch = self.slot.get();
+        value.serialize(Leaves::nested(scratch))?;
+        scratch.path.truncate(self.base);
+        Ok(())
+    }
+
+    fn finish(mut self) -> JsonResult<Leaf> {
+        let scratch = self.slot.get();
+        scratch.order_members(self.members);
+        scratch.path.truncate(self.outer);
+        Ok(self.slot.done())
+    }
+}
+
+impl ser::SerializeMap for Object<'_> {
     type Ok = Leaf;
     type Error = serde_json::Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> JsonResult<()> {
-        self.0.serialize_key(key)
+        let scratch = self.slot.get();
+        let start = scratch.names.len();
+        map_key(key, &mut scratch.names)?;
+        scratch.begin_member(start);
+        Ok(())
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.0.serialize_value(value)
-    }
-    fn serialize_entry<K: ?Sized + Serialize, V: ?Sized + Serialize>(
-        &mut self,
-        key: &K,
-        value: &V,
-    ) -> JsonResult<()> {
-        self.0.serialize_entry(key, value)
+        self.value(value)
     }
     fn end(self) -> JsonResult<Leaf> {
-        self.0.end().map(Leaf::Json)
+        self.finish()
+    }
+}
+
+impl ser::SerializeStructVariant for Object<'_> {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> JsonResult<()> {
+        self.field(key, value)
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        self.finish()
+    }
+}
+
+/// A struct being serialised: an object, or a `RawValue` (JSON text serde_json parses).
+enum Struct<'t> {
+    Object(Object<'t>),
+    Raw(
+        <JsonSerializer as ser::Serializer>::SerializeStruct,
+        Leaves<'t>,
+    ),
+}
+
+impl ser::SerializeStruct for Struct<'_> {
+    type Ok = Leaf;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> JsonResult<()> {
+        match self {
+            Struct::Object(object) => object.field(key, value),
+            Struct::Raw(raw, _) => raw.serialize_field(key, value),
+        }
+    }
+    fn end(self) -> JsonResult<Leaf> {
+        match self {
+            Struct::Object(object) => object.finish(),
+            Struct::Raw(raw, leaves) => ser::SerializeStruct::end(raw)?.serialize(leaves),
+        }
+    }
+}
+
+/// Appends the member name serde_json makes of a map key to `out`: a string as it is (the
+/// common key, without an allocation); anything else as serde_json's own map makes it
+/// (numbers and bools as text; sequences, maps and the like an error).
+fn map_key<K: ?Sized + Serialize>(key: &K, out: &mut String) -> JsonResult<()> {
+    let start = out.len();
+    if key.serialize(StrKey(out)).is_ok() {
+        return Ok(());
+    }
+    out.truncate(start);
+    let mut map = JsonSerializer.serialize_map(Some(1))?;
+    map.serialize_key(key)?;
+    map.serialize_value(&())?;
+    if let Json::Object(map) = ser::SerializeMap::end(map)?
+        && let Some(name) = map.keys().next()
+    {
+        out.push_str(name);
+    }
+    Ok(())
+}
+
+/// Takes a string key (or a unit variant's name); anything else fails, and is left to
+/// serde_json.
+struct StrKey<'a>(&'a mut String);
+
+/// Not a string key: [`map_key`] asks serde_json instead.
+fn not_a_string() -> serde_json::Error {
+    ser::Error::custom("not a string key")
+}
+
+macro_rules! not_a_string_key {
+    ($($method:ident($($ty:ty),*);)*) => {$(
+        fn $method(self, $(_: $ty),*) -> JsonResult<()> {
+            Err(not_a_string())
+        }
+    )*};
+}
+
+impl ser::Serializer for StrKey<'_> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    type SerializeSeq = ser::Impossible<(), serde_json::Error>;
+    type SerializeTuple = ser::Impossible<(), serde_json::Error>;
+    type SerializeTupleStruct = ser::Impossible<(), serde_json::Error>;
+    type SerializeTupleVariant = ser::Impossible<(), serde_json::Error>;
+    type SerializeMap = ser::Impossible<(), serde_json::Error>;
+    type SerializeStruct = ser::Impossible<(), serde_json::Error>;
+    type SerializeStructVariant = ser::Impossible<(), serde_json::Error>;
+
+    fn serialize_str(self, v: &str) -> JsonResult<()> {
+        self.0.push_str(v);
+        Ok(())
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> JsonResult<()> {
+        self.serialize_str(variant)
+    }
+
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> JsonResult<()> {
+        value.serialize(self)
+    }
+
+    not_a_string_key! {
+        serialize_bool(bool);
+        serialize_i8(i8);
+        serialize_i16(i16);
+        serialize_i32(i32);
+        serialize_i64(i64);
+        serialize_i128(i128);
+        serialize_u8(u8);
+        serialize_u16(u16);
+        serialize_u32(u32);
+        serialize_u64(u64);
+        serialize_u128(u128);
+        serialize_f32(f32);
+        serialize_f64(f64);
+        serialize_char(char);
+        serialize_bytes(&[u8]);
+        serialize_none();
+        serialize_unit();
+        serialize_unit_struct(&'static str);
+    }
+
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> JsonResult<()> {
+        Err(not_a_string())
+    }
+
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> JsonResult<()> {
+        Err(not_a_string())
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> JsonResult<Self::SerializeSeq> {
+        Err(not_a_string())
+    }
+
+    fn serialize_tuple(self, _: usize) -> JsonResult<Self::SerializeTuple> {
+        Err(not_a_string())
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> JsonResult<Self::SerializeTupleStruct> {
+        Err(not_a_string())
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> JsonResult<Self::SerializeTupleVariant> {
+        Err(not_a_string())
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> JsonResult<Self::SerializeMap> {
+        Err(not_a_string())
+    }
+
+    fn serialize_struct(self, _: &'static str, _: usize) -> JsonResult<Self::SerializeStruct> {
+        Err(not_a_string())
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> JsonResult<Self::SerializeStructVariant> {
+        Err(not_a_string())
     }
 }
 
@@ -754,6 +1423,283 @@ mod tests {
         );
         same_as_to_value(&std::net::Ipv4Addr::LOCALHOST);
         same_as_to_value(&(0..(MAX_LEAVES + 5)).collect::<Vec<_>>());
+    }
+
+    /// What the flattening serializer makes of `value` with strings capped at `max` bytes:
+    /// exactly what flattening its `serde_json::to_value` makes (attributes, their order and
+    /// types, the keys listed as cut), or an error when `to_value` fails; and, strings
+    /// deferred, the same once resolved.
+    fn flattens_like_to_value<T: Serialize + ?Sized>(value: &T, max: usize) {
+        let limited = || Attributes {
+            max_value_bytes: max,
+            ..Attributes::default()
+        };
+        let (mut direct, mut reference) = (limited(), limited());
+        let direct_result = direct.capture_as(KeyName::Static("p"), value);
+        let reference_result =
+            serde_json::to_value(value).map(|json| reference.flatten("p", &json));
+        assert_eq!(
+            direct_result.as_ref().map_err(ToString::to_string),
+            reference_result.as_ref().map_err(ToString::to_string),
+        );
+        assert_eq!(pairs(&direct.values), pairs(&reference.values));
+        assert_eq!(direct.truncated, reference.truncated);
+        if direct_result.is_err() {
+            assert!(direct.values.is_empty() && direct.truncated.is_empty());
+        }
+        // Deferred: a string at the top is deferred before any cap (as `#[trace]`
+        // arguments always were), so compare at a limit no top-level string reaches.
+        if max >= MAX_VALUE_BYTES {
+            let (mut deferred, mut text) = (limited(), DeferredText::with_capacity());
+            let before = KeyValue::new("before", "own");
+            deferred.values.push(before.clone());
+            let result = deferred.capture_deferring(KeyName::Static("p"), value, &mut text);
+            assert_eq!(result.is_ok(), direct_result.is_ok());
+            text.resolve(&mut deferred.values);
+            assert_eq!(deferred.values[0], before);
+            assert_eq!(pairs(&deferred.values[1..]), pairs(&direct.values));
+            assert_eq!(deferred.truncated, direct.truncated);
+        }
+    }
+
+    /// [`flattens_like_to_value`] at the default limit and at a small one.
+    fn same_leaves<T: Serialize + ?Sized>(value: &T) {
+        flattens_like_to_value(value, MAX_VALUE_BYTES);
+        flattens_like_to_value(value, 40);
+    }
+
+    #[test]
+    fn flattening_serializer_matches_to_value_for_structs_and_enums() {
+        #[derive(Serialize)]
+        struct Unit;
+        #[derive(Serialize)]
+        struct Newtype(u8);
+        #[derive(Serialize)]
+        enum Kind {
+            Plain,
+            Wrapped(String),
+            Pair(i8, Option<i8>),
+            Shaped { zeta: f32, alpha: char },
+        }
+        // Fields not in name order, as most structs declare them.
+        #[derive(Serialize)]
+        struct Message {
+            role: &'static str,
+            content: String,
+            name: Option<&'static str>,
+            unit: (),
+            marker: Unit,
+            weight: Newtype,
+            kind: Kind,
+            tags: Vec<Kind>,
+            pair: (u64, bool),
+            nested: Option<Box<Message>>,
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "role", rename_all = "lowercase")]
+        enum Tagged {
+            User { content: String },
+            Assistant { tool_calls: Vec<u8>, content: Option<String> },
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "t", content = "c")]
+        enum Adjacent {
+            A(i32),
+        }
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Untagged {
+            Text(&'static str),
+            Number(i64),
+        }
+        #[derive(Serialize)]
+        struct Flattened {
+            z: u8,
+            #[serde(flatten)]
+            extra: std::collections::HashMap<String, i32>,
+        }
+        let message = |content: &str, nested| Message {
+            role: "user",
+            content: content.to_owned(),
+            name: None,
+            unit: (),
+            marker: Unit,
+            weight: Newtype(3),
+            kind: Kind::Shaped {
+                zeta: 0.25,
+                alpha: 'é',
+            },
+            tags: vec![
+                Kind::Plain,
+                Kind::Wrapped("w".into()),
+                Kind::Pair(-1, None),
+                Kind::Pair(1, Some(2)),
+            ],
+            pair: (u64::MAX, false),
+            nested,
+        };
+        same_leaves(&message("hello", None));
+        same_leaves(&[
+            message("first", Some(Box::new(message("inner", None)))),
+            message(&"long ".repeat(50), None),
+        ]);
+        same_leaves(&vec![
+            Tagged::User {
+                content: "q".into(),
+            },
+            Tagged::Assistant {
+                tool_calls: vec![1, 2],
+                content: None,
+            },
+        ]);
+        same_leaves(&(Adjacent::A(7), Untagged::Text("t"), Untagged::Number(-4)));
+        same_leaves(&Flattened {
+            z: 1,
+            extra: (0..20).map(|i| (format!("k{i}"), i)).collect(),
+        });
+        same_leaves(&Kind::Wrapped("top".into()));
+        same_leaves(&Kind::Pair(0, Some(0)));
+        same_leaves(&Kind::Shaped {
+            zeta: f32::NAN,
+            alpha: 'a',
+        });
+        same_leaves(&Unit);
+        same_leaves(&Newtype(9));
+        same_leaves(&(Unit, (), None::<u8>, Some(()), Newtype(1)));
+    }
+
+    #[test]
+    fn flattening_serializer_matches_to_value_for_maps_and_sequences() {
+        use std::collections::{BTreeMap, HashMap};
+        #[derive(Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        enum Key {
+            B,
+            A,
+        }
+        #[derive(Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        struct Id(u32);
+        // Member names that order differently as names than as they come.
+        let names: HashMap<&str, i32> = ["b", "a", "a.b", "ab", "", "B", "é", "a0"]
+            .into_iter()
+            .zip(0..)
+            .collect();
+        same_leaves(&names);
+        same_leaves(&HashMap::from([(10u32, "ten"), (9, "nine"), (100, "hundred")]));
+        same_leaves(&BTreeMap::from([(-1i64, 1), (2, 2)]));
+        same_leaves(&HashMap::from([(true, 1), (false, 0)]));
+        same_leaves(&HashMap::from([('z', 1), ('y', 0)]));
+        same_leaves(&BTreeMap::from([(Key::B, 1), (Key::A, 2)]));
+        same_leaves(&BTreeMap::from([(Id(2), "x"), (Id(1), "y")]));
+        same_leaves(&BTreeMap::from([(1.5f64.to_bits(), 1)]));
+        same_leaves(&vec![(1.5f64, 1)].into_iter().collect::<Vec<_>>());
+        same_leaves(&BTreeMap::from([(Some(1), "option keys fail")]));
+        same_leaves(&BTreeMap::from([(vec![1], "sequence keys fail")]));
+        same_leaves(&BTreeMap::from([((), "unit keys fail")]));
+        same_leaves(&vec![vec![vec![1, 2], vec![]], vec![vec![3]]]);
+        same_leaves(&Vec::<u8>::new());
+        same_leaves(&BTreeMap::<String, u8>::new());
+        same_leaves(&[[Some("a"), None], [None, Some("b")]]);
+        same_leaves(&HashMap::from([("inner", HashMap::from([("z", 1), ("y", 2)]))]));
+        same_leaves(&json!({"b": [{"y": 1, "x": null}], "a": {"c": "d"}, "n": null}));
+    }
+
+    #[test]
+    fn flattening_serializer_matches_to_value_for_scalars_and_strings() {
+        same_leaves(&(
+            i8::MIN,
+            i16::MAX,
+            i32::MIN,
+            i64::MAX,
+            u8::MAX,
+            u16::MAX,
+            u32::MAX,
+            u64::MAX,
+            (i64::MAX as u64) + 1,
+        ));
+        same_leaves(&(1i128, u64::MAX as u128, -1.5f64, 0.1f32, f64::INFINITY, -0.0));
+        same_leaves(&[i128::MIN]);
+        same_leaves(&[u128::MAX]);
+        same_leaves(&(true, false, 'x', "", String::new()));
+        same_leaves(&[std::net::Ipv4Addr::LOCALHOST]);
+        same_leaves(&[serde_json::value::RawValue::from_string("{\"z\":1,\"a\":[2]}".into()).unwrap()]);
+        // Long strings cut (at the default limit and at 40 bytes) and listed in order.
+        let long = "é".repeat(MAX_VALUE_BYTES);
+        same_leaves(&json!({"z": long, "a": ["short", long, "x".repeat(41)]}));
+        let short_and_long: Vec<String> = (0..60).map(|i| "y".repeat(i)).collect();
+        same_leaves(&short_and_long);
+        // Strings longer than deferred text takes, and of many characters.
+        same_leaves(&["x".repeat(crate::export::deferred_text::MAX_DEFERRED_BYTES + 1)]);
+        same_leaves(&["héllo ✓", "👋"]);
+    }
+
+    #[test]
+    fn flattening_serializer_matches_to_value_past_the_leaf_limit() {
+        #[derive(Serialize)]
+        struct Row {
+            text: String,
+            n: usize,
+        }
+        // Long strings past the limit are still listed as cut, as flattening lists them.
+        let rows: Vec<Row> = (0..(MAX_LEAVES / 2 + 10))
+            .map(|n| Row {
+                text: if n % 100 == 0 { "z".repeat(50) } else { "t".into() },
+                n,
+            })
+            .collect();
+        same_leaves(&rows);
+        same_leaves(&(0..(MAX_LEAVES + 1)).collect::<Vec<_>>());
+        same_leaves(&(0..MAX_LEAVES).collect::<Vec<_>>());
+    }
+
+    /// Bytes, a repeated key (the last value kept, in the first's place by name) and a
+    /// `Serialize` impl that fails half-way.
+    #[test]
+    fn flattening_serializer_matches_to_value_for_hand_written_impls() {
+        struct Bytes;
+        impl Serialize for Bytes {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(b"\x00\xffab")
+            }
+        }
+        struct Repeated(Option<&'static str>);
+        impl Serialize for Repeated {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use ser::SerializeMap;
+                let mut map = s.serialize_map(None)?;
+                map.serialize_entry("k", &["first", "value"])?;
+                map.serialize_entry("a", &1)?;
+                map.serialize_entry("k", &self.0)?;
+                map.serialize_entry("a", &json!({"deep": [1]}))?;
+                map.end()
+            }
+        }
+        struct FailsInside;
+        impl Serialize for FailsInside {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use ser::SerializeStruct;
+                let mut st = s.serialize_struct("FailsInside", 3)?;
+                st.serialize_field("ok", "written first")?;
+                st.serialize_field("list", &[1, 2])?;
+                Err(ser::Error::custom("failed half-way"))
+            }
+        }
+        same_leaves(&Bytes);
+        same_leaves(&[Bytes]);
+        same_leaves(&Repeated(Some("second")));
+        same_leaves(&Repeated(None));
+        same_leaves(&FailsInside);
+        same_leaves(&json!({"a": [1]}).as_object().map(|_| [FailsInside]));
+        // A failed capture leaves nothing behind for the next one.
+        let mut attrs = Attributes::default();
+        assert!(attrs.capture("p", &[FailsInside]).is_err());
+        attrs.capture("q", &json!({"b": 1, "a": "x"})).unwrap();
+        assert_eq!(
+            pairs(&attrs.values),
+            [
+                ("q.a", Value::String("x".into())),
+                ("q.b", Value::I64(1))
+            ]
+        );
     }
 
     #[test]
