@@ -27,6 +27,7 @@
 //! with what was streamed so far as its output.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -40,9 +41,10 @@ use super::pricing::PriceTable;
 use super::scope::{CallOutcome, ModelScope};
 use super::usage::Usage;
 use crate::attributes as attr;
+use crate::export::buffer_pool;
 use crate::export::deferred_text::DeferredText;
 use crate::trace::call_span::CallSpan;
-use crate::trace::capture::Attributes;
+use crate::trace::capture::{Attributes, KeyName};
 use crate::{Warning, WarningHandler};
 
 /// `error.type` and `honeyhive_error` of a call dropped before it ended.
@@ -113,29 +115,91 @@ impl Operation {
 pub struct ModelCallBuilder {
     /// `None` when nothing is recorded here (no tracer, no model scope): every method
     /// is then a branch.
-    request: Option<Box<Request>>,
+    request: Option<Request>,
 }
 
 struct Request {
     /// `{operation} {model}`: the span's name and `honeyhive_event_name`.
-    name: String,
-    model: String,
+    name: Cow<'static, str>,
+    model: Cow<'static, str>,
     /// The context current when the call was made: the span's parent, and, when an
-    /// enabled tracer is in it (`traced`), the scope whose pipeline queues the span.
+    /// enabled tracer is in it (`traced`), the scope whose pipeline queues the span and
+    /// the configuration the call follows (read there, not copied).
     parent: Context,
     traced: bool,
-    settings: Settings,
+    /// Whether content (messages, completion) is captured.
+    capture: bool,
     scope: Option<Arc<ModelScope>>,
     attributes: Attributes,
+    /// The messages' short strings, deferred to the export stage as `#[trace]` arguments'
+    /// are (the span takes them when it starts).
+    text: Option<DeferredText>,
     cached: bool,
 }
 
-/// What a call takes from the configuration of the tracer it is made under.
-#[derive(Clone)]
-struct Settings {
-    prices: PriceTable,
-    warnings: WarningHandler,
-    capture: bool,
+/// Names few and on every model span (provider, model, the span's name, the response's
+/// model and finish reasons) as strings that live for the process
+/// ([`intern`](crate::trace::capture::intern)): a span then carries a `&'static str`, no
+/// allocation (made on the calling thread, freed on the export thread) and no reference
+/// count. A thread remembers the last few it used, so the lock of `intern` is seldom
+/// taken. `None` once the interned strings reach their bound: the caller allocates.
+fn known_name(s: &str) -> Option<&'static str> {
+    const REMEMBERED: usize = 16;
+    thread_local! {
+        static RECENT: RefCell<(Vec<&'static str>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+    }
+    RECENT
+        .try_with(|recent| {
+            let (names, next) = &mut *recent.borrow_mut();
+            if let Some(&hit) = names.iter().find(|name| **name == s) {
+                return Some(hit);
+            }
+            let name = crate::trace::capture::intern(s)?;
+            if names.len() < REMEMBERED {
+                names.push(name);
+            } else {
+                names[*next] = name;
+                *next = (*next + 1) % REMEMBERED;
+            }
+            Some(name)
+        })
+        .ok()
+        .flatten()
+}
+
+/// `s` as a string value: [known](known_name), else a copy of its own.
+fn name_value(s: &str) -> StringValue {
+    match known_name(s) {
+        Some(name) => StringValue::from(name),
+        None => StringValue::from(s.to_owned()),
+    }
+}
+
+/// `s` as a string that lives as long as a span: [known](known_name), else a copy.
+fn name_cow(s: &str) -> Cow<'static, str> {
+    match known_name(s) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(s.to_owned()),
+    }
+}
+
+thread_local! {
+    /// Where a span's name is written to be looked up among the known names.
+    static SPAN_NAME: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// `{operation} {model}`, the span's name.
+fn span_name(operation: &str, model: &str) -> Cow<'static, str> {
+    SPAN_NAME
+        .try_with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            buffer.clear();
+            buffer.push_str(operation);
+            buffer.push(' ');
+            buffer.push_str(model);
+            name_cow(&buffer)
+        })
+        .unwrap_or_else(|_| Cow::Owned(format!("{operation} {model}")))
 }
 
 impl ModelCall {
@@ -165,31 +229,20 @@ impl ModelCall {
             return ModelCallBuilder { request: None };
         }
         let traced = tracer.is_some();
-        let settings = match tracer {
-            Some(t) => Settings {
-                prices: t.config().prices().clone(),
-                warnings: t.config().warnings().clone(),
-                capture: t.config().captures_content(),
-            },
-            // Only added up in its scope: priced by the built-in table.
-            None => Settings {
-                prices: PriceTable::builtin(),
-                warnings: WarningHandler::default(),
-                capture: false,
-            },
-        };
+        // Only added up in its scope (no tracer): no content kept.
+        let capture = tracer.is_some_and(|t| t.config().captures_content());
         // Room for the whole span from the start: a buffer grown attribute by attribute
         // was reallocated four times per call.
         let mut attributes = Attributes {
             values: Vec::with_capacity(MODEL_SPAN_ATTRIBUTES),
             ..Attributes::default()
         };
-        // Each string once, shared by the attributes that carry it (a reference count, not
-        // a copy, each): what the calling thread allocates, the export thread frees, on
-        // the allocator's slow path.
-        let model_value = StringValue::from(Arc::<str>::from(model));
-        let provider_value = StringValue::from(Arc::<str>::from(provider));
-        let name = format!("{} {model}", operation.name());
+        // Known names, not copies: what the calling thread allocates, the export thread
+        // frees, on the allocator's slow path.
+        let model = name_cow(model);
+        let model_value = StringValue::from(model.clone());
+        let provider_value = name_value(provider);
+        let name = span_name(operation.name(), &model);
         let values = &mut attributes.values;
         values.push(KeyValue::new(
             attr::GEN_AI_OPERATION_NAME,
@@ -210,23 +263,24 @@ impl ModelCall {
         values.push(KeyValue::new(CONFIG_MODEL, model_value));
         values.push(KeyValue::new(CONFIG_PROVIDER, provider_value));
         ModelCallBuilder {
-            request: Some(Box::new(Request {
+            request: Some(Request {
                 name,
-                model: model.to_owned(),
+                model,
                 parent,
                 traced,
-                settings,
+                capture,
                 scope,
                 attributes,
+                text: None,
                 cached: false,
-            })),
+            }),
         }
     }
 }
 
 impl ModelCallBuilder {
     fn with(mut self, f: impl FnOnce(&mut Request)) -> Self {
-        if let Some(request) = self.request.as_deref_mut() {
+        if let Some(request) = &mut self.request {
             f(request);
         }
         self
@@ -246,8 +300,24 @@ impl ModelCallBuilder {
     /// `honeyhive_inputs.chat_history.*`, unless content capture is off.
     pub fn messages<T: Serialize + ?Sized>(self, messages: &T) -> Self {
         self.with(|r| {
-            if r.settings.capture {
-                let _ = r.attributes.capture(attr::CHAT_HISTORY, messages);
+            if r.capture {
+                // Deferred only when a span takes them.
+                let _ = match &mut r.text {
+                    Some(text) => r.attributes.capture_deferring(
+                        KeyName::Static(attr::CHAT_HISTORY),
+                        messages,
+                        text,
+                    ),
+                    None if r.traced => {
+                        let text = r.text.insert(buffer_pool::deferred_text());
+                        r.attributes.capture_deferring(
+                            KeyName::Static(attr::CHAT_HISTORY),
+                            messages,
+                            text,
+                        )
+                    }
+                    None => r.attributes.capture(attr::CHAT_HISTORY, messages),
+                };
             }
         })
     }
@@ -256,7 +326,7 @@ impl ModelCallBuilder {
     /// completions call): `honeyhive_inputs.input`, unless content capture is off.
     pub fn input<T: Serialize + ?Sized>(self, input: &T) -> Self {
         self.with(|r| {
-            if r.settings.capture {
+            if r.capture {
                 let _ = r
                     .attributes
                     .capture(&format!("{}.input", attr::INPUTS), input);
@@ -414,11 +484,12 @@ impl ModelCallBuilder {
             model,
             parent,
             traced,
-            settings,
+            capture,
             scope,
             mut attributes,
+            text,
             cached,
-        } = *request;
+        } = request;
         let start_time = SystemTime::now();
         // The span of a `#[trace]` call, made the same way: stamped, named
         // (`honeyhive_event_name`) and queued by the pipeline of the tracer in `parent`.
@@ -432,16 +503,18 @@ impl ModelCallBuilder {
                     scope,
                     &parent,
                     SpanKind::Client,
-                    Cow::Owned(name),
+                    name,
                     start_time,
                     std::mem::take(&mut attributes.values),
-                    DeferredText::default(),
+                    text.unwrap_or_default(),
                 )
             });
         ModelCall {
-            state: Some(Box::new(Recording {
+            state: Some(Recording {
                 span,
-                settings,
+                parent,
+                traced,
+                capture,
                 scope,
                 model,
                 cached,
@@ -454,7 +527,7 @@ impl ModelCallBuilder {
                 response_id: None,
                 finish_reasons: Vec::new(),
                 usage: None,
-            })),
+            }),
         }
     }
 }
@@ -467,16 +540,21 @@ fn int(value: u64) -> Value {
 /// One model call being recorded; see the [module docs](self).
 #[must_use = "dropping a ModelCall ends its span as cancelled; call .end() or .fail(..)"]
 pub struct ModelCall {
-    state: Option<Box<Recording>>,
+    state: Option<Recording>,
 }
 
 struct Recording {
     /// `None` without an enabled tracer: the call is then only added up in its scope.
     span: Option<CallSpan>,
-    settings: Settings,
+    /// The context the call was made in: its tracer's configuration (prices, warnings)
+    /// applies when `traced`.
+    parent: Context,
+    traced: bool,
+    /// Whether content (completion, output) is captured.
+    capture: bool,
     scope: Option<Arc<ModelScope>>,
     /// The model the request named (priced when the answer names none).
-    model: String,
+    model: Cow<'static, str>,
     cached: bool,
     started: Instant,
     first_chunk: Option<Duration>,
@@ -485,9 +563,9 @@ struct Recording {
     /// The completion's text (choice 0), when given whole.
     completion: Option<String>,
     output: Option<Json>,
-    response_model: Option<String>,
+    response_model: Option<Cow<'static, str>>,
     response_id: Option<String>,
-    finish_reasons: Vec<String>,
+    finish_reasons: Vec<StringValue>,
     usage: Option<Usage>,
 }
 
@@ -508,7 +586,7 @@ impl ModelCall {
     }
 
     fn with(&mut self, f: impl FnOnce(&mut Recording)) {
-        if let Some(state) = self.state.as_deref_mut() {
+        if let Some(state) = &mut self.state {
             f(state);
         }
     }
@@ -526,7 +604,7 @@ impl ModelCall {
     /// The text streamed so far (choice 0).
     pub(crate) fn streamed(&self) -> String {
         self.state
-            .as_deref()
+            .as_ref()
             .map(|r| r.streamed.clone())
             .unwrap_or_default()
     }
@@ -541,7 +619,7 @@ impl ModelCall {
     /// `honeyhive_outputs.content`.
     pub fn completion(&mut self, text: &str) {
         self.with(|r| {
-            if r.settings.capture {
+            if r.capture {
                 r.completion = Some(text.to_owned());
             }
         });
@@ -551,7 +629,7 @@ impl ModelCall {
     /// choice, an embeddings summary): flattened under `honeyhive_outputs`.
     pub fn output<T: Serialize + ?Sized>(&mut self, value: &T) {
         self.with(|r| {
-            if r.settings.capture {
+            if r.capture {
                 r.output = serde_json::to_value(value).ok();
             }
         });
@@ -560,7 +638,7 @@ impl ModelCall {
     /// The model that answered (`gen_ai.response.model`; it is what the call is priced
     /// as).
     pub fn response_model(&mut self, model: &str) {
-        self.with(|r| r.response_model = Some(model.to_owned()));
+        self.with(|r| r.response_model = Some(name_cow(model)));
     }
 
     /// The answer's id (`gen_ai.response.id`).
@@ -570,7 +648,7 @@ impl ModelCall {
 
     /// Why the model stopped, once per choice (`gen_ai.response.finish_reasons`).
     pub fn finish_reason(&mut self, reason: &str) {
-        self.with(|r| r.finish_reasons.push(reason.to_owned()));
+        self.with(|r| r.finish_reasons.push(name_value(reason)));
     }
 
     /// The tokens the call used: recorded, priced and added up.
@@ -628,18 +706,34 @@ impl Recording {
         }
     }
 
-    fn finish(mut self: Box<Self>, end: End<'_>) {
+    fn finish(mut self, end: End<'_>) {
         let elapsed = self.started.elapsed();
         let priced_as = self.response_model.as_deref().unwrap_or(&self.model);
-        let prices = &self.settings.prices;
+        // Traced: the tracer's configuration; only added up in its scope: the built-in
+        // table.
+        let config = crate::trace::tracer::entered(&self.parent)
+            .filter(|_| self.traced)
+            .map(|tracer| tracer.config());
         let cost = self.usage.and_then(|usage| {
+            let builtin;
+            let prices = match config {
+                Some(config) => config.prices(),
+                None => {
+                    builtin = PriceTable::builtin();
+                    &builtin
+                }
+            };
             let cost = prices
                 .price_of(priced_as, &self.model)
                 .map(|price| price.cost(&usage));
             if cost.is_none() && prices.first_unpriced(priced_as) {
-                self.settings.warnings.emit(Warning::UnpricedModel {
+                let warning = Warning::UnpricedModel {
                     model: priced_as.to_owned(),
-                });
+                };
+                match config {
+                    Some(config) => config.warnings().emit(warning),
+                    None => WarningHandler::default().emit(warning),
+                }
             }
             cost
         });
@@ -655,91 +749,92 @@ impl Recording {
         let Some(mut span) = self.span.take() else {
             return;
         };
-        let mut out = Attributes {
-            values: Vec::with_capacity(16),
-            ..Attributes::default()
-        };
-        let values = &mut out.values;
+        // The closing attributes go to the span one by one (a buffer for them was an
+        // allocation per call); the output's flattening, the rare case, has its own.
         if let Some(model) = self.response_model.take() {
-            values.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model));
+            span.set_attribute(KeyValue::new(
+                attr::GEN_AI_RESPONSE_MODEL,
+                StringValue::from(model),
+            ));
         }
         if let Some(id) = self.response_id.take() {
-            values.push(KeyValue::new(attr::GEN_AI_RESPONSE_ID, id));
+            span.set_attribute(KeyValue::new(attr::GEN_AI_RESPONSE_ID, id));
         }
         if !self.finish_reasons.is_empty() {
-            let reasons: Vec<StringValue> = self
-                .finish_reasons
-                .drain(..)
-                .map(StringValue::from)
-                .collect();
-            values.push(KeyValue::new(
+            let reasons = std::mem::take(&mut self.finish_reasons);
+            span.set_attribute(KeyValue::new(
                 attr::GEN_AI_RESPONSE_FINISH_REASONS,
                 Value::Array(Array::String(reasons)),
             ));
         }
         if let Some(usage) = &self.usage {
-            values.push(KeyValue::new(
+            span.set_attribute(KeyValue::new(
                 attr::GEN_AI_USAGE_INPUT_TOKENS,
                 int(usage.input_tokens),
             ));
-            values.push(KeyValue::new(
+            span.set_attribute(KeyValue::new(
                 attr::GEN_AI_USAGE_OUTPUT_TOKENS,
                 int(usage.output_tokens),
             ));
             if let Some(cached) = usage.cached_input_tokens {
-                values.push(KeyValue::new(
+                span.set_attribute(KeyValue::new(
                     attr::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
                     int(cached),
                 ));
             }
             if let Some(reasoning) = usage.reasoning_output_tokens {
-                values.push(KeyValue::new(
+                span.set_attribute(KeyValue::new(
                     attr::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
                     int(reasoning),
                 ));
             }
-            values.push(KeyValue::new(METRIC_INPUT_TOKENS, int(usage.input_tokens)));
-            values.push(KeyValue::new(
+            span.set_attribute(KeyValue::new(METRIC_INPUT_TOKENS, int(usage.input_tokens)));
+            span.set_attribute(KeyValue::new(
                 METRIC_OUTPUT_TOKENS,
                 int(usage.output_tokens),
             ));
-            values.push(KeyValue::new(
+            span.set_attribute(KeyValue::new(
                 METRIC_TOTAL_TOKENS,
                 int(usage.total_tokens()),
             ));
         }
         if let Some(cost) = cost {
-            values.push(KeyValue::new(METRIC_COST_USD, cost));
+            span.set_attribute(KeyValue::new(METRIC_COST_USD, cost));
         }
         if let Some(first) = self.first_chunk {
-            values.push(KeyValue::new(
+            span.set_attribute(KeyValue::new(
                 attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
                 first.as_secs_f64(),
             ));
-            values.push(KeyValue::new(
+            span.set_attribute(KeyValue::new(
                 METRIC_TIME_TO_FIRST_TOKEN_MS,
                 first.as_secs_f64() * 1000.0,
             ));
         }
-        values.push(KeyValue::new(
+        span.set_attribute(KeyValue::new(
             attr::DURATION_MS,
             elapsed.as_secs_f64() * 1000.0,
         ));
         // The output: a value given whole, else the completion's text (given, or streamed).
         let text = match self.completion.take() {
             Some(text) => Some(text),
-            None if self.settings.capture
-                && (self.first_chunk.is_some() || !self.streamed.is_empty()) =>
+            None if self.capture && (self.first_chunk.is_some() || !self.streamed.is_empty()) =>
             {
                 Some(std::mem::take(&mut self.streamed))
             }
             None => None,
         };
+        let mut truncated = None;
         match (self.output.take(), text) {
-            (Some(output), _) => out.flatten(attr::OUTPUTS, &output),
+            (Some(output), _) => {
+                let mut out = Attributes::default();
+                out.flatten(attr::OUTPUTS, &output);
+                truncated = out.truncated_attribute();
+                span.set_attributes(out.values);
+            }
             (None, Some(text)) => {
-                out.values.push(KeyValue::new(OUTPUT_ROLE, "assistant"));
-                out.values.push(KeyValue::new(OUTPUT_CONTENT, text));
+                span.set_attribute(KeyValue::new(OUTPUT_ROLE, "assistant"));
+                span.set_attribute(KeyValue::new(OUTPUT_CONTENT, text));
             }
             (None, None) => {}
         }
@@ -752,10 +847,8 @@ impl Recording {
             End::Cancelled => Some((CANCELLED, CANCELLED, false)),
         };
         if let Some((error_type, message, exception)) = failure {
-            out.values
-                .push(KeyValue::new(attr::ERROR_TYPE, error_type.to_owned()));
-            out.values
-                .push(KeyValue::new(attr::ERROR, message.to_owned()));
+            span.set_attribute(KeyValue::new(attr::ERROR_TYPE, error_type.to_owned()));
+            span.set_attribute(KeyValue::new(attr::ERROR, message.to_owned()));
             if exception {
                 span.add_event(
                     "exception",
@@ -764,7 +857,9 @@ impl Recording {
             }
             span.set_status(Status::error(message.to_owned()));
         }
-        span.set_attributes(out.into_key_values());
+        if let Some(truncated) = truncated {
+            span.set_attribute(truncated);
+        }
         span.end();
     }
 }
