@@ -9,6 +9,7 @@
 //! the same attributes without making the `Value`.
 
 use std::cell::Cell;
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::fmt::{Display, Write as _};
 use std::ops::Range;
@@ -745,8 +746,52 @@ impl Scratch {
     /// Puts the leaves of the object whose members start at `from` in the order of its
     /// `to_value` (a `BTreeMap`: members by name, a repeated name's last value only), then
     /// forgets its members. Struct fields are seldom declared in name order, so this runs
-    /// for most structs; it moves the object's leaves, never allocates once warm.
+    /// for most structs: an insertion sort of the members' runs of leaves, by rotation in
+    /// place (nothing moves for members already in order).
     fn order_members(&mut self, from: usize) {
+        let mut repeated = false;
+        let Scratch {
+            entries,
+            members,
+            names,
+            ..
+        } = &mut *self;
+        'members: for i in from + 1..members.len() {
+            let name = |m: &Member| &names[m.name.clone()];
+            let mut at = i;
+            while at > from {
+                match name(&members[at - 1]).cmp(name(&members[i])) {
+                    Ordering::Less => break,
+                    Ordering::Greater => at -= 1,
+                    Ordering::Equal => {
+                        repeated = true;
+                        break 'members;
+                    }
+                }
+            }
+            if at < i {
+                // Member `i`'s leaves move before those of `at..i`.
+                let start = members[at].first;
+                let end = members.get(i + 1).map_or(entries.len(), |next| next.first);
+                let moved = end - members[i].first;
+                entries[start..end].rotate_right(moved);
+                for member in &mut members[at..i] {
+                    member.first += moved;
+                }
+                members[i].first = start;
+                members[at..=i].rotate_right(1);
+            }
+        }
+        if repeated {
+            self.merge_repeated(from);
+        }
+        self.members.truncate(from);
+    }
+
+    /// [`order_members`](Self::order_members) for an object with a repeated name (a map
+    /// whose keys serialise alike, a hand-written impl): members by name, stably, each
+    /// name's last value only, through a copy.
+    fn merge_repeated(&mut self, from: usize) {
         let Scratch {
             entries,
             members,
@@ -756,31 +801,25 @@ impl Scratch {
             ..
         } = self;
         let name = |m: &Member| &names[m.name.clone()];
-        let in_order = members[from..]
-            .windows(2)
-            .all(|pair| name(&pair[0]) < name(&pair[1]));
-        if !in_order {
-            let first = members[from].first;
-            let end = entries.len();
-            order.clear();
-            order.extend(from..members.len());
-            // Stable: a repeated name keeps the order its values came in.
-            order.sort_by(|&a, &b| name(&members[a]).cmp(name(&members[b])));
-            spare.clear();
-            spare.extend(entries.drain(first..));
-            for (i, &m) in order.iter().enumerate() {
-                if order
-                    .get(i + 1)
-                    .is_some_and(|&next| name(&members[next]) == name(&members[m]))
-                {
-                    continue; // replaced by a later value of the same name
-                }
-                let start = members[m].first - first;
-                let stop = members.get(m + 1).map_or(end, |next| next.first) - first;
-                entries.extend_from_slice(&spare[start..stop]);
+        let first = members[from].first;
+        let end = entries.len();
+        order.clear();
+        order.extend(from..members.len());
+        // Stable: a repeated name keeps the order its values came in.
+        order.sort_by(|&a, &b| name(&members[a]).cmp(name(&members[b])));
+        spare.clear();
+        spare.extend(entries.drain(first..));
+        for (i, &m) in order.iter().enumerate() {
+            if order
+                .get(i + 1)
+                .is_some_and(|&next| name(&members[next]) == name(&members[m]))
+            {
+                continue; // replaced by a later value of the same name
             }
+            let start = members[m].first - first;
+            let stop = members.get(m + 1).map_or(end, |next| next.first) - first;
+            entries.extend_from_slice(&spare[start..stop]);
         }
-        members.truncate(from);
     }
 
     /// Whether these buffers are worth keeping for the next capture: ones a huge value grew
@@ -867,6 +906,18 @@ impl Slot<'_> {
     }
 }
 
+/// Appends `.index`: a digit pushed as it is for the first ten (most sequences captured
+/// are short), the formatting machinery otherwise.
+fn push_index(path: &mut String, index: usize) {
+    path.push('.');
+    match u8::try_from(index) {
+        Ok(digit @ 0..=9) => path.push(char::from(b'0' + digit)),
+        _ => {
+            let _ = write!(path, "{index}");
+        }
+    }
+}
+
 /// A sequence (or tuple) being serialised: `path.<index>`.
 struct Seq<'t> {
     slot: Slot<'t>,
@@ -881,7 +932,7 @@ struct Seq<'t> {
 impl Seq<'_> {
     fn element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
         let scratch = self.slot.get();
-        let _ = write!(scratch.path, ".{}", self.next);
+        push_index(&mut scratch.path, self.next);
         self.next += 1;
         value.serialize(Leaves::nested(scratch))?;
         scratch.path.truncate(self.base);
@@ -1498,8 +1549,13 @@ mod tests {
         #[derive(Serialize)]
         #[serde(tag = "role", rename_all = "lowercase")]
         enum Tagged {
-            User { content: String },
-            Assistant { tool_calls: Vec<u8>, content: Option<String> },
+            User {
+                content: String,
+            },
+            Assistant {
+                tool_calls: Vec<u8>,
+                content: Option<String>,
+            },
         }
         #[derive(Serialize)]
         #[serde(tag = "t", content = "c")]
@@ -1584,7 +1640,11 @@ mod tests {
             .zip(0..)
             .collect();
         same_leaves(&names);
-        same_leaves(&HashMap::from([(10u32, "ten"), (9, "nine"), (100, "hundred")]));
+        same_leaves(&HashMap::from([
+            (10u32, "ten"),
+            (9, "nine"),
+            (100, "hundred"),
+        ]));
         same_leaves(&BTreeMap::from([(-1i64, 1), (2, 2)]));
         same_leaves(&HashMap::from([(true, 1), (false, 0)]));
         same_leaves(&HashMap::from([('z', 1), ('y', 0)]));
@@ -1599,7 +1659,10 @@ mod tests {
         same_leaves(&Vec::<u8>::new());
         same_leaves(&BTreeMap::<String, u8>::new());
         same_leaves(&[[Some("a"), None], [None, Some("b")]]);
-        same_leaves(&HashMap::from([("inner", HashMap::from([("z", 1), ("y", 2)]))]));
+        same_leaves(&HashMap::from([(
+            "inner",
+            HashMap::from([("z", 1), ("y", 2)]),
+        )]));
         same_leaves(&json!({"b": [{"y": 1, "x": null}], "a": {"c": "d"}, "n": null}));
     }
 
@@ -1616,12 +1679,21 @@ mod tests {
             u64::MAX,
             (i64::MAX as u64) + 1,
         ));
-        same_leaves(&(1i128, u64::MAX as u128, -1.5f64, 0.1f32, f64::INFINITY, -0.0));
+        same_leaves(&(
+            1i128,
+            u64::MAX as u128,
+            -1.5f64,
+            0.1f32,
+            f64::INFINITY,
+            -0.0,
+        ));
         same_leaves(&[i128::MIN]);
         same_leaves(&[u128::MAX]);
         same_leaves(&(true, false, 'x', "", String::new()));
         same_leaves(&[std::net::Ipv4Addr::LOCALHOST]);
-        same_leaves(&[serde_json::value::RawValue::from_string("{\"z\":1,\"a\":[2]}".into()).unwrap()]);
+        same_leaves(&[
+            serde_json::value::RawValue::from_string("{\"z\":1,\"a\":[2]}".into()).unwrap(),
+        ]);
         // Long strings cut (at the default limit and at 40 bytes) and listed in order.
         let long = "é".repeat(MAX_VALUE_BYTES);
         same_leaves(&json!({"z": long, "a": ["short", long, "x".repeat(41)]}));
@@ -1642,7 +1714,11 @@ mod tests {
         // Long strings past the limit are still listed as cut, as flattening lists them.
         let rows: Vec<Row> = (0..(MAX_LEAVES / 2 + 10))
             .map(|n| Row {
-                text: if n % 100 == 0 { "z".repeat(50) } else { "t".into() },
+                text: if n % 100 == 0 {
+                    "z".repeat(50)
+                } else {
+                    "t".into()
+                },
                 n,
             })
             .collect();
@@ -1695,10 +1771,7 @@ mod tests {
         attrs.capture("q", &json!({"b": 1, "a": "x"})).unwrap();
         assert_eq!(
             pairs(&attrs.values),
-            [
-                ("q.a", Value::String("x".into())),
-                ("q.b", Value::I64(1))
-            ]
+            [("q.a", Value::String("x".into())), ("q.b", Value::I64(1))]
         );
     }
 
