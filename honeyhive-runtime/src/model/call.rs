@@ -231,10 +231,13 @@ impl ModelCall {
         let traced = tracer.is_some();
         // Only added up in its scope (no tracer): no content kept.
         let capture = tracer.is_some_and(|t| t.config().captures_content());
-        // Room for the whole span from the start: a buffer grown attribute by attribute
-        // was reallocated four times per call.
+        // Room for the whole span from the start (a buffer grown attribute by attribute
+        // was reallocated four times per call), in a buffer recycled from the export
+        // stage when one is free, as a `#[trace]` span's is.
+        let mut values = buffer_pool::attribute_buffer();
+        values.reserve(MODEL_SPAN_ATTRIBUTES);
         let mut attributes = Attributes {
-            values: Vec::with_capacity(MODEL_SPAN_ATTRIBUTES),
+            values,
             ..Attributes::default()
         };
         // Known names, not copies: what the calling thread allocates, the export thread
@@ -818,8 +821,7 @@ impl Recording {
         // The output: a value given whole, else the completion's text (given, or streamed).
         let text = match self.completion.take() {
             Some(text) => Some(text),
-            None if self.capture && (self.first_chunk.is_some() || !self.streamed.is_empty()) =>
-            {
+            None if self.capture && (self.first_chunk.is_some() || !self.streamed.is_empty()) => {
                 Some(std::mem::take(&mut self.streamed))
             }
             None => None,
