@@ -945,49 +945,28 @@ impl Seq<'_> {
     }
 }
 
-impl ser::SerializeSeq for Seq<'_> {
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.element(value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.finish()
-    }
+/// The four sequence-like compound serializers, all a [`Seq`].
+macro_rules! seq_serializers {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl ser::$trait for Seq<'_> {
+            type Ok = Leaf;
+            type Error = serde_json::Error;
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
+                self.element(value)
+            }
+            fn end(self) -> JsonResult<Leaf> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Seq<'_> {
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.element(value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for Seq<'_> {
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.element(value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleVariant for Seq<'_> {
-    type Ok = Leaf;
-    type Error = serde_json::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> JsonResult<()> {
-        self.element(value)
-    }
-    fn end(self) -> JsonResult<Leaf> {
-        self.finish()
-    }
-}
+seq_serializers!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 /// A map or struct being serialised: `path.<name>`, its members put in name order at the
 /// end.
