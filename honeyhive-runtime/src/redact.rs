@@ -15,6 +15,7 @@
 //! once, before the first byte is encoded.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -22,6 +23,7 @@ use std::sync::{Arc, LazyLock};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use regex::Regex;
+use rustc_hash::FxHashMap;
 use serde_json::Value as Json;
 
 /// What a redacted value (or the redacted part of one) is replaced with.
@@ -181,6 +183,46 @@ fn length_bit(len: usize) -> u64 {
     1 << len.min(63)
 }
 
+/// Most keys a thread keeps the answer of; past it, it starts over.
+const MAX_KEY_ANSWERS: usize = 4096;
+
+thread_local! {
+    /// What the key rules answered on this thread, by key, for one set of rules.
+    static KEY_ANSWERS: RefCell<KeyAnswers> = RefCell::new(KeyAnswers::default());
+}
+
+/// The key rules' answers already worked out on a thread, for the rules with id `rules`.
+///
+/// Why: every attribute of every span is checked on the export thread, and the keys
+/// repeat from span to span (`honeyhive_inputs.question`, `gen_ai.usage.input_tokens`):
+/// looking a key up (a hash of its bytes and one comparison) costs a third of splitting it
+/// into segments and testing each, which was a fifth of the export stage's work on a
+/// `#[trace]` span and two fifths on a model span's. The answer depends on the key and the
+/// rules only.
+#[derive(Default)]
+struct KeyAnswers {
+    rules: u64,
+    answers: FxHashMap<Box<str>, bool>,
+}
+
+impl KeyAnswers {
+    fn get_or_work_out(&mut self, rules: u64, key: &str, work_out: impl FnOnce() -> bool) -> bool {
+        if self.rules != rules {
+            self.answers.clear();
+            self.rules = rules;
+        }
+        if let Some(&answer) = self.answers.get(key) {
+            return answer;
+        }
+        let answer = work_out();
+        if self.answers.len() >= MAX_KEY_ANSWERS {
+            self.answers.clear();
+        }
+        self.answers.insert(key.into(), answer);
+        answer
+    }
+}
+
 /// A user's redaction function: given the (flattened) key and a string value, the value
 /// to record instead, or `None` to keep it.
 pub type RedactFn = dyn Fn(&str, &str) -> Option<String> + Send + Sync;
@@ -334,7 +376,17 @@ impl Redaction {
     /// Whether a value under `key` (a flattened attribute name or a JSON path, segments
     /// joined by `.`) is redacted whole by a key rule.
     pub fn redacts_key(&self, key: &str) -> bool {
-        self.rules.key_rules.name_any_segment(key)
+        let rules = &*self.rules;
+        if rules.key_rules.lengths == 0 {
+            return false;
+        }
+        let work_out = || rules.key_rules.name_any_segment(key);
+        KEY_ANSWERS
+            .try_with(|answers| match answers.try_borrow_mut() {
+                Ok(mut answers) => answers.get_or_work_out(rules.id, key, work_out),
+                Err(_) => work_out(),
+            })
+            .unwrap_or_else(|_| work_out())
     }
 
     /// The value to record instead of `value` under `key`, or `None` when it is kept as
@@ -576,6 +628,11 @@ mod tests {
             assert!(!defaults.anchors.is_match(plain), "{plain}");
             assert!(!defaults.regex.is_match(plain), "{plain}");
         }
+        // At the very end, in any case; cut short by the end.
+        assert!(defaults.anchors.is_match("a header that ends with BeArEr"));
+        assert!(defaults.anchors.is_match("sk-"));
+        assert!(!defaults.anchors.is_match("a header that ends with bea"));
+        assert!(!defaults.anchors.is_match(""));
     }
 
     #[test]
@@ -588,6 +645,24 @@ mod tests {
         assert!(!r.redacts_key(""));
         assert!(!r.redacts_key("..."));
         assert!(!Redaction::none().redacts_key("password"));
+    }
+
+    /// The answers a thread keeps are those of the rules asked.
+    #[test]
+    fn key_answers_follow_the_rules_asked() {
+        let ssn = rules(|r| r.key_names.push("ssn".into()));
+        let defaults = Redaction::default();
+        for _ in 0..3 {
+            assert!(ssn.redacts_key("honeyhive_inputs.ssn"));
+            assert!(!defaults.redacts_key("honeyhive_inputs.ssn"));
+            assert!(defaults.redacts_key("honeyhive_inputs.password"));
+            assert!(!Redaction::none().redacts_key("honeyhive_inputs.password"));
+        }
+        // Past the most answers kept, a thread starts over and still answers right.
+        for i in 0..MAX_KEY_ANSWERS + 10 {
+            assert!(!ssn.redacts_key(&format!("honeyhive_inputs.k{i}")));
+        }
+        assert!(ssn.redacts_key("honeyhive_inputs.ssn"));
     }
 
     #[test]
