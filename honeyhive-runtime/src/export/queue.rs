@@ -669,7 +669,7 @@ fn complete(
         // and the span's own attributes are fewer to read.
         event_type::infer(span);
         if let Some(shared) = shared.and_then(|i| unresolved.shared.get(i as usize)) {
-            span.attributes.extend_from_slice(shared);
+            span.attributes.extend(shared.iter().cloned());
         }
     }
     unresolved.shared.clear();
