@@ -300,15 +300,21 @@ fn time(n: u64, mut f: impl FnMut()) -> Duration {
 }
 
 /// Runs the cases in alternating rounds of `n` calls each; returns, per case, the
-/// nanoseconds per call of every round.
+/// nanoseconds per call of every round. `settle` runs, untimed, after every round of a
+/// case: flushing the export queue there makes each round start with it empty, so a
+/// round is not charged for the spans of the round before (and the queue, 65,536 spans,
+/// does not overflow over many rounds of calls made faster than any exporter could take
+/// them). The export thread still runs beside the calls of the round itself.
 fn interleaved(
     rounds: usize,
     n: u64,
+    settle: &dyn Fn(),
     cases: &mut [&mut dyn FnMut(u64) -> Duration],
 ) -> Vec<Vec<f64>> {
     let mut out = vec![Vec::with_capacity(rounds); cases.len()];
     for case in cases.iter_mut() {
         case(n / 4 + 1); // warm-up
+        settle();
     }
     for round in 0..rounds {
         // Alternate the order too, so neither case always runs first.
@@ -319,6 +325,7 @@ fn interleaved(
                 cases.len() - 1 - k
             };
             let d = cases[i](n);
+            settle();
             out[i].push(d.as_nanos() as f64 / n as f64);
         }
     }
@@ -361,7 +368,7 @@ fn disabled_figures(d: &Disabled, smoke: bool) -> Vec<Figure> {
         d.tracer
             .in_scope(|| time(n, || _ = black_box(traced_answer(q()))))
     };
-    let t = interleaved(rounds, n, &mut [&mut untraced, &mut off]);
+    let t = interleaved(rounds, n, &|| (), &mut [&mut untraced, &mut off]);
     vec![Figure {
         name: "disabled_hh_disabled_vs_untraced",
         value: ratio(&t[1], &t[0]),
@@ -402,9 +409,11 @@ fn enabled_figures(s: &mut Setup, smoke: bool) -> Vec<Figure> {
         })
     };
     let mut no_tracer = |n| time(n, || _ = black_box(traced_answer(q())));
+    let settle = || s.eval.flush().expect("flush");
     let t = interleaved(
         rounds,
         n,
+        &settle,
         &mut [
             &mut untraced,
             &mut raw,
@@ -510,7 +519,13 @@ fn model_figure(s: &Setup, smoke: bool) -> Figure {
     let mut raw_same = |n| time(n, || _ = black_box(manual_answer(&same, QUESTION)));
     let mut traced = |n| eval.in_scope(|| time(n, || _ = black_box(traced_model_call(m()))));
     let mut model = |n| eval.in_scope(|| time(n, || _ = black_box(model_span(m()))));
-    let t = interleaved(rounds, n, &mut [&mut raw_same, &mut traced, &mut model]);
+    let settle = || s.eval.flush().expect("flush");
+    let t = interleaved(
+        rounds,
+        n,
+        &settle,
+        &mut [&mut raw_same, &mut traced, &mut model],
+    );
     let ns = |i: usize| median(t[i].clone());
     Figure {
         name: "model_span_vs_traced_call",
