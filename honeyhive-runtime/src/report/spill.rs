@@ -1,10 +1,10 @@
 //! A part of a report file that is written before what precedes it in the file is known:
 //! the datapoints' rows of `report.html` come after the metric charts (drawn from every
 //! value), and the cases of `junit.xml` after their suite's counts. The part goes to a file
-//! of its own beside the report while the datapoints are read, one at a time, and is copied
-//! into the report once what comes before it is written. Writing a run's reports then holds
-//! one datapoint at a time in memory, not all its rows (a 10,000-datapoint run's page and
-//! JUnit file are megabytes each).
+//! of its own (unnamed, in the run's folder) while the datapoints are read, one at a time,
+//! and is copied into the report once what comes before it is written. Writing a run's
+//! reports then holds one datapoint at a time in memory, not all its rows (a
+//! 10,000-datapoint run's page and JUnit file are megabytes each).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek as _, SeekFrom, Write};
@@ -12,27 +12,27 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
-/// A file being appended to, deleted when dropped (copied into its report or not).
+/// A file being appended to, with no name: the system deletes it when it is closed, copied
+/// into its report or not, even when the process is killed while writing.
+///
+/// Why `tempfile`: an unnamed file (`O_TMPFILE` on Linux, unlinked at once elsewhere) is
+/// what the part needs, and a named file deleted by `Drop` stayed behind on a crash.
 pub(crate) struct Spill {
-    path: PathBuf,
+    /// The report it is part of, for errors.
+    report: PathBuf,
     out: Option<BufWriter<File>>,
 }
 
 impl Spill {
-    /// A new hidden file in `dir` (the run's folder), named after the report it is part of.
+    /// A new unnamed file in `dir` (the run's folder), part of the report `report`.
     pub(crate) fn create(dir: &Path, report: &str) -> Result<Spill> {
-        let path = dir.join(format!(".{report}.{}.part", uuid::Uuid::new_v4()));
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|source| Error::LocalStore {
-                path: path.clone(),
-                source,
-            })?;
+        let report = dir.join(report);
+        let file = tempfile::tempfile_in(dir).map_err(|source| Error::LocalStore {
+            path: report.clone(),
+            source,
+        })?;
         Ok(Spill {
-            path,
+            report,
             out: Some(BufWriter::with_capacity(1 << 16, file)),
         })
     }
@@ -54,7 +54,7 @@ impl Spill {
         written.map_err(|source| self.error(source))
     }
 
-    /// Copies everything appended into `to`, and deletes the file.
+    /// Copies everything appended into `to`; the file goes when this returns.
     pub(crate) fn copy_to(mut self, to: &mut impl Write) -> Result<()> {
         let out = self
             .out
@@ -69,18 +69,9 @@ impl Spill {
 
     fn error(&self, source: io::Error) -> Error {
         Error::LocalStore {
-            path: self.path.clone(),
+            path: self.report.clone(),
             source,
         }
-    }
-}
-
-impl Drop for Spill {
-    fn drop(&mut self) {
-        // Closed first: some systems delete no open file.
-        drop(self.out.take());
-        // Nothing to do about a file already gone (its folder removed).
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -94,22 +85,30 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let listing = || std::fs::read_dir(&dir).unwrap().count();
         let mut spill = Spill::create(&dir, "report.html").unwrap();
-        assert_eq!(listing(), 1);
         let line = vec![b'x'; 1000];
         for _ in 0..200 {
             spill.write(&line).unwrap();
         }
         spill.write_with(|out| out.write_all(b"end")).unwrap();
+        assert_eq!(listing(), 0, "the part has no name in the run's folder");
         let mut copied = Vec::new();
         spill.copy_to(&mut copied).unwrap();
         assert_eq!(copied.len(), 200_003);
         assert!(copied.ends_with(b"xend"));
-        assert_eq!(listing(), 0, "the file goes once copied");
-        // Dropped without being copied (an error while writing the report): gone too.
-        let spill = Spill::create(&dir, "junit.xml").unwrap();
-        assert_eq!(listing(), 1);
+        // Dropped without being copied (an error while writing the report): nothing left.
+        let mut spill = Spill::create(&dir, "junit.xml").unwrap();
+        spill.write(b"<testcase/>").unwrap();
         drop(spill);
         assert_eq!(listing(), 0);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_folder_that_is_not_there_is_an_error_naming_the_report() {
+        let dir = std::env::temp_dir().join(format!("honeyhive-spill-{}", uuid::Uuid::new_v4()));
+        let Err(e) = Spill::create(&dir, "report.html") else {
+            panic!("no folder, no part");
+        };
+        assert!(e.to_string().contains("report.html"), "{e}");
     }
 }
