@@ -138,46 +138,20 @@ struct Request {
 }
 
 /// Names few and on every model span (provider, model, the span's name, the response's
-/// model and finish reasons) as strings that live for the process
-/// ([`intern`](crate::trace::capture::intern)): a span then carries a `&'static str`, no
-/// allocation (made on the calling thread, freed on the export thread) and no reference
-/// count. A thread remembers the last few it used, so the lock of `intern` is seldom
-/// taken. `None` once the interned strings reach their bound: the caller allocates.
-fn known_name(s: &str) -> Option<&'static str> {
-    const REMEMBERED: usize = 16;
-    thread_local! {
-        static RECENT: RefCell<(Vec<&'static str>, usize)> = const { RefCell::new((Vec::new(), 0)) };
-    }
-    RECENT
-        .try_with(|recent| {
-            let (names, next) = &mut *recent.borrow_mut();
-            if let Some(&hit) = names.iter().find(|name| **name == s) {
-                return Some(hit);
-            }
-            let name = crate::trace::capture::intern(s)?;
-            if names.len() < REMEMBERED {
-                names.push(name);
-            } else {
-                names[*next] = name;
-                *next = (*next + 1) % REMEMBERED;
-            }
-            Some(name)
-        })
-        .ok()
-        .flatten()
-}
-
-/// `s` as a string value: [known](known_name), else a copy of its own.
+/// model and finish reasons) are [interned](crate::trace::capture::intern): a span then
+/// carries a `&'static str`, no allocation (made on the calling thread, freed on the export
+/// thread) and no reference count. Once the interned strings reach their bound, a copy.
+/// `s` as a string value: interned, else a copy of its own.
 fn name_value(s: &str) -> StringValue {
-    match known_name(s) {
+    match crate::trace::capture::intern(s) {
         Some(name) => StringValue::from(name),
         None => StringValue::from(s.to_owned()),
     }
 }
 
-/// `s` as a string that lives as long as a span: [known](known_name), else a copy.
+/// `s` as a string that lives as long as a span: interned, else a copy.
 fn name_cow(s: &str) -> Cow<'static, str> {
-    match known_name(s) {
+    match crate::trace::capture::intern(s) {
         Some(name) => Cow::Borrowed(name),
         None => Cow::Owned(s.to_owned()),
     }

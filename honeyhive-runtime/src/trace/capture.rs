@@ -8,7 +8,7 @@
 //! its `Serialize` impl goes through the flattening serializer ([`Leaves`]), which gives
 //! the same attributes without making the `Value`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::fmt::{Display, Write as _};
@@ -317,12 +317,45 @@ struct Interned {
     bytes: usize,
 }
 
+/// How many interned strings a thread remembers, so that the lock of [`INTERNED`] is
+/// seldom taken on the paths that intern per span (model calls).
+const REMEMBERED: usize = 16;
+
+thread_local! {
+    /// The strings this thread interned last, and where the next one goes once it is full.
+    static RECENT: RefCell<(Vec<&'static str>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
 /// `s` as a string that lives as long as the process, or `None` once the interned strings
 /// reach [`MAX_INTERNED_BYTES`]. For the few distinct strings that are on every span
-/// (project, source; the attribute names of `#[trace]` arguments are literals already):
-/// spans carry a `&'static str` instead of an allocation or a reference count each. The
-/// bound keeps the memory fixed however many distinct strings come.
+/// (project, source, a model call's provider, model and names; the attribute names of
+/// `#[trace]` arguments are literals already): spans carry a `&'static str` instead of an
+/// allocation or a reference count each. The bound keeps the memory fixed however many
+/// distinct strings come.
 pub(crate) fn intern(s: &str) -> Option<&'static str> {
+    RECENT
+        .try_with(|recent| {
+            let mut recent = recent.try_borrow_mut().ok()?;
+            let (names, next) = &mut *recent;
+            if let Some(&hit) = names.iter().find(|name| **name == s) {
+                return Some(hit);
+            }
+            let name = intern_shared(s)?;
+            if names.len() < REMEMBERED {
+                names.push(name);
+            } else {
+                names[*next] = name;
+                *next = (*next + 1) % REMEMBERED;
+            }
+            Some(name)
+        })
+        .ok()
+        .flatten()
+        .or_else(|| intern_shared(s))
+}
+
+/// [`intern`] through the process-wide set.
+fn intern_shared(s: &str) -> Option<&'static str> {
     let mut interned = INTERNED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(&hit) = interned.strings.get(s) {
         return Some(hit);
@@ -1757,6 +1790,24 @@ mod tests {
     #[test]
     fn interned_strings_are_shared() {
         assert!(std::ptr::eq(intern("p").unwrap(), intern("p").unwrap()));
+    }
+
+    #[test]
+    fn a_thread_remembers_what_it_interned_and_every_thread_gets_the_same_string() {
+        let remembered =
+            |s: &'static str| RECENT.with(|r| r.borrow().0.iter().any(|n| std::ptr::eq(*n, s)));
+        let here = intern("a-remembered-name").unwrap();
+        assert!(remembered(here));
+        let there = std::thread::spawn(|| intern("a-remembered-name").unwrap().as_ptr() as usize)
+            .join()
+            .unwrap();
+        assert_eq!(there, here.as_ptr() as usize);
+        // Past as many other names, the thread forgets it; the process does not.
+        for i in 0..REMEMBERED {
+            intern(&format!("another-remembered-name-{i}")).unwrap();
+        }
+        assert!(!remembered(here));
+        assert!(std::ptr::eq(intern("a-remembered-name").unwrap(), here));
     }
 
     #[test]
