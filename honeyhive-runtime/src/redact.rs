@@ -145,23 +145,36 @@ pub const CARD_NUMBER_PATTERN: &str = r"\b(?:\d[ \-]?){12,18}\d\b";
 
 /// The key names of a set of rules, compared with every segment of every attribute key.
 struct KeyNames {
+    /// The defaults' (when on), then the user's (`redact_key`), as given.
     names: Vec<String>,
+    /// Where the user's names start in `names`.
+    first_user: usize,
     /// Bit `n` is set when a name is `n` bytes long (bit 63: 63 bytes or more). Most
     /// segments (`honeyhive_inputs`, `question`, ...) are ruled out by their length alone.
     lengths: u64,
 }
 
 impl KeyNames {
-    fn new(defaults: bool, user: &[String]) -> KeyNames {
+    fn new(defaults: bool, user: Vec<String>) -> KeyNames {
         let names: Vec<String> = defaults
             .then_some(DEFAULT_KEYS)
             .into_iter()
             .flatten()
             .map(|k| (*k).to_owned())
-            .chain(user.iter().cloned())
+            .chain(user)
             .collect();
         let lengths = names.iter().fold(0, |m, n| m | length_bit(n.len()));
-        KeyNames { names, lengths }
+        let first_user = if defaults { DEFAULT_KEYS.len() } else { 0 };
+        KeyNames {
+            names,
+            first_user,
+            lengths,
+        }
+    }
+
+    /// The user's names (`redact_key`).
+    fn user_names(&self) -> &[String] {
+        &self.names[self.first_user..]
     }
 
     /// Whether one of the names is `segment`, ignoring ASCII case.
@@ -256,8 +269,6 @@ struct Rules {
     /// 0 for the default rules (configurations with them share a pipeline), else unique.
     id: u64,
     defaults: bool,
-    /// The user's key names (`redact_key`), as given.
-    key_names: Vec<String>,
     /// Every key name a segment is compared with: the defaults' (when on) and the user's.
     key_rules: KeyNames,
     patterns: Vec<Regex>,
@@ -270,8 +281,7 @@ impl Default for Redaction {
             rules: Arc::new(Rules {
                 id: 0,
                 defaults: true,
-                key_names: Vec::new(),
-                key_rules: KeyNames::new(true, &[]),
+                key_rules: KeyNames::new(true, Vec::new()),
                 patterns: Vec::new(),
                 function: None,
             }),
@@ -285,7 +295,7 @@ impl fmt::Debug for Redaction {
         let r = &self.rules;
         f.debug_struct("Redaction")
             .field("defaults", &r.defaults)
-            .field("key_names", &r.key_names)
+            .field("key_names", &r.key_rules.user_names())
             .field(
                 "patterns",
                 &r.patterns.iter().map(Regex::as_str).collect::<Vec<_>>(),
@@ -347,8 +357,7 @@ impl RedactionRules {
             rules: Arc::new(Rules {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 defaults,
-                key_rules: KeyNames::new(defaults, &self.key_names),
-                key_names: self.key_names,
+                key_rules: KeyNames::new(defaults, self.key_names),
                 patterns,
                 function: self.function,
             }),
@@ -652,6 +661,13 @@ mod tests {
     fn key_answers_follow_the_rules_asked() {
         let ssn = rules(|r| r.key_names.push("ssn".into()));
         let defaults = Redaction::default();
+        let kept = |key: &str| KEY_ANSWERS.with(|a| a.borrow().answers.get(key).copied());
+        assert!(ssn.redacts_key("honeyhive_inputs.ssn"));
+        assert_eq!(
+            kept("honeyhive_inputs.ssn"),
+            Some(true),
+            "the answer is kept"
+        );
         for _ in 0..3 {
             assert!(ssn.redacts_key("honeyhive_inputs.ssn"));
             assert!(!defaults.redacts_key("honeyhive_inputs.ssn"));
