@@ -1,17 +1,18 @@
-//! Buffers that spans carry from the thread that made them to the export thread, recycled
-//! instead of allocated on one thread and freed on the other.
+//! Buffers of spans, reused instead of allocated and freed for every span.
 //!
-//! Why: a span's attribute buffer is allocated on the thread that makes the span and freed
-//! on the export thread. With the system allocator that pattern makes every such
-//! allocation miss the span thread's cache and contend with the export thread's frees for
-//! the allocator's lock (futex waits and context switches: about a third of a traced
-//! call's time, measured). A recycled buffer is neither allocated nor freed. Its contents
-//! are dropped on the export thread, which read them last: dropping them on the span's
-//! thread when it takes the buffer measured slower.
+//! Two ways round:
+//! - A span's own buffers (its attribute buffer while it is open, its [`DeferredText`])
+//!   stay with the thread that made it: the export queue copies what they hold, and the
+//!   thread keeps them ([`keep_attributes`], [`keep_text`]) for its next span, whose
+//!   writes then land in memory its own core has.
+//! - The attribute lists the export stage builds, one per exported span, and the batches
+//!   go to the exporters, which hand them back ([`recycle`]) once they have read them.
+//!   Recycling is an exporter's choice, never its duty: a batch not recycled is simply
+//!   freed.
 //!
-//! Recycling is an exporter's choice, never its duty: the built-in exporters hand the
-//! batches they were given to [`recycle`] once they have read them; a batch that is not
-//! recycled is simply freed. The export stage recycles the [`DeferredText`]s it resolved.
+//! Why not allocate: a buffer allocated on one thread and freed on another misses the
+//! allocator's per-thread cache and contends for its lock (futex waits and context
+//! switches: about a third of a traced call's time, measured).
 
 use std::cell::RefCell;
 use std::sync::Mutex;
@@ -68,6 +69,22 @@ impl<T: 'static> Pool<T> {
             .flatten()
     }
 
+    /// Keeps an emptied buffer for this thread's next `take`; one the thread has no room
+    /// for goes to the shared pool, for threads that take more than they keep (a span
+    /// that ends on another thread than it started).
+    pub(crate) fn keep(&self, buffer: T) {
+        let mut buffer = Some(buffer);
+        let _ = self.local.try_with(|local| {
+            let mut local = local.borrow_mut();
+            if local.len() < 2 * self.per_thread {
+                local.extend(buffer.take());
+            }
+        });
+        if let Some(buffer) = buffer {
+            self.give_back(&mut vec![buffer]);
+        }
+    }
+
     /// Returns emptied buffers to the pool (one lock for all of them); those it has no
     /// room for stay in `buffers`, for the caller to free after the lock.
     pub(crate) fn give_back(&self, buffers: &mut Vec<T>) {
@@ -109,6 +126,20 @@ pub(crate) fn attribute_buffer() -> Vec<KeyValue> {
 /// freed instead.
 fn keeps_attributes(buffer: &Vec<KeyValue>) -> bool {
     (SPAN_ATTRIBUTES..=4 * SPAN_ATTRIBUTES).contains(&buffer.capacity())
+}
+
+/// Keeps an emptied attribute buffer for this thread's next span.
+pub(crate) fn keep_attributes(buffer: Vec<KeyValue>) {
+    if keeps_attributes(&buffer) {
+        ATTRIBUTES.keep(buffer);
+    }
+}
+
+/// Keeps an emptied deferred text for this thread's next span.
+pub(crate) fn keep_text(text: DeferredText) {
+    if text.is_reusable() {
+        TEXTS.keep(text);
+    }
 }
 
 /// An empty batch with room for `spans`, recycled when possible.
@@ -160,6 +191,37 @@ mod tests {
         ATTRIBUTES.give_back(&mut many);
         assert!(many.len() >= 3, "what has no room stays with the caller");
         assert!(ATTRIBUTES.shared.lock().unwrap().len() <= ATTRIBUTES.max_pooled);
+    }
+
+    #[test]
+    fn a_kept_buffer_is_the_threads_next_and_the_overflow_is_shared() {
+        // On a thread of its own: the pools' thread caches start empty.
+        std::thread::spawn(|| {
+            let buffer = Vec::<KeyValue>::with_capacity(SPAN_ATTRIBUTES);
+            let at = buffer.as_ptr();
+            keep_attributes(buffer);
+            let next = attribute_buffer();
+            assert_eq!(next.as_ptr(), at, "the same buffer comes back");
+
+            let too_big = Vec::<KeyValue>::with_capacity(8 * SPAN_ATTRIBUTES);
+            keep_attributes(too_big);
+            assert_eq!(attribute_buffer().capacity(), SPAN_ATTRIBUTES, "not kept");
+
+            let local = LOCAL_ATTRIBUTES.with(|l| l.borrow().len());
+            for _ in local..2 * ATTRIBUTES.per_thread {
+                keep_attributes(Vec::with_capacity(SPAN_ATTRIBUTES));
+            }
+            let overflow = Vec::<KeyValue>::with_capacity(SPAN_ATTRIBUTES);
+            let at = overflow.as_ptr();
+            keep_attributes(overflow);
+            let shared = ATTRIBUTES.shared.lock().unwrap();
+            assert!(
+                shared.iter().any(|b| b.as_ptr() == at),
+                "the overflow is shared"
+            );
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

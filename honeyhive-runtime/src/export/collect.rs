@@ -98,7 +98,7 @@ impl Collectors {
         // shared stamp after the span's own attributes.
         let mut copy = span.clone();
         if let Some(text) = &unresolved.text {
-            text.resolve_copy(&mut copy.attributes);
+            text.resolve(&mut copy.attributes);
         }
         super::queue::redact_span(&mut copy, &self.redaction);
         copy.attributes.extend(shared.iter().cloned());

@@ -1,14 +1,15 @@
 //! [`DeferredText`]: short string values of a span's attributes, kept as bytes in one
-//! recycled buffer until the export stage makes them into values.
+//! reused buffer until the export stage makes them into values.
 //!
 //! Why: a traced call's captured strings (its arguments, mostly short) were the largest
 //! single allocation of the call, made on the calling thread and freed on the export
 //! thread, which puts every one of them on the allocator's slow path. Deferred, the calling
-//! thread copies the bytes into a buffer that comes back to it (recycled), and the export
-//! thread allocates and frees the strings itself, on its fast path.
+//! thread copies the bytes into a buffer it keeps, the export queue copies them on with
+//! the span ([`DeferredTexts`]), and the export thread allocates and frees the strings
+//! itself, on its fast path.
 //!
 //! How: [`DeferredText::defer`] appends the string and records which attribute it belongs
-//! to; the attribute holds [`PLACEHOLDER`] meanwhile. [`DeferredText::resolve`], on the
+//! to; the attribute holds [`PLACEHOLDER`] meanwhile. [`DeferredTexts::resolve`], on the
 //! export thread before any exporter sees the span, puts each string in its attribute. An
 //! attribute cut off the span (the attribute limit) simply takes nothing; a record that
 //! does not find its placeholder where it says leaves that attribute alone. A placeholder
@@ -84,29 +85,10 @@ impl DeferredText {
         self.bytes.truncate(mark.0);
     }
 
-    /// Puts every deferred string in its attribute of `attributes`, then empties itself
-    /// (keeping its room) for reuse.
-    pub(crate) fn resolve(&mut self, attributes: &mut [KeyValue]) {
-        self.resolve_copy(attributes);
-        self.bytes.clear();
-    }
-
     /// Puts every deferred string in its attribute of `attributes` (a copy of the span's,
-    /// for the in-process collection of a datapoint's spans), keeping them for the export
-    /// stage's own [`resolve`](Self::resolve).
-    pub(crate) fn resolve_copy(&self, attributes: &mut [KeyValue]) {
-        let mut rest = self.bytes.as_slice();
-        while let Some((Entry { attribute, text }, after)) = next_entry(rest) {
-            rest = after;
-            let Some(kv) = attributes.get_mut(attribute) else {
-                continue; // cut off the span by its attribute limit
-            };
-            if is_placeholder(&kv.value)
-                && let Ok(text) = std::str::from_utf8(text)
-            {
-                kv.value = Value::String(StringValue::from(text.to_owned()));
-            }
-        }
+    /// for the in-process collection of a datapoint's spans).
+    pub(crate) fn resolve(&self, attributes: &mut [KeyValue]) {
+        resolve_entries(&self.bytes, attributes);
     }
 
     /// Forgets everything deferred, keeping the room.
@@ -118,6 +100,60 @@ impl DeferredText {
     /// freed instead.
     pub(crate) fn is_reusable(&self) -> bool {
         self.bytes.capacity() <= 16 * CAPACITY
+    }
+}
+
+/// The deferred strings of many spans, one span's after another's: how the export queue
+/// holds them, so that each span's [`DeferredText`] stays with the thread that made it.
+#[derive(Debug, Default)]
+pub(crate) struct DeferredTexts {
+    bytes: Vec<u8>,
+}
+
+/// Where one span's strings are in a [`DeferredTexts`].
+#[derive(Debug, Clone)]
+pub(crate) struct Stored(std::ops::Range<usize>);
+
+impl DeferredTexts {
+    /// Empty, with room for the strings of `spans` spans.
+    pub(crate) fn with_capacity(spans: usize) -> DeferredTexts {
+        DeferredTexts {
+            bytes: Vec::with_capacity(spans * 64),
+        }
+    }
+
+    /// Copies the strings of one span's `text` in, after the others.
+    pub(crate) fn store(&mut self, text: &DeferredText) -> Stored {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(&text.bytes);
+        Stored(start..self.bytes.len())
+    }
+
+    /// Puts the `stored` strings of one span in their attributes of `attributes`.
+    pub(crate) fn resolve(&self, stored: &Stored, attributes: &mut [KeyValue]) {
+        if let Some(bytes) = self.bytes.get(stored.0.clone()) {
+            resolve_entries(bytes, attributes);
+        }
+    }
+
+    /// Forgets every span's strings, keeping the room.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+    }
+}
+
+/// Puts every string of the entries in `bytes` in its attribute of `attributes`.
+fn resolve_entries(mut bytes: &[u8], attributes: &mut [KeyValue]) {
+    while let Some((Entry { attribute, text }, after)) = next_entry(bytes) {
+        bytes = after;
+        let Some(kv) = attributes.get_mut(attribute) else {
+            continue; // cut off the span by its attribute limit
+        };
+        if is_placeholder(&kv.value)
+            && let Ok(text) = std::str::from_utf8(text)
+        {
+            kv.value = Value::String(StringValue::from(text.to_owned()));
+        }
     }
 }
 
@@ -168,17 +204,29 @@ mod tests {
         }
         attributes.push(KeyValue::new("after", "own"));
         assert!(!deferred.is_empty());
-        deferred.resolve(&mut attributes);
-        assert_eq!(
-            strings(&attributes),
-            [
-                ("before", "1".to_owned()),
-                ("a", "first".to_owned()),
-                ("b", "héllo ✓".to_owned()),
-                ("after", "own".to_owned())
-            ]
-        );
-        assert!(deferred.is_empty(), "emptied for reuse");
+        let mut copy = attributes.clone();
+        deferred.resolve(&mut copy);
+        let expected = [
+            ("before", "1".to_owned()),
+            ("a", "first".to_owned()),
+            ("b", "héllo ✓".to_owned()),
+            ("after", "own".to_owned()),
+        ];
+        assert_eq!(strings(&copy), expected);
+
+        // Stored after another span's strings, they land in the same places.
+        let mut texts = DeferredTexts::with_capacity(2);
+        let mut other = DeferredText::with_capacity();
+        let mut other_attributes = vec![KeyValue::new("x", other.defer(0, "other").unwrap())];
+        let first = texts.store(&other);
+        let second = texts.store(&deferred);
+        deferred.clear();
+        other.clear();
+        assert!(deferred.is_empty(), "the span's own buffer is free again");
+        texts.resolve(&second, &mut attributes);
+        texts.resolve(&first, &mut other_attributes);
+        assert_eq!(strings(&attributes), expected);
+        assert_eq!(strings(&other_attributes), [("x", "other".to_owned())]);
     }
 
     #[test]

@@ -10,8 +10,10 @@
 //! Before any exporter sees a batch, the export task completes each span: a span may come
 //! with attribute values not materialized yet ([`Unresolved`]: attributes it shares with
 //! other spans, held once, and strings deferred to this thread), and every span without
-//! an event type gets one by inference (`docs/span-attributes.md`). Exporters receive
-//! complete spans and know nothing of this.
+//! an event type gets one by inference (`docs/span-attributes.md`). A span's own
+//! attributes and deferred strings wait in its chunk, copied there, while the buffers that
+//! held them go back to the span's thread ([`Completions`]). Exporters receive complete
+//! spans and know nothing of this.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,7 +29,7 @@ use crate::config::DynSpanExporter;
 use crate::event_type;
 use crate::export::buffer_pool;
 use crate::export::collect::Collectors;
-use crate::export::deferred_text::DeferredText;
+use crate::export::deferred_text::{DeferredText, DeferredTexts, Stored};
 use crate::{AttributeLimits, Error, ExportSettings, Redaction, Result, Warning, WarningHandler};
 
 /// Attributes that many spans carry alike (a session's stamp), held once: the export task
@@ -266,18 +268,80 @@ struct Chunk {
     unresolved: Completions,
 }
 
-/// What the spans of a chunk get before they are exported.
+/// What the spans of a chunk get before they are exported, and their own attributes and
+/// deferred strings.
 ///
 /// The shared attributes are held once per run of spans that share them (the spans of one
 /// tracer come one after the other), not once per span: a reference count changed per
 /// span, on the span's thread and again on the export thread, moved the count's cache
 /// line between the two cores for every span.
+///
+/// A span's own attributes and deferred strings are copied in here, one span's after
+/// another's, and the buffers that held them stay with the thread that made the span, for
+/// its next span. The export thread builds each span's attribute list in a buffer of its
+/// own. Why: when a span's buffers went to the export thread and came back, the calling
+/// thread wrote every span into memory the other core had written last, and waited for
+/// it; a traced call spent about a fifth of its time there (`BENCHMARKS.md`).
 #[derive(Default)]
 struct Completions {
-    /// Per span: the index of its shared attributes in `shared`, and its deferred strings.
-    each: Vec<(Option<u32>, Option<DeferredText>)>,
+    /// Per span, in order.
+    each: Vec<Completion>,
     /// The distinct shared attributes of the chunk's spans.
     shared: Vec<SharedAttributes>,
+    /// The spans' own attributes, one span's after another's.
+    attributes: Vec<KeyValue>,
+    /// The spans' deferred strings.
+    text: DeferredTexts,
+}
+
+/// What one span of a chunk gets before it is exported.
+struct Completion {
+    /// The index of its shared attributes in [`Completions::shared`].
+    shared: Option<u32>,
+    /// Its own attributes.
+    own: Own,
+    /// Its deferred strings.
+    text: Option<Stored>,
+}
+
+/// Where the own attributes of a span in a chunk are.
+enum Own {
+    /// The next this many of [`Completions::attributes`].
+    Copied(u32),
+    /// In the span's own list: a span with more than [`MAX_COPIED_ATTRIBUTES`], whose
+    /// buffer its thread would not keep anyway.
+    List(Vec<KeyValue>),
+}
+
+/// Most attributes of a span copied into its chunk: as many as a kept buffer holds.
+const MAX_COPIED_ATTRIBUTES: usize = 4 * buffer_pool::SPAN_ATTRIBUTES;
+
+/// Asks this core for the cache lines of `room` in the state that allows writing, without
+/// waiting for them.
+///
+/// Why: the chunk's memory was last read by the export thread, on the other core. Copied
+/// into without it, a span's attributes all missed at once, filling the core's store
+/// buffer until the other core gave the lines up; asked for one span ahead, they arrive
+/// while the calling thread runs its code (the model span's figure, `BENCHMARKS.md`).
+fn prefetch_for_write<T>(room: &[std::mem::MaybeUninit<T>]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = room.as_ptr().cast::<u8>();
+        for offset in (0..std::mem::size_of_val(room)).step_by(64) {
+            // SAFETY: `prefetchw` only hints the cache: it reads and writes nothing, never
+            // faults, and is a no-op on processors without it. The address is inside
+            // `room`.
+            unsafe {
+                std::arch::asm!(
+                    "prefetchw [{0}]",
+                    in(reg) start.add(offset),
+                    options(nostack, preserves_flags, readonly)
+                );
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = room;
 }
 
 impl Completions {
@@ -285,10 +349,19 @@ impl Completions {
         Completions {
             each: Vec::with_capacity(spans),
             shared: Vec::new(),
+            attributes: Vec::with_capacity(spans * 4),
+            text: DeferredTexts::with_capacity(spans),
         }
     }
 
-    fn push(&mut self, unresolved: Unresolved<'_>) {
+    /// Adds the next span's completion: its own `attributes` (moved in, or the list itself
+    /// for a large span) and a copy of its deferred strings. Returns the emptied buffer
+    /// the attributes came in, when it stays with the caller.
+    fn push(
+        &mut self,
+        unresolved: &Unresolved<'_>,
+        mut attributes: Vec<KeyValue>,
+    ) -> Option<Vec<KeyValue>> {
         let shared = unresolved.shared.map(|shared| {
             if !self
                 .shared
@@ -299,7 +372,20 @@ impl Completions {
             }
             (self.shared.len() - 1) as u32
         });
-        self.each.push((shared, unresolved.text));
+        let (own, emptied) = if attributes.len() <= MAX_COPIED_ATTRIBUTES {
+            let n = attributes.len();
+            self.attributes.append(&mut attributes);
+            // The next span is likely alike: its room is asked for now, while the thread
+            // goes on with other work, instead of when it is written, under the lock.
+            let room = self.attributes.spare_capacity_mut();
+            prefetch_for_write(&room[..room.len().min(n)]);
+            (Own::Copied(n as u32), Some(attributes))
+        } else {
+            (Own::List(attributes), None)
+        };
+        let text = unresolved.text.as_ref().map(|text| self.text.store(text));
+        self.each.push(Completion { shared, own, text });
+        emptied
     }
 }
 
@@ -307,12 +393,22 @@ impl Chunk {
     fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
+
+    /// Adds `span`, its own attributes moved into the completions; returns its emptied
+    /// attribute buffer, when it stays with the caller.
+    fn push(&mut self, mut span: SpanData, unresolved: &Unresolved<'_>) -> Option<Vec<KeyValue>> {
+        let attributes = std::mem::take(&mut span.attributes);
+        let emptied = self.unresolved.push(unresolved, attributes);
+        self.spans.push(span);
+        emptied
+    }
 }
 
 impl QueueHandle {
     /// Queues an ended, sampled span for export, with its values still to materialize;
     /// counts it dropped when the queue is full or shut down. Never blocks beyond a short
-    /// lock.
+    /// lock. The span's attribute buffer and deferred text, emptied, are kept for this
+    /// thread's next span ([`Completions`]).
     pub(crate) fn enqueue(&self, span: SpanData, unresolved: Unresolved) {
         self.collectors.offer(&span, &unresolved);
         let queue = &self.queue;
@@ -334,8 +430,7 @@ impl QueueHandle {
             return;
         }
         let current = &mut pending.current;
-        current.spans.push(span);
-        current.unresolved.push(unresolved);
+        let attributes = current.push(span, &unresolved);
         let filled = current.spans.len() >= queue.max_batch;
         if filled {
             let full = pending.take_current(queue.max_batch);
@@ -346,6 +441,13 @@ impl QueueHandle {
         drop(pending);
         if wake {
             queue.ready.notify_one();
+        }
+        if let Some(attributes) = attributes {
+            buffer_pool::keep_attributes(attributes);
+        }
+        if let Some(mut text) = unresolved.text {
+            text.clear();
+            buffer_pool::keep_text(text);
         }
     }
 
@@ -600,11 +702,9 @@ impl Worker {
         }
         let mut taken = std::mem::take(&mut self.taken);
         let mut lists = Vec::with_capacity(taken.len());
-        let mut texts = Vec::new();
         for chunk in taken.drain(..) {
             let mut cuts = Cuts::default();
-            let (batch, list) =
-                complete(chunk, &mut texts, &self.redaction, self.limits, &mut cuts);
+            let (batch, list) = complete(chunk, &self.redaction, self.limits, &mut cuts);
             if !cuts.is_empty() {
                 let mut cut = self.shared.cut.lock().unwrap_or_else(|p| p.into_inner());
                 cut.add(cuts);
@@ -619,7 +719,6 @@ impl Worker {
             lists.push(list);
             self.export(batch).await;
         }
-        buffer_pool::TEXTS.give_back(&mut texts);
         // The (emptied) list of chunks goes back to the queue next time.
         self.taken = taken;
         let mut pending = self.queue.lock();
@@ -639,14 +738,13 @@ impl Worker {
     }
 }
 
-/// The spans of `chunk`, complete: each one's deferred strings resolved, its own values
-/// redacted then cut to the value length limit, shared attributes appended, and its event
-/// type inferred when it has none. Returns them with the emptied list of unresolved
-/// values; the emptied deferred texts go to `texts`; what the limits cut is added to
-/// `cuts`.
+/// The spans of `chunk`, complete: each one's own attributes in a buffer of this thread's
+/// with its deferred strings resolved, its own values redacted then cut to the value
+/// length limit, shared attributes appended, and its event type inferred when it has
+/// none. Returns them with the emptied list of completions; what the limits cut is added
+/// to `cuts`.
 fn complete(
     chunk: Chunk,
-    texts: &mut Vec<DeferredText>,
     redaction: &Redaction,
     limits: AttributeLimits,
     cuts: &mut Cuts,
@@ -655,12 +753,29 @@ fn complete(
         mut spans,
         mut unresolved,
     } = chunk;
-    for (span, (shared, text)) in spans.iter_mut().zip(unresolved.each.drain(..)) {
-        if let Some(mut text) = text {
-            text.resolve(&mut span.attributes);
-            if text.is_reusable() {
-                texts.push(text);
+    let Completions {
+        each,
+        shared,
+        attributes,
+        text,
+    } = &mut unresolved;
+    let mut own = attributes.drain(..);
+    for (span, completion) in spans.iter_mut().zip(each.drain(..)) {
+        span.attributes = match completion.own {
+            Own::Copied(n) => {
+                let mut attributes = buffer_pool::attribute_buffer();
+                let stamp = completion
+                    .shared
+                    .and_then(|i| shared.get(i as usize))
+                    .map_or(0, |s| s.len());
+                attributes.reserve(n as usize + stamp + 1);
+                attributes.extend(own.by_ref().take(n as usize));
+                attributes
             }
+            Own::List(list) => list,
+        };
+        if let Some(stored) = &completion.text {
+            text.resolve(stored, &mut span.attributes);
         }
         // The shared attributes (ids, project, source) are the tracer's, not user data.
         redact_span(span, redaction);
@@ -668,11 +783,13 @@ fn complete(
         // Before the shared attributes are appended: they hold nothing inference reads,
         // and the span's own attributes are fewer to read.
         event_type::infer(span);
-        if let Some(shared) = shared.and_then(|i| unresolved.shared.get(i as usize)) {
+        if let Some(shared) = completion.shared.and_then(|i| shared.get(i as usize)) {
             span.attributes.extend(shared.iter().cloned());
         }
     }
-    unresolved.shared.clear();
+    drop(own);
+    shared.clear();
+    text.clear();
     (spans, unresolved)
 }
 
@@ -749,74 +866,116 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 mod tests {
     use super::*;
 
+    /// A chunk of `spans`, as the queue fills one.
+    fn chunk_of(spans: Vec<(SpanData, Unresolved<'_>)>) -> Chunk {
+        let mut chunk = Chunk::default();
+        for (span, unresolved) in spans {
+            let (own, n) = (span.attributes.as_ptr(), span.attributes.len());
+            let buffer = chunk.push(span, &unresolved);
+            if n <= MAX_COPIED_ATTRIBUTES {
+                let buffer = buffer.expect("a small span's buffer stays with the caller");
+                assert!(buffer.is_empty() && (buffer.capacity() == 0 || buffer.as_ptr() == own));
+            } else {
+                assert!(buffer.is_none(), "a large span goes with its own list");
+            }
+        }
+        chunk
+    }
+
+    fn done(chunk: Chunk) -> (Vec<SpanData>, Completions) {
+        complete(
+            chunk,
+            &Redaction::default(),
+            AttributeLimits::default(),
+            &mut Cuts::default(),
+        )
+    }
+
     #[test]
     fn spans_are_completed_before_export() {
         use crate::attributes::EVENT_TYPE;
         let stamp: SharedAttributes = Arc::from([KeyValue::new("session", "s-1")]);
         let mut text = DeferredText::with_capacity();
-        let input = text.defer(0, "why?").unwrap();
-        let mut unresolved = Completions::default();
-        unresolved.push(Unresolved {
-            shared: Some(&stamp),
-            text: Some(text),
-        });
-        unresolved.push(Unresolved::default());
-        let chunk = Chunk {
-            spans: vec![
-                super::super::test_span(vec![KeyValue::new("input", input)]),
+        let input = text.defer(1, "why?").unwrap();
+        let mut other_text = DeferredText::with_capacity();
+        let other_input = other_text.defer(0, "how?").unwrap();
+        let mut large: Vec<KeyValue> = (0..MAX_COPIED_ATTRIBUTES as i64)
+            .map(|i| KeyValue::new(format!("k{i}"), i))
+            .collect();
+        large.push(KeyValue::new(EVENT_TYPE, "chain"));
+        let chunk = chunk_of(vec![
+            (
+                super::super::test_span(large.clone()),
+                Unresolved::default(),
+            ),
+            (
+                super::super::test_span(vec![KeyValue::new("n", 1), KeyValue::new("input", input)]),
+                Unresolved {
+                    shared: Some(&stamp),
+                    text: Some(text),
+                },
+            ),
+            (
                 super::super::test_span(vec![KeyValue::new(EVENT_TYPE, "model")]),
-            ],
-            unresolved,
-        };
-        let mut texts = Vec::new();
-        let (spans, list) = complete(
-            chunk,
-            &mut texts,
-            &Redaction::default(),
-            AttributeLimits::default(),
-            &mut Cuts::default(),
-        );
-        assert!(list.each.is_empty() && list.each.capacity() >= 2 && list.shared.is_empty());
+                Unresolved::default(),
+            ),
+            (
+                super::super::test_span(vec![KeyValue::new("input", other_input)]),
+                Unresolved {
+                    shared: None,
+                    text: Some(other_text),
+                },
+            ),
+        ]);
+        let (spans, list) = done(chunk);
+        assert!(list.each.is_empty() && list.each.capacity() >= 4 && list.shared.is_empty());
         assert!(
-            texts.len() == 1 && texts[0].is_empty(),
-            "the text comes back emptied"
+            list.attributes.is_empty(),
+            "every attribute went to its span"
         );
+        assert_eq!(spans[0].attributes, large);
+        let spans = &spans[1..];
         assert_eq!(
             spans[0].attributes,
             [
+                KeyValue::new("n", 1),
                 KeyValue::new("input", "why?".to_owned()),
                 KeyValue::new(EVENT_TYPE, "tool"),
                 KeyValue::new("session", "s-1"),
             ]
         );
         assert_eq!(spans[1].attributes, [KeyValue::new(EVENT_TYPE, "model")]);
+        assert_eq!(
+            spans[2].attributes,
+            [
+                KeyValue::new("input", "how?".to_owned()),
+                KeyValue::new(EVENT_TYPE, "tool"),
+            ]
+        );
     }
 
     #[test]
     fn spans_sharing_attributes_hold_them_once() {
         let stamp: SharedAttributes = Arc::from([KeyValue::new("session", "s-1")]);
         let other: SharedAttributes = Arc::from([KeyValue::new("session", "s-2")]);
-        let mut unresolved = Completions::default();
-        for shared in [&stamp, &stamp, &other, &stamp] {
-            unresolved.push(Unresolved {
-                shared: Some(shared),
-                text: None,
-            });
-        }
-        assert_eq!(unresolved.shared.len(), 3, "one entry per run of spans");
-        let chunk = Chunk {
-            spans: (0..4)
-                .map(|_| super::super::test_span(Vec::new()))
+        let chunk = chunk_of(
+            [&stamp, &stamp, &other, &stamp]
+                .into_iter()
+                .map(|shared| {
+                    let unresolved = Unresolved {
+                        shared: Some(shared),
+                        text: None,
+                    };
+                    (super::super::test_span(Vec::new()), unresolved)
+                })
                 .collect(),
-            unresolved,
-        };
-        let (spans, _) = complete(
-            chunk,
-            &mut Vec::new(),
-            &Redaction::default(),
-            AttributeLimits::default(),
-            &mut Cuts::default(),
         );
+        assert_eq!(
+            chunk.unresolved.shared.len(),
+            3,
+            "one entry per run of spans"
+        );
+        let (spans, _) = done(chunk);
         let sessions: Vec<_> = spans
             .iter()
             .map(|span| span.attributes.last().map(|kv| kv.value.to_string()))
