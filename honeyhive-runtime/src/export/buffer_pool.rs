@@ -81,7 +81,11 @@ impl<T: 'static> Pool<T> {
             }
         });
         if let Some(buffer) = buffer {
-            self.give_back(&mut vec![buffer]);
+            let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+            if shared.len() < self.max_pooled {
+                shared.push(buffer);
+            }
+            // One the pool has no room for is freed here, after the lock.
         }
     }
 
@@ -193,32 +197,69 @@ mod tests {
         assert!(ATTRIBUTES.shared.lock().unwrap().len() <= ATTRIBUTES.max_pooled);
     }
 
+    thread_local! {
+        static TEST_LOCAL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A pool of its own: the process's pools are shared with every other test.
+    static TEST_POOL: Pool<Vec<u8>> = Pool::new(&TEST_LOCAL, 4, 2);
+
     #[test]
     fn a_kept_buffer_is_the_threads_next_and_the_overflow_is_shared() {
-        // On a thread of its own: the pools' thread caches start empty.
+        let buffer = Vec::with_capacity(8);
+        let at = buffer.as_ptr();
+        TEST_POOL.keep(buffer);
+        assert_eq!(
+            TEST_POOL.take().map(|b| b.as_ptr()),
+            Some(at),
+            "the same buffer"
+        );
+
+        // The thread keeps twice what it takes at once; then the shared pool, up to its
+        // maximum; then nothing.
+        let kept: Vec<*const u8> = (0..2 * TEST_POOL.per_thread + TEST_POOL.max_pooled + 1)
+            .map(|_| {
+                let buffer = Vec::with_capacity(8);
+                let at = buffer.as_ptr();
+                TEST_POOL.keep(buffer);
+                at
+            })
+            .collect();
+        assert_eq!(
+            TEST_LOCAL.with(|l| l.borrow().len()),
+            2 * TEST_POOL.per_thread
+        );
+        let shared: Vec<*const u8> = TEST_POOL
+            .shared
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_ptr())
+            .collect();
+        assert_eq!(
+            shared,
+            kept[2 * TEST_POOL.per_thread..][..TEST_POOL.max_pooled]
+        );
+
+        // What another thread kept, this one takes from the shared pool.
+        let taken = std::thread::spawn(|| TEST_POOL.take().map(|b| b.as_ptr() as usize))
+            .join()
+            .unwrap();
+        assert!(taken.is_some_and(|t| shared.iter().any(|s| *s as usize == t)));
+    }
+
+    #[test]
+    fn only_a_buffer_of_the_usual_size_is_kept() {
         std::thread::spawn(|| {
-            let buffer = Vec::<KeyValue>::with_capacity(SPAN_ATTRIBUTES);
-            let at = buffer.as_ptr();
-            keep_attributes(buffer);
+            let too_big = Vec::<KeyValue>::with_capacity(8 * SPAN_ATTRIBUTES);
+            let at = too_big.as_ptr();
+            keep_attributes(too_big);
+            assert!(LOCAL_ATTRIBUTES.with(|l| l.borrow().iter().all(|b| b.as_ptr() != at)));
+            let usual = Vec::<KeyValue>::with_capacity(SPAN_ATTRIBUTES);
+            let at = usual.as_ptr();
+            keep_attributes(usual);
             let next = attribute_buffer();
             assert_eq!(next.as_ptr(), at, "the same buffer comes back");
-
-            let too_big = Vec::<KeyValue>::with_capacity(8 * SPAN_ATTRIBUTES);
-            keep_attributes(too_big);
-            assert_eq!(attribute_buffer().capacity(), SPAN_ATTRIBUTES, "not kept");
-
-            let local = LOCAL_ATTRIBUTES.with(|l| l.borrow().len());
-            for _ in local..2 * ATTRIBUTES.per_thread {
-                keep_attributes(Vec::with_capacity(SPAN_ATTRIBUTES));
-            }
-            let overflow = Vec::<KeyValue>::with_capacity(SPAN_ATTRIBUTES);
-            let at = overflow.as_ptr();
-            keep_attributes(overflow);
-            let shared = ATTRIBUTES.shared.lock().unwrap();
-            assert!(
-                shared.iter().any(|b| b.as_ptr() == at),
-                "the overflow is shared"
-            );
         })
         .join()
         .unwrap();
