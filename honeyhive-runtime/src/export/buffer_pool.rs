@@ -69,16 +69,16 @@ impl<T: 'static> Pool<T> {
             .flatten()
     }
 
-    /// Keeps an emptied buffer for this thread's next `take`, up to as many as a thread
-    /// takes from the shared pool at once (what a thread holds stays bounded, however
-    /// many threads make spans); one the thread has no room for goes to the shared pool,
-    /// for threads that take more than they keep (a span that ends on another thread than
-    /// it started).
+    /// Keeps an emptied buffer for this thread's next `take`, up to twice as many as a
+    /// thread takes from the shared pool at once (what each thread holds stays bounded,
+    /// however many threads make spans); one the thread has no room for goes to the shared
+    /// pool, for threads that take more than they keep (a span that ends on another thread
+    /// than it started).
     pub(crate) fn keep(&self, buffer: T) {
         let mut buffer = Some(buffer);
         let _ = self.local.try_with(|local| {
             let mut local = local.borrow_mut();
-            if local.len() < self.per_thread {
+            if local.len() < 2 * self.per_thread {
                 local.extend(buffer.take());
             }
         });
@@ -217,9 +217,9 @@ mod tests {
             "the same buffer"
         );
 
-        // The thread keeps as many as it takes at once; then the shared pool, up to its
-        // maximum; then nothing.
-        let kept: Vec<*const u8> = (0..TEST_POOL.per_thread + TEST_POOL.max_pooled + 1)
+        // The thread keeps twice as many as it takes at once; then the shared pool, up to
+        // its maximum; then nothing.
+        let kept: Vec<*const u8> = (0..2 * TEST_POOL.per_thread + TEST_POOL.max_pooled + 1)
             .map(|_| {
                 let buffer = Vec::with_capacity(8);
                 let at = buffer.as_ptr();
@@ -227,7 +227,10 @@ mod tests {
                 at
             })
             .collect();
-        assert_eq!(TEST_LOCAL.with(|l| l.borrow().len()), TEST_POOL.per_thread);
+        assert_eq!(
+            TEST_LOCAL.with(|l| l.borrow().len()),
+            2 * TEST_POOL.per_thread
+        );
         let shared: Vec<*const u8> = TEST_POOL
             .shared
             .lock()
@@ -235,7 +238,10 @@ mod tests {
             .iter()
             .map(|b| b.as_ptr())
             .collect();
-        assert_eq!(shared, kept[TEST_POOL.per_thread..][..TEST_POOL.max_pooled]);
+        assert_eq!(
+            shared,
+            kept[2 * TEST_POOL.per_thread..][..TEST_POOL.max_pooled]
+        );
 
         // What another thread kept, this one takes from the shared pool.
         let taken = std::thread::spawn(|| TEST_POOL.take().map(|b| b.as_ptr() as usize))
