@@ -178,7 +178,7 @@ impl KeyNames {
     }
 
     /// Whether one of the names is `segment`, ignoring ASCII case.
-    fn names(&self, segment: &[u8]) -> bool {
+    fn contains(&self, segment: &[u8]) -> bool {
         self.lengths & length_bit(segment.len()) != 0
             && self
                 .names
@@ -188,7 +188,9 @@ impl KeyNames {
 
     /// Whether one of the names is a segment of `key` (segments joined by `.`).
     fn name_any_segment(&self, key: &str) -> bool {
-        self.lengths != 0 && key.as_bytes().split(|b| *b == b'.').any(|s| self.names(s))
+        key.as_bytes()
+            .split(|b| *b == b'.')
+            .any(|s| self.contains(s))
     }
 }
 

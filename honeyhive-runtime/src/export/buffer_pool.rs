@@ -128,10 +128,13 @@ pub(crate) fn attribute_buffer() -> Vec<KeyValue> {
         .unwrap_or_else(|| Vec::with_capacity(SPAN_ATTRIBUTES))
 }
 
-/// Whether an emptied attribute buffer is worth keeping: one that a large span grew is
-/// freed instead.
+/// Most attributes a kept buffer has room for: one that a larger span grew is freed
+/// instead.
+pub(crate) const MAX_KEPT_ATTRIBUTES: usize = 4 * SPAN_ATTRIBUTES;
+
+/// Whether an emptied attribute buffer is worth keeping.
 fn keeps_attributes(buffer: &Vec<KeyValue>) -> bool {
-    (SPAN_ATTRIBUTES..=4 * SPAN_ATTRIBUTES).contains(&buffer.capacity())
+    (SPAN_ATTRIBUTES..=MAX_KEPT_ATTRIBUTES).contains(&buffer.capacity())
 }
 
 /// Keeps an emptied attribute buffer for this thread's next span.
@@ -260,6 +263,8 @@ mod tests {
             let usual = Vec::<KeyValue>::with_capacity(SPAN_ATTRIBUTES);
             let at = usual.as_ptr();
             keep_attributes(usual);
+            // Had it been freed, this allocation would be at its address.
+            let _same_size = Vec::<KeyValue>::with_capacity(SPAN_ATTRIBUTES);
             let next = attribute_buffer();
             assert_eq!(next.as_ptr(), at, "the same buffer comes back");
         })

@@ -91,6 +91,12 @@ impl DeferredText {
         resolve_entries(&self.bytes, attributes);
     }
 
+    /// Where its buffer is: the same buffer, reused, is at the same address.
+    #[cfg(test)]
+    pub(crate) fn buffer_address(&self) -> *const u8 {
+        self.bytes.as_ptr()
+    }
+
     /// Forgets everything deferred, keeping the room.
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();

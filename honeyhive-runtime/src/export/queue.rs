@@ -314,7 +314,7 @@ enum Own {
 }
 
 /// Most attributes of a span copied into its chunk: as many as a kept buffer holds.
-const MAX_COPIED_ATTRIBUTES: usize = 4 * buffer_pool::SPAN_ATTRIBUTES;
+const MAX_COPIED_ATTRIBUTES: usize = buffer_pool::MAX_KEPT_ATTRIBUTES;
 
 /// Asks this core for the cache lines of `room` in the state that allows writing, without
 /// waiting for them.
@@ -761,14 +761,12 @@ fn complete(
     } = &mut unresolved;
     let mut own = attributes.drain(..);
     for (span, completion) in spans.iter_mut().zip(each.drain(..)) {
+        let stamp = completion.shared.and_then(|i| shared.get(i as usize));
         span.attributes = match completion.own {
             Own::Copied(n) => {
                 let mut attributes = buffer_pool::attribute_buffer();
-                let stamp = completion
-                    .shared
-                    .and_then(|i| shared.get(i as usize))
-                    .map_or(0, |s| s.len());
-                attributes.reserve(n as usize + stamp + 1);
+                // Room for the stamp and an inferred event type too.
+                attributes.reserve(n as usize + stamp.map_or(0, |s| s.len()) + 1);
                 attributes.extend(own.by_ref().take(n as usize));
                 attributes
             }
@@ -783,8 +781,8 @@ fn complete(
         // Before the shared attributes are appended: they hold nothing inference reads,
         // and the span's own attributes are fewer to read.
         event_type::infer(span);
-        if let Some(shared) = completion.shared.and_then(|i| shared.get(i as usize)) {
-            span.attributes.extend(shared.iter().cloned());
+        if let Some(stamp) = stamp {
+            span.attributes.extend(stamp.iter().cloned());
         }
     }
     drop(own);
@@ -865,6 +863,50 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A queued span's attribute buffer and deferred text are the thread's next ones: what
+    /// the span held was copied into the queue.
+    #[test]
+    fn a_queued_spans_buffers_stay_with_its_thread() {
+        let io = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let queue = spawn(
+            Exporters::new(vec![Box::new(super::super::discard::DiscardExporter)]),
+            &ExportSettings::default(),
+            io.handle(),
+            WarningHandler::default(),
+            Redaction::default(),
+            AttributeLimits::default(),
+        );
+        // On a thread of its own: its caches start empty.
+        std::thread::spawn(move || {
+            let mut attributes = buffer_pool::attribute_buffer();
+            let mut text = buffer_pool::deferred_text();
+            attributes.push(KeyValue::new("input", text.defer(0, "why?").unwrap()));
+            let (buffer_at, text_at) = (attributes.as_ptr(), text.buffer_address());
+            let unresolved = Unresolved {
+                shared: None,
+                text: Some(text),
+            };
+            queue.enqueue(super::super::test_span(attributes), unresolved);
+            // Allocations of the same sizes first: had the buffers been freed, these would
+            // be at their addresses, and the next buffers elsewhere.
+            let _same_size = (
+                Vec::<KeyValue>::with_capacity(buffer_pool::SPAN_ATTRIBUTES),
+                DeferredText::with_capacity(),
+            );
+            let next = buffer_pool::attribute_buffer();
+            assert!(
+                next.is_empty() && next.as_ptr() == buffer_at,
+                "the same buffer, emptied"
+            );
+            let next = buffer_pool::deferred_text();
+            assert!(next.is_empty() && next.buffer_address() == text_at);
+        })
+        .join()
+        .unwrap();
+    }
 
     /// A chunk of `spans`, as the queue fills one.
     fn chunk_of(spans: Vec<(SpanData, Unresolved<'_>)>) -> Chunk {
