@@ -144,8 +144,10 @@ pub(crate) fn keep_attributes(buffer: Vec<KeyValue>) {
     }
 }
 
-/// Keeps an emptied deferred text for this thread's next span.
-pub(crate) fn keep_text(text: DeferredText) {
+/// Empties a span's deferred text (its strings are copied on) and keeps it for this
+/// thread's next span.
+pub(crate) fn keep_text(mut text: DeferredText) {
+    text.clear();
     if text.is_reusable() {
         TEXTS.keep(text);
     }

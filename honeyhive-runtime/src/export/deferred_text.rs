@@ -117,7 +117,7 @@ pub(crate) struct DeferredTexts {
 }
 
 /// Where one span's strings are in a [`DeferredTexts`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Stored(std::ops::Range<usize>);
 
 impl DeferredTexts {

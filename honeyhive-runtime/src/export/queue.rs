@@ -308,13 +308,11 @@ struct Completion {
 enum Own {
     /// The next this many of [`Completions::attributes`].
     Copied(u32),
-    /// In the span's own list: a span with more than [`MAX_COPIED_ATTRIBUTES`], whose
-    /// buffer its thread would not keep anyway.
+    /// In the span's own list: a span with more attributes than a kept buffer holds
+    /// ([`buffer_pool::MAX_KEPT_ATTRIBUTES`]), whose buffer its thread would not keep
+    /// anyway.
     List(Vec<KeyValue>),
 }
-
-/// Most attributes of a span copied into its chunk: as many as a kept buffer holds.
-const MAX_COPIED_ATTRIBUTES: usize = buffer_pool::MAX_KEPT_ATTRIBUTES;
 
 /// Asks this core for the cache lines of `room` in the state that allows writing, without
 /// waiting for them.
@@ -372,7 +370,7 @@ impl Completions {
             }
             (self.shared.len() - 1) as u32
         });
-        let (own, emptied) = if attributes.len() <= MAX_COPIED_ATTRIBUTES {
+        let (own, emptied) = if attributes.len() <= buffer_pool::MAX_KEPT_ATTRIBUTES {
             let n = attributes.len();
             self.attributes.append(&mut attributes);
             // The next span is likely alike: its room is asked for now, while the thread
@@ -445,8 +443,7 @@ impl QueueHandle {
         if let Some(attributes) = attributes {
             buffer_pool::keep_attributes(attributes);
         }
-        if let Some(mut text) = unresolved.text {
-            text.clear();
+        if let Some(text) = unresolved.text {
             buffer_pool::keep_text(text);
         }
     }
@@ -914,7 +911,7 @@ mod tests {
         for (span, unresolved) in spans {
             let (own, n) = (span.attributes.as_ptr(), span.attributes.len());
             let buffer = chunk.push(span, &unresolved);
-            if n <= MAX_COPIED_ATTRIBUTES {
+            if n <= buffer_pool::MAX_KEPT_ATTRIBUTES {
                 let buffer = buffer.expect("a small span's buffer stays with the caller");
                 assert!(buffer.is_empty() && (buffer.capacity() == 0 || buffer.as_ptr() == own));
             } else {
@@ -941,7 +938,7 @@ mod tests {
         let input = text.defer(1, "why?").unwrap();
         let mut other_text = DeferredText::with_capacity();
         let other_input = other_text.defer(0, "how?").unwrap();
-        let mut large: Vec<KeyValue> = (0..MAX_COPIED_ATTRIBUTES as i64)
+        let mut large: Vec<KeyValue> = (0..buffer_pool::MAX_KEPT_ATTRIBUTES as i64)
             .map(|i| KeyValue::new(format!("k{i}"), i))
             .collect();
         large.push(KeyValue::new(EVENT_TYPE, "chain"));
